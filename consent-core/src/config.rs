@@ -1,0 +1,490 @@
+//! A site's banner configuration and its content-addressed version.
+//!
+//! Every saved configuration is immutable: its [`ConfigVersion`] is the SHA-256
+//! of its canonical JSON (RFC 8785), so a decision that names a version names
+//! exactly the texts, categories and services the visitor saw.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Languages the widget ships texts for. A site may offer others if it
+/// supplies every text itself.
+pub const BUILT_IN_LANGUAGES: [&str; 4] = ["nl", "en", "de", "fr"];
+
+/// Limits that keep one site's configuration (served to every visitor) small.
+pub const MAX_CATEGORIES: usize = 32;
+pub const MAX_SERVICES: usize = 256;
+pub const MAX_COOKIES_PER_SERVICE: usize = 128;
+pub const MAX_TEXT_LEN: usize = 4000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Categories in display order. `necessary` must exist and be required.
+    pub categories: Vec<Category>,
+    #[serde(default)]
+    pub services: Vec<Service>,
+    /// Languages offered, the first being the fallback.
+    pub languages: Vec<String>,
+    /// Text overrides: language -> text key -> text. Keys the widget does not
+    /// know are rejected so typos surface when saving, not in production.
+    #[serde(default)]
+    pub texts: BTreeMap<String, BTreeMap<String, String>>,
+    /// Google Consent Mode v2: signal (`ad_storage`, ...) -> the categories
+    /// that must all be granted for the signal to be `granted`.
+    #[serde(default = "default_consent_mode")]
+    pub consent_mode: BTreeMap<String, Vec<String>>,
+    /// Milliseconds Google tags wait for an `update` (Consent Mode `wait_for_update`).
+    #[serde(default = "default_wait_for_update")]
+    pub wait_for_update_ms: u32,
+    /// How long a decision (refusals included) lasts before the banner asks again.
+    #[serde(default = "default_expiry_days")]
+    pub expiry_days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_policy_url: Option<String>,
+    /// Who is asking (shown in the first layer: "who and why").
+    #[serde(default)]
+    pub controller: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    /// Slug: `necessary`, `preferences`, `analytics`, `marketing` or a custom one.
+    pub id: String,
+    /// Always on and not switchable (only `necessary`-like categories).
+    #[serde(default)]
+    pub required: bool,
+    /// Refused in advance when the browser sends Global Privacy Control
+    /// (sale/sharing of personal data, i.e. marketing).
+    #[serde(default)]
+    pub gpc_opt_out: bool,
+    /// Per-language title and description; built-in categories have defaults.
+    #[serde(default)]
+    pub labels: BTreeMap<String, Label>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Slug, unique within the site: `meta`, `google-analytics`, `youtube`.
+    pub id: String,
+    pub name: String,
+    /// The category this service belongs to.
+    pub category: String,
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_policy_url: Option<String>,
+    /// Hosts whose scripts, frames, images and requests the blocker holds
+    /// back until the category (or this service) is allowed. A leading `*.`
+    /// matches subdomains.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub cookies: Vec<CookieDecl>,
+    /// Per-language description.
+    #[serde(default)]
+    pub description: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CookieDecl {
+    /// The cookie or storage key's name; `*` matches any run of characters
+    /// (`_ga_*`).
+    pub name: String,
+    /// Domain the cookie is set on, if not the site's own host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub purpose: String,
+    /// Human-readable retention as shown to visitors, e.g. "13 months".
+    #[serde(default)]
+    pub retention: String,
+    /// Retention in days, for checks against what the scanner observes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+    /// ISO 3166 country where the data is processed.
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub legal_basis: LegalBasis,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalBasis {
+    #[default]
+    Consent,
+    LegitimateInterest,
+    Contract,
+    LegalObligation,
+}
+
+fn default_consent_mode() -> BTreeMap<String, Vec<String>> {
+    let m = |cats: &[&str]| cats.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    BTreeMap::from([
+        ("ad_storage".into(), m(&["marketing"])),
+        ("ad_user_data".into(), m(&["marketing"])),
+        ("ad_personalization".into(), m(&["marketing"])),
+        ("analytics_storage".into(), m(&["analytics"])),
+        ("functionality_storage".into(), m(&["preferences"])),
+        ("personalization_storage".into(), m(&["preferences"])),
+        ("security_storage".into(), m(&["necessary"])),
+    ])
+}
+fn default_wait_for_update() -> u32 {
+    500
+}
+fn default_expiry_days() -> u32 {
+    182
+}
+
+/// The content address of a configuration: lowercase hex SHA-256 of its
+/// canonical JSON.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConfigVersion(pub String);
+
+impl fmt::Display for ConfigVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a configuration cannot be saved. `field` is a JSON-pointer-like path.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    pub field: String,
+    pub message: String,
+}
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn is_language(s: &str) -> bool {
+    // BCP 47 primary language subtag, optionally with a region: `nl`, `en-gb`.
+    let mut parts = s.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+impl SiteConfig {
+    /// The version this configuration is saved and referred to under.
+    pub fn version(&self) -> ConfigVersion {
+        let canonical = serde_json_canonicalizer::to_vec(self).expect("config serialises");
+        let digest = Sha256::digest(&canonical);
+        ConfigVersion(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    pub fn service(&self, id: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
+    /// Checks everything a visitor's browser would otherwise trip over.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.categories.is_empty() || self.categories.len() > MAX_CATEGORIES {
+            return Err(err("categories", format!("between 1 and {MAX_CATEGORIES} categories")));
+        }
+        for (i, c) in self.categories.iter().enumerate() {
+            let at = format!("categories/{i}/id");
+            if !is_slug(&c.id) {
+                return Err(err(at, "a slug of a-z, 0-9, '-', '_'"));
+            }
+            if self.categories[..i].iter().any(|o| o.id == c.id) {
+                return Err(err(at, format!("duplicate category {:?}", c.id)));
+            }
+            if c.required && c.gpc_opt_out {
+                return Err(err(
+                    format!("categories/{i}/gpc_opt_out"),
+                    "a required category cannot be refused",
+                ));
+            }
+            for (lang, label) in &c.labels {
+                check_text(&format!("categories/{i}/labels/{lang}/title"), &label.title)?;
+                check_text(&format!("categories/{i}/labels/{lang}/description"), &label.description)?;
+            }
+        }
+        match self.category("necessary") {
+            Some(c) if c.required => {}
+            _ => return Err(err("categories", "a required category \"necessary\" must exist")),
+        }
+        if self.services.len() > MAX_SERVICES {
+            return Err(err("services", format!("at most {MAX_SERVICES} services")));
+        }
+        for (i, s) in self.services.iter().enumerate() {
+            if !is_slug(&s.id) {
+                return Err(err(format!("services/{i}/id"), "a slug of a-z, 0-9, '-', '_'"));
+            }
+            if self.services[..i].iter().any(|o| o.id == s.id) {
+                return Err(err(format!("services/{i}/id"), format!("duplicate service {:?}", s.id)));
+            }
+            if self.category(&s.category).is_none() {
+                return Err(err(
+                    format!("services/{i}/category"),
+                    format!("unknown category {:?}", s.category),
+                ));
+            }
+            check_text(&format!("services/{i}/name"), &s.name)?;
+            for (j, h) in s.hosts.iter().enumerate() {
+                let bare = h.strip_prefix("*.").unwrap_or(h);
+                let ok = !bare.is_empty()
+                    && bare.len() <= 253
+                    && bare
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+                if !ok {
+                    return Err(err(
+                        format!("services/{i}/hosts/{j}"),
+                        "a lowercase host name, optionally starting with \"*.\"",
+                    ));
+                }
+            }
+            if s.cookies.len() > MAX_COOKIES_PER_SERVICE {
+                return Err(err(
+                    format!("services/{i}/cookies"),
+                    format!("at most {MAX_COOKIES_PER_SERVICE} cookies"),
+                ));
+            }
+            for (j, c) in s.cookies.iter().enumerate() {
+                if c.name.is_empty()
+                    || c.name.len() > 256
+                    || c.name
+                        .bytes()
+                        .any(|b| b.is_ascii_control() || b == b';' || b == b'=' || b == b' ')
+                {
+                    return Err(err(
+                        format!("services/{i}/cookies/{j}/name"),
+                        "a cookie name without spaces, ';' or '='",
+                    ));
+                }
+                check_text(&format!("services/{i}/cookies/{j}/purpose"), &c.purpose)?;
+            }
+        }
+        if self.languages.is_empty() {
+            return Err(err("languages", "at least one language"));
+        }
+        for (i, l) in self.languages.iter().enumerate() {
+            if !is_language(l) {
+                return Err(err(
+                    format!("languages/{i}"),
+                    "a lowercase BCP 47 tag such as \"nl\" or \"en-gb\"",
+                ));
+            }
+        }
+        for (lang, texts) in &self.texts {
+            if !self.languages.contains(lang) {
+                return Err(err(
+                    format!("texts/{lang}"),
+                    "texts for a language the site does not offer",
+                ));
+            }
+            for (key, text) in texts {
+                check_text(&format!("texts/{lang}/{key}"), text)?;
+            }
+        }
+        for (signal, cats) in &self.consent_mode {
+            for c in cats {
+                if self.category(c).is_none() {
+                    return Err(err(format!("consent_mode/{signal}"), format!("unknown category {c:?}")));
+                }
+            }
+        }
+        if self.expiry_days == 0 || self.expiry_days > 400 {
+            // 13 months is the longest any regulator tolerates between asks.
+            return Err(err("expiry_days", "between 1 and 400 days"));
+        }
+        Ok(())
+    }
+
+    /// A starting configuration with the four usual categories: what a new
+    /// site gets, and what the demo site runs.
+    pub fn starter() -> Self {
+        let cat = |id: &str, required: bool, gpc: bool, en: (&str, &str), nl: (&str, &str)| Category {
+            id: id.into(),
+            required,
+            gpc_opt_out: gpc,
+            labels: BTreeMap::from([
+                (
+                    "en".into(),
+                    Label {
+                        title: en.0.into(),
+                        description: en.1.into(),
+                    },
+                ),
+                (
+                    "nl".into(),
+                    Label {
+                        title: nl.0.into(),
+                        description: nl.1.into(),
+                    },
+                ),
+            ]),
+        };
+        SiteConfig {
+            categories: vec![
+                cat(
+                    "necessary",
+                    true,
+                    false,
+                    (
+                        "Necessary",
+                        "Needed for the site to work, such as remembering this choice.",
+                    ),
+                    (
+                        "Noodzakelijk",
+                        "Nodig om de site te laten werken, zoals het onthouden van deze keuze.",
+                    ),
+                ),
+                cat(
+                    "preferences",
+                    false,
+                    false,
+                    ("Preferences", "Remember settings such as your language."),
+                    ("Voorkeuren", "Onthouden instellingen zoals uw taal."),
+                ),
+                cat(
+                    "analytics",
+                    false,
+                    false,
+                    ("Analytics", "Count visits to learn how the site is used."),
+                    (
+                        "Statistieken",
+                        "Tellen bezoeken om te leren hoe de site wordt gebruikt.",
+                    ),
+                ),
+                cat(
+                    "marketing",
+                    false,
+                    true,
+                    ("Marketing", "Show and measure advertising, also on other sites."),
+                    ("Marketing", "Tonen en meten advertenties, ook op andere sites."),
+                ),
+            ],
+            services: Vec::new(),
+            languages: vec!["nl".into(), "en".into()],
+            texts: BTreeMap::new(),
+            consent_mode: default_consent_mode(),
+            wait_for_update_ms: default_wait_for_update(),
+            expiry_days: default_expiry_days(),
+            privacy_policy_url: None,
+            controller: String::new(),
+        }
+    }
+}
+
+fn check_text(field: &str, text: &str) -> Result<(), ConfigError> {
+    if text.len() > MAX_TEXT_LEN {
+        return Err(err(field, format!("at most {MAX_TEXT_LEN} bytes")));
+    }
+    Ok(())
+}
+
+/// Matches a cookie name against a declared name with `*` wildcards.
+pub fn cookie_name_matches(pattern: &str, name: &str) -> bool {
+    // Classic two-pointer glob with backtracking to the last `*`: linear
+    // enough for cookie names, and no regex engine in the wasm widget.
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && p[pi] != b'*' && p[pi] == n[ni] {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            pi += 1;
+            mark = ni;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&b| b == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starter_is_valid_and_versions_are_stable() {
+        let c = SiteConfig::starter();
+        c.validate().unwrap();
+        assert_eq!(c.version(), c.clone().version());
+        assert_eq!(c.version().0.len(), 64);
+        let mut d = c.clone();
+        d.expiry_days = 30;
+        assert_ne!(c.version(), d.version());
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut c = SiteConfig::starter();
+        c.services.push(Service {
+            id: "meta".into(),
+            name: "Meta".into(),
+            category: "ads".into(),
+            provider: String::new(),
+            privacy_policy_url: None,
+            hosts: vec![],
+            cookies: vec![],
+            description: BTreeMap::new(),
+        });
+        assert_eq!(c.validate().unwrap_err().field, "services/0/category");
+        let mut c = SiteConfig::starter();
+        c.categories.remove(0);
+        assert_eq!(c.validate().unwrap_err().field, "categories");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let mut v = serde_json::to_value(SiteConfig::starter()).unwrap();
+        v["colour"] = "red".into();
+        assert!(serde_json::from_value::<SiteConfig>(v).is_err());
+    }
+
+    #[test]
+    fn cookie_globs() {
+        assert!(cookie_name_matches("_ga_*", "_ga_ABC123"));
+        assert!(cookie_name_matches("_ga", "_ga"));
+        assert!(!cookie_name_matches("_ga", "_gat"));
+        assert!(cookie_name_matches("*_fbp*", "x_fbp_y"));
+        assert!(!cookie_name_matches("_ga_*", "_gid"));
+        assert!(cookie_name_matches("*", ""));
+    }
+}

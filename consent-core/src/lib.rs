@@ -1,0 +1,20 @@
+//! Keurmerk's domain, shared by every other crate. No IO, no async runtime:
+//! the widget compiles it to wasm, the server and scanner build on it.
+//!
+//! - [`config`]: a site's banner configuration (categories, services, cookies,
+//!   texts) and its content-addressed version.
+//! - [`decision`]: what a visitor chose, as the widget sends it, and its
+//!   validation against the configuration the visitor saw.
+//! - [`record`]: what is stored and logged for a decision, with the personal
+//!   fields sealed under the visitor's key so erasure keeps the proof intact.
+//! - [`id`]: identifiers (site ids, consent ids) and their shapes.
+
+pub mod config;
+pub mod decision;
+pub mod id;
+pub mod record;
+
+pub use config::{Category, ConfigVersion, CookieDecl, LegalBasis, Service, SiteConfig};
+pub use decision::{DecisionError, DecisionRequest, Method, ValidDecision};
+pub use id::{ConsentId, IdError, SiteId};
+pub use record::{DecisionRecord, PersonalFields, RecordError};

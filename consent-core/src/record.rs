@@ -1,0 +1,224 @@
+//! What is stored and logged for a decision.
+//!
+//! A record's canonical bytes (RFC 8785 JSON) are the leaf of the proof log,
+//! so anyone holding the record can recompute its leaf hash. Fields that could
+//! identify a person travel only inside `sealed`, encrypted under a key kept
+//! per consent id: erasing the visitor destroys the key, the ciphertext
+//! becomes noise, and the leaf — which commits to the ciphertext — still
+//! verifies.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigVersion;
+use crate::decision::{Method, ValidDecision};
+use crate::id::{ConsentId, SiteId};
+
+/// The schema version of [`DecisionRecord`].
+pub const RECORD_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRecord {
+    pub v: u32,
+    pub site: SiteId,
+    pub consent_id: ConsentId,
+    /// When the server accepted the decision, in Unix milliseconds (UTC).
+    pub time_ms: u64,
+    pub config_version: ConfigVersion,
+    pub method: Method,
+    pub categories: BTreeMap<String, bool>,
+    pub services: BTreeMap<String, bool>,
+    pub language: String,
+    pub gpc: bool,
+    /// [`PersonalFields`], sealed: base64url(nonce ‖ ciphertext ‖ tag). Empty
+    /// only in records built without the `proof` feature (never stored).
+    pub sealed: String,
+}
+
+/// The parts of a decision that could help identify a person. Kept to a
+/// minimum: the page path (no query string) and a coarse browser summary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalFields {
+    pub page_path: String,
+    /// Browser family and major version, e.g. "Chrome 131"; never the full
+    /// user-agent string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+}
+
+impl DecisionRecord {
+    /// The record as committed to the log: RFC 8785 canonical JSON.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        serde_json_canonicalizer::to_vec(self).expect("records serialise")
+    }
+
+    /// Parses canonical bytes back, refusing anything that is not exactly
+    /// what [`canonical_bytes`](Self::canonical_bytes) would have produced.
+    pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, RecordError> {
+        let record: Self = serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed(e.to_string()))?;
+        if record.canonical_bytes() != bytes {
+            return Err(RecordError::NotCanonical);
+        }
+        Ok(record)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RecordError {
+    #[error("record is not valid JSON of the expected shape: {0}")]
+    Malformed(String),
+    #[error("record bytes are not in RFC 8785 canonical form")]
+    NotCanonical,
+    #[error("sealed fields cannot be opened with this key (wrong key, erased, or tampered)")]
+    Unseal,
+}
+
+#[cfg(feature = "proof")]
+mod seal {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+    use super::*;
+
+    /// Binds the ciphertext to its site and consent id, so sealed fields cannot
+    /// be moved to another visitor's record.
+    fn aad(site: &SiteId, consent: &ConsentId) -> Vec<u8> {
+        format!("keurmerk/sealed/v1\n{site}\n{consent}").into_bytes()
+    }
+
+    impl PersonalFields {
+        /// Encrypts with XChaCha20-Poly1305. `nonce` must be fresh random
+        /// bytes (24 bytes make random nonces safe without a counter).
+        pub fn seal(&self, key: &[u8; 32], nonce: [u8; 24], site: &SiteId, consent: &ConsentId) -> String {
+            let cipher = XChaCha20Poly1305::new(key.into());
+            let plain = serde_json::to_vec(self).expect("personal fields serialise");
+            let aad = aad(site, consent);
+            let ct = cipher
+                .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plain, aad: &aad })
+                .expect("encryption of a bounded message cannot fail");
+            let mut out = nonce.to_vec();
+            out.extend_from_slice(&ct);
+            URL_SAFE_NO_PAD.encode(out)
+        }
+
+        pub fn open(sealed: &str, key: &[u8; 32], site: &SiteId, consent: &ConsentId) -> Result<Self, RecordError> {
+            let raw = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| RecordError::Unseal)?;
+            if raw.len() < 24 + 16 {
+                return Err(RecordError::Unseal);
+            }
+            let (nonce, ct) = raw.split_at(24);
+            let cipher = XChaCha20Poly1305::new(key.into());
+            let aad = aad(site, consent);
+            let plain = cipher
+                .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+                .map_err(|_| RecordError::Unseal)?;
+            serde_json::from_slice(&plain).map_err(|_| RecordError::Unseal)
+        }
+    }
+
+    impl DecisionRecord {
+        /// Builds the record for a validated decision, sealing its personal
+        /// fields under the visitor's key.
+        pub fn seal(
+            site: SiteId,
+            consent_id: ConsentId,
+            time_ms: u64,
+            decision: ValidDecision,
+            browser: Option<String>,
+            key: &[u8; 32],
+            nonce: [u8; 24],
+        ) -> Self {
+            let personal = PersonalFields {
+                page_path: decision.page_path,
+                browser,
+            };
+            let sealed = personal.seal(key, nonce, &site, &consent_id);
+            DecisionRecord {
+                v: RECORD_VERSION,
+                site,
+                consent_id,
+                time_ms,
+                config_version: decision.config_version,
+                method: decision.method,
+                categories: decision.categories,
+                services: decision.services,
+                language: decision.language,
+                gpc: decision.gpc,
+                sealed,
+            }
+        }
+
+        pub fn open(&self, key: &[u8; 32]) -> Result<PersonalFields, RecordError> {
+            PersonalFields::open(&self.sealed, key, &self.site, &self.consent_id)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::config::SiteConfig;
+        use crate::decision::DecisionRequest;
+
+        fn record(key: &[u8; 32]) -> DecisionRecord {
+            let config = SiteConfig::starter();
+            let d = DecisionRequest {
+                consent_id: None,
+                secret: None,
+                config_version: config.version(),
+                method: Method::RejectAll,
+                categories: BTreeMap::new(),
+                services: BTreeMap::new(),
+                language: "en".into(),
+                page_path: "/checkout".into(),
+                gpc: false,
+            }
+            .validate(&config)
+            .unwrap();
+            DecisionRecord::seal(
+                SiteId::parse("demo").unwrap(),
+                ConsentId::from_random([7; 16]),
+                1_700_000_000_000,
+                d,
+                Some("Firefox 133".into()),
+                key,
+                [9; 24],
+            )
+        }
+
+        #[test]
+        fn seal_round_trips_and_canonical_bytes_parse_back() {
+            let r = record(&[1; 32]);
+            assert_eq!(r.open(&[1; 32]).unwrap().page_path, "/checkout");
+            let bytes = r.canonical_bytes();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains("checkout"),
+                "path must not appear in clear"
+            );
+            assert_eq!(DecisionRecord::from_canonical_bytes(&bytes).unwrap(), r);
+        }
+
+        #[test]
+        fn wrong_key_or_moved_ciphertext_does_not_open() {
+            let r = record(&[1; 32]);
+            assert_eq!(r.open(&[2; 32]), Err(RecordError::Unseal));
+            let mut moved = r.clone();
+            moved.consent_id = ConsentId::from_random([8; 16]);
+            assert_eq!(moved.open(&[1; 32]), Err(RecordError::Unseal));
+        }
+
+        #[test]
+        fn non_canonical_bytes_are_refused() {
+            let r = record(&[1; 32]);
+            let pretty = serde_json::to_vec_pretty(&r).unwrap();
+            assert_eq!(
+                DecisionRecord::from_canonical_bytes(&pretty),
+                Err(RecordError::NotCanonical)
+            );
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Keurmerk's scanner.

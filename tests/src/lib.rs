@@ -1,0 +1,1 @@
+//! Harness for the end-to-end tests: starting real processes on free ports.
