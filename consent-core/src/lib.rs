@@ -8,10 +8,12 @@
 //! - [`record`]: what is stored and logged for a decision, with the personal
 //!   fields sealed under the visitor's key so erasure keeps the proof intact.
 //! - [`id`]: identifiers (site ids, consent ids) and their shapes.
+//! - [`loader`]: the per-site synchronous loader script the server serves.
 
 pub mod config;
 pub mod decision;
 pub mod id;
+pub mod loader;
 pub mod record;
 
 pub use config::{Category, ConfigVersion, CookieDecl, LegalBasis, Service, SiteConfig};
