@@ -1,0 +1,1 @@
+/* Keurmerk loader: placeholder until the widget lands. */
