@@ -4,6 +4,29 @@
 //! template (owned by `consent-widget`, plain JS) with the site's blocking
 //! rules and Consent Mode defaults baked in, so the loader needs no network
 //! round trip before it can block trackers.
+//!
+//! The rules are one compact JSON literal (short keys, because every visitor
+//! downloads them on every cache miss):
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `s` | site id |
+//! | `v` | configuration version (SHA-256 hex) |
+//! | `f` | purposes fingerprint: changes only when categories or services change, so a text edit does not ask again |
+//! | `a` | the server's base URL |
+//! | `e` | decision lifetime in days |
+//! | `w` | Consent Mode `wait_for_update` in ms |
+//! | `c` | category ids in display order; `r` the required ones; `g` those refused under GPC |
+//! | `m` | Consent Mode signal -> categories that must all be granted |
+//! | `h` | `[host, category, service]` per declared host (`*.` = subdomains) |
+//! | `k` | `[cookie name glob, category, service, domain or null]` per declared cookie |
+//! | `l` | languages offered, the first being the fallback |
+//! | `t` | language -> the few texts the loader shows itself (reopen control, embed placeholders) |
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::config::{ConfigVersion, SiteConfig};
 use crate::id::SiteId;
@@ -18,9 +41,268 @@ pub struct LoaderContext<'a> {
     pub base_url: &'a str,
 }
 
+/// The identifier in the template that [`render`] replaces with the rules.
+pub const RULES_PLACEHOLDER: &str = "__KEURMERK_RULES__";
+
+/// Text keys the loader itself shows; the site may override each through
+/// `texts` like any other widget text.
+pub const LOADER_TEXT_KEYS: [&str; 4] = ["reopen", "blocked", "once", "always"];
+
+/// Built-in loader texts for [`crate::config::BUILT_IN_LANGUAGES`], in
+/// [`LOADER_TEXT_KEYS`] order.
+const LOADER_TEXTS: [(&str, [&str; 4]); 4] = [
+    (
+        "nl",
+        [
+            "Cookie-instellingen",
+            "Geblokkeerd tot u toestemming geeft: ",
+            "Eén keer toestaan",
+            "Altijd toestaan",
+        ],
+    ),
+    (
+        "en",
+        ["Cookie settings", "Blocked until you allow: ", "Allow once", "Always allow"],
+    ),
+    (
+        "de",
+        [
+            "Cookie-Einstellungen",
+            "Blockiert, bis Sie zustimmen: ",
+            "Einmal erlauben",
+            "Immer erlauben",
+        ],
+    ),
+    (
+        "fr",
+        [
+            "Paramètres des cookies",
+            "Bloqué jusqu'à votre accord : ",
+            "Autoriser une fois",
+            "Toujours autoriser",
+        ],
+    ),
+];
+
+/// The purposes fingerprint (`f`): what a visitor agreed to, independent of
+/// wording. A decision stays valid across versions with the same fingerprint.
+pub fn purposes_fingerprint(config: &SiteConfig) -> String {
+    let mut h = Sha256::new();
+    for c in &config.categories {
+        h.update(c.id.as_bytes());
+        h.update(if c.required { b"!\n" } else { b"?\n" });
+    }
+    h.update(b"--\n");
+    for s in &config.services {
+        h.update(s.id.as_bytes());
+        h.update(b"@");
+        h.update(s.category.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The rules object baked into the loader (see the module docs for keys).
+pub fn rules(cx: &LoaderContext<'_>) -> Value {
+    let cfg = cx.config;
+    let ids = |pred: &dyn Fn(&crate::config::Category) -> bool| -> Vec<&str> {
+        cfg.categories.iter().filter(|c| pred(c)).map(|c| c.id.as_str()).collect()
+    };
+    let hosts: Vec<Value> = cfg
+        .services
+        .iter()
+        .flat_map(|s| s.hosts.iter().map(move |h| json!([h, s.category, s.id])))
+        .collect();
+    let cookies: Vec<Value> = cfg
+        .services
+        .iter()
+        .flat_map(|s| s.cookies.iter().map(move |c| json!([c.name, s.category, s.id, c.domain])))
+        .collect();
+    let mut texts = BTreeMap::new();
+    for lang in &cfg.languages {
+        let builtin = LOADER_TEXTS.iter().find(|(l, _)| l == lang).map(|(_, t)| t);
+        let overrides = cfg.texts.get(lang);
+        let mut t = BTreeMap::new();
+        for (i, key) in LOADER_TEXT_KEYS.iter().enumerate() {
+            let text = overrides
+                .and_then(|o| o.get(*key))
+                .map(String::as_str)
+                .or(builtin.map(|b| b[i]));
+            if let Some(text) = text {
+                t.insert(*key, text);
+            }
+        }
+        texts.insert(lang.as_str(), t);
+    }
+    json!({
+        "s": cx.site.as_str(),
+        "v": cx.version.0,
+        "f": purposes_fingerprint(cfg),
+        "a": cx.base_url.trim_end_matches('/'),
+        "e": cfg.expiry_days,
+        "w": cfg.wait_for_update_ms,
+        "c": ids(&|_| true),
+        "r": ids(&|c| c.required),
+        "g": ids(&|c| c.gpc_opt_out),
+        "m": cfg.consent_mode,
+        "h": hosts,
+        "k": cookies,
+        "l": cfg.languages,
+        "t": texts,
+    })
+}
+
+/// JSON made safe to sit inside a `<script>` element or any JS source: no
+/// `</script>` or `<!--` (every `<` escaped), and no U+2028/U+2029, which
+/// older JS engines treat as line ends inside string literals.
+pub fn js_literal(value: &Value) -> String {
+    let json = value.to_string();
+    let mut out = String::with_capacity(json.len() + 16);
+    for ch in json.chars() {
+        match ch {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Renders the loader for one site from `template`.
+///
+/// Whole-line comments and indentation are dropped on the way (the template
+/// is kept readable in the repository; brotli does the rest).
 pub fn render(template: &str, cx: &LoaderContext<'_>) -> String {
-    // Placeholder until the widget lands: the template unchanged, with the
-    // site's identity so the script can find its configuration.
-    format!("/* keurmerk site={} version={} */\n{}", cx.site, cx.version, template)
+    let rules = js_literal(&rules(cx));
+    let mut out = String::with_capacity(template.len() + rules.len());
+    let mut in_block_comment = false;
+    for line in template.lines() {
+        let t = line.trim();
+        if in_block_comment {
+            in_block_comment = !t.ends_with("*/");
+            continue;
+        }
+        if t.starts_with("/*") {
+            in_block_comment = !t.ends_with("*/");
+            continue;
+        }
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        out.push_str(&t.replace(RULES_PLACEHOLDER, &rules));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CookieDecl, Service};
+
+    fn site() -> SiteConfig {
+        let mut c = SiteConfig::starter();
+        c.services.push(Service {
+            id: "meta".into(),
+            name: "Meta </script>\u{2028}".into(),
+            category: "marketing".into(),
+            provider: "Meta Platforms".into(),
+            privacy_policy_url: None,
+            hosts: vec!["connect.facebook.net".into(), "*.facebook.com".into()],
+            cookies: vec![CookieDecl {
+                name: "_fbp".into(),
+                domain: Some(".example.nl".into()),
+                provider: String::new(),
+                purpose: String::new(),
+                retention: "3 months".into(),
+                retention_days: Some(90),
+                country: "US".into(),
+                legal_basis: Default::default(),
+            }],
+            description: BTreeMap::new(),
+        });
+        c.texts.insert(
+            "en".into(),
+            BTreeMap::from([("reopen".into(), "Privacy </script><!-- \u{2029}".into())]),
+        );
+        c
+    }
+
+    fn rendered(template: &str, c: &SiteConfig) -> String {
+        let site = SiteId::parse("demo").unwrap();
+        let version = c.version();
+        render(
+            template,
+            &LoaderContext {
+                site: &site,
+                version: &version,
+                config: c,
+                base_url: "https://consent.example.nl/",
+            },
+        )
+    }
+
+    fn extract(out: &str) -> Value {
+        let start = out.find("R=").unwrap() + 2;
+        serde_json::from_str(out[start..].trim_end().trim_end_matches(';')).unwrap()
+    }
+
+    #[test]
+    fn rules_carry_hosts_cookies_and_consent_mode() {
+        let c = site();
+        let v = extract(&rendered("var R=__KEURMERK_RULES__;", &c));
+        assert_eq!(v["s"], "demo");
+        assert_eq!(v["v"], c.version().0);
+        assert_eq!(v["a"], "https://consent.example.nl");
+        assert_eq!(v["e"], 182);
+        assert_eq!(v["w"], 500);
+        assert_eq!(v["r"], json!(["necessary"]));
+        assert_eq!(v["g"], json!(["marketing"]));
+        assert_eq!(v["m"]["ad_user_data"], json!(["marketing"]));
+        assert_eq!(v["h"][1], json!(["*.facebook.com", "marketing", "meta"]));
+        assert_eq!(v["k"][0], json!(["_fbp", "marketing", "meta", ".example.nl"]));
+        assert_eq!(v["t"]["nl"]["reopen"], "Cookie-instellingen");
+        // The site's override wins, and survives escaping intact.
+        assert_eq!(v["t"]["en"]["reopen"], "Privacy </script><!-- \u{2029}");
+    }
+
+    #[test]
+    fn output_cannot_break_out_of_a_script_element() {
+        let out = rendered("var R=__KEURMERK_RULES__;", &site());
+        assert!(!out.contains("</script"));
+        assert!(!out.contains("<!--"));
+        assert!(!out.contains('\u{2028}') && !out.contains('\u{2029}'));
+        assert!(!out.contains(RULES_PLACEHOLDER));
+    }
+
+    #[test]
+    fn comments_and_indentation_are_dropped() {
+        let t = "/* header\n   more */\n(function (R) {\n  // why\n  var u = \"https://x\"; // kept\n})(__KEURMERK_RULES__);\n";
+        let out = rendered(t, &site());
+        assert!(out.starts_with("(function (R) {\nvar u = \"https://x\"; // kept\n})({"));
+        assert!(!out.contains("why") && !out.contains("header"));
+    }
+
+    #[test]
+    fn fingerprint_ignores_wording_but_not_purposes() {
+        let a = site();
+        let mut b = a.clone();
+        b.controller = "Other wording BV".into();
+        assert_ne!(a.version(), b.version());
+        assert_eq!(purposes_fingerprint(&a), purposes_fingerprint(&b));
+        b.services[0].category = "analytics".into();
+        assert_ne!(purposes_fingerprint(&a), purposes_fingerprint(&b));
+        assert_eq!(purposes_fingerprint(&a).len(), 16);
+    }
+
+    #[test]
+    fn the_real_template_has_exactly_one_placeholder() {
+        let t = include_str!("../../consent-widget/loader/loader.js");
+        assert_eq!(t.matches(RULES_PLACEHOLDER).count(), 1);
+        let out = rendered(t, &site());
+        assert!(!out.contains(RULES_PLACEHOLDER));
+        assert!(out.len() < t.len());
+    }
 }
