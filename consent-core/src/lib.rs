@@ -9,12 +9,29 @@
 //!   fields sealed under the visitor's key so erasure keeps the proof intact.
 //! - [`id`]: identifiers (site ids, consent ids) and their shapes.
 //! - [`loader`]: the per-site synchronous loader script the server serves.
+//! - Proof log (feature `proof`): [`merkle`] (RFC 9162 tree, proofs over any
+//!   store of subtree hashes), [`tile`] (how those hashes are stored),
+//!   [`note`] (C2SP signed notes, Ed25519), [`checkpoint`] (C2SP
+//!   tlog-checkpoint), [`tlog_proof`] (C2SP tlog-proof@v1) and [`receipt`]
+//!   (the signed promise returned with every decision).
 
 pub mod config;
 pub mod decision;
 pub mod id;
 pub mod loader;
 pub mod record;
+#[cfg(feature = "proof")]
+pub mod checkpoint;
+#[cfg(feature = "proof")]
+pub mod merkle;
+#[cfg(feature = "proof")]
+pub mod note;
+#[cfg(feature = "proof")]
+pub mod receipt;
+#[cfg(feature = "proof")]
+pub mod tile;
+#[cfg(feature = "proof")]
+pub mod tlog_proof;
 
 pub use config::{Category, ConfigVersion, CookieDecl, LegalBasis, Service, SiteConfig};
 pub use decision::{DecisionError, DecisionRequest, Method, ValidDecision};
