@@ -15,19 +15,19 @@
 //!   tlog-checkpoint), [`tlog_proof`] (C2SP tlog-proof@v1) and [`receipt`]
 //!   (the signed promise returned with every decision).
 
+#[cfg(feature = "proof")]
+pub mod checkpoint;
 pub mod config;
 pub mod decision;
 pub mod id;
 pub mod loader;
-pub mod record;
-#[cfg(feature = "proof")]
-pub mod checkpoint;
 #[cfg(feature = "proof")]
 pub mod merkle;
 #[cfg(feature = "proof")]
 pub mod note;
 #[cfg(feature = "proof")]
 pub mod receipt;
+pub mod record;
 #[cfg(feature = "proof")]
 pub mod tile;
 #[cfg(feature = "proof")]
