@@ -1,0 +1,165 @@
+//! Findings: what a marketer should act on, with evidence and a remedy.
+
+use serde::{Deserialize, Serialize};
+
+use crate::page::ConsentState;
+use crate::pii::{Param, PiiHit};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Stable rule ids: CI pipelines and the dashboard key on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// Personal data (plain or hashed) sent to an ad or analytics platform.
+    PersonalDataToPlatform,
+    /// A snippet hands customer data to a platform ("advanced matching").
+    AdvancedMatchingConfigured,
+    /// A tracker request or non-necessary cookie before the visitor chose.
+    TrackingBeforeConsent,
+    /// A tracker request or non-necessary cookie after the visitor refused.
+    TrackingAfterReject,
+    /// A platform the site's declaration does not name.
+    UndeclaredService,
+    /// A cookie (or storage key) the site's declaration does not name.
+    UndeclaredCookie,
+    UndeclaredStorage,
+    /// A cookie lives longer than declared.
+    CookieLifetime,
+    /// A platform is present (informational inventory).
+    PlatformPresent,
+    /// Part of the site could not be scanned.
+    ScanProblem,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 10] = [
+        Rule::PersonalDataToPlatform,
+        Rule::AdvancedMatchingConfigured,
+        Rule::TrackingBeforeConsent,
+        Rule::TrackingAfterReject,
+        Rule::UndeclaredService,
+        Rule::UndeclaredCookie,
+        Rule::UndeclaredStorage,
+        Rule::CookieLifetime,
+        Rule::PlatformPresent,
+        Rule::ScanProblem,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::PersonalDataToPlatform => "personal-data-to-platform",
+            Rule::AdvancedMatchingConfigured => "advanced-matching-configured",
+            Rule::TrackingBeforeConsent => "tracking-before-consent",
+            Rule::TrackingAfterReject => "tracking-after-reject",
+            Rule::UndeclaredService => "undeclared-service",
+            Rule::UndeclaredCookie => "undeclared-cookie",
+            Rule::UndeclaredStorage => "undeclared-storage",
+            Rule::CookieLifetime => "cookie-lifetime",
+            Rule::PlatformPresent => "platform-present",
+            Rule::ScanProblem => "scan-problem",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Rule::PersonalDataToPlatform => {
+                "Personal data (plain or hashed) is sent to an advertising or analytics platform"
+            }
+            Rule::AdvancedMatchingConfigured => "A tag is configured to hand customer data to a platform",
+            Rule::TrackingBeforeConsent => "Tracking happens before the visitor has chosen",
+            Rule::TrackingAfterReject => "Tracking happens after the visitor rejected it",
+            Rule::UndeclaredService => "A platform is used that the site's declaration does not name",
+            Rule::UndeclaredCookie => "A cookie is set that the site's declaration does not name",
+            Rule::UndeclaredStorage => "A local-storage key is written that the site's declaration does not name",
+            Rule::CookieLifetime => "A cookie lives longer than the declaration says",
+            Rule::PlatformPresent => "A tracking platform is present",
+            Rule::ScanProblem => "Part of the site could not be scanned",
+        }
+    }
+}
+
+/// One piece of evidence. Every field is optional so a finding can cite a
+/// request, a cookie, a script or just a page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ConsentState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The request's relevant parameters, decoded (`ud[em]`, not `ud%5Bem%5D`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<Param>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub personal_data: Vec<PiiHit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: Rule,
+    pub severity: Severity,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// What to do about it, concretely.
+    pub remedy: String,
+    /// Evidence, at most [`MAX_EVIDENCE`] items (`evidence_total` counts all).
+    pub evidence: Vec<Evidence>,
+    pub evidence_total: usize,
+}
+
+pub const MAX_EVIDENCE: usize = 10;
+
+impl Finding {
+    pub fn new(rule: Rule, severity: Severity, title: impl Into<String>, remedy: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            severity,
+            title: title.into(),
+            platform: None,
+            remedy: remedy.into(),
+            evidence: Vec::new(),
+            evidence_total: 0,
+        }
+    }
+
+    pub fn with_platform(mut self, id: &str) -> Self {
+        self.platform = Some(id.to_owned());
+        self
+    }
+
+    pub fn add(&mut self, e: Evidence) {
+        self.evidence_total += 1;
+        if self.evidence.len() < MAX_EVIDENCE && !self.evidence.contains(&e) {
+            self.evidence.push(e);
+        }
+    }
+}

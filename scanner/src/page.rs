@@ -1,0 +1,207 @@
+//! What the passes observe on a site, before any judgement: requests,
+//! cookies, storage, scripts and the problems met on the way. Both passes
+//! produce these; the detectors only read them.
+
+use serde::{Deserialize, Serialize};
+
+/// When something happened relative to the visitor's choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsentState {
+    BeforeConsent,
+    AfterReject,
+    AfterAccept,
+}
+
+impl ConsentState {
+    pub fn label(self) -> &'static str {
+        match self {
+            ConsentState::BeforeConsent => "before consent",
+            ConsentState::AfterReject => "after reject",
+            ConsentState::AfterAccept => "after accept",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pass {
+    Static,
+    Browser,
+}
+
+/// A request the page made (browser pass) or would make (static pass: a
+/// script `src`, a pixel `<img>`/`<iframe>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub page: String,
+    pub url: String,
+    #[serde(default)]
+    pub method: String,
+    /// POST body (bounded), for beacons and fetches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// `script`, `image`, `xhr`, `fetch`, `ping`, `document`, ...
+    #[serde(default)]
+    pub resource_type: String,
+    /// The script (or document) that caused the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiator: Option<String>,
+    pub state: ConsentState,
+    pub pass: Pass,
+}
+
+/// Who set a cookie.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "kebab-case")]
+pub enum SetBy {
+    /// A `Set-Cookie` response header.
+    Http { response_url: String },
+    /// `document.cookie` (or the cookie store API) in a script.
+    Script {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        script_url: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cookie {
+    pub page: String,
+    pub name: String,
+    /// The domain it is stored under (the host for host-only cookies).
+    pub domain: String,
+    #[serde(default)]
+    pub path: String,
+    /// Seconds until it expires; `None` for a session cookie.
+    #[serde(default)]
+    pub lifetime_secs: Option<i64>,
+    pub third_party: bool,
+    pub set_by: SetBy,
+    pub state: ConsentState,
+    pub pass: Pass,
+    /// Why the browser refused it, if it did (it still shows intent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+}
+
+/// A `localStorage` / `sessionStorage` key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageItem {
+    pub page: String,
+    pub origin: String,
+    pub area: String,
+    pub key: String,
+    pub state: ConsentState,
+}
+
+/// A script in a page: its `src`, or the text of an inline one (bounded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Script {
+    pub page: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<String>,
+    pub pass: Pass,
+}
+
+/// Why something could not be scanned (fully).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    Timeout,
+    BodyTooLarge,
+    DecompressionBomb,
+    TooManyRedirects,
+    HttpStatus,
+    Network,
+    ParseLimit,
+    Deadline,
+    Browser,
+    Robots,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub url: String,
+    pub kind: ProblemKind,
+    /// A sentence a marketer understands: "page timed out after 20 s".
+    pub reason: String,
+}
+
+/// One page visited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageVisit {
+    pub url: String,
+    pub depth: u32,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub bytes: u64,
+    pub pass: Pass,
+}
+
+/// Everything both passes saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observations {
+    pub pages: Vec<PageVisit>,
+    pub requests: Vec<Request>,
+    pub cookies: Vec<Cookie>,
+    pub storage: Vec<StorageItem>,
+    pub scripts: Vec<Script>,
+    pub problems: Vec<Problem>,
+    /// Banners found and clicked: page -> how (`window.keurmerk`, a button text).
+    #[serde(default)]
+    pub banners: Vec<(String, String)>,
+}
+
+impl Observations {
+    pub fn extend(&mut self, other: Observations) {
+        self.pages.extend(other.pages);
+        self.requests.extend(other.requests);
+        self.cookies.extend(other.cookies);
+        self.storage.extend(other.storage);
+        self.scripts.extend(other.scripts);
+        self.problems.extend(other.problems);
+        self.banners.extend(other.banners);
+    }
+}
+
+/// Registrable-domain approximation: the last two labels (three for the
+/// common two-level public suffixes). Good enough to tell first from third
+/// party without shipping the public suffix list.
+pub fn site_of(host: &str) -> String {
+    let host = host.trim_start_matches('.').trim_end_matches('.').to_ascii_lowercase();
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return host;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let two_level = [
+        "co.uk", "org.uk", "ac.uk", "com.au", "co.nz", "co.jp", "com.br", "co.za", "com.tr",
+    ];
+    let n = labels.len();
+    let take = if n >= 3 && two_level.contains(&format!("{}.{}", labels[n - 2], labels[n - 1]).as_str()) {
+        3
+    } else {
+        2
+    };
+    labels[n.saturating_sub(take)..].join(".")
+}
+
+pub fn same_site(a: &str, b: &str) -> bool {
+    site_of(a) == site_of(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sites() {
+        assert_eq!(site_of("www.facebook.com"), "facebook.com");
+        assert_eq!(site_of(".shop.example.co.uk"), "example.co.uk");
+        assert_eq!(site_of("127.0.0.1"), "127.0.0.1");
+        assert!(same_site("a.shop.nl", "shop.nl"));
+        assert!(!same_site("shop.nl", "facebook.com"));
+    }
+}

@@ -1,0 +1,529 @@
+//! Personal data in requests: the known parameters ad platforms use for
+//! "advanced matching" / "enhanced conversions", plain e-mail addresses and
+//! phone numbers, and every common encoding of the canary identity the
+//! browser pass types into forms.
+
+use std::sync::LazyLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use md5::Md5;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::signature::{Encoding, Platform};
+
+/// Bodies and URLs are searched up to this many bytes: trackers send small
+/// payloads, and a bounded search keeps a hostile page from stalling us.
+pub const MAX_SCAN_BYTES: usize = 256 * 1024;
+/// At most this many decoded parameters are kept per request.
+const MAX_PARAMS: usize = 512;
+const MAX_JSON_DEPTH: usize = 16;
+
+/// A made-up person whose data the scanner types into forms, so any request
+/// carrying it (in any encoding) is proof of a leak.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CanaryIdentity {
+    pub email: String,
+    /// E.164, e.g. `+31612345678`.
+    pub phone: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub postal_code: String,
+}
+
+impl Default for CanaryIdentity {
+    fn default() -> Self {
+        CanaryIdentity {
+            email: "kanarie.vogelzang@keurmerk-canary.example".into(),
+            phone: "+31612340987".into(),
+            first_name: "Kanarie".into(),
+            last_name: "Vogelzang".into(),
+            postal_code: "1234 AB".into(),
+        }
+    }
+}
+
+/// One searchable form of a canary value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Needle {
+    pub field: &'static str,
+    pub encoding: &'static str,
+    pub value: String,
+    /// Hex digests are matched case-insensitively.
+    pub case_insensitive: bool,
+}
+
+/// Normalisation as the ad platforms document it before hashing: trimmed,
+/// lowercase e-mail; phone in E.164 (and digits only, as Meta wants).
+pub fn normalise_email(e: &str) -> String {
+    e.trim().to_lowercase()
+}
+
+pub fn normalise_phone(p: &str) -> String {
+    let digits: String = p.chars().filter(|c| c.is_ascii_digit()).collect();
+    format!("+{digits}")
+}
+
+impl CanaryIdentity {
+    pub fn needles(&self) -> Vec<Needle> {
+        let email = normalise_email(&self.email);
+        let phone = normalise_phone(&self.phone);
+        let phone_digits = phone.trim_start_matches('+').to_owned();
+        let postal: String = self.postal_code.chars().filter(|c| !c.is_whitespace()).collect();
+        let values: [(&'static str, String, bool); 6] = [
+            ("email", email, true),
+            ("phone", phone, true),
+            ("phone", phone_digits, true),
+            ("first_name", self.first_name.trim().to_lowercase(), true),
+            ("last_name", self.last_name.trim().to_lowercase(), true),
+            ("postal_code", postal.to_lowercase(), false),
+        ];
+        let mut out = Vec::new();
+        for (field, v, plain) in values {
+            if v.len() < 4 {
+                continue;
+            }
+            let mut push = |encoding, value: String, ci| {
+                let n = Needle {
+                    field,
+                    encoding,
+                    value,
+                    case_insensitive: ci,
+                };
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            };
+            if plain {
+                push("plain", v.clone(), true);
+            }
+            let sha256 = Sha256::digest(v.as_bytes());
+            push("SHA-256 hex", hex::encode(sha256), true);
+            push("SHA-256 base64", STANDARD.encode(sha256), false);
+            push("SHA-256 base64url", URL_SAFE_NO_PAD.encode(sha256), false);
+            push("MD5 hex", hex::encode(Md5::digest(v.as_bytes())), true);
+            push("SHA-1 hex", hex::encode(Sha1::digest(v.as_bytes())), true);
+            if v.len() >= 6 {
+                // Shorter plain texts give base64 fragments that occur by chance.
+                push(
+                    "base64",
+                    STANDARD.encode(v.as_bytes()).trim_end_matches('=').to_owned(),
+                    false,
+                );
+                push("base64url", URL_SAFE_NO_PAD.encode(v.as_bytes()), false);
+            }
+        }
+        out
+    }
+}
+
+/// A parameter of a request, decoded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Param {
+    pub key: String,
+    pub value: String,
+}
+
+/// Personal data found in one request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PiiHit {
+    /// `email`, `phone`, `name`, ...
+    pub field: String,
+    /// The parameter it travelled in (`ud[em]`, `em` inside `tv.1~em.…`,
+    /// `context.user.email`), or `url`/`body` when found loose.
+    pub param: String,
+    /// How it was encoded: `SHA-256 hex`, `plain`, ...
+    pub encoding: String,
+    /// The value as sent, shortened for reports.
+    pub value: String,
+    /// Whether it is (an encoding of) the canary identity: proof, not a guess.
+    pub canary: bool,
+    /// Where the parameter is documented.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
+}
+
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b[a-z0-9._%+-]{1,64}@[a-z0-9.-]{1,190}\.[a-z]{2,24}\b").expect("regex"));
+static HEX64: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9a-fA-F]{64}$").expect("regex"));
+static B64_32: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_-]{43}=?$").expect("regex"));
+static PHONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\+?[0-9][0-9 ().-]{7,18}$").expect("regex"));
+
+/// Decodes a request's URL query and body into key/value pairs: form
+/// encoding, JSON (flattened to dotted paths) and Google's `tv.1~em.…`
+/// user-data format (expanded to `em.em`, `em.pn`, ...).
+pub fn decode_params(url: &url::Url, body: Option<&str>) -> Vec<Param> {
+    let mut out = Vec::new();
+    if let Some(q) = url.query() {
+        form_pairs(&q[..q.len().min(MAX_SCAN_BYTES)], &mut out);
+    }
+    // Floodlight puts its u-variables in the path: `/activity;src=1;u1=x`.
+    if url.path().contains(';') {
+        for part in url.path().split(';').skip(1) {
+            if let Some((k, v)) = part.split_once('=') {
+                push_param(&mut out, k.to_owned(), crate::signature::percent_decode(v));
+            }
+        }
+    }
+    if let Some(body) = body {
+        let body = &body[..floor_char_boundary(body, MAX_SCAN_BYTES)];
+        let trimmed = body.trim_start();
+        if (trimmed.starts_with('{') || trimmed.starts_with('['))
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed)
+        {
+            flatten_json("", &v, 0, &mut out);
+        } else if body.contains('=') && !body.contains('\n') {
+            form_pairs(body, &mut out);
+        }
+    }
+    // Expand Google's enhanced-conversions value format.
+    let mut extra = Vec::new();
+    for p in &out {
+        if p.value.starts_with("tv.1~") {
+            for part in p.value.split('~').skip(1) {
+                if let Some((k, v)) = part.split_once('.') {
+                    extra.push(Param {
+                        key: format!("{}.{k}", p.key),
+                        value: v.to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    for p in extra {
+        push_param(&mut out, p.key, p.value);
+    }
+    out
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    let mut i = s.len().min(max);
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn push_param(out: &mut Vec<Param>, key: String, value: String) {
+    if out.len() < MAX_PARAMS {
+        out.push(Param { key, value });
+    }
+}
+
+fn form_pairs(q: &str, out: &mut Vec<Param>) {
+    for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+        push_param(out, k.into_owned(), v.into_owned());
+    }
+}
+
+fn flatten_json(prefix: &str, v: &serde_json::Value, depth: usize, out: &mut Vec<Param>) {
+    if depth > MAX_JSON_DEPTH || out.len() >= MAX_PARAMS {
+        return;
+    }
+    let join = |k: &str| {
+        if prefix.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                flatten_json(&join(k), v, depth + 1, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                flatten_json(&join(&i.to_string()), v, depth + 1, out);
+            }
+        }
+        serde_json::Value::String(s) => push_param(out, prefix.to_owned(), s.clone()),
+        serde_json::Value::Null => {}
+        other => push_param(out, prefix.to_owned(), other.to_string()),
+    }
+}
+
+/// What a value looks like, for parameters known to carry personal data.
+pub fn describe_value(v: &str) -> Option<&'static str> {
+    let v = v.trim();
+    if v.is_empty() {
+        None
+    } else if HEX64.is_match(v) {
+        Some("SHA-256 hex")
+    } else if B64_32.is_match(v) {
+        Some("SHA-256 base64url")
+    } else if EMAIL.is_match(v) {
+        Some("plain e-mail")
+    } else if PHONE.is_match(v) {
+        Some("plain phone number")
+    } else {
+        Some("value")
+    }
+}
+
+fn short(v: &str) -> String {
+    if v.chars().count() > 80 {
+        format!("{}…", v.chars().take(80).collect::<String>())
+    } else {
+        v.to_owned()
+    }
+}
+
+fn key_matches(key: &str, param: &str) -> bool {
+    key == param || key.rsplit('.').next() == Some(param)
+}
+
+/// Finds personal data in a request: in the platform's known parameters,
+/// any plain e-mail address, and any encoding of the canary identity.
+pub fn scan_request(
+    platform: Option<&Platform>,
+    params: &[Param],
+    raw_url: &str,
+    body: Option<&str>,
+    needles: &[Needle],
+) -> Vec<PiiHit> {
+    let mut hits: Vec<PiiHit> = Vec::new();
+    fn push(hits: &mut Vec<PiiHit>, h: PiiHit) {
+        if !hits.iter().any(|o| o.param == h.param && o.value == h.value) {
+            hits.push(h);
+        }
+    }
+    let canary_of = |v: &str| -> Option<&Needle> {
+        let lower = v.to_lowercase();
+        needles.iter().find(|n| {
+            if n.case_insensitive {
+                lower == n.value.to_lowercase()
+            } else {
+                v == n.value
+            }
+        })
+    };
+    for p in params {
+        let known = platform.and_then(|pl| {
+            pl.pii
+                .iter()
+                .find(|k| key_matches(&p.key, &k.param) || google_ec_key(&p.key, k))
+                .map(|k| (pl, k))
+        });
+        if let Some((pl, k)) = known {
+            if let Some(form) = describe_value(&p.value) {
+                let canary = canary_of(&p.value);
+                push(
+                    &mut hits,
+                    PiiHit {
+                        field: canary.map(|n| n.field.to_owned()).unwrap_or_else(|| k.field.clone()),
+                        param: p.key.clone(),
+                        encoding: canary.map(|n| n.encoding.to_owned()).unwrap_or_else(|| form.to_owned()),
+                        value: short(&p.value),
+                        canary: canary.is_some(),
+                        source: pl.cite(&k.source),
+                    },
+                );
+            }
+            continue;
+        }
+        if let Some(n) = canary_of(&p.value) {
+            push(
+                &mut hits,
+                PiiHit {
+                    field: n.field.into(),
+                    param: p.key.clone(),
+                    encoding: n.encoding.into(),
+                    value: short(&p.value),
+                    canary: true,
+                    source: String::new(),
+                },
+            );
+        } else if let Some(m) = EMAIL.find(&p.value) {
+            push(
+                &mut hits,
+                PiiHit {
+                    field: "email".into(),
+                    param: p.key.clone(),
+                    encoding: "plain e-mail".into(),
+                    value: short(m.as_str()),
+                    canary: false,
+                    source: String::new(),
+                },
+            );
+        }
+    }
+    // Loose matches anywhere in the URL or body (values nested in formats we
+    // do not parse, e.g. a base64 blob inside a path segment).
+    let url_text = crate::signature::percent_decode(&raw_url[..floor_char_boundary(raw_url, MAX_SCAN_BYTES)]);
+    let body_text = body.map(|b| crate::signature::percent_decode(&b[..floor_char_boundary(b, MAX_SCAN_BYTES)]));
+    for (place, text) in [("url", Some(url_text)), ("body", body_text)] {
+        let Some(text) = text else { continue };
+        let lower = text.to_lowercase();
+        for n in needles {
+            let found = if n.case_insensitive {
+                lower.contains(&n.value.to_lowercase())
+            } else {
+                text.contains(&n.value)
+            };
+            if found
+                && !hits
+                    .iter()
+                    .any(|h| h.canary && h.field == n.field && h.encoding == n.encoding)
+            {
+                push(
+                    &mut hits,
+                    PiiHit {
+                        field: n.field.into(),
+                        param: place.into(),
+                        encoding: n.encoding.into(),
+                        value: short(&n.value),
+                        canary: true,
+                        source: String::new(),
+                    },
+                );
+            }
+        }
+    }
+    hits
+}
+
+/// Google's `em=tv.1~em.X~pn.Y` expands to `em.em`, `em.pn`: they belong to
+/// the `em` parameter whose encoding is `google-ec`.
+fn google_ec_key(key: &str, k: &crate::signature::PiiParam) -> bool {
+    k.encoding == Encoding::GoogleEc && key.split('.').next() == Some(k.param.as_str()) && key.contains('.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signature::KnowledgeBase;
+
+    fn canary() -> CanaryIdentity {
+        CanaryIdentity::default()
+    }
+
+    #[test]
+    fn normalisation_follows_the_platforms() {
+        assert_eq!(normalise_email("  Jan@Example.COM "), "jan@example.com");
+        assert_eq!(normalise_phone("+31 (6) 1234-0987"), "+31612340987");
+    }
+
+    #[test]
+    fn known_hash_vectors() {
+        // sha256("test@example.com"), a widely published test vector.
+        let id = CanaryIdentity {
+            email: "Test@Example.com".into(),
+            ..canary()
+        };
+        let n = id.needles();
+        assert!(n.iter().any(|n| n.encoding == "SHA-256 hex"
+            && n.value == "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"));
+        assert!(
+            n.iter()
+                .any(|n| n.encoding == "MD5 hex" && n.value == "55502f40dc8b7c769880b10874abc9d0")
+        );
+    }
+
+    #[test]
+    fn meta_advanced_matching_is_decoded() {
+        let kb = KnowledgeBase::builtin();
+        let meta = kb.platform("meta-pixel").unwrap();
+        let em = hex::encode(Sha256::digest(normalise_email(&canary().email).as_bytes()));
+        let url = url::Url::parse(&format!(
+            "https://www.facebook.com/tr/?id=123456789012&ev=PageView&ud%5Bem%5D={em}&ud%5Bct%5D=abc"
+        ))
+        .unwrap();
+        let params = decode_params(&url, None);
+        let hits = scan_request(Some(meta), &params, url.as_str(), None, &canary().needles());
+        let h = hits.iter().find(|h| h.param == "ud[em]").expect("ud[em] found");
+        assert!(h.canary);
+        assert_eq!(h.field, "email");
+        assert_eq!(h.encoding, "SHA-256 hex");
+        assert!(h.source.contains("advanced-matching"));
+        // A known PII parameter with a hash that is not the canary is still reported.
+        let c = hits.iter().find(|h| h.param == "ud[ct]").expect("ud[ct]");
+        assert!(!c.canary);
+    }
+
+    #[test]
+    fn google_enhanced_conversions_wire_format() {
+        let kb = KnowledgeBase::builtin();
+        let ads = kb.platform("google-ads").unwrap();
+        let c = canary();
+        let em = URL_SAFE_NO_PAD.encode(Sha256::digest(normalise_email(&c.email).as_bytes()));
+        let pn = URL_SAFE_NO_PAD.encode(Sha256::digest(normalise_phone(&c.phone).as_bytes()));
+        let url = url::Url::parse(&format!(
+            "https://www.google.com/pagead/form-data/1234567?em=tv.1~em.{em}~pn.{pn}"
+        ))
+        .unwrap();
+        let params = decode_params(&url, None);
+        let hits = scan_request(Some(ads), &params, url.as_str(), None, &c.needles());
+        assert!(
+            hits.iter()
+                .any(|h| h.param == "em.em" && h.canary && h.encoding == "SHA-256 base64url")
+        );
+        assert!(
+            hits.iter()
+                .any(|h| h.param == "em.pn" && h.canary && h.field == "phone")
+        );
+    }
+
+    #[test]
+    fn json_bodies_and_loose_encodings() {
+        let kb = KnowledgeBase::builtin();
+        let tt = kb.platform("tiktok").unwrap();
+        let c = canary();
+        let em = hex::encode(Sha256::digest(c.email.as_bytes()));
+        let body = format!(r#"{{"event":"Pageview","context":{{"user":{{"email":"{em}"}}}}}}"#);
+        let url = url::Url::parse("https://analytics.tiktok.com/api/v2/pixel").unwrap();
+        let params = decode_params(&url, Some(&body));
+        let hits = scan_request(Some(tt), &params, url.as_str(), Some(&body), &c.needles());
+        assert!(hits.iter().any(|h| h.param == "context.user.email" && h.canary));
+        // base64 of the e-mail buried in a path, to an unknown host.
+        let b64 = URL_SAFE_NO_PAD.encode(normalise_email(&c.email));
+        let url = url::Url::parse(&format!("https://collector.example/v/{b64}/x")).unwrap();
+        let hits = scan_request(None, &decode_params(&url, None), url.as_str(), None, &c.needles());
+        assert!(
+            hits.iter()
+                .any(|h| h.param == "url" && h.encoding.starts_with("base64")),
+            "{hits:?}"
+        );
+        // MD5 and SHA-1 too.
+        let md5 = hex::encode(Md5::digest(normalise_email(&c.email).as_bytes()));
+        let url = url::Url::parse(&format!("https://x.example/p?u={md5}")).unwrap();
+        let hits = scan_request(None, &decode_params(&url, None), url.as_str(), None, &c.needles());
+        assert_eq!(hits[0].encoding, "MD5 hex");
+    }
+
+    #[test]
+    fn plain_email_anywhere_is_flagged_but_ordinary_params_are_not() {
+        let url = url::Url::parse(
+            "https://px.ads.linkedin.com/collect?pid=123&url=https%3A%2F%2Fshop.example%2F&e=someone%40mail.example",
+        )
+        .unwrap();
+        let hits = scan_request(None, &decode_params(&url, None), url.as_str(), None, &[]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].value, "someone@mail.example");
+        let url = url::Url::parse("https://px.ads.linkedin.com/collect?pid=123&fmt=gif&time=1700000000").unwrap();
+        assert!(
+            scan_request(
+                None,
+                &decode_params(&url, None),
+                url.as_str(),
+                None,
+                &canary().needles()
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn bounded_on_hostile_input() {
+        let body = "{".repeat(100_000);
+        let url = url::Url::parse("https://x.example/").unwrap();
+        let params = decode_params(&url, Some(&body));
+        assert!(params.is_empty());
+        let big = format!("a={}", "b&a=".repeat(200_000));
+        assert!(decode_params(&url, Some(&big)).len() <= MAX_PARAMS);
+    }
+}
