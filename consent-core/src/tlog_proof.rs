@@ -134,12 +134,169 @@ impl TlogProof {
     }
 }
 
+/// A consistency proof as served and stored in files: one standard-base64
+/// hash per line, oldest split first (RFC 9162 order), each line ending in
+/// `\n`. No header: the two checkpoints say which sizes it is for.
+pub fn format_hash_lines(hashes: &[Hash]) -> String {
+    hashes.iter().map(|h| STANDARD.encode(h) + "\n").collect()
+}
+
+/// Parses [`format_hash_lines`] output, bounded to [`MAX_PROOF_LEN`] lines.
+pub fn parse_hash_lines(text: &str) -> Result<Vec<Hash>, TlogProofError> {
+    if text.len() > (MAX_PROOF_LEN + 1) * 45 {
+        return Err(TlogProofError::PathTooLong);
+    }
+    let Some(body) = text.strip_suffix('\n') else {
+        return if text.is_empty() {
+            Ok(vec![])
+        } else {
+            Err(TlogProofError::BadHash(1))
+        };
+    };
+    let lines: Vec<&str> = body.split('\n').collect();
+    if lines.len() > MAX_PROOF_LEN {
+        return Err(TlogProofError::PathTooLong);
+    }
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| parse_hash(l).ok_or(TlogProofError::BadHash(i + 1)))
+        .collect()
+}
+
+/// What a site owner or visitor downloads and anyone verifies offline: the
+/// record's canonical bytes and its `tlog-proof@v1` text.
+///
+/// JSON: `{"record": <standard base64 of the RFC 8785 record bytes>,
+/// "proof": <tlog-proof text>}`. For hand-written bundles `record` may also be
+/// the record as a JSON object; it is then canonicalised (RFC 8785) first,
+/// which gives the same bytes the log hashed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofBundle {
+    pub record: serde_json::Value,
+    pub proof: String,
+}
+
+/// Bundles are small; refuse big input before parsing it.
+pub const MAX_BUNDLE_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    #[error("bundle is larger than {MAX_BUNDLE_BYTES} bytes")]
+    TooLarge,
+    #[error("bundle is not JSON of the form {{\"record\", \"proof\"}}: {0}")]
+    Malformed(String),
+    #[error("bundle record is neither base64 nor a JSON object")]
+    BadRecord,
+    #[error("bundle proof: {0}")]
+    Proof(#[from] TlogProofError),
+}
+
+impl ProofBundle {
+    pub fn new(record_bytes: &[u8], proof: &TlogProof) -> Self {
+        Self {
+            record: serde_json::Value::String(STANDARD.encode(record_bytes)),
+            proof: proof.to_text(),
+        }
+    }
+
+    pub fn parse(json: &[u8]) -> Result<Self, BundleError> {
+        if json.len() > MAX_BUNDLE_BYTES {
+            return Err(BundleError::TooLarge);
+        }
+        serde_json::from_slice(json).map_err(|e| BundleError::Malformed(e.to_string()))
+    }
+
+    /// The bytes the log committed to.
+    pub fn record_bytes(&self) -> Result<Vec<u8>, BundleError> {
+        match &self.record {
+            serde_json::Value::String(b64) => STANDARD.decode(b64).map_err(|_| BundleError::BadRecord),
+            v @ serde_json::Value::Object(_) => serde_json_canonicalizer::to_vec(v).map_err(|_| BundleError::BadRecord),
+            _ => Err(BundleError::BadRecord),
+        }
+    }
+
+    /// Recomputes the leaf hash from the record, checks the inclusion proof
+    /// against the checkpoint and the checkpoint's signature.
+    pub fn verify(&self, verifier: &NoteVerifier) -> Result<(TlogProof, Checkpoint), BundleError> {
+        let leaf = crate::merkle::leaf_hash(&self.record_bytes()?);
+        let proof = TlogProof::parse(&self.proof)?;
+        let cp = proof.verify(&leaf, verifier)?;
+        Ok((proof, cp))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ed25519_dalek::SigningKey;
 
     use super::*;
     use crate::merkle::{MemoryTree, inclusion_proof, leaf_hash};
+
+    #[test]
+    fn hash_lines_round_trip_and_are_strict() {
+        let hs = vec![[1u8; 32], [2; 32]];
+        let text = format_hash_lines(&hs);
+        assert_eq!(parse_hash_lines(&text).unwrap(), hs);
+        assert_eq!(parse_hash_lines("").unwrap(), Vec::<Hash>::new());
+        assert_eq!(parse_hash_lines(text.trim_end()), Err(TlogProofError::BadHash(1)));
+        assert_eq!(parse_hash_lines(&format!("{text}\n")), Err(TlogProofError::BadHash(3)));
+        assert_eq!(parse_hash_lines(&text.repeat(33)), Err(TlogProofError::PathTooLong));
+    }
+
+    #[test]
+    fn bundles_verify_in_both_record_forms_and_detect_any_flip() {
+        let (p, _, v) = sample();
+        let bundle = ProofBundle::new(b"record 6", &p);
+        let json = serde_json::to_vec(&bundle).unwrap();
+        let parsed = ProofBundle::parse(&json).unwrap();
+        assert_eq!(parsed.verify(&v).unwrap().1.size, 13);
+        for i in 0..json.len() {
+            for bit in [0, 2, 5, 7] {
+                let mut b = json.clone();
+                b[i] ^= 1 << bit;
+                let ok = ProofBundle::parse(&b).and_then(|x| x.verify(&v)).is_ok();
+                assert!(!ok, "flip of bit {bit} at byte {i} went unnoticed");
+            }
+        }
+        // A record given as a JSON object is canonicalised before hashing.
+        let record = br#"{"a":1,"b":[true,"x"]}"#;
+        let mut t = MemoryTree::new();
+        t.push(leaf_hash(record));
+        t.push(leaf_hash(b"other"));
+        let signer = NoteSigner::new("keurmerk.test/log", SigningKey::from_bytes(&[9; 32])).unwrap();
+        let cp = Checkpoint {
+            origin: signer.name().into(),
+            size: 2,
+            root: t.root(),
+            extensions: vec![],
+        };
+        let proof = TlogProof {
+            extra: None,
+            index: 0,
+            path: inclusion_proof(&t, 0, 2).unwrap(),
+            checkpoint: cp.sign(&signer).unwrap(),
+        };
+        let pretty = format!(
+            "{{\"record\": {{ \"b\": [true, \"x\"], \"a\": 1 }}, \"proof\": {}}}",
+            serde_json::to_string(&proof.to_text()).unwrap()
+        );
+        ProofBundle::parse(pretty.as_bytes())
+            .unwrap()
+            .verify(signer.verifier())
+            .unwrap();
+        assert!(matches!(
+            ProofBundle::parse(b"{\"record\": 5, \"proof\": \"\"}")
+                .unwrap()
+                .verify(signer.verifier()),
+            Err(BundleError::BadRecord)
+        ));
+        assert!(matches!(
+            ProofBundle::parse(b"{\"record\": \"\", \"proof\": \"\", \"x\": 1}"),
+            Err(BundleError::Malformed(_))
+        ));
+    }
     use crate::note::NoteSigner;
 
     fn sample() -> (TlogProof, Hash, NoteVerifier) {

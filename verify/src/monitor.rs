@@ -1,0 +1,138 @@
+//! Watches a log from outside: fetches the latest checkpoint again and again
+//! and the consistency proof from each one seen to the next. Any checkpoint
+//! that fails its signature, or any two that are not consistent (the log
+//! rewrote or forked its history), is an alarm. Network trouble is not: it
+//! is reported and the next poll tries again.
+
+use consent_core::checkpoint::{self, Checkpoint};
+use consent_core::merkle::verify_consistency;
+use consent_core::note::{MAX_NOTE_BYTES, NoteVerifier};
+use consent_core::tlog_proof::parse_hash_lines;
+
+/// What one poll saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    First(Checkpoint),
+    Unchanged(Checkpoint),
+    Grew {
+        from: u64,
+        to: Checkpoint,
+    },
+    /// An older checkpoint than one already seen, but consistent with it
+    /// (a lagging replica or cache); the monitor keeps the newer one.
+    Stale {
+        seen: u64,
+        served: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MonitorError {
+    /// Evidence of misbehaviour: the monitor must stop and shout.
+    #[error("ALARM: {0}")]
+    Alarm(String),
+    /// Could not ask; says nothing about the log.
+    #[error("fetch failed: {0}")]
+    Fetch(String),
+}
+
+pub struct Monitor {
+    client: reqwest::Client,
+    base: String,
+    key: NoteVerifier,
+    last: Option<Checkpoint>,
+}
+
+impl Monitor {
+    pub fn new(base: &str, key: NoteVerifier) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("a TLS backend is compiled in");
+        Self {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+            key,
+            last: None,
+        }
+    }
+
+    pub fn last(&self) -> Option<&Checkpoint> {
+        self.last.as_ref()
+    }
+
+    async fn get(&self, path: &str) -> Result<String, MonitorError> {
+        let url = format!("{}{path}", self.base);
+        let mut resp = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| MonitorError::Fetch(format!("{url}: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(MonitorError::Fetch(format!("{url}: HTTP {}", resp.status())));
+        }
+        // Bounded read: a checkpoint or a 64-hash proof is a few KiB.
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| MonitorError::Fetch(format!("{url}: {e}")))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_NOTE_BYTES {
+                return Err(MonitorError::Alarm(format!(
+                    "{url}: response larger than {MAX_NOTE_BYTES} bytes"
+                )));
+            }
+        }
+        String::from_utf8(body).map_err(|_| MonitorError::Alarm(format!("{url}: response is not UTF-8")))
+    }
+
+    async fn check_consistent(&self, old: &Checkpoint, new: &Checkpoint) -> Result<(), MonitorError> {
+        let text = self
+            .get(&format!("/api/v1/log/consistency?old={}&new={}", old.size, new.size))
+            .await?;
+        let proof = parse_hash_lines(&text)
+            .map_err(|e| MonitorError::Alarm(format!("consistency proof {} -> {}: {e}", old.size, new.size)))?;
+        verify_consistency(old.size, new.size, &old.root, &new.root, &proof).map_err(|e| {
+            MonitorError::Alarm(format!(
+                "checkpoints of size {} and {} are inconsistent: {e}",
+                old.size, new.size
+            ))
+        })
+    }
+
+    /// Fetches the latest checkpoint and checks it against the last one seen.
+    pub async fn poll(&mut self) -> Result<Observation, MonitorError> {
+        let note = self.get("/api/v1/log/checkpoint").await?;
+        let cp = checkpoint::open(&note, &self.key)
+            .map_err(|e| MonitorError::Alarm(format!("checkpoint does not verify: {e}")))?;
+        let Some(last) = self.last.clone() else {
+            self.last = Some(cp.clone());
+            return Ok(Observation::First(cp));
+        };
+        if cp.size == last.size {
+            if cp.root != last.root {
+                return Err(MonitorError::Alarm(format!(
+                    "two different roots signed for tree size {}: the log forked",
+                    cp.size
+                )));
+            }
+            return Ok(Observation::Unchanged(cp));
+        }
+        if cp.size < last.size {
+            self.check_consistent(&cp, &last).await?;
+            return Ok(Observation::Stale {
+                seen: last.size,
+                served: cp.size,
+            });
+        }
+        self.check_consistent(&last, &cp).await?;
+        self.last = Some(cp.clone());
+        Ok(Observation::Grew {
+            from: last.size,
+            to: cp,
+        })
+    }
+}
