@@ -234,6 +234,61 @@ impl TileAppender {
     }
 }
 
+/// The tiles of the right edge of a tree of `size` leaves: the only partial
+/// ones, which [`TileAppender::resume`] needs back.
+pub fn edge_tiles(size: u64) -> Vec<(u32, u64)> {
+    let mut out = Vec::new();
+    let mut t = 0;
+    while entries_at(size, t) > 0 {
+        let entries = entries_at(size, t);
+        if entries as usize & (TILE_WIDTH - 1) != 0 {
+            out.push((t, entries >> TILE_HEIGHT));
+        }
+        t += 1;
+    }
+    out
+}
+
+/// Which tiles a proof computation reads, found by running it once over
+/// placeholder tiles (the proof algorithms' reads depend only on sizes and
+/// indexes, never on hash values). Lets an async store fetch them all in
+/// one round trip, then run the computation for real over [`MemoryTiles`].
+pub fn tiles_read_by<T>(compute: impl FnOnce(&TiledTree<'_, TileRecorder>) -> T) -> Vec<(u32, u64)> {
+    let recorder = TileRecorder::default();
+    let tree = TiledTree::new(&recorder);
+    let _ = compute(&tree);
+    recorder.0.into_inner().into_iter().collect()
+}
+
+/// Answers every tile read with a full tile of zeros, noting what was read.
+#[derive(Default)]
+pub struct TileRecorder(RefCell<std::collections::BTreeSet<(u32, u64)>>);
+
+impl TileSource for TileRecorder {
+    type Error = std::convert::Infallible;
+    fn tile(&self, level: u32, index: u64) -> Result<Option<Vec<Hash>>, Self::Error> {
+        self.0.borrow_mut().insert((level, index));
+        Ok(Some(vec![[0; 32]; TILE_WIDTH]))
+    }
+}
+
+/// The appender's right edge holds every subtree the current root is made
+/// of, so the root needs no storage read.
+impl TileSource for TileAppender {
+    type Error = std::convert::Infallible;
+    fn tile(&self, level: u32, index: u64) -> Result<Option<Vec<Hash>>, Self::Error> {
+        let live = (level as usize) < self.edge.len() && entries_at(self.size, level) >> TILE_HEIGHT == index;
+        Ok(live.then(|| self.edge[level as usize].clone()))
+    }
+}
+
+impl TileAppender {
+    /// The root of the tree appended so far.
+    pub fn root(&self) -> Hash {
+        crate::merkle::root(&TiledTree::new(self), self.size).expect("the edge holds the root's subtrees")
+    }
+}
+
 /// Tiles in memory: for tests and for the benchmark's baseline.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryTiles(pub HashMap<(u32, u64), Vec<Hash>>);
@@ -313,6 +368,47 @@ mod tests {
             // 3 tile levels; each level's siblings sit in ≤ 2 tiles (own and right edge).
             assert!(tree.reads() <= 6, "{} reads", tree.reads());
         }
+    }
+
+    #[test]
+    fn appender_root_and_recorded_reads() {
+        let mut mem = MemoryTree::new();
+        let mut app = TileAppender::new();
+        let mut tiles = MemoryTiles::default();
+        for i in 0..70_000u64 {
+            mem.push(leaf(i));
+            app.push(leaf(i));
+            if [1, 255, 256, 257, 65_535, 65_536, 69_999].contains(&i) {
+                assert_eq!(app.root(), mem.root(), "root at {}", i + 1);
+            }
+        }
+        tiles.apply(app.take_writes());
+        let n = app.size();
+        let needed = tiles_read_by(|t| inclusion_proof(t, 12_345, n).unwrap());
+        let mut subset = MemoryTiles::default();
+        for k in &needed {
+            subset.0.insert(*k, tiles.0[k].clone());
+        }
+        assert!(needed.len() <= 6, "{needed:?}");
+        assert_eq!(
+            inclusion_proof(&TiledTree::new(&subset), 12_345, n).unwrap(),
+            inclusion_proof(&mem, 12_345, n).unwrap()
+        );
+        let needed = tiles_read_by(|t| consistency_proof(t, 300, n).unwrap());
+        let mut subset = MemoryTiles::default();
+        for k in &needed {
+            subset.0.insert(*k, tiles.0[k].clone());
+        }
+        assert_eq!(
+            consistency_proof(&TiledTree::new(&subset), 300, n).unwrap(),
+            consistency_proof(&mem, 300, n).unwrap()
+        );
+        let edge = edge_tiles(n);
+        let mut subset = MemoryTiles::default();
+        for k in &edge {
+            subset.0.insert(*k, tiles.0[k].clone());
+        }
+        assert_eq!(TileAppender::resume(n, &subset).unwrap().root(), mem.root());
     }
 
     #[test]
