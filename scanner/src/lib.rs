@@ -8,14 +8,32 @@
 //! - [`declared`]: the site's declared services and cookies.
 //! - [`page`]: what the passes observe.
 //! - [`fetch`]: bounded HTTP for the static pass.
+//! - [`html`]: scripts, pixels and links from HTML (lol_html).
+//! - [`robots`]: robots.txt and sitemap.xml.
+//! - [`crawl`]: the static pass (breadth-first, bounded, polite).
+//! - [`browser`]: the browser pass (Chromium, three consent states).
+//! - [`scan`]: one scan end to end.
 //! - [`detect`]: observations + knowledge + declaration → inventory and findings.
 //! - [`finding`]: findings, severities, evidence, remedies.
+//! - [`report`]: the versioned JSON report, HTML and SARIF renderings.
+//! - [`upload`]: sending reports to the consent server.
 
+pub mod browser;
 pub mod cookie;
+pub mod crawl;
 pub mod declared;
 pub mod detect;
 pub mod fetch;
 pub mod finding;
+pub mod html;
 pub mod page;
 pub mod pii;
+pub mod report;
+pub mod robots;
+pub mod scan;
 pub mod signature;
+pub mod upload;
+
+pub use finding::{Finding, Rule, Severity};
+pub use report::Report;
+pub use scan::{Knowledge, ScanConfig, scan};

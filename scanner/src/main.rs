@@ -1,1 +1,313 @@
-fn main() {}
+//! `consent-scan`: scan a site for trackers, personal data sent to ad
+//! platforms, undeclared cookies and tracking before consent.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use scanner::browser::BrowserOptions;
+use scanner::cookie::CookieDb;
+use scanner::crawl::CrawlOptions;
+use scanner::declared::Declared;
+use scanner::fetch::Limits;
+use scanner::pii::CanaryIdentity;
+use scanner::signature::KnowledgeBase;
+use scanner::{Knowledge, ScanConfig, Severity};
+
+#[derive(Parser)]
+#[command(name = "consent-scan", version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    scan: ScanArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Take scan jobs from a Redis list and put the reports back.
+    Worker(WorkerArgs),
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    /// redis://host:port/db
+    #[arg(long)]
+    redis: String,
+    /// Stop after this many jobs (0 = run forever).
+    #[arg(long, default_value_t = 0)]
+    max_jobs: usize,
+    #[command(flatten)]
+    scan: ScanArgs,
+}
+
+#[derive(Args, Clone)]
+struct ScanArgs {
+    /// The site to scan, e.g. https://shop.example/
+    url: Option<String>,
+    /// Pages the static pass fetches at most.
+    #[arg(long, default_value_t = 50)]
+    max_pages: usize,
+    /// Link depth from the start page.
+    #[arg(long, default_value_t = 3)]
+    depth: u32,
+    /// Pages fetched at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Requests per second per host (0 = no limit, for benchmarks on your own site).
+    #[arg(long, default_value_t = 2.0)]
+    rate: f64,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 20)]
+    timeout: u64,
+    /// Largest page body kept, in bytes (decompressed).
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    max_body: usize,
+    #[arg(long, default_value_t = 10)]
+    max_redirects: usize,
+    /// Whole-scan deadline in seconds.
+    #[arg(long, default_value_t = 300)]
+    deadline: u64,
+    #[arg(long)]
+    no_robots: bool,
+    #[arg(long)]
+    no_sitemap: bool,
+    /// Pages the browser pass visits in three consent states (0 = static pass only).
+    #[arg(long, default_value_t = 5)]
+    browser_pages: usize,
+    #[arg(long, default_value = "/usr/bin/chromium")]
+    chromium: PathBuf,
+    /// Extra Chromium --host-resolver-rules (testing: map hosts to loopback).
+    #[arg(long)]
+    host_resolver_rules: Option<String>,
+    /// Accept any TLS certificate in the browser (testing only).
+    #[arg(long)]
+    insecure_tls: bool,
+    /// Seconds the browser waits on a page for late pixels.
+    #[arg(long, default_value_t = 1.0)]
+    dwell: f64,
+    /// Submit forms after filling them with the canary identity (off: fill only).
+    #[arg(long)]
+    submit_forms: bool,
+    /// Canary e-mail typed into forms (its hashes are searched in every request).
+    #[arg(long)]
+    canary_email: Option<String>,
+    #[arg(long)]
+    canary_phone: Option<String>,
+    /// Declared services: a SiteConfig (JSON or TOML) or the server's {site, version, config}.
+    #[arg(long, conflicts_with = "server")]
+    declared: Option<PathBuf>,
+    /// Consent server to read the declaration from (with --site) and to upload to.
+    #[arg(long)]
+    server: Option<String>,
+    /// The site's id on the consent server.
+    #[arg(long)]
+    site: Option<String>,
+    /// Open Cookie Database CSV for classifying unknown cookies.
+    #[arg(long)]
+    cookie_db: Option<PathBuf>,
+    /// Knowledge base directory (default: the built-in copy).
+    #[arg(long)]
+    signatures: Option<PathBuf>,
+    /// Write the JSON report here ("-" = stdout; the default when no output is named).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[arg(long)]
+    html: Option<PathBuf>,
+    #[arg(long)]
+    sarif: Option<PathBuf>,
+    /// Exit with status 1 when a finding is at or above this severity.
+    #[arg(long, value_enum)]
+    fail_on: Option<Severity>,
+    /// Upload the report to this consent server (POST /api/v1/sites/{site}/scans).
+    #[arg(long, requires = "api_key")]
+    upload: Option<String>,
+    #[arg(long, env = "KEURMERK_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("consent-scan: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Some(Command::Worker(w)) => worker(w).await.map(|_| false),
+            None => scan_once(&cli.scan).await,
+        }
+    });
+    match result {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("consent-scan: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn config(a: &ScanArgs, url: &str) -> anyhow::Result<ScanConfig> {
+    let site = url::Url::parse(url).with_context(|| format!("{url:?} is not a URL"))?;
+    let mut canary = CanaryIdentity::default();
+    if let Some(e) = &a.canary_email {
+        canary.email = e.clone();
+    }
+    if let Some(p) = &a.canary_phone {
+        canary.phone = p.clone();
+    }
+    Ok(ScanConfig {
+        site,
+        crawl: CrawlOptions {
+            max_pages: a.max_pages.max(1),
+            max_depth: a.depth,
+            concurrency: a.concurrency.max(1),
+            deadline: Duration::from_secs(a.deadline),
+            robots: !a.no_robots,
+            sitemap: !a.no_sitemap,
+            ..CrawlOptions::default()
+        },
+        limits: Limits {
+            timeout: Duration::from_secs(a.timeout.max(1)),
+            max_body: a.max_body.max(1024),
+            max_redirects: a.max_redirects,
+            rate_per_host: (a.rate > 0.0).then_some(a.rate),
+        },
+        browser: (a.browser_pages > 0).then(|| BrowserOptions {
+            chromium: a.chromium.clone(),
+            max_pages: a.browser_pages,
+            host_resolver_rules: a.host_resolver_rules.clone(),
+            insecure_tls: a.insecure_tls,
+            dwell: Duration::from_secs_f64(a.dwell.clamp(0.0, 30.0)),
+            page_timeout: Duration::from_secs(a.timeout.max(1)),
+            submit_forms: a.submit_forms,
+        }),
+        canary,
+    })
+}
+
+struct Loaded {
+    kb: KnowledgeBase,
+    declared: Declared,
+    cookie_db: Option<CookieDb>,
+}
+
+async fn load(a: &ScanArgs) -> anyhow::Result<Loaded> {
+    let kb = match &a.signatures {
+        Some(d) => KnowledgeBase::from_dir(d)?,
+        None => KnowledgeBase::builtin(),
+    };
+    let declared = match (&a.declared, &a.server, &a.site) {
+        (Some(f), _, _) => Declared::from_file(f)?,
+        (None, Some(server), Some(site)) => {
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+            Declared::fetch(&client, server, site).await?
+        }
+        (None, Some(_), None) => bail!("--server needs --site to read the declaration"),
+        _ => Declared::nothing(),
+    };
+    let cookie_db = a.cookie_db.as_deref().map(CookieDb::load).transpose()?;
+    Ok(Loaded {
+        kb,
+        declared,
+        cookie_db,
+    })
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(1);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} pages {msg}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    pb
+}
+
+/// Runs one scan; `Ok(true)` when `--fail-on` is triggered.
+async fn scan_once(a: &ScanArgs) -> anyhow::Result<bool> {
+    let Some(url) = &a.url else {
+        bail!("give the site to scan, e.g. consent-scan https://shop.example/");
+    };
+    let cfg = config(a, url)?;
+    let l = load(a).await?;
+    let pb = progress_bar(a.quiet);
+    let progress = |done: usize, known: usize| {
+        pb.set_length(known.max(done) as u64);
+        pb.set_position(done as u64);
+    };
+    let report = scanner::scan(
+        &cfg,
+        &Knowledge {
+            kb: &l.kb,
+            declared: &l.declared,
+            cookie_db: l.cookie_db.as_ref(),
+        },
+        &progress,
+    )
+    .await?;
+    pb.finish_and_clear();
+
+    let json = report.to_json();
+    let mut wrote_any = false;
+    if let Some(p) = &a.html {
+        std::fs::write(p, report.to_html()).with_context(|| format!("writing {}", p.display()))?;
+        wrote_any = true;
+    }
+    if let Some(p) = &a.sarif {
+        std::fs::write(p, report.to_sarif()).with_context(|| format!("writing {}", p.display()))?;
+        wrote_any = true;
+    }
+    match &a.json {
+        Some(p) if p.as_os_str() != "-" => {
+            std::fs::write(p, &json).with_context(|| format!("writing {}", p.display()))?;
+        }
+        Some(_) => println!("{json}"),
+        None if !wrote_any => println!("{json}"),
+        None => {}
+    }
+    if !a.quiet {
+        eprintln!(
+            "{}: {} findings ({} pages static, {} browser); highest: {}",
+            report.site,
+            report.findings.len(),
+            report.summary.pages_static,
+            report.summary.pages_browser,
+            report.summary.highest.map(|s| s.label()).unwrap_or("none")
+        );
+    }
+    if let Some(server) = &a.upload {
+        let site = a
+            .site
+            .as_deref()
+            .context("--upload needs --site (the site's id on the server)")?;
+        let key = a.api_key.as_deref().context("--upload needs --api-key")?;
+        scanner::upload::upload(server, site, key, &json).await?;
+        if !a.quiet {
+            eprintln!("uploaded to {}", scanner::upload::scans_url(server, site));
+        }
+    }
+    Ok(a.fail_on.is_some_and(|s| report.fails(s)))
+}
+
+async fn worker(w: WorkerArgs) -> anyhow::Result<()> {
+    let _ = (&w.redis, w.max_jobs, &w.scan);
+    bail!("worker mode is not built into this binary yet")
+}

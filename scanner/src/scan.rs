@@ -1,0 +1,103 @@
+//! One scan, start to finish: static pass, browser pass, detectors, report.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::cookie::CookieDb;
+use crate::crawl::{CrawlOptions, Crawler, Progress};
+use crate::declared::Declared;
+use crate::detect::{Context, analyse};
+use crate::fetch::{FetchError, Fetcher, Limits};
+use crate::page::{Observations, Pass};
+use crate::pii::CanaryIdentity;
+use crate::report::{DeclarationInfo, Report};
+use crate::signature::KnowledgeBase;
+
+#[derive(Clone, Debug)]
+pub struct ScanConfig {
+    pub site: url::Url,
+    pub crawl: CrawlOptions,
+    pub limits: Limits,
+    pub browser: Option<crate::browser::BrowserOptions>,
+    pub canary: CanaryIdentity,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("not a scannable URL: {0}")]
+    BadUrl(String),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+}
+
+pub struct Knowledge<'a> {
+    pub kb: &'a KnowledgeBase,
+    pub declared: &'a Declared,
+    pub cookie_db: Option<&'a CookieDb>,
+}
+
+pub async fn scan(cfg: &ScanConfig, k: &Knowledge<'_>, progress: Progress<'_>) -> Result<Report, ScanError> {
+    if !matches!(cfg.site.scheme(), "http" | "https") || cfg.site.host_str().is_none() {
+        return Err(ScanError::BadUrl(cfg.site.to_string()));
+    }
+    let started = Instant::now();
+    let started_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let crawler = Crawler {
+        fetcher: Fetcher::new(cfg.limits.clone())?,
+        options: cfg.crawl.clone(),
+    };
+    let mut obs: Observations = crawler.run(cfg.site.clone(), progress).await;
+
+    if let Some(b) = &cfg.browser {
+        // The browser visits the pages the static pass reached (start first),
+        // within what is left of the scan deadline.
+        let mut pages: Vec<url::Url> = vec![cfg.site.clone()];
+        for p in obs
+            .pages
+            .iter()
+            .filter(|p| p.pass == Pass::Static && p.status.is_some_and(|s| s < 400))
+        {
+            if pages.len() >= b.max_pages {
+                break;
+            }
+            if let Ok(u) = url::Url::parse(&p.url)
+                && !pages.contains(&u)
+            {
+                pages.push(u);
+            }
+        }
+        pages.truncate(b.max_pages);
+        let left = cfg.crawl.deadline.saturating_sub(started.elapsed());
+        let browser_obs = crate::browser::run(b, &pages, &cfg.canary, left, progress).await;
+        obs.extend(browser_obs);
+    }
+
+    let needles = cfg.canary.needles();
+    let site_host = cfg.site.host_str().unwrap_or_default().to_owned();
+    let analysis = analyse(
+        &obs,
+        &Context {
+            kb: k.kb,
+            declared: k.declared,
+            cookie_db: k.cookie_db,
+            needles: &needles,
+            site_host: &site_host,
+        },
+    );
+    Ok(Report::new(
+        cfg.site.as_str(),
+        &k.kb.version,
+        DeclarationInfo {
+            origin: k.declared.origin.clone(),
+            version: k.declared.version.clone(),
+        },
+        started_at,
+        started.elapsed().as_millis() as u64,
+        obs.pages,
+        obs.problems,
+        obs.banners,
+        analysis,
+    ))
+}
