@@ -1,0 +1,234 @@
+//! The browser pass against the fixture web: real headless Chromium, the
+//! real tracker hostnames mapped to the loopback fixture server (TLS with a
+//! throw-away certificate), three consent states per page.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use scanner::browser::{BrowserOptions, run};
+use scanner::declared::Declared;
+use scanner::detect::{Context, analyse};
+use scanner::page::{ConsentState, Observations, SetBy};
+use scanner::pii::CanaryIdentity;
+use scanner::signature::KnowledgeBase;
+use scanner::{Rule, Severity};
+
+fn options(port: u16) -> BrowserOptions {
+    BrowserOptions {
+        max_pages: 10,
+        host_resolver_rules: Some(common::resolver_rules(port)),
+        insecure_tls: true,
+        dwell: Duration::from_millis(1500),
+        page_timeout: Duration::from_secs(15),
+        ..BrowserOptions::default()
+    }
+}
+
+async fn visit(paths: &[&str]) -> (Observations, common::Server) {
+    let s = common::start(Arc::new(common::shop), Some(common::tls_acceptor())).await;
+    let pages: Vec<url::Url> = paths.iter().map(|p| url::Url::parse(&s.url(p)).unwrap()).collect();
+    let t = Instant::now();
+    let obs = run(
+        &options(s.port),
+        &pages,
+        &CanaryIdentity::default(),
+        Duration::from_secs(240),
+        &|_, _| {},
+    )
+    .await;
+    eprintln!(
+        "browser pass: {} pages x 3 states in {:.1} s",
+        pages.len(),
+        t.elapsed().as_secs_f64()
+    );
+    (obs, s)
+}
+
+fn analysis(obs: &Observations, declared: &Declared) -> scanner::detect::Analysis {
+    let kb = KnowledgeBase::builtin();
+    let needles = CanaryIdentity::default().needles();
+    analyse(
+        obs,
+        &Context {
+            kb: &kb,
+            declared,
+            cookie_db: None,
+            needles: &needles,
+            site_host: "127.0.0.1",
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_pass_finds_platforms_leaks_cookies_and_consent_violations() {
+    let (obs, server) = visit(&["/", "/shop", "/contact", "/analytics", "/click", "/banner"]).await;
+    assert!(obs.problems.is_empty(), "{:#?}", obs.problems);
+    let declared = Declared::from_file(&common::fixtures().join("declared.toml")).unwrap();
+    let a = analysis(&obs, &declared);
+
+    // Every platform, named with its id, from real traffic.
+    for (platform, id) in [
+        ("meta-pixel", "123456789012345"),
+        ("ga4", "G-FIXTURE42"),
+        ("google-ads", "987654321"),
+        ("floodlight", "7654321"),
+        ("tiktok", "CFIXTURETIKTOK0001"),
+        ("pinterest", "2612345678901"),
+        ("snap", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+        ("criteo", "54321"),
+        ("adroll", "ABCDEFGHIJKLMNOPQRSTUV"),
+        ("linkedin-insight", "4455667"),
+        ("x-twitter", "o1x2y"),
+        ("microsoft-uet", "5566778"),
+        ("matomo", "7"),
+        ("hotjar", "3456789"),
+        ("microsoft-clarity", "fixclar01"),
+    ] {
+        let p = a.platforms.iter().find(|p| p.id == platform);
+        assert!(
+            p.is_some_and(|p| p.ids.iter().any(|i| i.value.ends_with(id)) && p.requests > 0),
+            "{platform} {id}: {p:?}"
+        );
+    }
+
+    // Every canary leak, decoded, with the encoding it travelled in.
+    let leak = |platform: &str, encoding: &str| {
+        a.personal_data.iter().any(|l| {
+            l.platform.as_deref() == Some(platform) && l.hits.iter().any(|h| h.canary && h.encoding == encoding)
+        })
+    };
+    for (platform, encoding) in [
+        ("meta-pixel", "SHA-256 hex"),
+        ("tiktok", "SHA-256 hex"),
+        ("pinterest", "SHA-256 hex"),
+        ("snap", "SHA-256 hex"),
+        ("criteo", "SHA-1 hex"),
+        ("adroll", "base64"),
+        ("google-ads", "SHA-256 base64url"),
+    ] {
+        assert!(
+            leak(platform, encoding),
+            "no {encoding} canary leak to {platform}: {:#?}",
+            a.personal_data
+        );
+    }
+    // The form was filled (never submitted) and the phone number leaked too.
+    assert!(
+        a.personal_data
+            .iter()
+            .any(|l| l.hits.iter().any(|h| h.canary && h.field == "phone"))
+    );
+    assert!(
+        !server.requests().iter().any(|r| r.path.starts_with("/thanks")),
+        "a form was submitted"
+    );
+    let pd = a
+        .findings
+        .iter()
+        .find(|f| f.rule == Rule::PersonalDataToPlatform && f.platform.as_deref() == Some("meta-pixel"))
+        .unwrap();
+    assert_eq!(pd.severity, Severity::Critical);
+    assert!(pd.evidence.iter().any(|e| e.params.iter().any(|p| p.key == "ud[em]")));
+
+    // Every undeclared cookie is listed; declared ones are not.
+    let undeclared: Vec<&str> = a
+        .cookies
+        .iter()
+        .filter(|c| c.declared.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    for name in [
+        "_fbp",
+        "_ga",
+        "_ga_FIXTURE42",
+        "_gcl_au",
+        "_ttp",
+        "_scid",
+        "cto_bundle",
+        "__adroll_fpc",
+        "_uetsid",
+        "_uetvid",
+        "_pk_id.7.1f2e",
+        "_hjSessionUser_3456789",
+        "_clck",
+        "_clsk",
+        "srv_ab",
+        "fr",
+        "bcookie",
+        "IDE",
+    ] {
+        assert!(
+            undeclared.contains(&name),
+            "{name} not listed as undeclared: {undeclared:?}"
+        );
+        assert!(
+            a.findings
+                .iter()
+                .any(|f| f.rule == Rule::UndeclaredCookie && f.title.contains(&format!("`{name}`"))),
+            "no finding for {name}"
+        );
+    }
+    for name in ["sid", "keurmerk", "_pin_unauth"] {
+        assert!(!undeclared.contains(&name), "{name} is declared");
+    }
+    // Who set it: the script for JS cookies, the response for HTTP ones.
+    let fbp = a.cookies.iter().find(|c| c.name == "_fbp").unwrap();
+    assert!(fbp.set_by.iter().any(|s| matches!(s,
+        SetBy::Script { script_url: Some(u) } if u == "https://connect.facebook.net/en_US/fbevents.js")));
+    let fr = a.cookies.iter().find(|c| c.name == "fr").unwrap();
+    assert!(fr.third_party);
+    assert!(matches!(&fr.set_by[0], SetBy::Http { response_url } if response_url.contains("www.facebook.com/tr")));
+    assert!(fr.lifetime_secs.is_some_and(|l| l > 80 * 86_400));
+
+    // The click-only pixel fired (after the scanner clicked), before consent.
+    assert!(
+        obs.requests
+            .iter()
+            .any(|r| r.url.contains("ev=AddToCart") && r.state == ConsentState::BeforeConsent)
+    );
+
+    // Keurmerk's banner was operated; Pinterest there only after "accept all".
+    let banner = "/banner";
+    assert!(
+        obs.banners
+            .iter()
+            .any(|(p, how)| p.ends_with(banner) && how.contains("window.keurmerk"))
+    );
+    let pin_on_banner: Vec<ConsentState> = obs
+        .requests
+        .iter()
+        .filter(|r| r.page.ends_with(banner) && r.url.contains("ct.pinterest.com"))
+        .map(|r| r.state)
+        .collect();
+    assert!(!pin_on_banner.is_empty());
+    assert!(
+        pin_on_banner.iter().all(|s| *s == ConsentState::AfterAccept),
+        "{pin_on_banner:?}"
+    );
+    // Tracking before consent and after reject are high findings.
+    let before = a
+        .findings
+        .iter()
+        .find(|f| f.rule == Rule::TrackingBeforeConsent && f.platform.as_deref() == Some("meta-pixel"))
+        .unwrap();
+    assert_eq!(before.severity, Severity::High);
+    // Meta ignores the choice on the home page (no banner there): only pages
+    // with a banner have an "after reject" state.
+    assert!(
+        obs.banners
+            .iter()
+            .any(|(p, how)| p.ends_with("/shop") && how.contains("no consent banner"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_page_in_the_browser_reports_nothing() {
+    let (obs, _s) = visit(&["/clean"]).await;
+    let declared = Declared::from_file(&common::fixtures().join("declared.toml")).unwrap();
+    let a = analysis(&obs, &declared);
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+    // The JS-set cookie was seen (and is declared), so the scan did look.
+    assert!(a.cookies.iter().any(|c| c.name == "lang" && c.declared.is_some()));
+}
