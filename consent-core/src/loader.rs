@@ -62,7 +62,12 @@ const LOADER_TEXTS: [(&str, [&str; 4]); 4] = [
     ),
     (
         "en",
-        ["Cookie settings", "Blocked until you allow: ", "Allow once", "Always allow"],
+        [
+            "Cookie settings",
+            "Blocked until you allow: ",
+            "Allow once",
+            "Always allow",
+        ],
     ),
     (
         "de",
@@ -106,7 +111,11 @@ pub fn purposes_fingerprint(config: &SiteConfig) -> String {
 pub fn rules(cx: &LoaderContext<'_>) -> Value {
     let cfg = cx.config;
     let ids = |pred: &dyn Fn(&crate::config::Category) -> bool| -> Vec<&str> {
-        cfg.categories.iter().filter(|c| pred(c)).map(|c| c.id.as_str()).collect()
+        cfg.categories
+            .iter()
+            .filter(|c| pred(c))
+            .map(|c| c.id.as_str())
+            .collect()
     };
     let hosts: Vec<Value> = cfg
         .services
@@ -116,7 +125,11 @@ pub fn rules(cx: &LoaderContext<'_>) -> Value {
     let cookies: Vec<Value> = cfg
         .services
         .iter()
-        .flat_map(|s| s.cookies.iter().map(move |c| json!([c.name, s.category, s.id, c.domain])))
+        .flat_map(|s| {
+            s.cookies
+                .iter()
+                .map(move |c| json!([c.name, s.category, s.id, c.domain]))
+        })
         .collect();
     let mut texts = BTreeMap::new();
     for lang in &cfg.languages {

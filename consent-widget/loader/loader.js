@@ -144,12 +144,17 @@
     if (e.__km && e.__kmq) return;
     if (cat) {
       r = [0, cat, e.getAttribute("data-service") || ""];
-      if (allowed(r[1], r[2])) { if (tag !== "SCRIPT" || e.type === "text/plain") release1(e, null, r); return; }
+      if (allowed(r[1], r[2])) {
+        // Allowed already: run now. A frame gets its src in a later task, as
+        // Chromium drops a navigation started while the parser inserts it.
+        if (tag === "SCRIPT") { if (e.type === "text/plain") release1(e); } else setTimeout(function () { release1(e); });
+        return;
+      }
     } else {
       r = e.__km || blockedRule(e.getAttribute("src"));
       if (!r) return;
       if (tag === "SCRIPT") {
-        e.__kmType = e.__kmType || e.getAttribute("type");
+        if (e.__kmType === undefined) e.__kmType = e.getAttribute("type");
         oSetAttr.call(e, "type", "javascript/blocked");
         e.addEventListener("beforescriptexecute", function (ev) { if (e.__km !== 2) ev.preventDefault(); });
       } else if (e.getAttribute("src")) {
@@ -382,13 +387,20 @@
       d.head.appendChild(l);
     });
     var i18n = has(["nl", "en", "de", "fr"], lang) ? lang : "en";
+    // Started now, in parallel with the module script, the config and the texts.
+    var wasm = oFetch.call(w, wb + "widget_bg.wasm", { credentials: "omit" });
     ui = Promise.all([
       new Promise(function (ok) { K._boot = ok; }),
       get(base + "/api/v1/sites/" + R.s + "/config"),
       get(wb + "i18n/" + i18n + ".json"),
       css
     ]).then(function (a) {
-      return a[0].init({ module_or_path: oFetch.call(w, wb + "widget_bg.wasm", { credentials: "omit" }) }).then(function () {
+      return a[0].init({ module_or_path: wasm }).then(function () {
+        return new Promise(function (ok) {
+          // The UI lives in <body>; a slow page may not have one yet.
+          if (d.body) ok(); else d.addEventListener("DOMContentLoaded", ok);
+        });
+      }).then(function () {
         K._ui = a[0];
         a[0].start(K, a[1].config, a[2], lang, !!dec, !!K._openPrefs);
         emit("keurmerk:ui", null);

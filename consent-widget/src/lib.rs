@@ -1,1 +1,102 @@
 //! Keurmerk's consent banner (wasm).
+//!
+//! The synchronous loader (`loader/loader.js`) has already blocked trackers
+//! and applied any stored decision; it fetches this UI only when the visitor
+//! must decide or asks for the preferences, then calls [`start`] with the
+//! site's configuration and the built-in texts of the visitor's language.
+//! Decisions go back to the loader's `_set`, which applies, stores and
+//! records them.
+//!
+//! - [`site`]: reading the site configuration and texts (plain JS objects,
+//!   read through `Reflect` so no JSON parser ships in the wasm).
+//! - [`dom`]: the few DOM helpers the views need; text only via `textContent`.
+//! - [`banner`]: the first layer (who and why, Accept all / Reject all /
+//!   Preferences).
+//! - [`preferences`]: the second layer (categories, services, cookies,
+//!   receipt download).
+//! - [`choice`]: turning switches into a decision and handing it over.
+
+mod banner;
+mod choice;
+mod dom;
+mod preferences;
+mod site;
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, HtmlDialogElement};
+
+use site::Site;
+
+/// Everything the UI holds between events.
+struct Ui {
+    site: Site,
+    root: Element,
+    banner: Option<Element>,
+    dialog: Option<HtmlDialogElement>,
+}
+
+thread_local! {
+    static UI: RefCell<Option<Ui>> = const { RefCell::new(None) };
+}
+
+/// Called once by the loader. `k` is `window.keurmerk` (the loader's API),
+/// `config` the site's configuration, `texts` the built-in texts of `lang`.
+#[wasm_bindgen]
+pub fn start(k: JsValue, config: JsValue, texts: JsValue, lang: String, decided: bool, open_prefs: bool) {
+    let site = Site::new(k, config, texts, lang);
+    let root = dom::root(&site);
+    let mut ui = Ui {
+        site,
+        root,
+        banner: None,
+        dialog: None,
+    };
+    if !decided {
+        ui.banner = Some(banner::show(&ui.site, &ui.root));
+    }
+    UI.with(|cell| *cell.borrow_mut() = Some(ui));
+    if open_prefs {
+        open();
+    }
+}
+
+/// Opens the preferences dialog (the loader's `keurmerk.open()`).
+#[wasm_bindgen]
+pub fn open() {
+    with_ui(preferences::open);
+}
+
+fn with_ui(f: impl FnOnce(&mut Ui)) {
+    UI.with(|cell| {
+        if let Some(ui) = cell.borrow_mut().as_mut() {
+            f(ui);
+        }
+    });
+}
+
+/// Routes a click on any `data-km` control inside the widget.
+fn on_action(action: &str) {
+    with_ui(|ui| match action {
+        "accept" => choice::all(ui, true),
+        "reject" => choice::all(ui, false),
+        "save" => choice::save(ui),
+        "prefs" => preferences::open(ui),
+        "close" => preferences::close(ui),
+        "receipt" => preferences::download_receipt(ui),
+        "reload" => {
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().reload();
+            }
+        }
+        _ => {}
+    });
+}
+
+/// A category switch moved: its services follow it.
+fn on_switch(target: &Element) {
+    if let Some(cat) = target.get_attribute("data-cat") {
+        with_ui(|ui| preferences::follow_category(ui, &cat));
+    }
+}

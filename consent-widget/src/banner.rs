@@ -1,0 +1,68 @@
+//! The first layer: who asks and why, in plain words, with Accept all and
+//! Reject all as equal buttons (same class, same size, same colours) and
+//! Preferences next to them. Nothing is pre-ticked: nothing is granted until
+//! the visitor presses a button.
+
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement};
+
+use crate::dom::{add, attr, button, el, fill, text};
+use crate::site::Site;
+
+pub fn show(site: &Site, root: &Element) -> Element {
+    let b = el("div", "km-banner");
+    // A non-modal dialog: the page stays usable, but assistive technology
+    // announces it as one unit with its title and description.
+    attr(&b, "role", "dialog");
+    attr(&b, "aria-modal", "false");
+    attr(&b, "aria-labelledby", "km-bt");
+    attr(&b, "aria-describedby", "km-bd");
+    attr(&b, "tabindex", "-1");
+    let title = text("h2", "km-title", &site.text("title"));
+    attr(&title, "id", "km-bt");
+    add(&b, &title);
+
+    let who = if site.controller.is_empty() {
+        web_sys::window()
+            .and_then(|w| w.location().hostname().ok())
+            .unwrap_or_default()
+    } else {
+        site.controller.clone()
+    };
+    let desc = el("div", "km-desc");
+    attr(&desc, "id", "km-bd");
+    add(&desc, &text("p", "", &fill(&site.text("intro"), "controller", &who)));
+    let mut purposes = site.text("purposes");
+    let mut first = true;
+    for c in site.categories.iter().filter(|c| !c.required) {
+        if !first {
+            purposes.push_str(", ");
+        }
+        first = false;
+        purposes.push_str(&c.title);
+    }
+    purposes.push('.');
+    add(&desc, &text("p", "", &purposes));
+    if site.gpc() {
+        add(&desc, &text("p", "km-gpc", &site.text("gpc")));
+    }
+    add(&b, &desc);
+
+    let actions = el("div", "km-actions");
+    add(&actions, &button("km-btn", &site.text("reject_all"), "reject"));
+    add(&actions, &button("km-btn", &site.text("accept_all"), "accept"));
+    add(&actions, &button("km-btn", &site.text("preferences"), "prefs"));
+    add(&b, &actions);
+    if !site.privacy_policy_url.is_empty() {
+        let a = text("a", "km-link", &site.text("privacy_policy"));
+        attr(&a, "href", &site.privacy_policy_url);
+        add(&b, &a);
+    }
+    add(root, &b);
+    // Focus moves to the banner so keyboard and screen-reader users meet it
+    // first; its buttons follow in tab order.
+    if let Ok(h) = b.clone().dyn_into::<HtmlElement>() {
+        let _ = h.focus();
+    }
+    b
+}

@@ -1,0 +1,247 @@
+//! The second layer: a modal `<dialog>` (the browser traps focus in it,
+//! makes the page inert and closes it on Escape) with one switch per
+//! category (necessary locked on), one per service, and each service's
+//! cookies; plus the download of the visitor's receipt.
+
+use js_sys::{Array, JSON};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Blob, BlobPropertyBag, Element, HtmlAnchorElement, HtmlDialogElement, HtmlInputElement, Url};
+
+use crate::Ui;
+use crate::dom::{add, attr, button, document, el, text};
+use crate::site::{Site, get};
+
+fn id(prefix: &str, slug: &str) -> String {
+    let mut s = String::from(prefix);
+    s.push_str(slug);
+    s
+}
+
+fn switch(input_id: &str, label: &str, data: (&str, &str)) -> Element {
+    let row = el("div", "km-row");
+    let l = text("label", "", label);
+    attr(&l, "for", input_id);
+    let i = el("input", "km-switch");
+    attr(&i, "type", "checkbox");
+    attr(&i, "role", "switch");
+    attr(&i, "id", input_id);
+    attr(&i, data.0, data.1);
+    add(&row, &l);
+    add(&row, &i);
+    row
+}
+
+fn build(site: &Site) -> HtmlDialogElement {
+    let d = el("dialog", "km-dlg");
+    attr(&d, "aria-labelledby", "km-dt");
+    let head = el("div", "km-head");
+    let h = text("h2", "km-title", &site.text("prefs_title"));
+    attr(&h, "id", "km-dt");
+    add(&head, &h);
+    let x = button("km-x", "×", "close");
+    attr(&x, "aria-label", &site.text("close"));
+    add(&head, &x);
+    add(&d, &head);
+    add(&d, &text("p", "", &site.text("prefs_intro")));
+    let gpc = site.gpc();
+    if gpc {
+        add(&d, &text("p", "km-gpc", &site.text("gpc")));
+    }
+    let cols = ["cookie", "purpose", "retention", "provider", "country"].map(|k| site.text(k));
+    for c in &site.categories {
+        let sec = el("section", "km-cat");
+        let row = switch(&id("km-c-", &c.id), &c.title, ("data-cat", &c.id));
+        let desc_id = id("km-cd-", &c.id);
+        if let Some(input) = row.last_element_child() {
+            attr(&input, "aria-describedby", &desc_id);
+            if c.required {
+                attr(&input, "checked", "");
+                attr(&input, "disabled", "");
+            }
+        }
+        add(&sec, &row);
+        let mut desc = c.description.clone();
+        if c.required {
+            desc.push_str(" (");
+            desc.push_str(&site.text("always_on"));
+            desc.push(')');
+        } else if gpc && c.gpc_opt_out {
+            desc.push(' ');
+            desc.push_str(&site.text("gpc_category"));
+        }
+        let p = text("p", "km-cdesc", &desc);
+        attr(&p, "id", &desc_id);
+        add(&sec, &p);
+        let services: Vec<_> = site.services_of(&c.id).collect();
+        if !services.is_empty() {
+            let det = el("details", "km-svcs");
+            let mut summary = site.text("services");
+            summary.push_str(" (");
+            summary.push_str(&services.len().to_string());
+            summary.push(')');
+            add(&det, &text("summary", "", &summary));
+            for s in services {
+                let sd = el("div", "km-svc");
+                let mut label = s.name.clone();
+                if !s.provider.is_empty() {
+                    label.push_str(" · ");
+                    label.push_str(&s.provider);
+                }
+                let row = switch(&id("km-s-", &s.id), &label, ("data-svc", &s.id));
+                if c.required
+                    && let Some(input) = row.last_element_child()
+                {
+                    attr(&input, "checked", "");
+                    attr(&input, "disabled", "");
+                }
+                add(&sd, &row);
+                if !s.description.is_empty() {
+                    add(&sd, &text("p", "", &s.description));
+                }
+                if !s.cookies.is_empty() {
+                    let t = el("table", "km-cookies");
+                    add(&t, &text("caption", "km-sr", &label));
+                    let tr = el("tr", "");
+                    for col in &cols {
+                        let th = text("th", "", col);
+                        attr(&th, "scope", "col");
+                        add(&tr, &th);
+                    }
+                    let thead = el("thead", "");
+                    add(&thead, &tr);
+                    add(&t, &thead);
+                    let body = el("tbody", "");
+                    for k in &s.cookies {
+                        let tr = el("tr", "");
+                        for v in [&k.name, &k.purpose, &k.retention, &k.provider, &k.country] {
+                            add(&tr, &text("td", "", v));
+                        }
+                        add(&body, &tr);
+                    }
+                    add(&t, &body);
+                    add(&sd, &t);
+                }
+                add(&det, &sd);
+            }
+            add(&sec, &det);
+        }
+        add(&d, &sec);
+    }
+    let status = el("p", "km-status");
+    attr(&status, "role", "status");
+    add(&d, &status);
+    let actions = el("div", "km-actions");
+    add(&actions, &button("km-btn", &site.text("reject_all"), "reject"));
+    add(&actions, &button("km-btn", &site.text("accept_all"), "accept"));
+    add(&actions, &button("km-btn", &site.text("save"), "save"));
+    add(&d, &actions);
+    let foot = el("div", "km-foot");
+    add(&foot, &button("km-link", &site.text("receipt"), "receipt"));
+    if !site.privacy_policy_url.is_empty() {
+        let a = text("a", "km-link", &site.text("privacy_policy"));
+        attr(&a, "href", &site.privacy_policy_url);
+        add(&foot, &a);
+    }
+    add(&d, &foot);
+    d.unchecked_into()
+}
+
+pub fn input(id_prefix: &str, slug: &str) -> Option<HtmlInputElement> {
+    document()
+        .get_element_by_id(&id(id_prefix, slug))
+        .and_then(|e| e.dyn_into().ok())
+}
+
+/// Shows the switches as the current decision has them (all off when the
+/// visitor has not decided: nothing pre-ticked).
+fn reflect_decision(site: &Site) {
+    let dec = site.call("decision", &Array::new());
+    let cats = get(&dec, "categories");
+    let svcs = get(&dec, "services");
+    for c in site.categories.iter().filter(|c| !c.required) {
+        let on = get(&cats, &c.id).is_truthy();
+        if let Some(i) = input("km-c-", &c.id) {
+            i.set_checked(on);
+        }
+        for s in site.services_of(&c.id) {
+            let own = get(&svcs, &s.id);
+            if let Some(i) = input("km-s-", &s.id) {
+                i.set_checked(own.as_bool().unwrap_or(on));
+            }
+        }
+    }
+}
+
+pub fn open(ui: &mut Ui) {
+    if ui.dialog.is_none() {
+        let d = build(&ui.site);
+        add(&ui.root, &d);
+        ui.dialog = Some(d);
+    }
+    reflect_decision(&ui.site);
+    if let Some(d) = &ui.dialog
+        && !d.open()
+    {
+        let _ = d.show_modal();
+    }
+}
+
+pub fn close(ui: &mut Ui) {
+    if let Some(d) = &ui.dialog {
+        d.close();
+    }
+}
+
+pub fn follow_category(ui: &mut Ui, cat: &str) {
+    let on = input("km-c-", cat).is_some_and(|i| i.checked());
+    for s in ui.site.services_of(cat) {
+        if let Some(i) = input("km-s-", &s.id) {
+            i.set_checked(on);
+        }
+    }
+}
+
+/// Tells the visitor, in the dialog's live region and after it closes,
+/// that services already running stop only after a reload.
+pub fn announce_reload(ui: &mut Ui) {
+    let toast = el("div", "km-toast");
+    attr(&toast, "role", "status");
+    add(&toast, &text("p", "", &ui.site.text("reload_notice")));
+    add(&toast, &button("km-btn", &ui.site.text("reload"), "reload"));
+    add(&ui.root, &toast);
+}
+
+/// Saves the receipt the server returned (and the decision it covers) as a
+/// JSON file: the visitor's own proof.
+pub fn download_receipt(ui: &mut Ui) {
+    let receipt = ui.site.call("receipt", &Array::new());
+    let status = ui
+        .dialog
+        .as_ref()
+        .and_then(|d| d.query_selector(".km-status").ok().flatten());
+    if receipt.is_null() || receipt.is_undefined() {
+        if let Some(s) = status {
+            s.set_text_content(Some(&ui.site.text("no_receipt")));
+        }
+        return;
+    }
+    let json = JSON::stringify_with_replacer_and_space(&receipt, &JsValue::NULL, &JsValue::from_f64(2.0))
+        .map(String::from)
+        .unwrap_or_default();
+    let parts = Array::of1(&JsValue::from_str(&json));
+    let bag = BlobPropertyBag::new();
+    bag.set_type("application/json");
+    let Ok(blob) = Blob::new_with_str_sequence_and_options(&parts, &bag) else {
+        return;
+    };
+    let Ok(url) = Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    let a: HtmlAnchorElement = el("a", "").unchecked_into();
+    a.set_href(&url);
+    a.set_download("keurmerk-receipt.json");
+    add(&ui.root, &a);
+    a.click();
+    a.remove();
+    let _ = Url::revoke_object_url(&url);
+}
