@@ -61,6 +61,13 @@ pub fn root(site: &Site) -> Element {
             crate::on_switch(&t);
         }
     });
+    let keydown = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(|ev: web_sys::KeyboardEvent| {
+        if ev.key() == "Tab" {
+            crate::on_tab(&ev);
+        }
+    });
+    let _ = root.add_event_listener_with_callback("keydown", keydown.as_ref().unchecked_ref());
+    keydown.forget();
     let _ = root.add_event_listener_with_callback("click", click.as_ref().unchecked_ref());
     let _ = root.add_event_listener_with_callback("change", change.as_ref().unchecked_ref());
     // The listeners live as long as the page.

@@ -94,6 +94,12 @@ fn on_action(action: &str) {
     });
 }
 
+/// Tab in the open dialog wraps around: the modal `<dialog>` makes the page
+/// inert, but the browser would still let focus leave to its own UI.
+fn on_tab(ev: &web_sys::KeyboardEvent) {
+    with_ui(|ui| preferences::trap_focus(ui, ev));
+}
+
 /// A category switch moved: its services follow it.
 fn on_switch(target: &Element) {
     if let Some(cat) = target.get_attribute("data-cat") {

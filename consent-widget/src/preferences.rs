@@ -245,3 +245,28 @@ pub fn download_receipt(ui: &mut Ui) {
     a.remove();
     let _ = Url::revoke_object_url(&url);
 }
+
+pub fn trap_focus(ui: &mut Ui, ev: &web_sys::KeyboardEvent) {
+    let Some(d) = ui.dialog.as_ref().filter(|d| d.open()) else {
+        return;
+    };
+    let Ok(list) = d.query_selector_all("button,summary,a[href],input:not([disabled])") else {
+        return;
+    };
+    let (Some(first), Some(last)) = (list.get(0), list.get(list.length().saturating_sub(1))) else {
+        return;
+    };
+    let active = document().active_element().map(JsValue::from);
+    let at = |n: &web_sys::Node| active.as_ref().is_some_and(|a| a == &JsValue::from(n));
+    let target = if ev.shift_key() && (at(&first) || !active.as_ref().is_some_and(|a| d.contains(a.dyn_ref()))) {
+        last
+    } else if !ev.shift_key() && at(&last) {
+        first
+    } else {
+        return;
+    };
+    ev.prevent_default();
+    if let Some(h) = target.dyn_ref::<web_sys::HtmlElement>() {
+        let _ = h.focus();
+    }
+}
