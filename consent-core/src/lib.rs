@@ -9,6 +9,7 @@
 //!   fields sealed under the visitor's key so erasure keeps the proof intact.
 //! - [`id`]: identifiers (site ids, consent ids) and their shapes.
 //! - [`loader`]: the per-site synchronous loader script the server serves.
+//! - [`store`]: the storage traits the server's backends implement.
 //! - Proof log (feature `proof`): [`merkle`] (RFC 9162 tree, proofs over any
 //!   store of subtree hashes), [`tile`] (how those hashes are stored),
 //!   [`note`] (C2SP signed notes, Ed25519), [`checkpoint`] (C2SP
@@ -28,6 +29,7 @@ pub mod note;
 #[cfg(feature = "proof")]
 pub mod receipt;
 pub mod record;
+pub mod store;
 #[cfg(feature = "proof")]
 pub mod tile;
 #[cfg(feature = "proof")]

@@ -1,3 +1,57 @@
-fn main() -> anyhow::Result<()> {
+//! `consent-server`: runs Keurmerk's consent server.
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use consent_server::settings::{Cli, Settings};
+use consent_server::{app, bootstrap};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = Settings::resolve(Cli::parse())?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let store = app::open_store(&settings)?;
+    let backend = store.name();
+    let state = app::state(settings.clone(), store);
+    match bootstrap::first_start(&state).await {
+        // Printed once, to stdout only: never through the logger.
+        Ok(Some(password)) => println!(
+            "Created the admin account. User: {}  Password: {password}\nThis password is shown once; keep it now.",
+            bootstrap::ADMIN
+        ),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "storage not ready at start; the demo site and admin will be created on a later start")
+        }
+    }
+    tracing::info!(listen = %settings.listen, backend, public_url = %settings.public_url, "serving");
+    app::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
 }

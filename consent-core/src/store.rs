@@ -1,0 +1,214 @@
+//! The storage traits: everything the server (and later the dashboard) asks
+//! of storage, independent of where it lives. `consent-server` implements
+//! [`Store`] twice — embedded SQLite and Redis — and runs one conformance
+//! suite against both.
+//!
+//! The decision records form the transparency log's leaf sequence: [`Store::append`]
+//! gives every record a gap-free index (0, 1, 2, ...) in the same durable step
+//! that writes it, so "leaf `i`" and "decision `i`" are the same thing.
+//!
+//! The methods return `impl Future + Send` rather than being `async fn` so that
+//! callers in multi-threaded runtimes may hold them across `.await` points;
+//! implementations are still free to write `async fn`.
+
+use std::future::Future;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigVersion, SiteConfig};
+use crate::id::{ConsentId, SiteId};
+use crate::record::DecisionRecord;
+
+/// What can go wrong talking to storage. Handlers map `Unavailable` to 503.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// Storage cannot be reached or refused the write; retrying later may work.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The thing to create exists already.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The thing to change does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Stored bytes do not parse: a bug or tampering, never the caller's fault.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A site (tenant) as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Site {
+    pub id: SiteId,
+    /// Origins (`https://shop.example.nl`) allowed to record decisions.
+    pub allowed_origins: Vec<String>,
+    /// The configuration version the loader and the public config serve.
+    pub current_version: ConfigVersion,
+    pub created_ms: u64,
+}
+
+/// What storage keeps about a visitor (a consent id within a site).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visitor {
+    /// SHA-256 of the secret handed to the visitor's browser; the secret
+    /// itself is never stored.
+    pub secret_sha256: [u8; 32],
+    /// The key sealing the visitor's personal fields; `None` once erased.
+    pub sealing_key: Option<[u8; 32]>,
+}
+
+/// A first decision also registers the visitor, in the same durable step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewVisitor {
+    pub secret_sha256: [u8; 32],
+    pub sealing_key: [u8; 32],
+}
+
+/// One decision to append to the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Append {
+    pub site: SiteId,
+    pub consent_id: ConsentId,
+    pub time_ms: u64,
+    /// The record's canonical bytes ([`DecisionRecord::canonical_bytes`]): the leaf.
+    pub leaf: Vec<u8>,
+    /// Set for a visitor's first decision. Appending fails with
+    /// [`StoreError::Conflict`] (and writes nothing) if the visitor exists.
+    pub new_visitor: Option<NewVisitor>,
+}
+
+/// A decision as read back, with its leaf index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedDecision {
+    pub index: u64,
+    pub record: DecisionRecord,
+}
+
+/// Filters for listing a site's decisions, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecisionQuery {
+    pub consent_id: Option<ConsentId>,
+    /// Inclusive lower bound on `time_ms`.
+    pub from_ms: Option<u64>,
+    /// Exclusive upper bound on `time_ms`.
+    pub to_ms: Option<u64>,
+    /// Only decisions with a leaf index above this one (pagination cursor).
+    pub after: Option<u64>,
+    pub limit: usize,
+}
+
+impl DecisionQuery {
+    pub fn matches(&self, d: &LoggedDecision) -> bool {
+        self.after.is_none_or(|a| d.index > a)
+            && self.from_ms.is_none_or(|f| d.record.time_ms >= f)
+            && self.to_ms.is_none_or(|t| d.record.time_ms < t)
+            && self.consent_id.as_ref().is_none_or(|c| *c == d.record.consent_id)
+    }
+}
+
+/// What an API key may do, on its one site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// List, look up and export decisions.
+    #[serde(rename = "decisions:read")]
+    DecisionsRead,
+    /// Save configurations and change allowed origins.
+    #[serde(rename = "config:write")]
+    ConfigWrite,
+}
+
+/// A per-site API key. The key itself is shown once; storage keeps its
+/// SHA-256 (keys are 256 random bits, so a fast hash is enough).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Public identifier, safe to show and log.
+    pub id: String,
+    pub site: SiteId,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub created_ms: u64,
+}
+
+/// An administrator account (sees and manages every site).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admin {
+    pub username: String,
+    /// Argon2id in PHC string format.
+    pub password_hash: String,
+}
+
+/// A logged-in admin session; storage keys it by the SHA-256 of its token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub username: String,
+    /// The CSRF token the session's state-changing requests must echo.
+    pub csrf: String,
+    pub expires_ms: u64,
+}
+
+/// Everything Keurmerk keeps. Implementations must make [`append`](Store::append)
+/// durable before returning `Ok` and keep indexes unique and gap-free even
+/// with several processes appending at once.
+pub trait Store: Send + Sync + 'static {
+    /// Whether storage answers (for `/readyz` and recovering from outages).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Creates a site with its first configuration; `Conflict` if it exists.
+    fn create_site(&self, site: &Site, config: &SiteConfig) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn site(&self, id: &SiteId) -> impl Future<Output = Result<Option<Site>, StoreError>> + Send;
+    fn sites(&self) -> impl Future<Output = Result<Vec<Site>, StoreError>> + Send;
+    /// Replaces a site's allowed origins; `NotFound` if there is no such site.
+    fn set_origins(&self, id: &SiteId, origins: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Saves a configuration under its version (saving the same one twice is
+    /// harmless) and makes it the site's current one.
+    fn save_config(
+        &self,
+        id: &SiteId,
+        config: &SiteConfig,
+    ) -> impl Future<Output = Result<ConfigVersion, StoreError>> + Send;
+    fn config(
+        &self,
+        id: &SiteId,
+        version: &ConfigVersion,
+    ) -> impl Future<Output = Result<Option<SiteConfig>, StoreError>> + Send;
+
+    fn visitor(
+        &self,
+        site: &SiteId,
+        consent_id: &ConsentId,
+    ) -> impl Future<Output = Result<Option<Visitor>, StoreError>> + Send;
+    /// Appends a decision and returns its leaf index, durably.
+    fn append(&self, append: Append) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// The number of leaves (decisions) in the log.
+    fn leaf_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// The leaves with indexes in `range` (clipped to the log's size), in order.
+    fn leaves(&self, range: Range<u64>) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
+    /// A site's decisions matching `query`, by ascending index, at most `query.limit`.
+    fn decisions(
+        &self,
+        site: &SiteId,
+        query: &DecisionQuery,
+    ) -> impl Future<Output = Result<Vec<LoggedDecision>, StoreError>> + Send;
+
+    fn create_api_key(&self, key: &ApiKey, sha256: [u8; 32]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn api_key(&self, sha256: &[u8; 32]) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+    fn api_keys(&self, site: &SiteId) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send;
+
+    /// Creates an admin; `Conflict` if the name is taken (so only one of
+    /// several processes starting at once creates the first admin).
+    fn create_admin(&self, admin: &Admin) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn admin(&self, username: &str) -> impl Future<Output = Result<Option<Admin>, StoreError>> + Send;
+    fn create_session(
+        &self,
+        sha256: [u8; 32],
+        session: &Session,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The session if it exists and has not expired at `now_ms`.
+    fn session(
+        &self,
+        sha256: &[u8; 32],
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    fn delete_session(&self, sha256: &[u8; 32]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

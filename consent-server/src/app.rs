@@ -1,0 +1,199 @@
+//! Assembling the server: storage, state, routes, and serving with a
+//! graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::response::Redirect;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::{decisions, health, owner, public, session};
+use crate::limits::Limits;
+use crate::log::Log;
+use crate::metrics::Metrics;
+use crate::settings::{Settings, StorageSettings};
+use crate::sites::SiteCache;
+use crate::store::{Backend, RedisStore, SqliteStore};
+
+/// Everything a handler may need; cheap to clone.
+pub struct Inner {
+    pub store: Backend,
+    pub sites: SiteCache,
+    pub limits: Limits,
+    pub metrics: Metrics,
+    pub settings: Settings,
+    pub log: Log,
+    /// An argon2 hash of nothing, verified for unknown usernames at log-in.
+    pub dummy_hash: String,
+}
+
+pub type AppState = Arc<Inner>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Keurmerk consent server",
+        description = "Record and prove cookie consent. Public endpoints are called by the widget; owner endpoints need an API key (`Authorization: Bearer kmk_...`) or an admin session (cookie + `X-CSRF-Token` on changes)."
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "public", description = "Called by the widget from visitors' browsers"),
+        (name = "owner", description = "For site owners: API keys (scoped to one site) or admin sessions"),
+        (name = "auth", description = "Admin sessions for the dashboard"),
+        (name = "operations", description = "Health and metrics"),
+        (name = "log", description = "The transparency log: verifier key, checkpoints (C2SP tlog-checkpoint signed notes), RFC 9162 proofs"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// Opens the configured storage.
+pub fn open_store(settings: &Settings) -> anyhow::Result<Backend> {
+    Ok(match &settings.storage {
+        StorageSettings::Embedded { data_dir } => Backend::Sqlite(SqliteStore::open(data_dir)?),
+        StorageSettings::Redis { url, prefix } => Backend::Redis(RedisStore::open(url, prefix)?),
+    })
+}
+
+pub fn state(settings: Settings, store: Backend) -> AppState {
+    let metrics = Metrics::new(store.name());
+    let limits = Limits::new(settings.client_rate, settings.site_rate, settings.login_rate);
+    let sweeper = limits.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            sweeper.sweep();
+        }
+    });
+    // The proof log (issue 3): its key, storage and integrator. A broken key
+    // file must stop the server rather than let it run without proofs.
+    let log = Log::start(&settings, &store).unwrap_or_else(|e| {
+        eprintln!("error: starting the proof log: {e:#}");
+        std::process::exit(2)
+    });
+    Arc::new(Inner {
+        store,
+        sites: SiteCache::default(),
+        limits,
+        metrics,
+        settings,
+        log,
+        dummy_hash: crate::auth::hash_password(&crate::auth::random_token(16)),
+    })
+}
+
+/// The API routes with their OpenAPI description.
+pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let decisions = OpenApiRouter::new()
+        .routes(routes!(decisions::record, decisions::preflight))
+        .layer(DefaultBodyLimit::max(consent_core::decision::MAX_DECISION_BYTES));
+    let owner = OpenApiRouter::new()
+        .routes(routes!(owner::list_sites, owner::create_site))
+        .routes(routes!(owner::get_site))
+        .routes(routes!(owner::set_origins))
+        .routes(routes!(owner::save_config))
+        .routes(routes!(owner::get_config))
+        .routes(routes!(owner::create_key, owner::list_keys))
+        .routes(routes!(owner::list_decisions))
+        .routes(routes!(owner::export_decisions))
+        .routes(routes!(session::login))
+        .routes(routes!(session::me))
+        .routes(routes!(session::logout))
+        .layer(DefaultBodyLimit::max(owner::MAX_OWNER_BODY));
+    let _ = state;
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(decisions)
+        .merge(owner)
+        .merge(crate::log::api::routes())
+        .routes(routes!(public::config))
+        .routes(routes!(public::loader))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .split_for_parts()
+}
+
+/// The whole application: API, `/openapi.json`, widget assets, demo pages.
+pub fn router(state: AppState) -> Router {
+    let (api, mut openapi) = api(&state);
+    openapi.paths.paths.insert(
+        "/openapi.json".into(),
+        utoipa::openapi::path::PathItem::new(
+            utoipa::openapi::HttpMethod::Get,
+            utoipa::openapi::path::OperationBuilder::new()
+                .tag("operations")
+                .summary(Some("This document"))
+                .response("200", utoipa::openapi::Response::new("The OpenAPI document"))
+                .build(),
+        ),
+    );
+    let openapi = Arc::new(openapi);
+    // Widget assets are content-named by the widget's build, so they can be
+    // cached for a year.
+    let widget = Router::new()
+        .fallback_service(
+            ServeDir::new(&state.settings.widget_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ));
+    let demo = ServeDir::new(&state.settings.demo_dir).precompressed_gzip();
+    let metrics = state.metrics.clone();
+    api.route(
+        "/openapi.json",
+        get(move || async move { axum::Json((*openapi).clone()) }),
+    )
+    .route("/", get(|| async { Redirect::to("/demo/") }))
+    .nest_service("/widget", widget)
+    .nest_service("/demo", demo)
+    .with_state(state)
+    .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track))
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, lets in-flight
+/// requests finish and flushes storage.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    if let Err(e) = state.store.flush().await {
+        tracing::error!(error = %e, "flushing storage at shutdown");
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! Prometheus metrics: requests and latency per route, decisions recorded,
+//! storage errors. Served as text at `/metrics`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LatencyLabels {
+    pub method: String,
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BackendLabels {
+    pub backend: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.1 ms .. ~1.6 s
+    Histogram::new(exponential_buckets(0.0001, 2.0, 15))
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    requests: Family<RouteLabels, Counter>,
+    latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
+    pub decisions: Counter,
+    storage_errors: Family<BackendLabels, Counter>,
+    backend: String,
+}
+
+impl Metrics {
+    pub fn new(backend: &str) -> Self {
+        let mut registry = Registry::with_prefix("keurmerk");
+        let requests = Family::<RouteLabels, Counter>::default();
+        let latency = Family::<LatencyLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let decisions = Counter::default();
+        let storage_errors = Family::<BackendLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests, by route",
+            latency.clone(),
+        );
+        registry.register("decisions_recorded", "Decisions durably recorded", decisions.clone());
+        registry.register(
+            "storage_errors",
+            "Storage operations that failed (storage unreachable or refusing writes)",
+            storage_errors.clone(),
+        );
+        // Show the series at zero from the start, so alerts can rely on it.
+        drop(storage_errors.get_or_create(&BackendLabels {
+            backend: backend.to_owned(),
+        }));
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            latency,
+            decisions,
+            storage_errors,
+            backend: backend.to_owned(),
+        }
+    }
+
+    pub fn storage_error(&self) {
+        self.storage_errors
+            .get_or_create(&BackendLabels {
+                backend: self.backend.clone(),
+            })
+            .inc();
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Middleware counting and timing every request by its route template
+/// (`/api/v1/sites/{site}/decisions`), never by its concrete path, so the
+/// number of series stays bounded.
+pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16();
+    metrics
+        .latency
+        .get_or_create(&LatencyLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
+        .observe(start.elapsed().as_secs_f64());
+    metrics
+        .requests
+        .get_or_create(&RouteLabels { method, route, status })
+        .inc();
+    if status == 503 {
+        metrics.storage_error();
+    }
+    res
+}

@@ -1,0 +1,189 @@
+//! The server's settings: command-line flags, each also settable from an
+//! environment variable (`KEURMERK_*`) and from a TOML file (`--config`).
+//! Precedence: flag or environment, then the file, then the default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Parser;
+use serde::Deserialize;
+
+#[derive(Debug, Parser, Default)]
+#[command(name = "consent-server", version, about = "Keurmerk's consent server")]
+pub struct Cli {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "KEURMERK_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory of the embedded (SQLite) storage [default: ./.data].
+    #[arg(long, env = "KEURMERK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use Redis storage at this URL (redis://host:port/db) instead of the embedded storage.
+    #[arg(long, env = "KEURMERK_REDIS")]
+    pub redis: Option<String>,
+    /// Prefix of every Redis key [default: kmk:].
+    #[arg(long, env = "KEURMERK_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// TOML file with any of these settings (keys as the flags, with '_' for '-').
+    #[arg(long, env = "KEURMERK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The server's base URL as browsers reach it [default: http://LISTEN].
+    #[arg(long, env = "KEURMERK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Directory of the widget's built assets, served at /widget/ [default: consent-widget/dist].
+    #[arg(long, env = "KEURMERK_WIDGET_DIR")]
+    pub widget_dir: Option<PathBuf>,
+    /// Directory of the demo site's pages, served at /demo/ [default: consent-widget/demo].
+    #[arg(long, env = "KEURMERK_DEMO_DIR")]
+    pub demo_dir: Option<PathBuf>,
+    /// Decisions per second one client (IP) may record, 0 for no limit [default: 10].
+    #[arg(long, env = "KEURMERK_CLIENT_RATE")]
+    pub client_rate: Option<u32>,
+    /// Decisions per second one site may record, 0 for no limit [default: 2000].
+    #[arg(long, env = "KEURMERK_SITE_RATE")]
+    pub site_rate: Option<u32>,
+    /// Admin log-in attempts per minute per client, 0 for no limit [default: 10].
+    #[arg(long, env = "KEURMERK_LOGIN_RATE")]
+    pub login_rate: Option<u32>,
+}
+
+/// The same settings as read from `--config`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    redis: Option<String>,
+    redis_prefix: Option<String>,
+    public_url: Option<String>,
+    widget_dir: Option<PathBuf>,
+    demo_dir: Option<PathBuf>,
+    client_rate: Option<u32>,
+    site_rate: Option<u32>,
+    login_rate: Option<u32>,
+}
+
+/// Where decisions are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageSettings {
+    Embedded { data_dir: PathBuf },
+    Redis { url: String, prefix: String },
+}
+
+/// The resolved settings the server runs with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub storage: StorageSettings,
+    /// Base URL without a trailing slash.
+    pub public_url: String,
+    pub widget_dir: PathBuf,
+    pub demo_dir: PathBuf,
+    /// Per-second limits; `0` switches a limit off.
+    pub client_rate: u32,
+    pub site_rate: u32,
+    /// Per minute; `0` switches it off.
+    pub login_rate: u32,
+}
+
+impl Settings {
+    /// Defaults for everything, listening on `listen`, storing in `data_dir`.
+    pub fn embedded(listen: SocketAddr, data_dir: &Path) -> Self {
+        Self::resolve(Cli {
+            listen: Some(listen),
+            data_dir: Some(data_dir.to_owned()),
+            ..Cli::default()
+        })
+        .expect("defaults resolve")
+    }
+
+    pub fn resolve(cli: Cli) -> anyhow::Result<Self> {
+        let file = match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<FileSettings>(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        let listen = cli
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let storage = match cli.redis.or(file.redis) {
+            Some(url) => StorageSettings::Redis {
+                url,
+                prefix: cli.redis_prefix.or(file.redis_prefix).unwrap_or_else(|| "kmk:".into()),
+            },
+            None => StorageSettings::Embedded {
+                data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| ".data".into()),
+            },
+        };
+        let public_url = cli
+            .public_url
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let parsed = url::Url::parse(&public_url).with_context(|| format!("--public-url {public_url:?}"))?;
+        anyhow::ensure!(
+            matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some(),
+            "--public-url must be an http(s) URL"
+        );
+        Ok(Self {
+            listen,
+            storage,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            widget_dir: cli
+                .widget_dir
+                .or(file.widget_dir)
+                .unwrap_or_else(|| "consent-widget/dist".into()),
+            demo_dir: cli
+                .demo_dir
+                .or(file.demo_dir)
+                .unwrap_or_else(|| "consent-widget/demo".into()),
+            client_rate: cli.client_rate.or(file.client_rate).unwrap_or(10),
+            site_rate: cli.site_rate.or(file.site_rate).unwrap_or(2000),
+            login_rate: cli.login_rate.or(file.login_rate).unwrap_or(10),
+        })
+    }
+
+    /// The public URL's origin (`scheme://host[:port]`), allowed on the demo site.
+    pub fn public_origin(&self) -> String {
+        url::Url::parse(&self.public_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_which_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nredis = \"redis://127.0.0.1:1/\"\nsite_rate = 5\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(Cli {
+            config: Some(file.clone()),
+            site_rate: Some(7),
+            ..Cli::default()
+        })
+        .unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.site_rate, 7);
+        assert_eq!(s.client_rate, 10);
+        assert!(matches!(s.storage, StorageSettings::Redis { ref prefix, .. } if prefix == "kmk:"));
+        assert_eq!(s.public_url, "http://127.0.0.1:9000");
+        std::fs::write(&file, "colour = \"red\"\n").unwrap();
+        assert!(
+            Settings::resolve(Cli {
+                config: Some(file),
+                ..Cli::default()
+            })
+            .is_err()
+        );
+    }
+}

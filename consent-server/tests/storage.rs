@@ -1,0 +1,314 @@
+//! The storage conformance suite: one generic test run against the embedded
+//! (SQLite) backend and against a real redis-server.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use consent_core::store::{Admin, ApiKey, Append, DecisionQuery, NewVisitor, Scope, Session, Site, Store, StoreError};
+use consent_core::{ConsentId, DecisionRecord, DecisionRequest, Method, SiteConfig, SiteId};
+use consent_server::store::{RedisStore, SqliteStore};
+
+fn site_id(s: &str) -> SiteId {
+    SiteId::parse(s).unwrap()
+}
+
+fn leaf(site: &SiteId, consent: &ConsentId, time_ms: u64) -> Vec<u8> {
+    let config = SiteConfig::starter();
+    let d = DecisionRequest {
+        consent_id: None,
+        secret: None,
+        config_version: config.version(),
+        method: Method::RejectAll,
+        categories: BTreeMap::new(),
+        services: BTreeMap::new(),
+        language: "nl".into(),
+        page_path: "/".into(),
+        gpc: false,
+    }
+    .validate(&config)
+    .unwrap();
+    DecisionRecord::seal(site.clone(), consent.clone(), time_ms, d, None, &[1; 32], [2; 24]).canonical_bytes()
+}
+
+fn append(site: &SiteId, consent: &ConsentId, time_ms: u64, new: Option<u8>) -> Append {
+    Append {
+        site: site.clone(),
+        consent_id: consent.clone(),
+        time_ms,
+        leaf: leaf(site, consent, time_ms),
+        new_visitor: new.map(|b| NewVisitor {
+            secret_sha256: [b; 32],
+            sealing_key: [b.wrapping_add(1); 32],
+        }),
+    }
+}
+
+/// Everything every backend must do the same way.
+async fn conformance<S: Store + Clone>(store: S) {
+    store.ping().await.unwrap();
+
+    // Sites and configuration versions.
+    let a = site_id("site-a");
+    let b = site_id("site-b");
+    let config = SiteConfig::starter();
+    let site = Site {
+        id: a.clone(),
+        allowed_origins: vec!["https://a.example".into()],
+        current_version: config.version(),
+        created_ms: 1,
+    };
+    assert_eq!(store.site(&a).await.unwrap(), None);
+    store.create_site(&site, &config).await.unwrap();
+    assert!(matches!(
+        store.create_site(&site, &config).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .create_site(
+            &Site {
+                id: b.clone(),
+                ..site.clone()
+            },
+            &config,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.site(&a).await.unwrap(), Some(site.clone()));
+    let ids: Vec<_> = store.sites().await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, vec![a.clone(), b.clone()]);
+    assert_eq!(store.config(&a, &config.version()).await.unwrap(), Some(config.clone()));
+
+    let mut changed = config.clone();
+    changed.expiry_days = 30;
+    let v2 = store.save_config(&a, &changed).await.unwrap();
+    assert_eq!(v2, changed.version());
+    assert_eq!(store.site(&a).await.unwrap().unwrap().current_version, v2);
+    // Old versions stay readable: decisions name them.
+    assert_eq!(store.config(&a, &config.version()).await.unwrap(), Some(config.clone()));
+    assert_eq!(store.config(&a, &v2).await.unwrap(), Some(changed.clone()));
+    assert_eq!(store.config(&b, &v2).await.unwrap(), None, "versions are per site");
+    let nope = site_id("nope");
+    assert!(matches!(
+        store.save_config(&nope, &changed).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.set_origins(&a, &["https://shop.a.example".into()]).await.unwrap();
+    assert_eq!(
+        store.site(&a).await.unwrap().unwrap().allowed_origins,
+        vec!["https://shop.a.example"]
+    );
+    assert!(matches!(
+        store.set_origins(&nope, &[]).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Appending: indexes from 0, visitors registered in the same step.
+    assert_eq!(store.leaf_count().await.unwrap(), 0);
+    let c1 = ConsentId::from_random([1; 16]);
+    let c2 = ConsentId::from_random([2; 16]);
+    assert_eq!(store.visitor(&a, &c1).await.unwrap(), None);
+    let first = append(&a, &c1, 1000, Some(7));
+    assert_eq!(store.append(first.clone()).await.unwrap(), 0);
+    let v = store.visitor(&a, &c1).await.unwrap().unwrap();
+    assert_eq!(v.secret_sha256, [7; 32]);
+    assert_eq!(v.sealing_key, Some([8; 32]));
+    assert_eq!(store.visitor(&b, &c1).await.unwrap(), None, "visitors are per site");
+    // A second "new" visitor with the same id writes nothing.
+    assert!(matches!(
+        store.append(append(&a, &c1, 1001, Some(9))).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.leaf_count().await.unwrap(), 1);
+    assert_eq!(store.visitor(&a, &c1).await.unwrap().unwrap().secret_sha256, [7; 32]);
+    let second = append(&a, &c1, 2000, None);
+    assert_eq!(store.append(second.clone()).await.unwrap(), 1);
+    assert_eq!(store.append(append(&b, &c2, 3000, Some(3))).await.unwrap(), 2);
+    assert_eq!(store.append(append(&a, &c2, 4000, Some(4))).await.unwrap(), 3);
+    assert_eq!(store.leaf_count().await.unwrap(), 4);
+    assert_eq!(
+        store.leaves(0..2).await.unwrap(),
+        vec![first.leaf.clone(), second.leaf.clone()]
+    );
+    assert_eq!(store.leaves(3..100).await.unwrap().len(), 1, "ranges are clipped");
+    assert!(store.leaves(10..20).await.unwrap().is_empty());
+
+    // Concurrent appends: unique, gap-free indexes.
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let store = store.clone();
+        let site = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let mut bytes = [0u8; 16];
+            bytes[..4].copy_from_slice(&i.to_be_bytes());
+            bytes[15] = 0xee;
+            let c = ConsentId::from_random(bytes);
+            store
+                .append(append(&site, &c, 10_000 + u64::from(i), Some(1)))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut got = BTreeSet::new();
+    for t in tasks {
+        assert!(got.insert(t.await.unwrap()), "duplicate index");
+    }
+    assert_eq!(got, (4..204).collect::<BTreeSet<u64>>());
+    assert_eq!(store.leaf_count().await.unwrap(), 204);
+    assert_eq!(store.leaves(0..204).await.unwrap().len(), 204);
+
+    // Listing: per site, by consent id, by time, paginated.
+    let q = |f: fn(&mut DecisionQuery)| {
+        let mut q = DecisionQuery {
+            limit: 1000,
+            ..DecisionQuery::default()
+        };
+        f(&mut q);
+        q
+    };
+    let all_a = store.decisions(&a, &q(|_| {})).await.unwrap();
+    assert_eq!(all_a.len(), 3 + 100);
+    assert!(all_a.iter().all(|d| d.record.site == a));
+    assert!(all_a.windows(2).all(|w| w[0].index < w[1].index));
+    let by_c1 = store
+        .decisions(
+            &a,
+            &DecisionQuery {
+                consent_id: Some(c1.clone()),
+                limit: 10,
+                ..DecisionQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_c1.iter().map(|d| d.index).collect::<Vec<_>>(), vec![0, 1]);
+    let timed = store
+        .decisions(
+            &a,
+            &q(|q| {
+                q.from_ms = Some(2000);
+                q.to_ms = Some(10_010);
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        timed.iter().map(|d| d.record.time_ms).collect::<Vec<_>>(),
+        vec![2000, 4000, 10_000, 10_002, 10_004, 10_006, 10_008]
+    );
+    let page1 = store.decisions(&a, &q(|q| q.limit = 2)).await.unwrap();
+    assert_eq!(page1.iter().map(|d| d.index).collect::<Vec<_>>(), vec![0, 1]);
+    let page2 = store
+        .decisions(
+            &a,
+            &q(|q| {
+                q.limit = 2;
+                q.after = Some(1);
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page2.iter().map(|d| d.index).collect::<Vec<_>>(), vec![3, 4]);
+    assert!(store.decisions(&nope, &q(|_| {})).await.unwrap().is_empty());
+
+    // API keys: looked up by hash, listed per site.
+    let key = ApiKey {
+        id: "key_1".into(),
+        site: a.clone(),
+        name: "crm".into(),
+        scopes: vec![Scope::DecisionsRead],
+        created_ms: 5,
+    };
+    store.create_api_key(&key, [5; 32]).await.unwrap();
+    assert!(matches!(
+        store.create_api_key(&key, [5; 32]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.api_key(&[5; 32]).await.unwrap(), Some(key.clone()));
+    assert_eq!(store.api_key(&[6; 32]).await.unwrap(), None);
+    assert_eq!(store.api_keys(&a).await.unwrap(), vec![key]);
+    assert!(store.api_keys(&b).await.unwrap().is_empty());
+
+    // Admins and sessions.
+    let admin = Admin {
+        username: "admin".into(),
+        password_hash: "$argon2id$...".into(),
+    };
+    assert_eq!(store.admin("admin").await.unwrap(), None);
+    store.create_admin(&admin).await.unwrap();
+    assert!(matches!(store.create_admin(&admin).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.admin("admin").await.unwrap(), Some(admin));
+    let now = consent_server::api::decisions::now_ms();
+    let session = Session {
+        username: "admin".into(),
+        csrf: "c".into(),
+        expires_ms: now + consent_server::auth::SESSION_TTL_MS,
+    };
+    store.create_session([9; 32], &session).await.unwrap();
+    assert_eq!(store.session(&[9; 32], now).await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        store.session(&[9; 32], session.expires_ms).await.unwrap(),
+        None,
+        "expired"
+    );
+    store.delete_session(&[9; 32]).await.unwrap();
+    assert_eq!(store.session(&[9; 32], now).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance(SqliteStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_conforms() {
+    let redis = e2e::RedisServer::start().unwrap();
+    conformance(RedisStore::open(&redis.url(), "test:").unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_keeps_everything_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = site_id("a");
+    let c = ConsentId::from_random([3; 16]);
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        for i in 0..3 {
+            store.append(append(&a, &c, i, (i == 0).then_some(1))).await.unwrap();
+        }
+        store.flush().await.unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.leaf_count().await.unwrap(), 3);
+    assert_eq!(
+        store.append(append(&a, &c, 9, None)).await.unwrap(),
+        3,
+        "indexes continue"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_unreachable_is_unavailable_and_recovers() {
+    let mut redis = e2e::RedisServer::start().unwrap();
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    store.ping().await.unwrap();
+    redis.kill();
+    let a = site_id("a");
+    let c = ConsentId::from_random([4; 16]);
+    assert!(matches!(
+        store.append(append(&a, &c, 1, Some(1))).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    redis.restart().unwrap();
+    let mut recovered = false;
+    for _ in 0..100 {
+        if store.append(append(&a, &c, 1, Some(1))).await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(recovered, "the store reconnects by itself");
+    assert_eq!(store.leaf_count().await.unwrap(), 1);
+}
