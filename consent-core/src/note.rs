@@ -190,6 +190,11 @@ impl NoteSigner {
         })
     }
 
+    /// A signer from a 32-byte Ed25519 seed (fresh from a CSPRNG for a new log).
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, NoteError> {
+        Self::new(name, SigningKey::from_bytes(seed))
+    }
+
     /// Parses `PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 ‖ seed)>`.
     pub fn parse(skey: &str) -> Result<Self, NoteError> {
         let skey = skey.trim_end_matches(['\n', '\r']);
