@@ -17,6 +17,7 @@
 //! - [`finding`]: findings, severities, evidence, remedies.
 //! - [`report`]: the versioned JSON report, HTML and SARIF renderings.
 //! - [`upload`]: sending reports to the consent server.
+//! - [`worker`]: scan jobs from a Redis list.
 
 pub mod browser;
 pub mod cookie;
@@ -33,6 +34,7 @@ pub mod robots;
 pub mod scan;
 pub mod signature;
 pub mod upload;
+pub mod worker;
 
 pub use finding::{Finding, Rule, Severity};
 pub use report::Report;

@@ -41,6 +41,9 @@ struct WorkerArgs {
     /// Stop after this many jobs (0 = run forever).
     #[arg(long, default_value_t = 0)]
     max_jobs: usize,
+    /// Name of this worker's processing list (default: host-pid).
+    #[arg(long)]
+    worker_id: Option<String>,
     #[command(flatten)]
     scan: ScanArgs,
 }
@@ -308,6 +311,24 @@ async fn scan_once(a: &ScanArgs) -> anyhow::Result<bool> {
 }
 
 async fn worker(w: WorkerArgs) -> anyhow::Result<()> {
-    let _ = (&w.redis, w.max_jobs, &w.scan);
-    bail!("worker mode is not built into this binary yet")
+    // Defaults for every job come from the usual scan flags; a job may
+    // override max_pages, depth and browser_pages.
+    let template = config(&w.scan, w.scan.url.as_deref().unwrap_or("http://placeholder.invalid/"))?;
+    let kb = match &w.scan.signatures {
+        Some(d) => KnowledgeBase::from_dir(d)?,
+        None => KnowledgeBase::builtin(),
+    };
+    let id = w
+        .worker_id
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id()));
+    let n = scanner::worker::work(&w.redis, &id, &template, &kb, w.max_jobs).await?;
+    eprintln!("worker {id}: {n} jobs done");
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "worker".into())
 }

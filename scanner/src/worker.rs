@@ -1,0 +1,189 @@
+//! Scanner workers: take scan jobs from a Redis list, put reports back, so
+//! many sites can be scanned by several machines.
+//!
+//! Contract (also in `scanner/REPORT.md`):
+//! - Producers `LPUSH keurmerk:scan:jobs <job JSON>`; a job is
+//!   `{"id": "…", "url": "https://…", "max_pages"?, "depth"?,
+//!   "browser_pages"?, "declared"?: SiteConfig}` (at most 256 KiB).
+//! - A worker moves a job atomically to `keurmerk:scan:processing:<worker>`
+//!   (`BLMOVE … RIGHT LEFT`), scans, writes `keurmerk:scan:result:<id>`
+//!   (the JSON report, or `{"id", "error"}`; kept 7 days), `LPUSH`es the id
+//!   on `keurmerk:scan:done` (trimmed to 10,000) and removes the job from its
+//!   processing list. Jobs left in a processing list belong to a worker that
+//!   died and can be pushed back.
+
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use serde::Deserialize;
+
+use crate::declared::Declared;
+use crate::scan::{Knowledge, ScanConfig, scan};
+use crate::signature::KnowledgeBase;
+
+pub const JOBS: &str = "keurmerk:scan:jobs";
+pub const DONE: &str = "keurmerk:scan:done";
+pub const MAX_JOB_BYTES: usize = 256 * 1024;
+const RESULT_TTL_SECS: u64 = 7 * 24 * 3600;
+
+pub fn processing_key(worker: &str) -> String {
+    format!("keurmerk:scan:processing:{worker}")
+}
+
+pub fn result_key(id: &str) -> String {
+    format!("keurmerk:scan:result:{id}")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    pub id: String,
+    pub url: String,
+    #[serde(default)]
+    pub max_pages: Option<usize>,
+    #[serde(default)]
+    pub depth: Option<u32>,
+    #[serde(default)]
+    pub browser_pages: Option<usize>,
+    #[serde(default)]
+    pub declared: Option<consent_core::SiteConfig>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// Why a job could not be run (written to its result key).
+fn parse_job(raw: &str) -> Result<Job, (Option<String>, String)> {
+    if raw.len() > MAX_JOB_BYTES {
+        return Err((None, format!("job larger than {MAX_JOB_BYTES} bytes")));
+    }
+    let job: Job = serde_json::from_str(raw).map_err(|e| {
+        let id = serde_json::from_str::<serde_json::Value>(raw)
+            .ok()
+            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+        (id, format!("invalid job: {e}"))
+    })?;
+    let id_ok = !job.id.is_empty()
+        && job.id.len() <= 64
+        && job
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !id_ok {
+        return Err((None, "job id must be 1-64 characters of a-z, 0-9, '-', '_'".into()));
+    }
+    if let Some(d) = &job.declared {
+        d.validate()
+            .map_err(|e| (Some(job.id.clone()), format!("invalid declaration: {e}")))?;
+    }
+    Ok(job)
+}
+
+/// Applies a job's overrides to the worker's defaults.
+fn job_config(template: &ScanConfig, job: &Job) -> Result<ScanConfig, String> {
+    let site = url::Url::parse(&job.url).map_err(|e| format!("invalid url {:?}: {e}", job.url))?;
+    let mut cfg = template.clone();
+    cfg.site = site;
+    if let Some(n) = job.max_pages {
+        cfg.crawl.max_pages = n.clamp(1, 10_000);
+    }
+    if let Some(d) = job.depth {
+        cfg.crawl.max_depth = d.min(10);
+    }
+    if let Some(b) = job.browser_pages {
+        if b == 0 {
+            cfg.browser = None;
+        } else if let Some(o) = &mut cfg.browser {
+            o.max_pages = b.min(100);
+        }
+    }
+    Ok(cfg)
+}
+
+/// Runs jobs until `max_jobs` are done (0 = forever). Returns jobs handled.
+pub async fn work(
+    redis_url: &str,
+    worker: &str,
+    template: &ScanConfig,
+    kb: &KnowledgeBase,
+    max_jobs: usize,
+) -> Result<usize, WorkerError> {
+    let client = redis::Client::open(redis_url)?;
+    // Blocking pops outlive the default 500 ms response timeout.
+    let cfg = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    let mut con = client.get_multiplexed_async_connection_with_config(&cfg).await?;
+    let processing = processing_key(worker);
+    let mut handled = 0;
+    while max_jobs == 0 || handled < max_jobs {
+        let raw: Option<String> = redis::cmd("BLMOVE")
+            .arg(JOBS)
+            .arg(&processing)
+            .arg("RIGHT")
+            .arg("LEFT")
+            .arg(5)
+            .query_async(&mut con)
+            .await?;
+        let Some(raw) = raw else { continue };
+        let (id, result) = match parse_job(&raw) {
+            Err((id, error)) => {
+                let body = serde_json::json!({"id": id, "error": error}).to_string();
+                (id, body)
+            }
+            Ok(job) => {
+                let declared = match &job.declared {
+                    Some(c) => Declared {
+                        config: c.clone(),
+                        origin: format!("job {}", job.id),
+                        version: Some(c.version().0),
+                    },
+                    None => Declared::nothing(),
+                };
+                let out = match job_config(template, &job) {
+                    Err(e) => serde_json::json!({"id": job.id, "error": e}).to_string(),
+                    Ok(cfg) => {
+                        tracing::info!(job = %job.id, url = %job.url, "scanning");
+                        let k = Knowledge {
+                            kb,
+                            declared: &declared,
+                            cookie_db: None,
+                        };
+                        match scan(&cfg, &k, &|_, _| {}).await {
+                            Ok(r) => r.to_json(),
+                            Err(e) => serde_json::json!({"id": job.id, "error": e.to_string()}).to_string(),
+                        }
+                    }
+                };
+                (Some(job.id), out)
+            }
+        };
+        if let Some(id) = &id {
+            let _: () = con.set_ex(result_key(id), &result, RESULT_TTL_SECS).await?;
+            let _: () = con.lpush(DONE, id).await?;
+            let _: () = con.ltrim(DONE, 0, 9_999).await?;
+        } else {
+            tracing::warn!("dropped a job without a usable id: {result}");
+        }
+        let _: () = con.lrem(&processing, 1, &raw).await?;
+        handled += 1;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(handled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_are_validated() {
+        assert!(parse_job(r#"{"id":"a1","url":"https://x.example/"}"#).is_ok());
+        let (id, e) = parse_job(r#"{"id":"a1","url":"https://x.example/","colour":1}"#).unwrap_err();
+        assert_eq!(id.as_deref(), Some("a1"));
+        assert!(e.contains("invalid job"));
+        assert!(parse_job(r#"{"id":"../x","url":"https://x.example/"}"#).is_err());
+        assert!(parse_job(&"x".repeat(MAX_JOB_BYTES + 1)).is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! The `consent-scan` binary end to end: outputs, exit codes, bad input.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_consent-scan"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_json_html_sarif_and_fails_the_pipeline_on_high() {
+    let s = common::start(Arc::new(common::shop), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (json, html, sarif) = (
+        dir.path().join("r.json"),
+        dir.path().join("r.html"),
+        dir.path().join("r.sarif"),
+    );
+    let url = s.url("/");
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args([
+                &url,
+                "--max-pages",
+                "3",
+                "--depth",
+                "1",
+                "--rate",
+                "0",
+                "--browser-pages",
+                "0",
+                "--quiet",
+            ])
+            .arg("--declared")
+            .arg(common::fixtures().join("declared.toml"))
+            .arg("--json")
+            .arg(&json)
+            .arg("--html")
+            .arg(&html)
+            .arg("--sarif")
+            .arg(&sarif)
+            .args(["--fail-on", "high"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: scanner::Report =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert!(report.declaration.origin.contains("declared.toml"));
+    let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+    assert!(html.contains("Meta Pixel") && html.starts_with("<!doctype html>"));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_page_passes_and_bad_input_is_explained() {
+    let s = common::start(Arc::new(common::shop), None).await;
+    let url = s.url("/clean");
+    let decl = common::fixtures().join("declared.toml");
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args([
+                &url,
+                "--max-pages",
+                "1",
+                "--depth",
+                "0",
+                "--browser-pages",
+                "0",
+                "--fail-on",
+                "low",
+                "-q",
+            ])
+            .arg("--declared")
+            .arg(decl)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: scanner::Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r.findings.is_empty());
+
+    let out = bin().args(["not a url"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a URL"));
+    let out = bin()
+        .args(["http://127.0.0.1:9/", "--declared", "/nonexistent.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.toml"));
+}

@@ -1,0 +1,108 @@
+//! Worker mode against a real redis-server (started here on a free port).
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands;
+use scanner::crawl::CrawlOptions;
+use scanner::fetch::Limits;
+use scanner::signature::KnowledgeBase;
+use scanner::worker::{DONE, JOBS, processing_key, result_key, work};
+
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis() -> Redis {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server (installed by scripts/setup)");
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(10), "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Redis { child, port, _dir: dir }
+}
+
+#[tokio::test]
+async fn worker_takes_jobs_and_puts_reports_back() {
+    let r = redis();
+    let url = format!("redis://127.0.0.1:{}/", r.port);
+    let site = common::start(Arc::new(common::shop), None).await;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let good = serde_json::json!({"id": "job-1", "url": site.url("/"), "max_pages": 2, "depth": 1, "browser_pages": 0});
+    let bad = r#"{"id": "job-2", "url": "not a url"}"#;
+    let junk = r#"{"id": "job-3", "url": "http://x/", "extra": true}"#;
+    let _: () = con.lpush(JOBS, good.to_string()).await.unwrap();
+    let _: () = con.lpush(JOBS, bad).await.unwrap();
+    let _: () = con.lpush(JOBS, junk).await.unwrap();
+
+    let template = scanner::ScanConfig {
+        site: url::Url::parse("http://placeholder.invalid/").unwrap(),
+        crawl: CrawlOptions::default(),
+        limits: Limits {
+            rate_per_host: None,
+            ..Limits::default()
+        },
+        browser: None,
+        canary: Default::default(),
+    };
+    let n = work(&url, "w1", &template, &KnowledgeBase::builtin(), 3).await.unwrap();
+    assert_eq!(n, 3);
+
+    let report: serde_json::Value =
+        serde_json::from_str(&con.get::<_, String>(result_key("job-1")).await.unwrap()).unwrap();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["summary"]["pages_static"], 2);
+    assert!(
+        report["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "meta-pixel")
+    );
+    let bad: serde_json::Value =
+        serde_json::from_str(&con.get::<_, String>(result_key("job-2")).await.unwrap()).unwrap();
+    assert!(bad["error"].as_str().unwrap().contains("invalid url"), "{bad}");
+    let junk: serde_json::Value =
+        serde_json::from_str(&con.get::<_, String>(result_key("job-3")).await.unwrap()).unwrap();
+    assert!(junk["error"].as_str().unwrap().contains("invalid job"), "{junk}");
+    let done: Vec<String> = con.lrange(DONE, 0, -1).await.unwrap();
+    assert_eq!(done.len(), 3);
+    let left: usize = con.llen(JOBS).await.unwrap();
+    let in_flight: usize = con.llen(processing_key("w1")).await.unwrap();
+    assert_eq!((left, in_flight), (0, 0));
+}
