@@ -18,6 +18,7 @@ use chromiumoxide::cdp::browser_protocol::network::{
 };
 use chromiumoxide::cdp::browser_protocol::page::AddScriptToEvaluateOnNewDocumentParams;
 use chromiumoxide::cdp::browser_protocol::target::{CreateBrowserContextParams, CreateTargetParams};
+use chromiumoxide::cdp::js_protocol::debugger::{EnableParams as DebuggerEnableParams, SetAsyncCallStackDepthParams};
 use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, StackTrace};
 use chromiumoxide::page::Page;
 use futures::StreamExt;
@@ -288,6 +289,11 @@ impl Session {
         let site_host = url.host_str().unwrap_or_default().to_owned();
         let page_url = url.to_string();
         let _ = page.execute(SetCookieControlsParams::new(false, false, false)).await;
+        // Async call stacks let a pixel fired after an `await` name the
+        // vendor script that fired it, not just the page.
+        if page.execute(DebuggerEnableParams::default()).await.is_ok() {
+            let _ = page.execute(SetAsyncCallStackDepthParams::new(16)).await;
+        }
         page.execute(AddScriptToEvaluateOnNewDocumentParams::new(INSTRUMENT))
             .await
             .map_err(err)?;

@@ -182,6 +182,14 @@ async fn browser_pass_finds_platforms_leaks_cookies_and_consent_violations() {
     assert!(matches!(&fr.set_by[0], SetBy::Http { response_url } if response_url.contains("www.facebook.com/tr")));
     assert!(fr.lifetime_secs.is_some_and(|l| l > 80 * 86_400));
 
+    // Requests name the script that made them, through async code too.
+    assert!(
+        obs.requests
+            .iter()
+            .any(|r| r.url.starts_with("https://www.facebook.com/tr/")
+                && r.initiator.as_deref() == Some("https://connect.facebook.net/en_US/fbevents.js"))
+    );
+
     // The click-only pixel fired (after the scanner clicked), before consent.
     assert!(
         obs.requests
