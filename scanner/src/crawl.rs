@@ -9,8 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
 
 use crate::cookie::parse_set_cookie;
+use crate::fetch::BodySink;
 use crate::fetch::{FetchError, Fetched, Fetcher, Truncation};
-use crate::html::extract;
+use crate::html::HtmlStream;
 use crate::page::{
     ConsentState, Cookie, Observations, PageVisit, Pass, Problem, ProblemKind, Request, Script, SetBy, same_site,
 };
@@ -267,7 +268,11 @@ fn record_cookies(f: &Fetched, page: &str, site_host: &str, obs: &mut Observatio
 async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &str, parser_memory: usize) -> PageResult {
     let mut obs = Observations::default();
     let page = url.to_string();
-    let fetched = match fetcher.get(url.clone()).await {
+    let mut html = HtmlSink {
+        stream: None,
+        memory: parser_memory,
+    };
+    let fetched = match fetcher.get_streaming(url.clone(), &mut html).await {
         Ok(f) => f,
         Err(e) => {
             obs.problems.push(fetch_problem(&page, &e));
@@ -291,7 +296,7 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
         url: page.clone(),
         depth,
         status: Some(fetched.status),
-        bytes: fetched.body.len() as u64,
+        bytes: fetched.bytes as u64,
         pass: Pass::Static,
     });
     match &fetched.truncated {
@@ -321,21 +326,17 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
             format!("page {page} answered HTTP {}", fetched.status),
         ));
     }
-    let html = fetched.content_type.is_empty() || fetched.content_type.contains("html");
-    if !html {
+    let Some(stream) = html.stream else {
         return PageResult {
             url,
             depth,
             obs,
             links: Vec::new(),
         };
-    }
+    };
     // The final URL (after redirects) is the base for relative links.
     let base = fetched.url.clone();
-    let body = fetched.body;
-    let (x, limit) = tokio::task::spawn_blocking(move || extract(&body, parser_memory))
-        .await
-        .unwrap_or_default();
+    let (x, limit) = stream.finish();
     if let Some(e) = limit {
         obs.problems.push(problem(
             &page,
@@ -390,4 +391,23 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
         .map(normalise)
         .collect();
     PageResult { url, depth, obs, links }
+}
+
+/// Parses HTML bodies while they download; other content types are skipped.
+struct HtmlSink {
+    stream: Option<HtmlStream>,
+    memory: usize,
+}
+
+impl BodySink for HtmlSink {
+    fn start(&mut self, content_type: &str) -> bool {
+        let html = content_type.is_empty() || content_type.contains("html");
+        self.stream = html.then(|| HtmlStream::new(self.memory));
+        html
+    }
+    fn chunk(&mut self, data: &[u8]) {
+        if let Some(s) = &mut self.stream {
+            s.write(data);
+        }
+    }
 }

@@ -59,29 +59,52 @@ pub struct Fetched {
     pub url: url::Url,
     pub status: u16,
     pub content_type: String,
+    /// The body, unless it went to a [`BodySink`].
     pub body: Vec<u8>,
+    /// Decompressed bytes read.
+    pub bytes: usize,
     pub truncated: Option<Truncation>,
     /// `Set-Cookie` headers with the URL of the response that carried them,
     /// redirect hops included.
     pub set_cookies: Vec<(String, String)>,
 }
 
-/// Writes into a vector until the limit, then refuses.
-struct Capped {
+/// Receives a body as it downloads (decompressed), instead of a buffer.
+pub trait BodySink: Send {
+    /// Called when the response head is known; `false` skips the body.
+    fn start(&mut self, content_type: &str) -> bool;
+    fn chunk(&mut self, data: &[u8]);
+}
+
+/// Passes bytes on (to a buffer or a [`BodySink`]) until the limit, then
+/// refuses: decompressed bytes are what is counted.
+struct Capped<'a> {
     buf: Vec<u8>,
+    sink: Option<&'a mut dyn BodySink>,
+    written: usize,
     limit: usize,
     hit: bool,
 }
 
-impl Write for Capped {
+impl Capped<'_> {
+    fn pass(&mut self, data: &[u8]) {
+        match &mut self.sink {
+            Some(s) => s.chunk(data),
+            None => self.buf.extend_from_slice(data),
+        }
+        self.written += data.len();
+    }
+}
+
+impl Write for Capped<'_> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let room = self.limit - self.buf.len();
+        let room = self.limit - self.written;
         if data.len() > room {
-            self.buf.extend_from_slice(&data[..room]);
+            self.pass(&data[..room]);
             self.hit = true;
             return Err(std::io::Error::other("body limit reached"));
         }
-        self.buf.extend_from_slice(data);
+        self.pass(data);
         Ok(data.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -89,16 +112,18 @@ impl Write for Capped {
     }
 }
 
-enum Sink {
-    Plain(Capped),
-    Gzip(Box<GzDecoder<Capped>>),
-    Zlib(Box<ZlibDecoder<Capped>>),
+enum Sink<'a> {
+    Plain(Capped<'a>),
+    Gzip(Box<GzDecoder<Capped<'a>>>),
+    Zlib(Box<ZlibDecoder<Capped<'a>>>),
 }
 
-impl Sink {
-    fn new(encoding: &str, limit: usize) -> Self {
+impl<'a> Sink<'a> {
+    fn new(encoding: &str, limit: usize, sink: Option<&'a mut dyn BodySink>) -> Self {
         let c = Capped {
             buf: Vec::new(),
+            sink,
+            written: 0,
             limit,
             hit: false,
         };
@@ -119,40 +144,26 @@ impl Sink {
             Sink::Zlib(d) => d.write_all(data).is_ok(),
         }
     }
-    fn finish(self) -> Capped {
+    fn capped(&mut self) -> &mut Capped<'a> {
         match self {
             Sink::Plain(c) => c,
-            Sink::Gzip(mut d) => {
-                let _ = d.try_finish();
-                d.finish().unwrap_or_else(|_| Capped {
-                    buf: Vec::new(),
-                    limit: 0,
-                    hit: false,
-                })
-            }
-            Sink::Zlib(mut d) => {
-                let _ = d.try_finish();
-                d.finish().unwrap_or_else(|_| Capped {
-                    buf: Vec::new(),
-                    limit: 0,
-                    hit: false,
-                })
-            }
+            Sink::Gzip(d) => d.get_mut(),
+            Sink::Zlib(d) => d.get_mut(),
         }
     }
-    fn hit(&self) -> bool {
-        match self {
-            Sink::Plain(c) => c.hit,
-            Sink::Gzip(d) => d.get_ref().hit,
-            Sink::Zlib(d) => d.get_ref().hit,
+    /// Flushes the decoder; returns the buffer and the decompressed count.
+    fn finish(mut self) -> (Vec<u8>, usize, bool) {
+        match &mut self {
+            Sink::Plain(_) => {}
+            Sink::Gzip(d) => {
+                let _ = d.try_finish();
+            }
+            Sink::Zlib(d) => {
+                let _ = d.try_finish();
+            }
         }
-    }
-    fn take_on_error(self) -> Vec<u8> {
-        match self {
-            Sink::Plain(c) => c.buf,
-            Sink::Gzip(d) => d.get_ref().buf.clone(),
-            Sink::Zlib(d) => d.get_ref().buf.clone(),
-        }
+        let c = self.capped();
+        (std::mem::take(&mut c.buf), c.written, c.hit)
     }
 }
 
@@ -197,14 +208,23 @@ impl Fetcher {
 
     /// Fetches a URL, following redirects up to the limit, within the timeout.
     pub async fn get(&self, url: url::Url) -> Result<Fetched, FetchError> {
+        self.get_with(url, None).await
+    }
+
+    /// Like [`Fetcher::get`], streaming the body into `sink` as it arrives.
+    pub async fn get_streaming(&self, url: url::Url, sink: &mut dyn BodySink) -> Result<Fetched, FetchError> {
+        self.get_with(url, Some(sink)).await
+    }
+
+    async fn get_with(&self, url: url::Url, sink: Option<&mut dyn BodySink>) -> Result<Fetched, FetchError> {
         let timeout = self.limits.timeout;
-        match tokio::time::timeout(timeout, self.get_inner(url)).await {
+        match tokio::time::timeout(timeout, self.get_inner(url, sink)).await {
             Ok(r) => r,
             Err(_) => Err(FetchError::Timeout(timeout)),
         }
     }
 
-    async fn get_inner(&self, mut url: url::Url) -> Result<Fetched, FetchError> {
+    async fn get_inner(&self, mut url: url::Url, mut sink: Option<&mut dyn BodySink>) -> Result<Fetched, FetchError> {
         let mut set_cookies = Vec::new();
         for _ in 0..=self.limits.max_redirects {
             if let Some(l) = &self.limiter {
@@ -241,12 +261,26 @@ impl Fetcher {
             };
             let content_type = header(reqwest::header::CONTENT_TYPE);
             let encoding = header(reqwest::header::CONTENT_ENCODING);
-            let (body, truncated) = read_body(resp, &encoding, self.limits.max_body).await?;
+            if let Some(s) = sink.as_deref_mut()
+                && !s.start(&content_type)
+            {
+                return Ok(Fetched {
+                    url,
+                    status,
+                    content_type,
+                    body: Vec::new(),
+                    bytes: 0,
+                    truncated: None,
+                    set_cookies,
+                });
+            }
+            let (body, bytes, truncated) = read_body(resp, &encoding, self.limits.max_body, sink).await?;
             return Ok(Fetched {
                 url,
                 status,
                 content_type,
                 body,
+                bytes,
                 truncated,
                 set_cookies,
             });
@@ -270,32 +304,29 @@ async fn read_body(
     resp: reqwest::Response,
     encoding: &str,
     limit: usize,
-) -> Result<(Vec<u8>, Option<Truncation>), FetchError> {
-    let mut sink = Sink::new(encoding, limit);
+    sink: Option<&mut dyn BodySink>,
+) -> Result<(Vec<u8>, usize, Option<Truncation>), FetchError> {
+    let mut sink = Sink::new(encoding, limit, sink);
     let mut compressed = 0usize;
     let mut stream = resp.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| FetchError::Network(error_chain(&e)))?;
         compressed += chunk.len();
         if !sink.feed(&chunk) {
-            if sink.hit() {
-                // Stop reading: dropping the stream closes the connection.
-                let is_bomb = sink.compressed();
-                let body = sink.take_on_error();
-                let t = if is_bomb {
-                    Truncation::Bomb { compressed, limit }
-                } else {
-                    Truncation::TooLarge { limit }
-                };
-                return Ok((body, Some(t)));
-            }
-            // A corrupt compressed stream: keep what decoded.
-            return Ok((sink.take_on_error(), None));
+            // Stop reading: dropping the stream closes the connection.
+            let is_bomb = sink.compressed();
+            let (body, bytes, hit) = sink.finish();
+            let t = match (hit, is_bomb) {
+                (true, true) => Some(Truncation::Bomb { compressed, limit }),
+                (true, false) => Some(Truncation::TooLarge { limit }),
+                // A corrupt compressed stream: keep what decoded.
+                (false, _) => None,
+            };
+            return Ok((body, bytes, t));
         }
     }
-    let capped = sink.finish();
-    let t = capped.hit.then_some(Truncation::TooLarge { limit });
-    Ok((capped.buf, t))
+    let (body, bytes, hit) = sink.finish();
+    Ok((body, bytes, hit.then_some(Truncation::TooLarge { limit })))
 }
 
 /// Reads a response body up to `limit` bytes (for small JSON documents).

@@ -1,11 +1,11 @@
-//! Reading a page's HTML with `lol_html`: scripts (src and inline text),
+//! Reading a page's HTML with `lol_html`, streamed as it downloads: scripts (src and inline text),
 //! pixels (`<img>`, `<iframe>`, also inside `<noscript>`) and links, within
 //! a memory limit so deeply nested or huge markup cannot exhaust us.
 
-use std::cell::RefCell;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex};
 
-use lol_html::{HtmlRewriter, MemorySettings, Settings, element, text};
+use lol_html::send::{HtmlRewriter, Settings};
+use lol_html::{MemorySettings, element, text};
 use regex::Regex;
 
 /// Inline script text kept per script; tracker snippets are a few KB.
@@ -57,107 +57,152 @@ pub struct ParseLimit(pub String);
 static NOSCRIPT_SRC: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?i)<(?:img|iframe)\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)"#).expect("regex"));
 
-/// Extracts scripts, pixels and links. On a parser limit the part read so
-/// far is returned with the error, so a hostile page still yields evidence.
-pub fn extract(body: &[u8], memory_limit: usize) -> (Extracted, Option<ParseLimit>) {
-    let out = RefCell::new(Extracted::default());
-    let noscript_text = RefCell::new(String::new());
-    let noscript_imgs = RefCell::new(Vec::<String>::new());
-    let result = {
-        let mut rewriter = HtmlRewriter::new(
-            {
-                let mut settings = Settings::new()
-                    .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(memory_limit));
-                for h in [
-                    element!("script", |el| {
-                        let mut o = out.borrow_mut();
-                        if o.scripts.len() < MAX_ITEMS {
-                            o.scripts.push(ScriptTag {
-                                src: el.get_attribute("src").filter(|s| !s.trim().is_empty()),
-                                kind: el.get_attribute("type"),
-                                inline: String::new(),
-                            });
-                        }
-                        Ok(())
-                    }),
-                    text!("script", |t| {
-                        let mut o = out.borrow_mut();
-                        if let Some(s) = o.scripts.last_mut()
-                            && s.src.is_none()
-                            && s.inline.len() + t.as_str().len() <= MAX_INLINE_SCRIPT
-                        {
-                            s.inline.push_str(t.as_str());
-                        }
-                        Ok(())
-                    }),
-                    element!("noscript img[src], noscript iframe[src]", |el| {
-                        if let Some(src) = el.get_attribute("src") {
-                            noscript_imgs.borrow_mut().push(src);
-                        }
-                        Ok(())
-                    }),
-                    element!("img[src]", |el| {
-                        push_pixel(&out, el.get_attribute("src"), "image");
-                        Ok(())
-                    }),
-                    element!("iframe[src]", |el| {
-                        push_pixel(&out, el.get_attribute("src"), "iframe");
-                        Ok(())
-                    }),
-                    // Where noscript content is read as text, find its pixels by pattern.
-                    text!("noscript", |t| {
-                        let mut n = noscript_text.borrow_mut();
-                        if n.len() < MAX_INLINE_SCRIPT {
-                            n.push_str(t.as_str());
-                        }
-                        Ok(())
-                    }),
-                    element!("a[href], area[href]", |el| {
-                        let mut o = out.borrow_mut();
-                        if o.links.len() < MAX_ITEMS
-                            && let Some(h) = el.get_attribute("href")
-                        {
-                            o.links.push(h);
-                        }
-                        Ok(())
-                    }),
-                ] {
-                    settings = settings.append_element_content_handler(h);
-                }
-                settings
-            },
-            |_: &[u8]| {},
-        );
-        let mut r = Ok(());
-        for chunk in body.chunks(16 * 1024) {
-            if let Err(e) = rewriter.write(chunk) {
-                r = Err(ParseLimit(e.to_string()));
-                break;
-            }
-        }
-        if r.is_ok() {
-            r = rewriter.end().map_err(|e| ParseLimit(e.to_string()));
-        }
-        r
-    };
-    let mut o = out.into_inner();
-    let in_noscript = noscript_imgs.into_inner();
-    for p in o.pixels.iter_mut() {
-        if in_noscript.contains(&p.url) {
-            p.kind = "noscript";
-        }
-    }
-    for cap in NOSCRIPT_SRC.captures_iter(&noscript_text.into_inner()).take(MAX_ITEMS) {
-        let url = html_unescape(&cap[1]);
-        if !o.pixels.iter().any(|p| p.url == url) {
-            o.pixels.push(Pixel { url, kind: "noscript" });
-        }
-    }
-    (o, result.err())
+#[derive(Default)]
+struct State {
+    out: Extracted,
+    noscript_text: String,
+    noscript_imgs: Vec<String>,
 }
 
-fn push_pixel(out: &RefCell<Extracted>, src: Option<String>, kind: &'static str) {
-    let mut o = out.borrow_mut();
+type Shared = Arc<Mutex<State>>;
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
+    // A handler never panics while holding the lock; recover anyway.
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A page's HTML, read chunk by chunk as it arrives (Send, so it can live in
+/// a crawl task across awaits). After a parser limit further input is ignored.
+pub struct HtmlStream {
+    rewriter: Option<HtmlRewriter<'static, fn(&[u8])>>,
+    state: Shared,
+    error: Option<ParseLimit>,
+}
+
+fn discard(_: &[u8]) {}
+
+impl HtmlStream {
+    pub fn new(memory_limit: usize) -> Self {
+        let state: Shared = Arc::default();
+        let (a, b, c, d, e, f, g) = (
+            state.clone(),
+            state.clone(),
+            state.clone(),
+            state.clone(),
+            state.clone(),
+            state.clone(),
+            state.clone(),
+        );
+        let mut settings = Settings::new_send()
+            .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(memory_limit));
+        for h in [
+            element!("script", move |el| {
+                let mut st = lock(&a);
+                if st.out.scripts.len() < MAX_ITEMS {
+                    st.out.scripts.push(ScriptTag {
+                        src: el.get_attribute("src").filter(|s| !s.trim().is_empty()),
+                        kind: el.get_attribute("type"),
+                        inline: String::new(),
+                    });
+                }
+                Ok(())
+            }),
+            text!("script", move |t| {
+                let mut st = lock(&b);
+                if let Some(s) = st.out.scripts.last_mut()
+                    && s.src.is_none()
+                    && s.inline.len() + t.as_str().len() <= MAX_INLINE_SCRIPT
+                {
+                    s.inline.push_str(t.as_str());
+                }
+                Ok(())
+            }),
+            element!("noscript img[src], noscript iframe[src]", move |el| {
+                if let Some(src) = el.get_attribute("src") {
+                    lock(&c).noscript_imgs.push(src);
+                }
+                Ok(())
+            }),
+            element!("img[src]", move |el| {
+                push_pixel(&mut lock(&d).out, el.get_attribute("src"), "image");
+                Ok(())
+            }),
+            element!("iframe[src]", move |el| {
+                push_pixel(&mut lock(&e).out, el.get_attribute("src"), "iframe");
+                Ok(())
+            }),
+            // Where noscript content is read as text, find its pixels by pattern.
+            text!("noscript", move |t| {
+                let mut st = lock(&f);
+                if st.noscript_text.len() < MAX_INLINE_SCRIPT {
+                    st.noscript_text.push_str(t.as_str());
+                }
+                Ok(())
+            }),
+            element!("a[href], area[href]", move |el| {
+                let mut st = lock(&g);
+                if st.out.links.len() < MAX_ITEMS
+                    && let Some(h) = el.get_attribute("href")
+                {
+                    st.out.links.push(h);
+                }
+                Ok(())
+            }),
+        ] {
+            settings = settings.append_element_content_handler(h);
+        }
+        HtmlStream {
+            rewriter: Some(HtmlRewriter::new(settings, discard as fn(&[u8]))),
+            state,
+            error: None,
+        }
+    }
+
+    pub fn write(&mut self, chunk: &[u8]) {
+        if let Some(r) = &mut self.rewriter
+            && let Err(e) = r.write(chunk)
+        {
+            self.error = Some(ParseLimit(e.to_string()));
+            self.rewriter = None;
+        }
+    }
+
+    /// What was read, and the parser limit hit on the way, if any.
+    pub fn finish(mut self) -> (Extracted, Option<ParseLimit>) {
+        if let Some(r) = self.rewriter.take()
+            && let Err(e) = r.end()
+        {
+            self.error = Some(ParseLimit(e.to_string()));
+        }
+        let st = std::mem::take(&mut *lock(&self.state));
+        let mut o = st.out;
+        for p in o.pixels.iter_mut() {
+            if st.noscript_imgs.contains(&p.url) {
+                p.kind = "noscript";
+            }
+        }
+        for cap in NOSCRIPT_SRC.captures_iter(&st.noscript_text).take(MAX_ITEMS) {
+            let url = html_unescape(&cap[1]);
+            if !o.pixels.iter().any(|p| p.url == url) {
+                o.pixels.push(Pixel { url, kind: "noscript" });
+            }
+        }
+        (o, self.error)
+    }
+}
+
+/// Extracts scripts, pixels and links from a whole document. On a parser
+/// limit the part read so far is returned with the error, so a hostile page
+/// still yields evidence.
+pub fn extract(body: &[u8], memory_limit: usize) -> (Extracted, Option<ParseLimit>) {
+    let mut s = HtmlStream::new(memory_limit);
+    for chunk in body.chunks(16 * 1024) {
+        s.write(chunk);
+    }
+    s.finish()
+}
+
+fn push_pixel(o: &mut Extracted, src: Option<String>, kind: &'static str) {
     if let Some(src) = src.filter(|s| !s.trim().is_empty())
         && o.pixels.len() < MAX_ITEMS
     {

@@ -241,7 +241,7 @@ async fn the_scan_deadline_ends_a_stuck_scan_and_keeps_results() {
 }
 
 #[tokio::test]
-async fn deep_nesting_hits_the_parser_limit_and_keeps_what_was_read() {
+async fn deep_nesting_hits_the_parser_limit_with_a_clear_finding() {
     let (r, took) = hostile_scan("/deep", |c| c.crawl.parser_memory = 256 * 1024).await;
     let reason = problem(&r, ProblemKind::ParseLimit);
     assert!(reason.contains("parser limit"), "{reason}");
