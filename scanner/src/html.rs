@@ -74,12 +74,15 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
 /// A page's HTML, read chunk by chunk as it arrives (Send, so it can live in
 /// a crawl task across awaits). After a parser limit further input is ignored.
 pub struct HtmlStream {
-    rewriter: Option<HtmlRewriter<'static, fn(&[u8])>>,
+    rewriter: Option<Reader>,
     state: Shared,
     error: Option<ParseLimit>,
 }
 
 fn discard(_: &[u8]) {}
+
+/// The rewriter's output is thrown away: we only read.
+type Reader = HtmlRewriter<'static, fn(&[u8])>;
 
 impl HtmlStream {
     pub fn new(memory_limit: usize) -> Self {
