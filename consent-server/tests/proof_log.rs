@@ -53,11 +53,38 @@ async fn record(app: &TestApp, path: &str) -> Value {
     res.json().await.unwrap()
 }
 
+/// Checks served bundles twice: with the core library and with the offline
+/// verifier's own entry point (what `keurmerk-verify proof` runs).
 fn check_bundles(json: &str, key: &NoteVerifier, want: usize) -> Vec<u64> {
     let bundles: Vec<ProofBundle> = serde_json::from_str(json).unwrap();
     assert_eq!(bundles.len(), want, "{json}");
+    let verified = keurmerk_verify::verify_bundles(json.as_bytes(), key).unwrap();
+    assert_eq!(verified.len(), want);
     bundles.iter().map(|b| b.verify(key).unwrap().0.index).collect()
 }
+
+/// The monitor follows the live server while it grows, without alarm.
+async fn monitor_follows_the_server(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let key = verifier(&app).await;
+    let mut monitor = keurmerk_verify::monitor::Monitor::new(&app.base, key.clone());
+    checkpoint_at_least(&app, &key, 0).await;
+    assert!(matches!(
+        monitor.poll().await.unwrap(),
+        keurmerk_verify::monitor::Observation::First(_)
+    ));
+    let mut grew = 0;
+    for i in 0..4 {
+        record(&app, &format!("/p{i}")).await;
+        checkpoint_at_least(&app, &key, i + 1).await;
+        if let keurmerk_verify::monitor::Observation::Grew { .. } = monitor.poll().await.unwrap() {
+            grew += 1;
+        }
+    }
+    assert!(grew >= 1, "the monitor saw the log grow");
+    assert_eq!(monitor.last().unwrap().size, 4);
+}
+both_backends!(monitor_follows_the_server);
 
 async fn receipts_checkpoints_and_proofs(kind: Kind) {
     let app = spawn_app(kind).await;
