@@ -1,18 +1,29 @@
 //! DOM helpers. Site-provided text only ever goes through `textContent`
 //! (never `innerHTML`), so a configuration cannot inject markup.
 
+use alloc::string::String;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element, Event};
 
 use crate::site::Site;
 
+/// Stops on a broken invariant without a panic message: formatting one
+/// would pull `core::fmt` (kilobytes) into the wasm.
+pub fn trap() -> ! {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    unreachable!()
+}
+
 pub fn document() -> Document {
-    web_sys::window().and_then(|w| w.document()).expect("a document")
+    web_sys::window().and_then(|w| w.document()).unwrap_or_else(|| trap())
 }
 
 pub fn el(tag: &str, class: &str) -> Element {
-    let e = document().create_element(tag).expect("valid tag");
+    let e = document().create_element(tag).unwrap_or_else(|_| trap());
     if !class.is_empty() {
         e.set_class_name(class);
     }
@@ -79,11 +90,57 @@ pub fn root(site: &Site) -> Element {
     root
 }
 
-/// `{name}` placeholders filled without `format!` machinery.
+/// `{name}` placeholders filled without `format!` or the substring-search
+/// machinery (a byte loop is a few dozen bytes of wasm).
 pub fn fill(template: &str, name: &str, value: &str) -> String {
-    let mut key = String::with_capacity(name.len() + 2);
-    key.push('{');
-    key.push_str(name);
-    key.push('}');
-    template.replace(&key, value)
+    let (t, n) = (template.as_bytes(), name.as_bytes());
+    let mut out = String::with_capacity(template.len() + value.len());
+    let mut i = 0;
+    let mut from = 0;
+    // `get` instead of indexing: no bounds-check panic, so no formatting code.
+    while i + n.len() + 2 <= t.len() {
+        let hit = t.get(i) == Some(&b'{')
+            && t.get(i + n.len() + 1) == Some(&b'}')
+            && t.get(i + 1..i + 1 + n.len()) == Some(n);
+        if hit {
+            out.push_str(template.get(from..i).unwrap_or_default());
+            out.push_str(value);
+            i += n.len() + 2;
+            from = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(template.get(from..).unwrap_or_default());
+    out
+}
+
+/// Appends a small number's decimal digits (no `core::fmt`).
+pub fn push_number(s: &mut String, n: usize) {
+    if n >= 10 {
+        push_number(s, n / 10);
+    }
+    s.push(char::from(b'0' + (n % 10) as u8));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_replaces_every_placeholder_and_nothing_else() {
+        assert_eq!(fill("{c} uses {c}.", "c", "Shop"), "Shop uses Shop.");
+        assert_eq!(fill("{x} {c", "c", "Shop"), "{x} {c");
+        assert_eq!(fill("", "c", "Shop"), "");
+        assert_eq!(fill("a{controller}", "controller", "<b>"), "a<b>");
+    }
+
+    #[test]
+    fn numbers() {
+        for n in [0usize, 7, 10, 256, 18_446_744_073_709_551_615] {
+            let mut s = String::new();
+            push_number(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
 }

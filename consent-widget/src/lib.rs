@@ -16,13 +16,20 @@
 //!   receipt download).
 //! - [`choice`]: turning switches into a decision and handing it over.
 
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
 mod banner;
 mod choice;
 mod dom;
 mod preferences;
 mod site;
 
-use std::cell::RefCell;
+#[cfg(target_arch = "wasm32")]
+mod wasm_runtime;
+
+use core::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, HtmlDialogElement};
@@ -37,14 +44,25 @@ struct Ui {
     dialog: Option<HtmlDialogElement>,
 }
 
-thread_local! {
-    static UI: RefCell<Option<Ui>> = const { RefCell::new(None) };
-}
+/// The UI state. wasm in a page is single-threaded; the wrapper only exists
+/// to let a `static` hold a `RefCell` (what `thread_local!` does with std).
+struct Slot(RefCell<Option<Ui>>);
+// SAFETY: the widget runs on the page's one JS thread; nothing is shared
+// across threads.
+unsafe impl Sync for Slot {}
+static UI: Slot = Slot(RefCell::new(None));
 
 /// Called once by the loader. `k` is `window.keurmerk` (the loader's API),
 /// `config` the site's configuration, `texts` the built-in texts of `lang`.
 #[wasm_bindgen]
-pub fn start(k: JsValue, config: JsValue, texts: JsValue, lang: String, decided: bool, open_prefs: bool) {
+pub fn start(
+    k: JsValue,
+    config: JsValue,
+    texts: JsValue,
+    lang: alloc::string::String,
+    decided: bool,
+    open_prefs: bool,
+) {
     let site = Site::new(k, config, texts, lang);
     let root = dom::root(&site);
     let mut ui = Ui {
@@ -56,7 +74,7 @@ pub fn start(k: JsValue, config: JsValue, texts: JsValue, lang: String, decided:
     if !decided {
         ui.banner = Some(banner::show(&ui.site, &ui.root));
     }
-    UI.with(|cell| *cell.borrow_mut() = Some(ui));
+    *UI.0.borrow_mut() = Some(ui);
     if open_prefs {
         open();
     }
@@ -69,11 +87,13 @@ pub fn open() {
 }
 
 fn with_ui(f: impl FnOnce(&mut Ui)) {
-    UI.with(|cell| {
-        if let Some(ui) = cell.borrow_mut().as_mut() {
-            f(ui);
-        }
-    });
+    // A handler re-entering while another runs is skipped rather than
+    // panicking (a synchronous event fired from inside a handler).
+    if let Ok(mut ui) = UI.0.try_borrow_mut()
+        && let Some(ui) = ui.as_mut()
+    {
+        f(ui);
+    }
 }
 
 /// Routes a click on any `data-km` control inside the widget.

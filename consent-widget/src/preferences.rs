@@ -3,6 +3,9 @@
 //! category (necessary locked on), one per service, and each service's
 //! cookies; plus the download of the visitor's receipt.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use js_sys::{Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, BlobPropertyBag, Element, HtmlAnchorElement, HtmlDialogElement, HtmlInputElement, Url};
@@ -77,7 +80,7 @@ fn build(site: &Site) -> HtmlDialogElement {
             let det = el("details", "km-svcs");
             let mut summary = site.text("services");
             summary.push_str(" (");
-            summary.push_str(&services.len().to_string());
+            crate::dom::push_number(&mut summary, services.len());
             summary.push(')');
             add(&det, &text("summary", "", &summary));
             for s in services {

@@ -3,6 +3,10 @@
 //! the JS objects the loader fetched. `Reflect` keeps serde_json out of the
 //! wasm (it would roughly triple its size, see REFERENCE.md §E.2).
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
