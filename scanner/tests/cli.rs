@@ -99,3 +99,74 @@ async fn clean_page_passes_and_bad_input_is_explained() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.toml"));
 }
+
+/// The consent server's side of the contract, as far as the scanner needs it.
+fn server(req: &common::Req) -> common::Reply {
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/api/v1/sites/shop/config") => {
+            let cfg: consent_core::SiteConfig =
+                toml::from_str(&std::fs::read_to_string(common::fixtures().join("declared.toml")).unwrap()).unwrap();
+            let body = serde_json::json!({"site": "shop", "version": cfg.version().0, "config": cfg});
+            common::Reply::status(
+                200,
+                vec![("content-type".into(), "application/json".into())],
+                body.to_string().as_bytes(),
+            )
+        }
+        ("POST", "/api/v1/sites/shop/scans") => {
+            let auth = req
+                .headers
+                .iter()
+                .any(|(k, v)| k == "authorization" && v == "Bearer test-key");
+            if auth {
+                common::Reply::status(201, vec![], br#"{"id":"scan-1"}"#)
+            } else {
+                common::Reply::status(401, vec![], b"no")
+            }
+        }
+        _ => common::shop(req),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_the_declaration_from_the_server_and_uploads_the_report() {
+    let s = common::start(Arc::new(server), None).await;
+    let base = format!("http://127.0.0.1:{}", s.port);
+    let url = s.url("/clean");
+    let run = |key: &'static str| {
+        let (base, url) = (base.clone(), url.clone());
+        tokio::task::spawn_blocking(move || {
+            bin()
+                .args([
+                    &url,
+                    "--max-pages",
+                    "1",
+                    "--depth",
+                    "0",
+                    "--browser-pages",
+                    "0",
+                    "-q",
+                    "--json",
+                    "/dev/null",
+                ])
+                .args(["--server", &base, "--site", "shop", "--upload", &base, "--api-key", key])
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run("test-key").await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let posted = s
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .expect("report uploaded");
+    let report: scanner::Report = serde_json::from_slice(&posted.body).unwrap();
+    assert!(report.declaration.origin.ends_with("/api/v1/sites/shop/config"));
+    assert!(report.declaration.version.is_some());
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    // A refused upload is an error with the server's answer, not silence.
+    let out = run("wrong").await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 401"));
+}

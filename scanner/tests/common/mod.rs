@@ -19,6 +19,8 @@ pub struct Req {
     pub path: String,
     pub body: Vec<u8>,
     pub tls: bool,
+    /// Lower-case header names.
+    pub headers: Vec<(String, String)>,
 }
 
 pub enum Reply {
@@ -133,8 +135,10 @@ async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, h: Handler, log
         let method = start.next().unwrap_or_default().to_owned();
         let path = start.next().unwrap_or_default().to_owned();
         let (mut host, mut len, mut close) = (String::new(), 0usize, false);
+        let mut headers = Vec::new();
         for l in lines {
             let Some((k, v)) = l.split_once(':') else { continue };
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
             match k.trim().to_ascii_lowercase().as_str() {
                 "host" => host = v.trim().split(':').next().unwrap_or_default().to_owned(),
                 "content-length" => len = v.trim().parse().unwrap_or(0),
@@ -156,6 +160,7 @@ async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, h: Handler, log
             path,
             body,
             tls,
+            headers,
         };
         log.lock().unwrap().push(req.clone());
         match h(&req) {
