@@ -231,6 +231,17 @@ fn consistency_valid_and_invalid() {
 #[derive(Clone)]
 struct FakeLog {
     state: Arc<Mutex<(String, MemoryTree)>>,
+    /// Checkpoint requests served, so changes can wait for the monitor's
+    /// first look (the binary may start slowly on a busy machine).
+    polls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FakeLog {
+    async fn wait_for_polls(&self, n: usize) {
+        while self.polls.load(std::sync::atomic::Ordering::SeqCst) < n {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 async fn serve(log: FakeLog) -> String {
@@ -244,7 +255,10 @@ async fn serve(log: FakeLog) -> String {
     let app = axum::Router::new()
         .route(
             "/api/v1/log/checkpoint",
-            get(|State(l): State<FakeLog>| async move { l.state.lock().unwrap().0.clone() }),
+            get(|State(l): State<FakeLog>| async move {
+                l.polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                l.state.lock().unwrap().0.clone()
+            }),
         )
         .route(
             "/api/v1/log/consistency",
@@ -267,6 +281,7 @@ async fn monitor_follows_growth_and_alarms_on_a_fork() {
     let t = tree(5);
     let log = FakeLog {
         state: Arc::new(Mutex::new((signed_checkpoint(&s, &t), t))),
+        polls: Arc::default(),
     };
     let url = serve(log.clone()).await;
 
@@ -275,6 +290,7 @@ async fn monitor_follows_growth_and_alarms_on_a_fork() {
         let log = log.clone();
         let s = s.clone();
         tokio::spawn(async move {
+            log.wait_for_polls(1).await;
             for n in 6..=12 {
                 tokio::time::sleep(std::time::Duration::from_millis(60)).await;
                 let t = tree(n);
@@ -306,8 +322,9 @@ async fn monitor_follows_growth_and_alarms_on_a_fork() {
     let forker = {
         let log = log.clone();
         let s = s.clone();
+        let seen = log.polls.load(std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            log.wait_for_polls(seen + 2).await;
             let mut fork = MemoryTree::new();
             for i in 0..14 {
                 fork.push(leaf_hash(if i == 3 { b"evil".to_vec() } else { record(i) }.as_slice()));
