@@ -631,7 +631,8 @@ async fn collect_js(
     all.len()
 }
 
-/// Records `localStorage` keys not in `known`; returns all current keys.
+/// Records `localStorage` and `sessionStorage` keys not in `known`
+/// (`area:key`); returns all current ones.
 async fn storage_keys(
     page: &Page,
     obs: &mut Observations,
@@ -639,22 +640,21 @@ async fn storage_keys(
     state: ConsentState,
     known: &[String],
 ) -> Vec<String> {
-    let keys: Vec<String> = evaluate(
-        page,
-        "(() => { try { return Object.keys(localStorage).slice(0, 500); } catch (e) { return []; } })()",
-    )
-    .await
-    .unwrap_or_default();
+    const JS: &str = "(() => { const k = (s) => { try { return Object.keys(s).slice(0, 500); } catch (e) { return []; } }; \
+                      return k(localStorage).map((x) => 'localStorage:' + x) \
+                      .concat(k(sessionStorage).map((x) => 'sessionStorage:' + x)); })()";
+    let keys: Vec<String> = evaluate(page, JS).await.unwrap_or_default();
     let origin = url::Url::parse(page_url)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
     for k in &keys {
+        let Some((area, key)) = k.split_once(':') else { continue };
         if !known.contains(k) {
             obs.storage.push(StorageItem {
                 page: page_url.to_owned(),
                 origin: origin.clone(),
-                area: "localStorage".into(),
-                key: k.clone(),
+                area: area.to_owned(),
+                key: key.to_owned(),
                 state,
             });
         }

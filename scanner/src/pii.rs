@@ -310,12 +310,19 @@ pub fn scan_request(
                 .map(|k| (pl, k))
         });
         if let Some((pl, k)) = known {
+            // Google's `tv.1~…` container: its parts are judged one by one.
+            if p.value.starts_with("tv.1~") {
+                continue;
+            }
             if let Some(form) = describe_value(&p.value) {
                 let canary = canary_of(&p.value);
                 push(
                     &mut hits,
                     PiiHit {
-                        field: canary.map(|n| n.field.to_owned()).unwrap_or_else(|| k.field.clone()),
+                        field: canary
+                            .map(|n| n.field.to_owned())
+                            .or_else(|| google_ec_field(&p.key, k))
+                            .unwrap_or_else(|| k.field.clone()),
                         param: p.key.clone(),
                         encoding: canary.map(|n| n.encoding.to_owned()).unwrap_or_else(|| form.to_owned()),
                         value: short(&p.value),
@@ -385,6 +392,22 @@ pub fn scan_request(
         }
     }
     hits
+}
+
+/// The field a part of Google's user-data value carries (`em.pn` is a phone).
+fn google_ec_field(key: &str, k: &crate::signature::PiiParam) -> Option<String> {
+    if k.encoding != Encoding::GoogleEc {
+        return None;
+    }
+    let part = key.rsplit('.').next()?;
+    let field = match part {
+        "em" => "email",
+        "pn" => "phone",
+        "fn" | "ln" => "name",
+        "sa" | "ct" | "rg" | "pc" | "co" => "address",
+        _ => return None,
+    };
+    Some(field.to_owned())
 }
 
 /// Google's `em=tv.1~em.X~pn.Y` expands to `em.em`, `em.pn`: they belong to

@@ -63,7 +63,7 @@ fn analysis(obs: &Observations, declared: &Declared) -> scanner::detect::Analysi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_pass_finds_platforms_leaks_cookies_and_consent_violations() {
-    let (obs, server) = visit(&["/", "/shop", "/contact", "/analytics", "/click", "/banner"]).await;
+    let (obs, server) = visit(&["/", "/shop", "/contact", "/analytics", "/click", "/banner", "/cmp"]).await;
     assert!(obs.problems.is_empty(), "{:#?}", obs.problems);
     let declared = Declared::from_file(&common::fixtures().join("declared.toml")).unwrap();
     let a = analysis(&obs, &declared);
@@ -182,6 +182,23 @@ async fn browser_pass_finds_platforms_leaks_cookies_and_consent_violations() {
     assert!(matches!(&fr.set_by[0], SetBy::Http { response_url } if response_url.contains("www.facebook.com/tr")));
     assert!(fr.lifetime_secs.is_some_and(|l| l > 80 * 86_400));
 
+    // Storage keys, both areas, are listed and (undeclared) reported.
+    assert!(
+        a.storage
+            .iter()
+            .any(|s| s.area == "localStorage" && s.key == "_hjLocalStorageTest")
+    );
+    assert!(
+        a.storage
+            .iter()
+            .any(|s| s.area == "sessionStorage" && s.key == "hjViewportId")
+    );
+    assert!(
+        a.findings
+            .iter()
+            .any(|f| f.rule == Rule::UndeclaredStorage && f.title.contains("`hjViewportId`"))
+    );
+
     // Requests name the script that made them, through async code too.
     assert!(
         obs.requests
@@ -222,6 +239,41 @@ async fn browser_pass_finds_platforms_leaks_cookies_and_consent_violations() {
         .find(|f| f.rule == Rule::TrackingBeforeConsent && f.platform.as_deref() == Some("meta-pixel"))
         .unwrap();
     assert_eq!(before.severity, Severity::High);
+    // Another vendor's banner, found by its (Dutch) button texts: its reject
+    // button is broken and LinkedIn fires after "reject all".
+    assert!(
+        obs.banners
+            .iter()
+            .any(|(p, how)| p.ends_with("/cmp") && how.contains("button \"Alles weigeren\""))
+    );
+    assert!(
+        obs.banners
+            .iter()
+            .any(|(p, how)| p.ends_with("/cmp") && how.contains("button \"Alles accepteren\""))
+    );
+    let after_reject = a
+        .findings
+        .iter()
+        .find(|f| f.rule == Rule::TrackingAfterReject && f.platform.as_deref() == Some("linkedin-insight"))
+        .expect("LinkedIn after reject");
+    assert_eq!(after_reject.severity, Severity::High);
+    assert!(
+        after_reject
+            .evidence
+            .iter()
+            .all(|e| e.page.as_deref().is_some_and(|p| p.ends_with("/cmp")))
+    );
+    // Meta fires there only after "accept all": no after-reject finding for it.
+    assert!(
+        !a.findings
+            .iter()
+            .any(|f| f.rule == Rule::TrackingAfterReject && f.platform.as_deref() == Some("meta-pixel"))
+    );
+    assert!(
+        a.cookies
+            .iter()
+            .any(|c| c.name == "cmp_choice" && c.states.contains(&ConsentState::AfterReject))
+    );
     // Meta ignores the choice on the home page (no banner there): only pages
     // with a banner have an "after reject" state.
     assert!(
