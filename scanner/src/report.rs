@@ -327,6 +327,58 @@ impl Report {
             );
         }
         h.push_str("</table>");
+        if !self.storage.is_empty() {
+            h.push_str("<h2>Storage</h2><table><tr><th>area</th><th>key</th><th>origin</th><th>seen</th><th>declared</th><th>category guess</th></tr>");
+            for s in &self.storage {
+                let states: Vec<&str> = s.states.iter().map(|x| x.label()).collect();
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&s.area),
+                    esc(&s.key),
+                    esc(&s.origin),
+                    esc(&states.join(", ")),
+                    esc(&s
+                        .declared
+                        .as_ref()
+                        .map(|d| format!("{} / {}", d.category, d.service))
+                        .unwrap_or_else(|| "no".into())),
+                    esc(&s
+                        .classification
+                        .as_ref()
+                        .map(|k| format!("{} ({})", k.category, k.source))
+                        .unwrap_or_else(|| "unknown".into())),
+                );
+            }
+            h.push_str("</table>");
+        }
+        if !self.personal_data.is_empty() {
+            h.push_str("<h2>Personal data leaving the site</h2><table><tr><th>to</th><th>page</th><th>when</th><th>what</th></tr>");
+            for l in &self.personal_data {
+                let what: Vec<String> = l
+                    .hits
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{} in {} ({}{})",
+                            x.field,
+                            x.param,
+                            x.encoding,
+                            if x.canary { ", canary" } else { "" }
+                        )
+                    })
+                    .collect();
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"pii\">{}</td></tr>",
+                    esc(l.platform.as_deref().unwrap_or(&l.host)),
+                    esc(&l.page),
+                    l.state.label(),
+                    esc(&what.join("; "))
+                );
+            }
+            h.push_str("</table>");
+        }
         if !self.problems.is_empty() {
             h.push_str("<h2>Scan problems</h2><ul>");
             for p in &self.problems {
@@ -381,6 +433,14 @@ mod tests {
         });
         let a = Analysis {
             findings: vec![f],
+            storage: vec![StorageRow {
+                origin: "https://s.example".into(),
+                area: "localStorage".into(),
+                key: "<img src=x onerror=alert(2)>".into(),
+                states: Default::default(),
+                declared: None,
+                classification: None,
+            }],
             ..Analysis::default()
         };
         Report::new(
@@ -404,6 +464,8 @@ mod tests {
         let h = report().to_html();
         assert!(!h.contains("<script>"));
         assert!(!h.contains("<svg"));
+        assert!(!h.contains("<img"));
+        assert!(h.contains("&lt;img src=x onerror=alert(2)&gt;"));
         assert!(h.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     }
 
