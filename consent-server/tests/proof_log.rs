@@ -147,6 +147,33 @@ async fn receipts_checkpoints_and_proofs(kind: Kind) {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(check_bundles(&res.text().await.unwrap(), &key, 1), vec![0]);
+    // The widget asks from the site's own pages: CORS for allowed origins only.
+    let url = app.url(&format!("/api/v1/sites/demo/visitors/{cid}/proofs"));
+    let pre = app
+        .client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("Origin", app.origin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    assert_eq!(pre.headers()["access-control-allow-origin"], app.origin());
+    assert_eq!(pre.headers()["access-control-allow-headers"], "x-keurmerk-secret");
+    for (origin, allowed) in [(app.origin(), true), ("https://evil.example", false)] {
+        let res = app
+            .client
+            .get(&url)
+            .header("Origin", origin)
+            .header("x-keurmerk-secret", secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.headers().contains_key("access-control-allow-origin"),
+            allowed,
+            "{origin}"
+        );
+    }
     let wrong = app
         .client
         .get(app.url(&format!("/api/v1/sites/demo/visitors/{cid}/proofs")))

@@ -32,7 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::LogInner;
-use crate::api::decisions::site_or_404;
+use crate::api::decisions::{allowed_origin, site_or_404};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
@@ -49,8 +49,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(consistency))
         .routes(routes!(leaf))
         .routes(routes!(owner_proofs))
-        .routes(routes!(visitor_decisions, erase))
-        .routes(routes!(visitor_proofs))
+        .routes(routes!(visitor_decisions, erase, visitor_preflight))
+        .routes(routes!(visitor_proofs, visitor_proofs_preflight))
 }
 
 fn log(app: &AppState) -> Result<&LogInner, ApiError> {
@@ -265,6 +265,55 @@ pub async fn owner_proofs(
     bundles(&app, decisions).await
 }
 
+/// The widget calls the visitor endpoints from the site's own pages: answer
+/// with CORS headers when the request's Origin is one the site allows.
+async fn cors(app: &AppState, site: &str, headers: &HeaderMap, mut res: Response) -> Response {
+    let origin = match site_or_404(app, site).await {
+        Ok((_, site)) => allowed_origin(&site, headers).ok().cloned(),
+        Err(_) => None,
+    };
+    let h = res.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(o) = origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+    }
+    res
+}
+
+async fn preflight(app: &AppState, site: &str, headers: &HeaderMap, methods: &'static str) -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let h = res.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(SECRET_HEADER),
+    );
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    cors(app, site, headers, res).await
+}
+
+#[utoipa::path(options, path = "/api/v1/sites/{site}/visitors/{consent_id}", tag = "public",
+    params(("site" = String, Path, description = "Site id"), ("consent_id" = String, Path, description = "Consent id")),
+    responses((status = 204, description = "CORS preflight: GET and DELETE with X-Keurmerk-Secret from the site's allowed origins")))]
+pub async fn visitor_preflight(
+    State(app): State<AppState>,
+    Path((site, _consent)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    preflight(&app, &site, &headers, "GET, DELETE").await
+}
+
+#[utoipa::path(options, path = "/api/v1/sites/{site}/visitors/{consent_id}/proofs", tag = "public",
+    params(("site" = String, Path, description = "Site id"), ("consent_id" = String, Path, description = "Consent id")),
+    responses((status = 204, description = "CORS preflight: GET with X-Keurmerk-Secret from the site's allowed origins")))]
+pub async fn visitor_proofs_preflight(
+    State(app): State<AppState>,
+    Path((site, _consent)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    preflight(&app, &site, &headers, "GET").await
+}
+
 /// Checks the visitor's secret; any mismatch or unknown id is the same 403.
 async fn visitor_auth(
     app: &AppState,
@@ -324,9 +373,25 @@ pub async fn visitor_decisions(
     State(app): State<AppState>,
     Path((site, consent)): Path<(String, String)>,
     headers: HeaderMap,
+) -> Response {
+    let res = visitor_decisions_inner(&app, &site, &consent, &headers).await;
+    cors(
+        &app,
+        &site,
+        &headers,
+        res.map_or_else(IntoResponse::into_response, IntoResponse::into_response),
+    )
+    .await
+}
+
+async fn visitor_decisions_inner(
+    app: &AppState,
+    site: &str,
+    consent: &str,
+    headers: &HeaderMap,
 ) -> Result<Json<VisitorData>, ApiError> {
-    let (site, consent, key) = visitor_auth(&app, &site, &consent, &headers).await?;
-    let decisions = decisions_of(&app, &site, &consent)
+    let (site, consent, key) = visitor_auth(app, site, consent, headers).await?;
+    let decisions = decisions_of(app, &site, &consent)
         .await?
         .into_iter()
         .map(|d| VisitorDecision {
@@ -353,10 +418,14 @@ pub async fn visitor_proofs(
     State(app): State<AppState>,
     Path((site, consent)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (site, consent, _) = visitor_auth(&app, &site, &consent, &headers).await?;
-    let decisions = decisions_of(&app, &site, &consent).await?;
-    bundles(&app, decisions).await
+) -> Response {
+    let res = async {
+        let (site, consent, _) = visitor_auth(&app, &site, &consent, &headers).await?;
+        let decisions = decisions_of(&app, &site, &consent).await?;
+        bundles(&app, decisions).await
+    }
+    .await;
+    cors(&app, &site, &headers, res.unwrap_or_else(IntoResponse::into_response)).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/sites/{site}/visitors/{consent_id}", tag = "public",
@@ -370,8 +439,12 @@ pub async fn erase(
     State(app): State<AppState>,
     Path((site, consent)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    let (site, consent, _) = visitor_auth(&app, &site, &consent, &headers).await?;
-    log(&app)?.storage.erase(&site, &consent).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Response {
+    let res = async {
+        let (site, consent, _) = visitor_auth(&app, &site, &consent, &headers).await?;
+        log(&app)?.storage.erase(&site, &consent).await?;
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    cors(&app, &site, &headers, res.unwrap_or_else(IntoResponse::into_response)).await
 }
