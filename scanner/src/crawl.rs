@@ -45,6 +45,11 @@ impl Default for CrawlOptions {
     }
 }
 
+/// Absolute or protocol-relative URLs in inline script text.
+static INLINE_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"(?:https?:)?//[a-z0-9][a-z0-9.-]*\.[a-z]{2,24}(?::\d{1,5})?/[^\s'"`\\<>)]*"#).expect("regex")
+});
+
 /// Progress callback: pages done, pages known.
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
@@ -359,6 +364,25 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
                 state: ConsentState::BeforeConsent,
                 pass: Pass::Static,
             });
+        }
+        // Loader snippets name the tag they inject (`t.src = 'https://…/fbevents.js'`):
+        // the browser will fetch those URLs as soon as the snippet runs.
+        if s.executable() && src.is_none() {
+            for r in INLINE_URL.find_iter(&s.inline).take(64) {
+                let Ok(u) = base.join(r.as_str()) else { continue };
+                if u.host_str().is_some_and(|h| !same_site(h, site_host)) {
+                    obs.requests.push(Request {
+                        page: page.clone(),
+                        url: u.to_string(),
+                        method: "GET".into(),
+                        body: None,
+                        resource_type: "inline-reference".into(),
+                        initiator: Some(page.clone()),
+                        state: ConsentState::BeforeConsent,
+                        pass: Pass::Static,
+                    });
+                }
+            }
         }
         obs.scripts.push(Script {
             page: page.clone(),

@@ -247,7 +247,9 @@ pub fn analyse(obs: &Observations, cx: &Context<'_>) -> Analysis {
             );
         }
         // Tracking before consent / after reject.
-        let static_only_loaded = r.pass == Pass::Static && !browser_ran;
+        // Without a browser pass, what the HTML loads outright counts; a URL
+        // merely named in inline code might wait for consent, so it does not.
+        let static_only_loaded = r.pass == Pass::Static && !browser_ran && r.resource_type != "inline-reference";
         if let Some(p) = platform.filter(|p| p.kind.tracks())
             && (r.pass == Pass::Browser || static_only_loaded)
             && r.state != ConsentState::AfterAccept
@@ -778,6 +780,26 @@ name = "_fbp"
         let rules: Vec<Rule> = a.findings.iter().map(|f| f.rule).collect();
         assert_eq!(rules, vec![Rule::PlatformPresent]);
         assert_eq!(a.platforms[0].declared_as.as_deref(), Some("meta"));
+    }
+
+    #[test]
+    fn a_url_named_in_inline_code_is_inventory_not_tracking() {
+        let mut obs = Observations::default();
+        let mut r = req(
+            "https://connect.facebook.net/en_US/fbevents.js",
+            ConsentState::BeforeConsent,
+        );
+        r.pass = Pass::Static;
+        r.resource_type = "inline-reference".into();
+        obs.requests.push(r.clone());
+        let a = run(&obs, &Declared::nothing());
+        assert!(a.findings.iter().any(|f| f.rule == Rule::PlatformPresent));
+        assert!(!a.findings.iter().any(|f| f.rule == Rule::TrackingBeforeConsent));
+        // A script tag in the HTML does load before consent.
+        r.resource_type = "script".into();
+        obs.requests.push(r);
+        let a = run(&obs, &Declared::nothing());
+        assert!(a.findings.iter().any(|f| f.rule == Rule::TrackingBeforeConsent));
     }
 
     #[test]

@@ -90,6 +90,11 @@ async fn static_pass_names_every_platform_in_the_html() {
             "{platform} {id} not in {ids:?}"
         );
     }
+    // Loader snippets name the tag they inject; the static pass follows that.
+    let meta = r.platforms.iter().find(|p| p.id == "meta-pixel").unwrap();
+    assert!(meta.hosts.contains("connect.facebook.net"), "{:?}", meta.hosts);
+    let pinterest = r.platforms.iter().find(|p| p.id == "pinterest").unwrap();
+    assert!(pinterest.hosts.contains("s.pinimg.com"), "{:?}", pinterest.hosts);
     // Snippets that hand customer data over, one finding per platform.
     let am: Vec<&str> = r
         .findings
