@@ -215,8 +215,19 @@ pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root
     Ok(())
 }
 
-/// The RFC's loop, verbatim: returns the root the proof leads to.
-fn root_from_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash]) -> Result<Hash, VerifyError> {
+/// The RFC's loop, verbatim: returns the root the proof leads to (after
+/// checking the proof's length for `index` and `size`).
+pub fn root_from_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash]) -> Result<Hash, VerifyError> {
+    if index >= size {
+        return Err(VerifyError::IndexOutOfRange { index, size });
+    }
+    let expected = inclusion_len(index, size);
+    if proof.len() != expected {
+        return Err(VerifyError::WrongLength {
+            got: proof.len(),
+            expected,
+        });
+    }
     let (mut fn_, mut sn) = (index, size - 1);
     let mut r = *leaf;
     for p in proof {

@@ -5,10 +5,11 @@
 //! The log's leaves are exactly the store's decision sequence
 //! ([`Store::append`](consent_core::store::Store::append) hands out the
 //! indexes), so nothing extra is written on the decision path: the handler
-//! only signs a [`Receipt`] (one Ed25519 signature). The [`integrator`]
+//! only awaits a [`Receipt`] (signed in batches). The [`integrator`]
 //! builds tiles and checkpoints in the background.
 //!
 //! - [`key`]: the signing key (created on first start, or from file/env).
+//! - [`receipts`]: receipt signing, one signature per batch of receipts.
 //! - [`storage`]: tiles, checkpoint and lease, on SQLite or Redis.
 //! - [`integrator`]: the background task that publishes checkpoints.
 //! - [`api`]: checkpoint, proofs, leaves, bundles, visitor access and erasure.
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod integrator;
 pub mod key;
+pub mod receipts;
 pub mod storage;
 
 use std::sync::Arc;
@@ -23,12 +25,14 @@ use std::time::Duration;
 
 use consent_core::merkle::{Hash, consistency_proof, inclusion_proof, leaf_hash};
 use consent_core::note::NoteSigner;
+use consent_core::receipt::Pending;
 pub use consent_core::receipt::Receipt;
 use consent_core::store::StoreError;
 use consent_core::tile::{TiledTree, tiles_read_by};
 use rand::RngCore as _;
 
 use self::integrator::Integrator;
+use self::receipts::ReceiptSigner;
 use self::storage::{LogStorage, RedisLog, SqliteLog};
 use crate::settings::{Settings, StorageSettings};
 use crate::store::Backend;
@@ -43,6 +47,7 @@ pub struct Log {
 pub struct LogInner {
     pub signer: NoteSigner,
     pub storage: LogStorage,
+    pub receipts: ReceiptSigner,
 }
 
 /// Default checkpoint interval; `KEURMERK_CHECKPOINT_INTERVAL_MS` overrides.
@@ -72,7 +77,11 @@ impl Log {
         tokio::spawn(integrator.run(interval));
         tracing::info!(verifier_key = %signer.verifier(), "proof log started");
         Ok(Self {
-            inner: Some(Arc::new(LogInner { signer, storage })),
+            inner: Some(Arc::new(LogInner {
+                receipts: ReceiptSigner::start(signer.clone()),
+                signer,
+                storage,
+            })),
         })
     }
 
@@ -82,9 +91,14 @@ impl Log {
 
     /// Called after a decision's leaf was durably appended at `index`: the
     /// receipt promises it will be in the next checkpoint.
-    pub fn appended(&self, index: u64, leaf: &[u8], time_ms: u64) -> Option<Receipt> {
+    pub async fn appended(&self, index: u64, leaf: &[u8], time_ms: u64) -> Option<Receipt> {
         let inner = self.inner.as_ref()?;
-        Some(Receipt::issue(&inner.signer, index, &leaf_hash(leaf), time_ms))
+        let item = Pending {
+            index,
+            leaf_hash: leaf_hash(leaf),
+            time_ms,
+        };
+        inner.receipts.issue(item).await
     }
 }
 

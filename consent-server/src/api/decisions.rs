@@ -198,7 +198,7 @@ async fn record_inner(
         })
         .await?;
     app.metrics.decisions.inc();
-    let receipt = app.log.appended(index, &leaf, now);
+    let receipt = app.log.appended(index, &leaf, now).await;
     let body = Recorded {
         consent_id: consent_id.to_string(),
         secret,
