@@ -1,0 +1,296 @@
+//! The real binary as separate processes: `kill -9` under load loses no
+//! acknowledged decision, two processes share one Redis with one gap-free
+//! sequence, SIGTERM shuts down cleanly, the admin password is shown once.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use e2e::{RedisServer, ServerProcess};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
+/// Allowed on the demo site whatever port the server runs on.
+const ORIGIN: &str = "http://127.0.0.1:8080";
+
+fn start(args: &[&str]) -> ServerProcess {
+    let mut all = vec!["--client-rate", "0", "--site-rate", "0"];
+    all.extend_from_slice(args);
+    ServerProcess::start(Path::new(BIN), &all).unwrap()
+}
+
+fn admin_password(stdout: &str) -> String {
+    stdout
+        .split("Password: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password in {stdout:?}"))
+        .to_owned()
+}
+
+async fn demo_decision(client: &reqwest::Client, base: &str) -> Value {
+    let config: Value = client
+        .get(format!("{base}/api/v1/sites/demo/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    json!({
+        "config_version": config["version"],
+        "method": "accept_all",
+        "categories": {"preferences": true, "analytics": true, "marketing": true},
+        "language": "en",
+        "page_path": "/",
+    })
+}
+
+/// What the server acknowledged with 201: (consent id, index).
+type Acked = Arc<Mutex<Vec<(String, u64)>>>;
+
+/// Posts decisions from `workers` connections to each base URL until `stop`.
+fn load(bases: Vec<String>, body: Value, workers: usize, acked: Acked) -> tokio::task::JoinSet<()> {
+    let mut set = tokio::task::JoinSet::new();
+    for base in bases {
+        for _ in 0..workers {
+            let (base, body, acked) = (base.clone(), body.clone(), acked.clone());
+            set.spawn(async move {
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .unwrap();
+                let url = format!("{base}/api/v1/sites/demo/decisions");
+                loop {
+                    match client.post(&url).header("Origin", ORIGIN).json(&body).send().await {
+                        Ok(res) if res.status() == 201 => {
+                            let v: Value = match res.json().await {
+                                Ok(v) => v,
+                                Err(_) => continue,
+                            };
+                            let id = v["consent_id"].as_str().unwrap().to_owned();
+                            acked.lock().unwrap().push((id, v["index"].as_u64().unwrap()));
+                        }
+                        Ok(res) => panic!("unexpected {}", res.status()),
+                        // The server is gone (killed): stop quietly.
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+    }
+    set
+}
+
+/// Every decision the server holds for the demo site: (consent id, index).
+async fn stored(base: &str, password: &str) -> Vec<(String, u64)> {
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let res = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let all: Vec<Value> = client
+        .get(format!("{base}/api/v1/owner/sites/demo/decisions/export"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all.iter()
+        .map(|d| {
+            (
+                d["record"]["consent_id"].as_str().unwrap().to_owned(),
+                d["index"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Loads the server, kills it with -9 mid-load, and returns what it acknowledged.
+async fn load_then_kill(server: &mut ServerProcess, redis: Option<&mut RedisServer>) -> Vec<(String, u64)> {
+    let client = reqwest::Client::new();
+    let body = demo_decision(&client, &server.base_url()).await;
+    let acked: Acked = Arc::default();
+    let mut set = load(vec![server.base_url()], body, 16, acked.clone());
+    // Let a good number of decisions through, then pull the plug.
+    for _ in 0..200 {
+        if acked.lock().unwrap().len() >= 500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.kill9();
+    if let Some(r) = redis {
+        r.kill();
+    }
+    while set.join_next().await.is_some() {}
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 100, "the load ran ({} acknowledged)", acked.len());
+    acked
+}
+
+fn assert_all_present(acked: &[(String, u64)], stored: &[(String, u64)]) {
+    let stored: BTreeSet<_> = stored.iter().cloned().collect();
+    let missing: Vec<_> = acked.iter().filter(|a| !stored.contains(a)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged decisions lost: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+}
+
+fn assert_gap_free(stored: &[(String, u64)]) {
+    let indexes: Vec<u64> = stored.iter().map(|(_, i)| *i).collect();
+    assert_eq!(
+        indexes,
+        (0..indexes.len() as u64).collect::<Vec<_>>(),
+        "indexes are 0..n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_kill_9_loses_no_acknowledged_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut server = start(&["--data-dir", data]);
+    let password = admin_password(&server.stdout());
+    let acked = load_then_kill(&mut server, None).await;
+    server.restart().unwrap();
+    let stored = stored(&server.base_url(), &password).await;
+    assert_all_present(&acked, &stored);
+    assert_gap_free(&stored);
+    // And the sequence continues where it stopped.
+    let client = reqwest::Client::new();
+    let body = demo_decision(&client, &server.base_url()).await;
+    let v: Value = client
+        .post(format!("{}/api/v1/sites/demo/decisions", server.base_url()))
+        .header("Origin", ORIGIN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["index"].as_u64().unwrap(), stored.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_kill_9_of_server_and_redis_loses_no_acknowledged_decision() {
+    let mut redis = RedisServer::start().unwrap();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut server = start(&["--redis", &url, "--data-dir", data]);
+    let password = admin_password(&server.stdout());
+    let acked = load_then_kill(&mut server, Some(&mut redis)).await;
+    redis.restart().unwrap();
+    server.restart().unwrap();
+    let stored = stored(&server.base_url(), &password).await;
+    assert_all_present(&acked, &stored);
+    assert_gap_free(&stored);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
+    let redis = RedisServer::start().unwrap();
+    let url = redis.url();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
+    let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
+    // Exactly one of them created the admin.
+    let outputs = [a.stdout(), b.stdout()];
+    assert_eq!(
+        outputs.iter().filter(|o| o.contains("Password: ")).count(),
+        1,
+        "{outputs:?}"
+    );
+    let password = admin_password(&outputs.concat());
+
+    let client = reqwest::Client::new();
+    let body = demo_decision(&client, &a.base_url()).await;
+    let acked: Acked = Arc::default();
+    let mut tasks = Vec::new();
+    for (i, base) in [a.base_url(), b.base_url()].into_iter().cycle().take(400).enumerate() {
+        let (client, body, acked) = (client.clone(), body.clone(), acked.clone());
+        let other_bases = (a.base_url(), b.base_url());
+        tasks.push(tokio::spawn(async move {
+            // Half the visitors come back and change their mind on the other process.
+            let res = client
+                .post(format!("{base}/api/v1/sites/demo/decisions"))
+                .header("Origin", ORIGIN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            let v: Value = res.json().await.unwrap();
+            let id = v["consent_id"].as_str().unwrap().to_owned();
+            acked.lock().unwrap().push((id.clone(), v["index"].as_u64().unwrap()));
+            if i % 2 == 0 {
+                let mut again = body.clone();
+                again["consent_id"] = json!(id);
+                again["secret"] = v["secret"].clone();
+                again["method"] = json!("reject_all");
+                again["categories"] = json!({});
+                let other = if base == other_bases.0 {
+                    other_bases.1.clone()
+                } else {
+                    other_bases.0.clone()
+                };
+                let res = client
+                    .post(format!("{other}/api/v1/sites/demo/decisions"))
+                    .header("Origin", ORIGIN)
+                    .json(&again)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 201);
+                let v: Value = res.json().await.unwrap();
+                acked.lock().unwrap().push((id, v["index"].as_u64().unwrap()));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert_eq!(acked.len(), 600);
+    let indexes: BTreeSet<u64> = acked.iter().map(|(_, i)| *i).collect();
+    assert_eq!(indexes, (0..600).collect(), "unique and gap-free across both processes");
+    for server in [&a, &b] {
+        let stored = stored(&server.base_url(), &password).await;
+        assert_eq!(stored.len(), 600);
+        assert_all_present(&acked, &stored);
+        assert_gap_free(&stored);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_work_and_the_password_is_shown_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut server = start(&["--data-dir", data]);
+    let first = server.stdout();
+    let password = admin_password(&first);
+    let client = reqwest::Client::new();
+    let body = demo_decision(&client, &server.base_url()).await;
+    let acked: Acked = Arc::default();
+    let mut set = load(vec![server.base_url()], body, 4, acked.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(server.terminate().unwrap(), "clean exit on SIGTERM");
+    while set.join_next().await.is_some() {}
+    server.restart().unwrap();
+    assert!(
+        !server.stdout().contains("Password"),
+        "the password is printed once only"
+    );
+    let stored = stored(&server.base_url(), &password).await;
+    assert_all_present(&acked.lock().unwrap(), &stored);
+}
