@@ -324,32 +324,16 @@ impl Session {
             Ok(Ok(_)) => {}
         }
         settle(&rec, o.dwell).await;
-        let mut js_seen = 0usize;
         match choice {
             None => {
                 interact(page, canary, o.submit_forms).await;
                 settle(&rec, o.dwell).await;
-                js_seen = collect_js(
-                    page,
-                    &mut obs,
-                    &page_url,
-                    &site_host,
-                    ConsentState::BeforeConsent,
-                    js_seen,
-                )
-                .await;
+                collect_js(page, &mut obs, &page_url, &site_host, ConsentState::BeforeConsent, 0).await;
                 storage_keys(page, &mut obs, &page_url, ConsentState::BeforeConsent, &[]).await;
             }
             Some(accept) => {
-                js_seen = collect_js(
-                    page,
-                    &mut obs,
-                    &page_url,
-                    &site_host,
-                    ConsentState::BeforeConsent,
-                    js_seen,
-                )
-                .await;
+                // Cookies written so far are "before consent"; later ones are not.
+                let js_seen = collect_js(page, &mut obs, &page_url, &site_host, ConsentState::BeforeConsent, 0).await;
                 let storage_before = storage_keys(page, &mut obs, &page_url, ConsentState::BeforeConsent, &[]).await;
                 // Let in-flight events land before the state changes.
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -380,7 +364,6 @@ impl Session {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         collector.abort();
-        let _ = js_seen;
         rec.drain_into(&mut obs, &page_url, &site_host, after);
         obs.pages.push(PageVisit {
             url: page_url,

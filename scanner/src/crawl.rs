@@ -59,7 +59,6 @@ pub struct Crawler {
 }
 
 struct PageResult {
-    url: url::Url,
     depth: u32,
     obs: Observations,
     links: Vec<url::Url>,
@@ -157,7 +156,6 @@ impl Crawler {
                     }
                 }
             }
-            let _ = page.url;
             obs.extend(page.obs);
         }
         tracing::debug!(
@@ -289,7 +287,6 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
                 pass: Pass::Static,
             });
             return PageResult {
-                url,
                 depth,
                 obs,
                 links: Vec::new(),
@@ -333,7 +330,6 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
     }
     let Some(stream) = html.stream else {
         return PageResult {
-            url,
             depth,
             obs,
             links: Vec::new(),
@@ -414,7 +410,7 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .map(normalise)
         .collect();
-    PageResult { url, depth, obs, links }
+    PageResult { depth, obs, links }
 }
 
 /// Parses HTML bodies while they download; other content types are skipped.
