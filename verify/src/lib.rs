@@ -18,6 +18,10 @@
 //!   array of bundles (all must verify). The server serves these at
 //!   `GET /api/v1/sites/{site}/proofs/{consent_id}` (visitor) and
 //!   `GET /api/v1/owner/sites/{site}/proofs/{consent_id}` (owner).
+//! - **Receipt** (`receipt --receipt FILE [--record FILE]`): the `receipt`
+//!   JSON returned with a recorded decision (see `consent_core::receipt` for
+//!   the signed byte layout); `--record` names a file with the record's
+//!   canonical bytes, to check the receipt is for that record.
 //! - **Checkpoint** files: the signed note exactly as served by
 //!   `GET /api/v1/log/checkpoint` (C2SP tlog-checkpoint).
 //! - **Consistency proof** files: one standard-base64 hash per line, as served

@@ -26,6 +26,17 @@ enum Command {
         #[arg(long)]
         bundle: PathBuf,
     },
+    /// Verify a receipt (the signed promise returned with a decision), and
+    /// optionally that it is for a record (its canonical bytes in a file).
+    Receipt {
+        #[arg(long)]
+        key: String,
+        /// The receipt as JSON (the `receipt` field of the decision response).
+        #[arg(long)]
+        receipt: PathBuf,
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
     /// Verify that NEW extends OLD, given the consistency proof between them.
     Consistency {
         #[arg(long)]
@@ -85,6 +96,38 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
                 Err((i, e)) => {
                     println!("invalid: bundle {i}: {e}");
+                    Ok(INVALID)
+                }
+            }
+        }
+        Command::Receipt { key, receipt, record } => {
+            let key = load_key(&key)?;
+            let json = read_bounded(&receipt, 64 * 1024)?;
+            let receipt: consent_core::receipt::Receipt = match serde_json::from_str(&json) {
+                Ok(r) => r,
+                Err(e) => {
+                    println!("invalid: receipt is not JSON of the expected shape: {e}");
+                    return Ok(INVALID);
+                }
+            };
+            let leaf = match record {
+                Some(path) => {
+                    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                    Some(consent_core::merkle::leaf_hash(&bytes))
+                }
+                None => None,
+            };
+            match receipt.verify(&key, leaf.as_ref()) {
+                Ok(()) => {
+                    println!(
+                        "valid: {} promised leaf {} at {} ms",
+                        receipt.log, receipt.index, receipt.time_ms
+                    );
+                    println!("valid");
+                    Ok(0)
+                }
+                Err(e) => {
+                    println!("invalid: {e}");
                     Ok(INVALID)
                 }
             }

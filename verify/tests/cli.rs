@@ -186,6 +186,47 @@ fn base64_of(b: &[u8]) -> String {
 }
 
 #[test]
+fn receipts_valid_and_invalid() {
+    use consent_core::receipt::{Pending, sign_batch};
+    let dir = tempfile::tempdir().unwrap();
+    let s = signer(1);
+    let key = s.verifier().to_string();
+    let items: Vec<Pending> = (0..3)
+        .map(|i| Pending {
+            index: i,
+            leaf_hash: leaf_hash(&record(i)),
+            time_ms: 1_000 + i,
+        })
+        .collect();
+    let rs = sign_batch(&s, &items);
+    let rf = write(dir.path(), "r.json", &serde_json::to_vec(&rs[1]).unwrap());
+    let rec = write(dir.path(), "rec", &record(1));
+    let o = run(&["receipt", "--key", &key, "--receipt", &rf, "--record", &rec]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("promised leaf 1"));
+    let other = write(dir.path(), "other", &record(2));
+    let o = run(&["receipt", "--key", &key, "--receipt", &rf, "--record", &other]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("different record"), "{}", stdout(&o));
+    let mut forged = rs[1].clone();
+    forged.index = 7;
+    let ff = write(dir.path(), "f.json", &serde_json::to_vec(&forged).unwrap());
+    let o = run(&["receipt", "--key", &key, "--receipt", &ff]);
+    assert!(
+        stdout(&o).contains("invalid: receipt signature does not verify"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["receipt", "--key", &signer(5).verifier().to_string(), "--receipt", &rf]);
+    assert_eq!(o.status.code(), Some(1));
+    let bad = write(dir.path(), "bad.json", b"{}");
+    assert_eq!(
+        run(&["receipt", "--key", &key, "--receipt", &bad]).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
 fn consistency_valid_and_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let s = signer(1);
