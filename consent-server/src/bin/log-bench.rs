@@ -46,6 +46,15 @@ fn vm(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Nanoseconds this thread has spent on a CPU (Linux schedstat): separates a
+/// proof's own cost from time lost to other processes on a busy machine.
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
 /// A small xorshift: reproducible "random" indexes without a dependency.
 struct Rng(u64);
 impl Rng {
@@ -136,14 +145,17 @@ async fn main() -> anyhow::Result<()> {
         std::hint::black_box(tiles);
     }
     let mut incl = Vec::with_capacity(samples);
+    let mut incl_cpu = Vec::with_capacity(samples);
     let mut reads = BTreeMap::<usize, usize>::new();
     for _ in 0..samples {
         let index = rng.below(n);
+        let c = cpu_ns();
         let t = Instant::now();
         let keys = tiles_read_by(|tree| inclusion_proof(tree, index, n).map(|_| ()));
         let tiles = log.read_tiles_blocking(&keys)?;
         let proof = inclusion_proof(&TiledTree::new(&tiles), index, n)?;
         incl.push(t.elapsed());
+        incl_cpu.push(Duration::from_nanos(cpu_ns().saturating_sub(c)));
         *reads.entry(keys.len()).or_default() += 1;
         verify_inclusion(index, n, &leaf_hash(&index.to_be_bytes()), &proof, &root)?;
     }
@@ -176,6 +188,11 @@ async fn main() -> anyhow::Result<()> {
     println!("\n## proofs on the {n}-leaf log (warm OS cache; each proof verified)");
     println!("baseline: one indexed tile read       {}", percentiles(base));
     println!("inclusion proof (index, {n})    {}", percentiles(incl));
+    println!("  same, on-CPU time only         {}", percentiles(incl_cpu));
+    println!(
+        "  (load average now: {})",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
     println!("consistency proof (random old, {n}) {}", percentiles(cons));
     println!(
         "tile reads per inclusion proof: {reads:?} (2·log2(n) = {})",
