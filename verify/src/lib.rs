@@ -16,8 +16,9 @@
 //!   `record` may also be the record as a JSON object (it is canonicalised
 //!   with RFC 8785 before hashing). A file may hold one bundle or a JSON
 //!   array of bundles (all must verify). The server serves these at
-//!   `GET /api/v1/sites/{site}/proofs/{consent_id}` (visitor) and
-//!   `GET /api/v1/owner/sites/{site}/proofs/{consent_id}` (owner).
+//!   `GET /api/v1/sites/{site}/visitors/{consent_id}/proofs` (visitor, with
+//!   the secret in `X-Keurmerk-Secret`) and
+//!   `GET /api/v1/owner/sites/{site}/proofs/{consent_id}` (owner, API key).
 //! - **Receipt** (`receipt --receipt FILE [--record FILE]`): the `receipt`
 //!   JSON returned with a recorded decision (see `consent_core::receipt` for
 //!   the signed byte layout); `--record` names a file with the record's
