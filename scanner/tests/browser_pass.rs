@@ -181,6 +181,8 @@ async fn browser_pass_finds_platforms_leaks_cookies_and_consent_violations() {
     assert!(fr.third_party);
     assert!(matches!(&fr.set_by[0], SetBy::Http { response_url } if response_url.contains("www.facebook.com/tr")));
     assert!(fr.lifetime_secs.is_some_and(|l| l > 80 * 86_400));
+    // A fresh headless profile would block third-party cookies; the scan's does not.
+    assert_eq!(fr.blocked, None, "third-party cookies must not be blocked");
 
     // Storage keys, both areas, are listed and (undeclared) reported.
     assert!(
