@@ -188,11 +188,10 @@ impl Fetcher {
             .build()
             .map_err(|e| FetchError::Network(e.to_string()))?;
         let limiter = limits.rate_per_host.filter(|r| *r > 0.0).map(|rate| {
-            let quota = if rate >= 1.0 {
-                Quota::per_second(NonZeroU32::new(rate.round() as u32).unwrap_or(NonZeroU32::MIN))
-            } else {
-                Quota::with_period(Duration::from_secs_f64(1.0 / rate)).expect("positive period")
-            };
+            // Evenly spaced, no burst: "2 per second" never means 2 at once.
+            let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate))
+                .expect("positive period")
+                .allow_burst(NonZeroU32::MIN);
             Arc::new(RateLimiter::keyed(quota))
         });
         Ok(Fetcher {
@@ -200,6 +199,12 @@ impl Fetcher {
             limiter,
             limits,
         })
+    }
+
+    async fn polite(&self, url: &url::Url) {
+        if let Some(l) = &self.limiter {
+            l.until_key_ready(&url.host_str().unwrap_or_default().to_owned()).await;
+        }
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -217,6 +222,9 @@ impl Fetcher {
     }
 
     async fn get_with(&self, url: url::Url, sink: Option<&mut dyn BodySink>) -> Result<Fetched, FetchError> {
+        // Waiting for our own politeness budget is not the site's slowness:
+        // it happens before the request's timeout starts.
+        self.polite(&url).await;
         let timeout = self.limits.timeout;
         match tokio::time::timeout(timeout, self.get_inner(url, sink)).await {
             Ok(r) => r,
@@ -226,9 +234,9 @@ impl Fetcher {
 
     async fn get_inner(&self, mut url: url::Url, mut sink: Option<&mut dyn BodySink>) -> Result<Fetched, FetchError> {
         let mut set_cookies = Vec::new();
-        for _ in 0..=self.limits.max_redirects {
-            if let Some(l) = &self.limiter {
-                l.until_key_ready(&url.host_str().unwrap_or_default().to_owned()).await;
+        for hop in 0..=self.limits.max_redirects {
+            if hop > 0 {
+                self.polite(&url).await;
             }
             let resp = self
                 .client
@@ -341,4 +349,46 @@ pub async fn read_limited(resp: reqwest::Response, limit: usize) -> Result<Vec<u
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn politeness_spaces_requests_per_host_without_eating_the_timeout() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+                    }
+                });
+            }
+        });
+        // 5 requests/s per host, a 1 s timeout, 8 requests at once: the last
+        // waits ~1.4 s for its turn but must not time out.
+        let f = Fetcher::new(Limits {
+            timeout: Duration::from_secs(1),
+            rate_per_host: Some(5.0),
+            ..Limits::default()
+        })
+        .unwrap();
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let t = std::time::Instant::now();
+        let all = futures::future::join_all((0..8).map(|_| f.get(url.clone()))).await;
+        let took = t.elapsed();
+        assert!(all.iter().all(|r| r.as_ref().is_ok_and(|f| f.body == b"ok")), "{all:?}");
+        assert!(took >= Duration::from_millis(1200), "not rate limited: {took:?}");
+    }
 }
