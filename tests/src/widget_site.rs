@@ -162,6 +162,7 @@ impl SiteServer {
             .route("/api/v1/sites/{site}/decisions", post(decide))
             .route("/widget/{*path}", get(widget_file))
             .route("/demo/{*path}", get(demo_file))
+            .route("/baseline/{*path}", get(baseline_file))
             .layer(CorsLayer::permissive())
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -280,6 +281,15 @@ async fn widget_file(Path(path): Path<String>, headers: HeaderMap) -> Response {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
     }
     resp
+}
+
+/// The benchmark's baseline, vanilla-cookieconsent from the npm registry.
+async fn baseline_file(Path(path): Path<String>) -> Response {
+    let dir = repo_root().join("tools/node_modules/vanilla-cookieconsent/dist");
+    match std::fs::read(dir.join(&path)) {
+        Ok(bytes) if safe(&path) => ([(header::CONTENT_TYPE, content_type(&path))], bytes).into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn demo_file(Path(path): Path<String>) -> Response {

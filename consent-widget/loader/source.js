@@ -1,0 +1,447 @@
+/* Keurmerk consent loader, readable source. scripts/build-widget minifies it
+   into loader.js (committed: the server includes that file), which is
+   served per site as GET /s/{site}/loader.js with the site's rules baked in
+   (consent_core::loader::render).
+   Paste it as the FIRST element of <head>, synchronous (no async/defer):
+   it must run before any tracker can. No eval, no inline script, no innerHTML. */
+(function (R) {
+  "use strict";
+  var w = window, d = document, nav = navigator, loc = location;
+  if (w.keurmerk && w.keurmerk._R) return;
+  var K = (w.keurmerk = w.keurmerk || {});
+  K._R = R;
+  var me = d.currentScript;
+  var nonce = me && me.nonce;
+  var base = R.a;
+  var CK = "keurmerk";
+  var STORE = "keurmerk:" + R.s;
+  var QUEUE = "keurmerk:q:" + R.s;
+  // Originals, taken before anyone else can patch them.
+  var oFetch = w.fetch, oBeacon = nav.sendBeacon, XP = XMLHttpRequest.prototype;
+  var oOpen = XP.open, oSend = XP.send, EP = Element.prototype, oSetAttr = EP.setAttribute;
+  var gpc = nav.globalPrivacyControl === true;
+
+  // Well-known trackers blocked even when the site did not declare them
+  // (hosts from REFERENCE.md §A; a declared service always takes precedence).
+  var BUILTIN = {
+    marketing: "facebook.net facebook.com doubleclick.net googleadservices.com googlesyndication.com ads-twitter.com analytics.tiktok.com snap.licdn.com px.ads.linkedin.com bat.bing.com sc-static.net ct.pinterest.com",
+    analytics: "google-analytics.com googletagmanager.com hotjar.com clarity.ms plausible.io"
+  };
+
+  function has(a, x) { return a.indexOf(x) >= 0; }
+  function each(o, f) { for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) f(k, o[k]); }
+  function now() { return Math.floor(Date.now() / 1000); }
+  function store(k, v) {
+    try { if (v === undefined) return JSON.parse(localStorage.getItem(k) || "null"); localStorage.setItem(k, JSON.stringify(v)); } catch (e) { return null; }
+  }
+
+  // The visitor's language: the first of navigator.languages the site offers.
+  var lang = R.l[0];
+  (function () {
+    var want = nav.languages || [nav.language || ""];
+    for (var i = 0; i < want.length; i++) {
+      var t = String(want[i]).toLowerCase();
+      if (has(R.l, t)) { lang = t; return; }
+      t = t.split("-")[0];
+      if (has(R.l, t)) { lang = t; return; }
+    }
+  })();
+  K.lang = lang;
+  var T = R.t[lang] || {};
+
+  // The stored decision: version.fingerprint.time.granted+cats.svc:1+svc:0.gpc
+  function readCookie() {
+    var m = d.cookie.match(/(?:^|;\s*)keurmerk=([^;]*)/);
+    if (!m) return null;
+    var p = decodeURIComponent(m[1]).split(".");
+    if (p.length < 6) return null;
+    var dec = { v: p[0], f: p[1], t: +p[2], c: {}, s: {}, g: p[5] === "1" };
+    p[3].split("+").forEach(function (c) { if (c) dec.c[c] = true; });
+    p[4].split("+").forEach(function (x) { x = x.split(":"); if (x[0]) dec.s[x[0]] = x[1] === "1"; });
+    return dec;
+  }
+  var dec = readCookie();
+  // A decision lapses after expiry_days, and when the purposes changed.
+  if (dec && (dec.f !== R.f || dec.t + R.e * 86400 < now())) { K.stale = dec; dec = null; }
+
+  function allowed(cat, svc) {
+    if (has(R.r, cat)) return true;
+    if (!dec) return false;
+    if (svc && svc in dec.s) return dec.s[svc];
+    return dec.c[cat] === true;
+  }
+  K.accepted = function (cat) { return allowed(cat); };
+  K.acceptedService = function (svc) {
+    for (var i = 0; i < R.h.length; i++) if (R.h[i][2] === svc) return allowed(R.h[i][1], svc);
+    return !!(dec && dec.s[svc]);
+  };
+
+  // Google Consent Mode v2: `default` before any Google tag, `update` on every
+  // decision and on every page load (consent mode does not persist choices).
+  var dl = (w.dataLayer = w.dataLayer || []);
+  function gtag() { dl.push(arguments); }
+  function signals() {
+    var o = {};
+    each(R.m, function (sig, cats) {
+      o[sig] = cats.every(function (c) { return allowed(c); }) ? "granted" : "denied";
+    });
+    return o;
+  }
+  var defaults = {};
+  each(R.m, function (sig, cats) {
+    defaults[sig] = cats.every(function (c) { return has(R.r, c); }) ? "granted" : "denied";
+  });
+  defaults.wait_for_update = R.w;
+  gtag("consent", "default", defaults);
+  if (dec) gtag("consent", "update", signals());
+
+  // Which declared service (or well-known tracker) a URL belongs to.
+  function rule(url) {
+    var h;
+    try { h = new URL(url, loc.href).hostname; } catch (e) { return null; }
+    for (var i = 0; i < R.h.length; i++) {
+      var p = R.h[i][0];
+      if (p.slice(0, 2) === "*." ? h === p.slice(2) || h.slice(-p.length + 1) === p.slice(1) : h === p) return R.h[i];
+    }
+    for (var cat in BUILTIN) {
+      if (!has(R.c, cat)) continue;
+      var l = BUILTIN[cat].split(" ");
+      for (var j = 0; j < l.length; j++) if (h === l[j] || h.slice(-l[j].length - 1) === "." + l[j]) return [l[j], cat, ""];
+    }
+    return null;
+  }
+  function blockedRule(url) {
+    var r = url && rule(url);
+    return r && !allowed(r[1], r[2]) ? r : null;
+  }
+
+  // Held-back elements and requests, in the order they were met.
+  var Q = [];
+  function hold(x) { Q.push(x); return x; }
+
+  function placeholder(x) {
+    var e = x.e, box = d.createElement("div"), p = d.createElement("p");
+    box.className = "km-ph";
+    box.style.cssText = "box-sizing:border-box;padding:1em;margin:.5em 0;border:1px solid var(--km-border,#8a8a8a);border-radius:8px;background:var(--km-bg,#fff);color:var(--km-fg,#1a1a1a);font:inherit;max-width:100%";
+    p.textContent = (T.blocked || "Blocked until you allow: ") + (x.s || x.c);
+    box.appendChild(p);
+    [["once", function () { run([x], 0); }], ["always", function () { K.allow(x.c, x.s); }]].forEach(function (b) {
+      var btn = d.createElement("button");
+      btn.type = "button";
+      btn.textContent = T[b[0]] || b[0];
+      btn.style.cssText = "margin:.25em .5em .25em 0;padding:.5em 1em;font:inherit;cursor:pointer";
+      btn.onclick = b[1];
+      box.appendChild(btn);
+    });
+    if (e.parentNode) e.parentNode.insertBefore(box, e);
+    e.style.display = "none";
+    x.p = box;
+  }
+
+  // Inspects one element: declarative markup or a src on a blocked host.
+  function check(e) {
+    var tag = e.tagName, cat, r;
+    if (e.__km === 2 || (tag !== "SCRIPT" && tag !== "IFRAME" && tag !== "IMG")) return;
+    cat = e.getAttribute("data-consent");
+    if (e.__km && e.__kmq) return;
+    if (cat) {
+      r = [0, cat, e.getAttribute("data-service") || ""];
+      if (allowed(r[1], r[2])) {
+        // Allowed already: run now. A frame gets its src in a later task, as
+        // Chromium drops a navigation started while the parser inserts it.
+        if (tag === "SCRIPT") { if (e.type === "text/plain") release1(e); } else setTimeout(function () { release1(e); });
+        return;
+      }
+    } else {
+      r = e.__km || blockedRule(e.getAttribute("src"));
+      if (!r) return;
+      if (tag === "SCRIPT") {
+        if (e.__kmType === undefined) e.__kmType = e.getAttribute("type");
+        oSetAttr.call(e, "type", "javascript/blocked");
+        e.addEventListener("beforescriptexecute", function (ev) { if (e.__km !== 2) ev.preventDefault(); });
+      } else if (e.getAttribute("src")) {
+        oSetAttr.call(e, "data-src", e.getAttribute("src"));
+        e.removeAttribute("src");
+      }
+    }
+    e.__km = r;
+    e.__kmq = 1;
+    var x = hold({ e: e, c: r[1], s: r[2], k: tag });
+    if (tag === "IFRAME") placeholder(x);
+  }
+  function scan(n) {
+    if (n.nodeType !== 1) return;
+    check(n);
+    if (n.firstElementChild) {
+      var l = n.querySelectorAll("script,iframe,img");
+      for (var i = 0; i < l.length; i++) check(l[i]);
+    }
+  }
+  new MutationObserver(function (ms) {
+    ms.forEach(function (m) { for (var i = 0; i < m.addedNodes.length; i++) scan(m.addedNodes[i]); });
+  }).observe(d.documentElement, { childList: true, subtree: true });
+
+  // Code-inserted elements: the src/type setters and setAttribute decide
+  // before the element can fetch anything (an <img> fetches while detached).
+  function intercept(e, name, v) {
+    var tag = e.tagName;
+    if (e.__km === 2 || (name !== "src" && name !== "type") || (tag !== "SCRIPT" && tag !== "IFRAME" && tag !== "IMG")) return false;
+    if (name === "type") {
+      if (tag === "SCRIPT" && e.__km) { e.__kmType = v; return true; }
+      return false;
+    }
+    var r = blockedRule(String(v));
+    if (!r) return false;
+    e.__km = r;
+    if (tag === "SCRIPT") {
+      e.__kmType = e.getAttribute("type");
+      oSetAttr.call(e, "type", "javascript/blocked");
+      return false;
+    }
+    oSetAttr.call(e, "data-src", v);
+    if (!e.__kmq) { e.__kmq = 1; hold({ e: e, c: r[1], s: r[2], k: tag }); }
+    return true;
+  }
+  [[HTMLScriptElement, "src"], [HTMLScriptElement, "type"], [HTMLIFrameElement, "src"], [HTMLImageElement, "src"]].forEach(function (pp) {
+    var proto = pp[0].prototype, name = pp[1], ds = Object.getOwnPropertyDescriptor(proto, name);
+    Object.defineProperty(proto, name, {
+      configurable: true, enumerable: true,
+      get: function () { return ds.get.call(this); },
+      set: function (v) { if (!intercept(this, name, v)) ds.set.call(this, v); }
+    });
+  });
+  EP.setAttribute = function (n, v) {
+    if (!intercept(this, String(n).toLowerCase(), v)) oSetAttr.call(this, n, v);
+  };
+
+  // Requests to blocked hosts wait until their category is allowed.
+  w.fetch = function (i, o) {
+    var r = blockedRule(typeof i === "string" || i instanceof URL ? String(i) : i && i.url);
+    if (!r) return oFetch.apply(this, arguments);
+    return new Promise(function (ok, no) {
+      hold({ c: r[1], s: r[2], k: "R", f: function () { oFetch(i, o).then(ok, no); } });
+    });
+  };
+  XP.open = function (m, u) { this.__kmr = blockedRule(String(u)); return oOpen.apply(this, arguments); };
+  XP.send = function (b) {
+    var x = this, r = x.__kmr;
+    if (!r) return oSend.call(x, b);
+    hold({ c: r[1], s: r[2], k: "R", f: function () { oSend.call(x, b); } });
+  };
+  if (oBeacon) nav.sendBeacon = function (u, b) {
+    var r = blockedRule(String(u));
+    if (!r) return oBeacon.call(nav, u, b);
+    hold({ c: r[1], s: r[2], k: "R", f: function () { oBeacon.call(nav, u, b); } });
+    return true;
+  };
+
+  // Releases one held element: scripts are re-created (a script that has
+  // been prepared never runs again), keeping attributes and the nonce.
+  function release1(e, next) {
+    var tag = e.tagName, src = e.getAttribute("data-src");
+    e.__km = 2;
+    if (tag !== "SCRIPT") {
+      if (src) e.src = src;
+      e.style.display = "";
+      return next && next();
+    }
+    var n = d.createElement("script");
+    n.__km = 2;
+    for (var i = 0; i < e.attributes.length; i++) {
+      var a = e.attributes[i];
+      if (!has(["type", "data-consent", "data-service", "data-src", "data-type", "nonce"], a.name)) oSetAttr.call(n, a.name, a.value);
+    }
+    var type = e.getAttribute("data-type") || e.__kmType;
+    if (type && type !== "text/plain") n.type = type;
+    if (e.nonce) n.nonce = e.nonce;
+    src = src || e.getAttribute("src");
+    if (src) {
+      n.async = false;
+      n.onload = n.onerror = function () { if (next) next(); };
+      n.src = src;
+    } else n.text = e.text;
+    if (e.parentNode) e.parentNode.replaceChild(n, e); else d.head.appendChild(n);
+    if (!src && next) next();
+  }
+  // One after the other, so scripts run in their original order, once.
+  function run(list, i) {
+    var x = list[i];
+    if (!x) return;
+    if (x.done) return run(list, i + 1);
+    x.done = 1;
+    if (x.p && x.p.parentNode) x.p.parentNode.removeChild(x.p);
+    if (x.k === "R") { x.f(); return run(list, i + 1); }
+    if (x.k === "SCRIPT" && !x.e.isConnected) return run(list, i + 1);
+    release1(x.e, function () { run(list, i + 1); });
+  }
+  function releaseAllowed() {
+    run(Q.filter(function (x) { return !x.done && allowed(x.c, x.s); }), 0);
+  }
+
+  // Declared cookies of a withdrawn category, on every domain they may live on.
+  function glob(p, n) {
+    return new RegExp("^" + p.split("*").map(function (s) { return s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"); }).join(".*") + "$").test(n);
+  }
+  function wipe(cat, svc) {
+    var names = d.cookie.split(";").map(function (c) { return c.split("=")[0].trim(); });
+    var parts = loc.hostname.split(".");
+    R.k.forEach(function (k) {
+      if (svc ? k[2] !== svc : k[1] !== cat) return;
+      names.forEach(function (n) {
+        if (!n || !glob(k[0], n)) return;
+        var doms = [""];
+        for (var i = 0; i < parts.length - 1; i++) doms.push(";domain=." + parts.slice(i).join("."));
+        if (k[3]) doms.push(";domain=" + k[3]);
+        doms.forEach(function (x) { d.cookie = n + "=;path=/;max-age=0" + x; });
+        try { localStorage.removeItem(n); } catch (e) { /* storage may be off */ }
+      });
+    });
+  }
+
+  // Sends queued decisions one by one (the first answer carries the consent
+  // id and secret the next ones need); offline or server errors keep them.
+  var sending = 0;
+  function flush() {
+    var q = store(QUEUE) || [];
+    if (sending || !q.length || !oFetch) return;
+    sending = 1;
+    var me2 = store(STORE) || {}, body = q[0];
+    if (me2.id) { body.consent_id = me2.id; body.secret = me2.secret; }
+    oFetch.call(w, base + "/api/v1/sites/" + R.s + "/decisions", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), credentials: "omit", keepalive: true
+    }).then(function (res) {
+      if (res.status >= 500 || res.status === 429) throw 0;
+      return res.ok ? res.json() : null;
+    }).then(function (j) {
+      if (j) {
+        me2.id = j.consent_id || me2.id;
+        me2.secret = j.secret || me2.secret;
+        me2.receipt = j;
+        me2.decision = body;
+        store(STORE, me2);
+      }
+      store(QUEUE, (store(QUEUE) || []).slice(1));
+      sending = 0;
+      flush();
+      emit("keurmerk:recorded", j);
+    }, function () { sending = 0; });
+  }
+  w.addEventListener("online", flush);
+
+  function emit(type, detail) {
+    var ev;
+    try { ev = new CustomEvent(type, { detail: detail }); } catch (e) { return; }
+    w.dispatchEvent(ev);
+  }
+  K.on = function (f) { w.addEventListener("keurmerk:change", function (e) { f(e.detail); }); };
+
+  // Applies and records a decision: {c: {cat: bool}, s: {svc: bool}}, method.
+  K._set = function (c, s, method) {
+    var prev = dec, withdrawn = [];
+    var next = { v: R.v.slice(0, 16), f: R.f, t: now(), c: {}, s: s || {}, g: gpc };
+    R.c.forEach(function (cat) { next.c[cat] = has(R.r, cat) || c[cat] === true; });
+    if (prev) {
+      R.c.forEach(function (cat) { if (allowed(cat) && !next.c[cat]) withdrawn.push([cat]); });
+      each(prev.s, function (svc, on) { if (on && next.s[svc] === false) withdrawn.push([0, svc]); });
+    }
+    dec = next;
+    var cats = R.c.filter(function (x) { return next.c[x] && !has(R.r, x); }).join("+");
+    var svcs = [];
+    each(next.s, function (k, v) { svcs.push(k + ":" + (v ? 1 : 0)); });
+    d.cookie = CK + "=" + encodeURIComponent([next.v, next.f, next.t, cats, svcs.join("+"), gpc ? 1 : 0].join(".")) +
+      ";path=/;max-age=" + R.e * 86400 + ";samesite=lax" + (loc.protocol === "https:" ? ";secure" : "");
+    withdrawn.forEach(function (x) { wipe(x[0], x[1]); });
+    K.reloadSuggested = K.reloadSuggested || withdrawn.length > 0;
+    gtag("consent", "update", signals());
+    releaseAllowed();
+    var q = store(QUEUE) || [];
+    q.push({ config_version: R.v, method: method, categories: next.c, services: next.s, language: lang, page_path: loc.pathname, gpc: gpc });
+    store(QUEUE, q.slice(-20));
+    flush();
+    reopen();
+    emit("keurmerk:change", { categories: next.c, services: next.s, method: method, withdrawn: withdrawn.length > 0 });
+  };
+  // "Always allow" on a placeholder: grants one service (or category).
+  K.allow = function (cat, svc) {
+    var c = {}, s = {};
+    if (dec) { each(dec.c, function (k, v) { c[k] = v; }); each(dec.s, function (k, v) { s[k] = v; }); }
+    if (svc) s[svc] = true; else c[cat] = true;
+    K._set(c, s, "custom");
+  };
+  K.decision = function () { return dec && { categories: dec.c, services: dec.s, time: dec.t, gpc: dec.g }; };
+  K.receipt = function () { return (store(STORE) || {}).receipt || null; };
+  K.gpc = gpc;
+
+  // The UI (wasm) is fetched only when needed: no valid decision, or the
+  // visitor asks for the preferences.
+  var ui = null;
+  function load(openPrefs) {
+    K._openPrefs = K._openPrefs || openPrefs;
+    if (ui) return ui;
+    var wb = base + "/widget/";
+    function get(u) { return oFetch.call(w, u, { credentials: "omit" }).then(function (r) { if (!r.ok) throw r.status; return r.json(); }); }
+    var css = new Promise(function (ok) {
+      var l = d.createElement("link");
+      l.rel = "stylesheet";
+      l.href = wb + "widget.css";
+      if (nonce) l.nonce = nonce;
+      l.onload = l.onerror = ok;
+      d.head.appendChild(l);
+    });
+    var i18n = has(["nl", "en", "de", "fr"], lang) ? lang : "en";
+    // Started now, in parallel with the module script, the config and the texts.
+    var wasm = oFetch.call(w, wb + "widget_bg.wasm", { credentials: "omit" });
+    ui = Promise.all([
+      new Promise(function (ok) { K._boot = ok; }),
+      get(base + "/api/v1/sites/" + R.s + "/config"),
+      get(wb + "i18n/" + i18n + ".json"),
+      css
+    ]).then(function (a) {
+      return a[0].init({ module_or_path: wasm }).then(function () {
+        return new Promise(function (ok) {
+          // The UI lives in <body>; a slow page may not have one yet.
+          if (d.body) ok(); else d.addEventListener("DOMContentLoaded", ok);
+        });
+      }).then(function () {
+        K._ui = a[0];
+        a[0].start(K, a[1].config, a[2], lang, !!dec, !!K._openPrefs);
+        emit("keurmerk:ui", null);
+      });
+    });
+    var s = d.createElement("script");
+    s.type = "module";
+    s.src = wb + "widget.js";
+    if (nonce) s.nonce = nonce;
+    s.__km = 2;
+    d.head.appendChild(s);
+    return ui;
+  }
+  K.open = function () {
+    if (K._ui) K._ui.open(); else load(true);
+  };
+
+  // The persistent control that re-opens the preferences (withdrawal must be
+  // as easy as consent), styled through CSSOM so a strict CSP allows it.
+  var rb = null;
+  function reopen() {
+    if (rb || !d.body) return;
+    rb = d.createElement("button");
+    rb.type = "button";
+    rb.className = "km-reopen";
+    rb.textContent = T.reopen || "Cookies";
+    rb.style.cssText = "position:fixed;left:12px;bottom:12px;z-index:2147483000;padding:6px 10px;font:13px/1.2 system-ui,sans-serif;border-radius:16px;border:1px solid var(--km-border,#767676);background:var(--km-bg,#fff);color:var(--km-fg,#1a1a1a);cursor:pointer;opacity:.9";
+    rb.__km = 2;
+    rb.onclick = K.open;
+    d.body.appendChild(rb);
+  }
+  d.addEventListener("click", function (e) {
+    var t = e.target && e.target.closest && e.target.closest("[data-consent-open]");
+    if (t) { e.preventDefault(); K.open(); }
+  });
+  function ready() {
+    if (dec) reopen();
+    flush();
+  }
+  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", ready); else ready();
+  if (!dec) load(false);
+})(__KEURMERK_RULES__);
