@@ -199,7 +199,9 @@
       return false;
     }
     oSetAttr.call(e, "data-src", v);
-    if (!e.__kmq) { e.__kmq = 1; hold({ e: e, c: r[1], s: r[2], k: tag }); }
+    // A pixel fires while detached, so it is held now; a frame is held (with
+    // its placeholder) when it enters the document.
+    if (tag === "IMG" && !e.__kmq) { e.__kmq = 1; hold({ e: e, c: r[1], s: r[2], k: tag }); }
     return true;
   }
   [[HTMLScriptElement, "src"], [HTMLScriptElement, "type"], [HTMLIFrameElement, "src"], [HTMLImageElement, "src"]].forEach(function (pp) {
