@@ -381,22 +381,25 @@
     K._openPrefs = K._openPrefs || openPrefs;
     if (ui) return ui;
     var wb = base + "/widget/";
+    // The assets' content hash, set by scripts/build-widget: the server may
+    // cache /widget/* for a year, so a new build must mean new URLs.
+    var v = "?v=" + KEURMERK_ASSET_VERSION;
     function get(u) { return oFetch.call(w, u, { credentials: "omit" }).then(function (r) { if (!r.ok) throw r.status; return r.json(); }); }
     var css = new Promise(function (ok) {
       var l = d.createElement("link");
       l.rel = "stylesheet";
-      l.href = wb + "widget.css";
+      l.href = wb + "widget.css" + v;
       if (nonce) l.nonce = nonce;
       l.onload = l.onerror = ok;
       d.head.appendChild(l);
     });
     var i18n = has(["nl", "en", "de", "fr"], lang) ? lang : "en";
     // Started now, in parallel with the module script, the config and the texts.
-    var wasm = oFetch.call(w, wb + "widget_bg.wasm", { credentials: "omit" });
+    var wasm = oFetch.call(w, wb + "widget_bg.wasm" + v, { credentials: "omit" });
     ui = Promise.all([
       new Promise(function (ok) { K._boot = ok; }),
       get(base + "/api/v1/sites/" + R.s + "/config"),
-      get(wb + "i18n/" + i18n + ".json"),
+      get(wb + "i18n/" + i18n + ".json" + v),
       css
     ]).then(function (a) {
       return a[0].init({ module_or_path: wasm }).then(function () {
@@ -412,7 +415,7 @@
     });
     var s = d.createElement("script");
     s.type = "module";
-    s.src = wb + "widget.js";
+    s.src = wb + "widget.js" + v;
     if (nonce) s.nonce = nonce;
     s.__km = 2;
     d.head.appendChild(s);
