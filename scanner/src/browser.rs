@@ -132,6 +132,7 @@ pub async fn run(
 
 struct Session {
     browser: tokio::sync::Mutex<Browser>,
+    visits: std::sync::atomic::AtomicU32,
     handler: tokio::task::JoinHandle<()>,
     _profile: tempfile::TempDir,
 }
@@ -206,6 +207,7 @@ impl Session {
         });
         Ok(Session {
             browser: tokio::sync::Mutex::new(browser),
+            visits: std::sync::atomic::AtomicU32::new(0),
             handler,
             _profile: profile,
         })
@@ -364,7 +366,9 @@ impl Session {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         collector.abort();
-        rec.drain_into(&mut obs, &page_url, &site_host, after);
+        let visit = self.visits.fetch_add(1, Ordering::SeqCst) + 1;
+        rec.drain_into(&mut obs, &page_url, &site_host, after, visit);
+        obs.browser_visits = 1;
         obs.pages.push(PageVisit {
             url: page_url,
             depth: 0,
@@ -459,6 +463,7 @@ impl Recorder {
                 initiator,
                 state: ConsentState::BeforeConsent,
                 pass: Pass::Browser,
+                visit: None,
             },
         ));
     }
@@ -498,12 +503,13 @@ impl Recorder {
         r.last_event.map(|t| t.elapsed()).unwrap_or(Duration::MAX)
     }
 
-    fn drain_into(&self, obs: &mut Observations, page: &str, site_host: &str, after: ConsentState) {
+    fn drain_into(&self, obs: &mut Observations, page: &str, site_host: &str, after: ConsentState, visit: u32) {
         let mut r = self.inner.lock().expect("recorder lock");
         let state = |p: u8| if p == 0 { ConsentState::BeforeConsent } else { after };
         for (p, mut req) in std::mem::take(&mut r.requests) {
             req.page = page.to_owned();
             req.state = state(p);
+            req.visit = Some(visit);
             obs.requests.push(req);
         }
         let now = SystemTime::now();

@@ -359,6 +359,7 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
                 initiator: Some(page.clone()),
                 state: ConsentState::BeforeConsent,
                 pass: Pass::Static,
+                visit: None,
             });
         }
         // Loader snippets name the tag they inject (`t.src = 'https://…/fbevents.js'`):
@@ -376,6 +377,7 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
                         initiator: Some(page.clone()),
                         state: ConsentState::BeforeConsent,
                         pass: Pass::Static,
+                        visit: None,
                     });
                 }
             }
@@ -400,6 +402,7 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
                 initiator: Some(page.clone()),
                 state: ConsentState::BeforeConsent,
                 pass: Pass::Static,
+                visit: None,
             });
         }
     }

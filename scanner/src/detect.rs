@@ -26,6 +26,10 @@ pub struct PlatformSummary {
     pub pages: BTreeSet<String>,
     pub states: BTreeSet<ConsentState>,
     pub requests: usize,
+    /// In how many of the browser visits it showed up (ad auctions and
+    /// consent states make scans differ from visit to visit).
+    pub seen_in_visits: u32,
+    pub of_visits: u32,
     /// The declared service covering it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_as: Option<String>,
@@ -159,10 +163,13 @@ pub fn analyse(obs: &Observations, cx: &Context<'_>) -> Analysis {
             pages: BTreeSet::new(),
             states: BTreeSet::new(),
             requests: 0,
+            seen_in_visits: 0,
+            of_visits: obs.browser_visits,
             declared_as: None,
         });
     };
 
+    let mut visits: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
     // Requests: platforms, ids, personal data, tracking before consent.
     for r in &obs.requests {
         let Ok(url) = url::Url::parse(&r.url) else { continue };
@@ -187,6 +194,9 @@ pub fn analyse(obs: &Observations, cx: &Context<'_>) -> Analysis {
             cap_insert(&mut s.pages, &r.page);
             s.states.insert(r.state);
             s.requests += 1;
+            if let Some(v) = r.visit {
+                visits.entry(m.platform.id.clone()).or_default().insert(v);
+            }
         }
         let third_party = !same_site(&host, cx.site_host);
         let platform = matches.first().map(|m| m.platform);
@@ -515,6 +525,7 @@ pub fn analyse(obs: &Observations, cx: &Context<'_>) -> Analysis {
 
     // Inventory and undeclared services.
     for s in platforms.values_mut() {
+        s.seen_in_visits = visits.get(&s.id).map_or(0, |v| v.len() as u32);
         let declared: Vec<&str> = s
             .hosts
             .iter()
@@ -674,6 +685,7 @@ mod tests {
             initiator: Some("https://connect.facebook.net/en_US/fbevents.js".into()),
             state,
             pass: Pass::Browser,
+            visit: Some(1),
         }
     }
 

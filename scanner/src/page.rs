@@ -49,6 +49,9 @@ pub struct Request {
     pub initiator: Option<String>,
     pub state: ConsentState,
     pub pass: Pass,
+    /// Which browser visit (one page in one consent-state run) saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<u32>,
 }
 
 /// Who set a cookie.
@@ -153,6 +156,9 @@ pub struct Observations {
     /// Banners found and clicked: page -> how (`window.keurmerk`, a button text).
     #[serde(default)]
     pub banners: Vec<(String, String)>,
+    /// Browser visits made (each page once per consent-state run).
+    #[serde(default)]
+    pub browser_visits: u32,
 }
 
 impl Observations {
@@ -164,6 +170,7 @@ impl Observations {
         self.scripts.extend(other.scripts);
         self.problems.extend(other.problems);
         self.banners.extend(other.banners);
+        self.browser_visits += other.browser_visits;
     }
 }
 

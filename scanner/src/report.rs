@@ -275,7 +275,10 @@ impl Report {
         h.push_str("<h2>Platforms</h2><table><tr><th>platform</th><th>kind</th><th>ids</th><th>hosts</th><th>seen</th><th>declared as</th></tr>");
         for p in &self.platforms {
             let ids: Vec<String> = p.ids.iter().map(|i| format!("{} {}", i.label, i.value)).collect();
-            let states: Vec<&str> = p.states.iter().map(|s| s.label()).collect();
+            let mut seen = p.states.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ");
+            if p.of_visits > 0 {
+                seen.push_str(&format!("; in {} of {} browser visits", p.seen_in_visits, p.of_visits));
+            }
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -283,7 +286,7 @@ impl Report {
                 p.kind,
                 esc(&ids.join(", ")),
                 esc(&p.hosts.iter().cloned().collect::<Vec<_>>().join(", ")),
-                esc(&states.join(", ")),
+                esc(&seen),
                 esc(p.declared_as.as_deref().unwrap_or("— not declared"))
             );
         }

@@ -93,6 +93,14 @@ async fn browser_pass_finds_platforms_leaks_cookies_and_consent_violations() {
         );
     }
 
+    // Seen in k of n visits (7 pages x 3 runs): Meta in all three runs of the
+    // home page, in the one run that clicks on /click, and after "accept
+    // all" on /cmp.
+    let meta = a.platforms.iter().find(|p| p.id == "meta-pixel").unwrap();
+    assert_eq!((meta.seen_in_visits, meta.of_visits), (5, 21));
+    let hotjar = a.platforms.iter().find(|p| p.id == "hotjar").unwrap();
+    assert_eq!(hotjar.seen_in_visits, 3);
+
     // Every canary leak, decoded, with the encoding it travelled in.
     let leak = |platform: &str, encoding: &str| {
         a.personal_data.iter().any(|l| {
