@@ -42,6 +42,8 @@ async fn writes_json_html_sarif_and_fails_the_pipeline_on_high() {
             .arg("--sarif")
             .arg(&sarif)
             .args(["--fail-on", "high"])
+            .arg("--cookie-db")
+            .arg(common::fixtures().join("ocd-sample.csv"))
             .output()
             .unwrap()
     })
@@ -51,6 +53,22 @@ async fn writes_json_html_sarif_and_fails_the_pipeline_on_high() {
     let report: scanner::Report =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     assert!(report.declaration.origin.contains("declared.toml"));
+    // Unknown to the knowledge base, classified by the Open Cookie Database file.
+    let ab = report.cookies.iter().find(|c| c.name == "srv_ab").unwrap();
+    let class = ab.classification.as_ref().expect("classified");
+    assert_eq!(class.category, "analytics");
+    assert!(
+        class.source.starts_with("Open Cookie Database fixture-0001"),
+        "{}",
+        class.source
+    );
+    let f = report.findings.iter().find(|f| f.title.contains("`srv_ab`")).unwrap();
+    assert!(
+        f.remedy
+            .starts_with("Declare cookie `srv_ab` under Analytics / Fixture A/B testing"),
+        "{}",
+        f.remedy
+    );
     let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
     assert!(html.contains("Meta Pixel") && html.starts_with("<!doctype html>"));
     let sarif: serde_json::Value =
