@@ -13,7 +13,6 @@
   var me = d.currentScript;
   var nonce = me && me.nonce;
   var base = R.a;
-  var CK = "keurmerk";
   var STORE = "keurmerk:" + R.s;
   var QUEUE = "keurmerk:q:" + R.s;
   // Originals, taken before anyone else can patch them.
@@ -280,56 +279,6 @@
     run(Q.filter(function (x) { return !x.done && allowed(x.c, x.s); }), 0);
   }
 
-  // Declared cookies of a withdrawn category, on every domain they may live on.
-  function glob(p, n) {
-    return new RegExp("^" + p.split("*").map(function (s) { return s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"); }).join(".*") + "$").test(n);
-  }
-  function wipe(cat, svc) {
-    var names = d.cookie.split(";").map(function (c) { return c.split("=")[0].trim(); });
-    var parts = loc.hostname.split(".");
-    R.k.forEach(function (k) {
-      if (svc ? k[2] !== svc : k[1] !== cat) return;
-      names.forEach(function (n) {
-        if (!n || !glob(k[0], n)) return;
-        var doms = [""];
-        for (var i = 0; i < parts.length - 1; i++) doms.push(";domain=." + parts.slice(i).join("."));
-        if (k[3]) doms.push(";domain=" + k[3]);
-        doms.forEach(function (x) { d.cookie = n + "=;path=/;max-age=0" + x; });
-        try { localStorage.removeItem(n); } catch (e) { /* storage may be off */ }
-      });
-    });
-  }
-
-  // Sends queued decisions one by one (the first answer carries the consent
-  // id and secret the next ones need); offline or server errors keep them.
-  var sending = 0;
-  function flush() {
-    var q = store(QUEUE) || [];
-    if (sending || !q.length || !oFetch) return;
-    sending = 1;
-    var me2 = store(STORE) || {}, body = q[0];
-    if (me2.id) { body.consent_id = me2.id; body.secret = me2.secret; }
-    oFetch.call(w, base + "/api/v1/sites/" + R.s + "/decisions", {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), credentials: "omit", keepalive: true
-    }).then(function (res) {
-      if (res.status >= 500 || res.status === 429) throw 0;
-      return res.ok ? res.json() : null;
-    }).then(function (j) {
-      if (j) {
-        me2.id = j.consent_id || me2.id;
-        me2.secret = j.secret || me2.secret;
-        me2.receipt = j;
-        me2.decision = body;
-        store(STORE, me2);
-      }
-      store(QUEUE, (store(QUEUE) || []).slice(1));
-      sending = 0;
-      flush();
-      emit("keurmerk:recorded", j);
-    }, function () { sending = 0; });
-  }
-  w.addEventListener("online", flush);
-
   function emit(type, detail) {
     var ev;
     try { ev = new CustomEvent(type, { detail: detail }); } catch (e) { return; }
@@ -337,53 +286,43 @@
   }
   K.on = function (f) { w.addEventListener("keurmerk:change", function (e) { f(e.detail); }); };
 
-  // Applies and records a decision: {c: {cat: bool}, s: {svc: bool}}, method.
-  K._set = function (c, s, method) {
-    var prev = dec, withdrawn = [];
-    var next = { v: R.v.slice(0, 16), f: R.f, t: now(), c: {}, s: s || {}, g: gpc };
-    R.c.forEach(function (cat) { next.c[cat] = has(R.r, cat) || c[cat] === true; });
-    if (prev) {
-      R.c.forEach(function (cat) { if (allowed(cat) && !next.c[cat]) withdrawn.push([cat]); });
-      each(prev.s, function (svc, on) { if (on && next.s[svc] === false) withdrawn.push([0, svc]); });
-    }
-    dec = next;
-    var cats = R.c.filter(function (x) { return next.c[x] && !has(R.r, x); }).join("+");
-    var svcs = [];
-    each(next.s, function (k, v) { svcs.push(k + ":" + (v ? 1 : 0)); });
-    d.cookie = CK + "=" + encodeURIComponent([next.v, next.f, next.t, cats, svcs.join("+"), gpc ? 1 : 0].join(".")) +
-      ";path=/;max-age=" + R.e * 86400 + ";samesite=lax" + (loc.protocol === "https:" ? ";secure" : "");
-    withdrawn.forEach(function (x) { wipe(x[0], x[1]); });
-    K.reloadSuggested = K.reloadSuggested || withdrawn.length > 0;
-    gtag("consent", "update", signals());
-    releaseAllowed();
-    var q = store(QUEUE) || [];
-    q.push({ config_version: R.v, method: method, categories: next.c, services: next.s, language: lang, page_path: loc.pathname, gpc: gpc });
-    store(QUEUE, q.slice(-20));
-    flush();
-    reopen();
-    emit("keurmerk:change", { categories: next.c, services: next.s, method: method, withdrawn: withdrawn.length > 0 });
-  };
-  // "Always allow" on a placeholder: grants one service (or category).
-  K.allow = function (cat, svc) {
-    var c = {}, s = {};
-    if (dec) { each(dec.c, function (k, v) { c[k] = v; }); each(dec.s, function (k, v) { s[k] = v; }); }
-    if (svc) s[svc] = true; else c[cat] = true;
-    K._set(c, s, "custom");
-  };
+  // Changing a decision (apply, store, record, delete withdrawn cookies) lives
+  // in the UI module (web/decide.js): a returning visitor never needs it.
+  K.allow = function (cat, svc) { mod().then(function () { K.allow(cat, svc); }); };
   K.decision = function () { return dec && { categories: dec.c, services: dec.s, time: dec.t, gpc: dec.g }; };
   K.receipt = function () { return (store(STORE) || {}).receipt || null; };
   K.gpc = gpc;
 
-  // The UI (wasm) is fetched only when needed: no valid decision, or the
-  // visitor asks for the preferences.
+  // What the UI module needs of the loader's state.
+  K._i = {
+    R: R, lang: lang, gpc: gpc, base: base, oFetch: oFetch, store: store, STORE: STORE, QUEUE: QUEUE,
+    allowed: allowed, gtag: gtag, signals: signals, release: releaseAllowed, emit: emit, reopen: reopen,
+    dec: function (x) { if (x) dec = x; return dec; }
+  };
+
+  // The UI module (widget.js) and the UI (wasm) are fetched only when needed:
+  // no valid decision, the visitor asks for the preferences, or a decision
+  // waits to be sent.
+  var wb = base + "/widget/";
+  // The assets' content hash, set by scripts/build-widget: the server may
+  // cache /widget/* for a year, so a new build must mean new URLs.
+  var v = "?v=" + KEURMERK_ASSET_VERSION;
+  var modP = null;
+  function mod() {
+    if (modP) return modP;
+    modP = new Promise(function (ok) { K._boot = ok; });
+    var s = d.createElement("script");
+    s.type = "module";
+    s.src = wb + "widget.js" + v;
+    if (nonce) s.nonce = nonce;
+    s.__km = 2;
+    d.head.appendChild(s);
+    return modP;
+  }
   var ui = null;
   function load(openPrefs) {
     K._openPrefs = K._openPrefs || openPrefs;
     if (ui) return ui;
-    var wb = base + "/widget/";
-    // The assets' content hash, set by scripts/build-widget: the server may
-    // cache /widget/* for a year, so a new build must mean new URLs.
-    var v = "?v=" + KEURMERK_ASSET_VERSION;
     function get(u) { return oFetch.call(w, u, { credentials: "omit" }).then(function (r) { if (!r.ok) throw r.status; return r.json(); }); }
     var css = new Promise(function (ok) {
       var l = d.createElement("link");
@@ -397,7 +336,7 @@
     // Started now, in parallel with the module script, the config and the texts.
     var wasm = oFetch.call(w, wb + "widget_bg.wasm" + v, { credentials: "omit" });
     ui = Promise.all([
-      new Promise(function (ok) { K._boot = ok; }),
+      mod(),
       get(base + "/api/v1/sites/" + R.s + "/config"),
       get(wb + "i18n/" + i18n + ".json" + v),
       css
@@ -413,12 +352,6 @@
         emit("keurmerk:ui", null);
       });
     });
-    var s = d.createElement("script");
-    s.type = "module";
-    s.src = wb + "widget.js" + v;
-    if (nonce) s.nonce = nonce;
-    s.__km = 2;
-    d.head.appendChild(s);
     return ui;
   }
   K.open = function () {
@@ -445,7 +378,7 @@
   });
   function ready() {
     if (dec) reopen();
-    flush();
+    if ((store(QUEUE) || []).length) mod().then(function () { K._flush(); });
   }
   if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", ready); else ready();
   if (!dec) load(false);
