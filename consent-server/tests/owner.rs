@@ -340,7 +340,7 @@ async fn decisions_list_look_up_and_export(kind: Kind) {
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("index,time_ms,consent_id"));
     assert_eq!(lines.len(), 8);
-    assert!(lines[1].starts_with(&format!("0,")) && lines[1].contains(&ids[0]));
+    assert!(lines[1].starts_with("0,") && lines[1].contains(&ids[0]));
     assert!(
         lines[1].contains("analytics;necessary") && lines[1].contains("youtube=granted"),
         "{}",
