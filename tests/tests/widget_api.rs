@@ -93,6 +93,18 @@ async fn api_links_and_embed_placeholders() -> Result<()> {
     )
     .await?;
     assert_eq!(shown, serde_json::json!([true, false, true]));
+
+    // The visitor downloads their receipt from the dialog (captured at the
+    // Blob URL the download link points to).
+    let _: bool = eval(
+        &page,
+        "(() => { const o = URL.createObjectURL; URL.createObjectURL = b => (window.__blob = b, o(b)); return true; })()",
+    )
+    .await?;
+    click(&page, ".km-dlg [data-km=receipt]").await?;
+    let receipt: Value = eval(&page, "window.__blob.text().then(JSON.parse)").await?;
+    assert_eq!(receipt["consent_id"], "0123456789abcdef0123456789abcdef", "{receipt}");
+    assert_eq!(receipt["index"], 1, "{receipt}");
     chrome.close().await;
     Ok(())
 }
