@@ -43,10 +43,10 @@ fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
         return validate(doc, &doc["components"]["schemas"][name], value, at);
     }
     for key in ["oneOf", "anyOf"] {
-        if let Some(options) = schema.get(key).and_then(Value::as_array) {
-            if !options.iter().any(|o| validate(doc, o, value, at).is_ok()) {
-                return Err(format!("{at}: matches none of {key}"));
-            }
+        if let Some(options) = schema.get(key).and_then(Value::as_array)
+            && !options.iter().any(|o| validate(doc, o, value, at).is_ok())
+        {
+            return Err(format!("{at}: matches none of {key}"));
         }
     }
     if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
@@ -74,10 +74,10 @@ fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
             return Err(format!("{at}: {value} is not of type {t}"));
         }
     }
-    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
-        if !e.contains(value) {
-            return Err(format!("{at}: {value} not in {e:?}"));
-        }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array)
+        && !e.contains(value)
+    {
+        return Err(format!("{at}: {value} not in {e:?}"));
     }
     if let Some(obj) = value.as_object() {
         for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
