@@ -167,6 +167,12 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ))
+        // Sites embed the widget from their own origin: its module script,
+        // wasm and texts are fetched in CORS mode. They are public.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
         ));
     let demo = ServeDir::new(&state.settings.demo_dir).precompressed_gzip();
     let metrics = state.metrics.clone();

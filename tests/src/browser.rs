@@ -44,6 +44,9 @@ impl Chromium {
         // errors instead of going to the internet.
         let mut rules: Vec<String> = opts.hosts.iter().map(|(h, a)| format!("MAP {h} {a}")).collect();
         rules.push("MAP * ~NOTFOUND".into());
+        // Except loopback IP literals: tests may serve a site and the consent
+        // server on two 127.0.0.1 ports (two origins) without names.
+        rules.push("EXCLUDE 127.0.0.1".into());
         let config = BrowserConfig::builder()
             .chrome_executable(CHROMIUM)
             .no_sandbox()

@@ -65,6 +65,42 @@ pub fn build_widget() -> Result<()> {
     Ok(())
 }
 
+/// The workspace's `consent-server` binary, built by the cargo that runs the
+/// tests into the same target directory (a no-op when it is fresh), so the
+/// widget tests can run the real server next to the browser.
+pub fn consent_server_bin() -> Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        // This test binary is <target>/<profile>/deps/<name>.
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let profile_dir = exe
+            .parent()
+            .and_then(std::path::Path::parent)
+            .ok_or("test binary outside a cargo target dir")?;
+        let target_dir = profile_dir.parent().ok_or("no target dir")?;
+        let mut cmd = std::process::Command::new(option_env!("CARGO").unwrap_or("cargo"));
+        cmd.args([
+            "build",
+            "--quiet",
+            "--locked",
+            "-p",
+            "consent-server",
+            "--bin",
+            "consent-server",
+        ])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(repo_root());
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        match cmd.status() {
+            Ok(s) if s.success() => Ok(profile_dir.join("consent-server")),
+            other => Err(format!("cargo build -p consent-server: {other:?}")),
+        }
+    });
+    built.clone().map_err(anyhow::Error::msg)
+}
+
 /// The demo site's configuration: the starter categories plus services for
 /// the trackers the demo pages embed.
 pub fn demo_config() -> SiteConfig {
