@@ -6,9 +6,9 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::{Array, JSON};
+use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Blob, BlobPropertyBag, Element, HtmlAnchorElement, HtmlDialogElement, HtmlInputElement, Url};
+use web_sys::{Element, HtmlDialogElement, HtmlInputElement};
 
 use crate::Ui;
 use crate::dom::{add, attr, button, document, el, text};
@@ -214,39 +214,22 @@ pub fn announce_reload(ui: &mut Ui) {
     add(&ui.root, &toast);
 }
 
-/// Saves the receipt the server returned (and the decision it covers) as a
-/// JSON file: the visitor's own proof.
+/// The visitor's proof as a file: the UI module (`web/decide.js`, `_dl`)
+/// fetches the server's proof bundles, falling back to the receipt. Done in
+/// JS, where fetch and Blob cost no glue in the wasm.
 pub fn download_receipt(ui: &mut Ui) {
     let receipt = ui.site.call("receipt", &Array::new());
-    let status = ui
-        .dialog
-        .as_ref()
-        .and_then(|d| d.query_selector(".km-status").ok().flatten());
     if receipt.is_null() || receipt.is_undefined() {
-        if let Some(s) = status {
+        if let Some(s) = ui
+            .dialog
+            .as_ref()
+            .and_then(|d| d.query_selector(".km-status").ok().flatten())
+        {
             s.set_text_content(Some(&ui.site.text("no_receipt")));
         }
         return;
     }
-    let json = JSON::stringify_with_replacer_and_space(&receipt, &JsValue::NULL, &JsValue::from_f64(2.0))
-        .map(String::from)
-        .unwrap_or_default();
-    let parts = Array::of1(&JsValue::from_str(&json));
-    let bag = BlobPropertyBag::new();
-    bag.set_type("application/json");
-    let Ok(blob) = Blob::new_with_str_sequence_and_options(&parts, &bag) else {
-        return;
-    };
-    let Ok(url) = Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    let a: HtmlAnchorElement = el("a", "").unchecked_into();
-    a.set_href(&url);
-    a.set_download("keurmerk-receipt.json");
-    add(&ui.root, &a);
-    a.click();
-    a.remove();
-    let _ = Url::revoke_object_url(&url);
+    ui.site.call("_dl", &Array::new());
 }
 
 pub fn trap_focus(ui: &mut Ui, ev: &web_sys::KeyboardEvent) {

@@ -85,6 +85,27 @@ export function install(K) {
     I.emit("keurmerk:change", { categories: next.c, services: next.s, method: method, withdrawn: withdrawn.length > 0 });
   };
 
+  // The visitor's proof, downloaded from the preferences dialog: the
+  // server's standard proof bundles (RFC 9162 inclusion in a signed
+  // checkpoint, checked offline by `keurmerk-verify proof`) once a
+  // checkpoint covers the decision, else the receipt the server returned.
+  K._dl = function () {
+    var me = I.store(I.STORE) || {};
+    function save(x, name) {
+      var a = d.createElement("a"), u = URL.createObjectURL(new Blob([JSON.stringify(x, null, 2)], { type: "application/json" }));
+      a.href = u;
+      a.download = name;
+      d.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(u); });
+    }
+    I.oFetch.call(w, I.base + "/api/v1/sites/" + R.s + "/visitors/" + me.id + "/proofs", { headers: { "x-keurmerk-secret": me.secret }, credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : 0; })
+      .catch(function () { return 0; })
+      .then(function (b) { if (b && b.length) save(b, "keurmerk-proof.json"); else save(me.receipt, "keurmerk-receipt.json"); });
+  };
+
   // "Always allow" on a placeholder: grants one service (or category).
   K.allow = function (cat, svc) {
     var c = {}, s = {}, dec = I.dec();

@@ -102,6 +102,8 @@ async fn api_links_and_embed_placeholders() -> Result<()> {
     )
     .await?;
     click(&page, ".km-dlg [data-km=receipt]").await?;
+    // This stand-in server has no proof endpoint: the receipt is the fallback.
+    wait_for(&page, "window.__blob", T).await?;
     let receipt: Value = eval(&page, "window.__blob.text().then(JSON.parse)").await?;
     assert_eq!(receipt["consent_id"], "0123456789abcdef0123456789abcdef", "{receipt}");
     assert_eq!(receipt["index"], 1, "{receipt}");

@@ -1,8 +1,9 @@
 //! The widget against the real `consent-server` binary, once on embedded
 //! SQLite and once on a real Redis: a site on one loopback origin embeds the
 //! loader from the consent server on another, the owner allows that origin
-//! through the owner API, and a visitor accepts, gets a proof, and later
-//! changes their mind under the same consent id.
+//! through the owner API, and a visitor accepts, gets a proof, later
+//! changes their mind under the same consent id, and downloads proof bundles
+//! that verify against the log's key.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,6 +12,8 @@ use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
+use consent_core::note::NoteVerifier;
+use consent_core::tlog_proof::ProofBundle;
 use e2e::browser::{Chromium, Launch, click, eval, exclusive, goto, wait_for};
 use e2e::widget_site::{build_widget, consent_server_bin, repo_root};
 use e2e::{RedisServer, ServerProcess};
@@ -252,6 +255,42 @@ async fn visit_accept_and_return(server: &ServerProcess) -> Result<()> {
     assert_eq!(rec["method"], "withdrawal");
     assert_eq!(rec["categories"]["marketing"], false);
     assert_eq!(rec["categories"]["analytics"], true);
+
+    // The proof the visitor downloads from the dialog is the server's
+    // standard bundle array, which verifies against the log's key.
+    click(&page, ".km-reopen").await?;
+    wait_for(
+        &page,
+        "document.querySelector('.km-dlg') && document.querySelector('.km-dlg').open",
+        T,
+    )
+    .await?;
+    let _: bool = eval(
+        &page,
+        "(() => { const o = URL.createObjectURL; URL.createObjectURL = b => (window.__blob = b, o(b)); \
+         const c = HTMLAnchorElement.prototype.click; HTMLAnchorElement.prototype.click = function () { window.__name = this.download; return c.call(this); }; return true; })()",
+    )
+    .await?;
+    click(&page, ".km-dlg [data-km=receipt]").await?;
+    wait_for(&page, "window.__blob && window.__name", T).await?;
+    let name: String = eval(&page, "window.__name").await?;
+    assert_eq!(name, "keurmerk-proof.json");
+    let downloaded: Value = eval(&page, "window.__blob.text().then(JSON.parse)").await?;
+    let downloaded = downloaded
+        .as_array()
+        .with_context(|| format!("bundles: {downloaded}"))?;
+    assert!(!downloaded.is_empty());
+    let vkey = reqwest::get(format!("{base}/.well-known/keurmerk-log-key"))
+        .await?
+        .text()
+        .await?;
+    let verifier = NoteVerifier::parse(vkey.trim())?;
+    for b in downloaded {
+        let bundle = ProofBundle::parse(&serde_json::to_vec(b)?)?;
+        bundle.verify(&verifier)?;
+        let record: Value = serde_json::from_slice(&bundle.record_bytes()?)?;
+        assert_eq!(record["consent_id"], id.as_str(), "{record}");
+    }
     chrome.close().await;
     Ok(())
 }
