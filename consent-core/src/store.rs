@@ -116,6 +116,12 @@ pub enum Scope {
     /// Save configurations and change allowed origins.
     #[serde(rename = "config:write")]
     ConfigWrite,
+    /// Upload scan reports (the scanner's `--upload`).
+    #[serde(rename = "scans:write")]
+    ScansWrite,
+    /// List and read scan reports.
+    #[serde(rename = "scans:read")]
+    ScansRead,
 }
 
 /// A per-site API key. The key itself is shown once; storage keeps its
@@ -145,6 +151,47 @@ pub struct Session {
     /// The CSRF token the session's state-changing requests must echo.
     pub csrf: String,
     pub expires_ms: u64,
+}
+
+/// The largest scan report storage keeps (the upload endpoint answers 413 above it).
+pub const MAX_SCAN_BYTES: usize = 4 * 1024 * 1024;
+
+/// What storage knows about a scan report without reading it. The report
+/// itself is opaque JSON bytes to storage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanMeta {
+    /// Unique within the site; sorts by upload time (see [`ScanMeta::new_id`]).
+    pub id: String,
+    pub site: SiteId,
+    /// When the report was uploaded (Unix ms).
+    pub time_ms: u64,
+    /// The URL the report says was scanned (truncated to 2048 bytes).
+    pub url: String,
+    /// Findings per severity (`info` .. `critical`).
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
+impl ScanMeta {
+    /// An id that sorts like the upload time (zero-padded ms) and is unique
+    /// thanks to its random suffix (`random` is hex from the caller's RNG).
+    pub fn new_id(time_ms: u64, random: &str) -> String {
+        format!("{time_ms:015}-{random}")
+    }
+}
+
+/// A stored scan: its summary and the report's bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredScan {
+    pub meta: ScanMeta,
+    pub report: Vec<u8>,
+}
+
+/// Listing a site's scans, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanQuery {
+    /// Only scans with an id below this one (the previous page's last id).
+    pub before: Option<String>,
+    pub limit: usize,
 }
 
 /// Everything Keurmerk keeps. Implementations must make [`append`](Store::append)
@@ -211,4 +258,12 @@ pub trait Store: Send + Sync + 'static {
         now_ms: u64,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
     fn delete_session(&self, sha256: &[u8; 32]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Saves a scan report (callers keep it within [`MAX_SCAN_BYTES`]);
+    /// `Conflict` if the site already has a scan with this id.
+    fn save_scan(&self, meta: &ScanMeta, report: &[u8]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A site's scans, newest (highest id) first, at most `query.limit`.
+    fn scans(&self, site: &SiteId, query: &ScanQuery)
+    -> impl Future<Output = Result<Vec<ScanMeta>, StoreError>> + Send;
+    fn scan(&self, site: &SiteId, id: &str) -> impl Future<Output = Result<Option<StoredScan>, StoreError>> + Send;
 }

@@ -19,7 +19,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{decisions, health, owner, public, session};
+use crate::api::{decisions, health, owner, public, scans, session};
 use crate::limits::Limits;
 use crate::log::Log;
 use crate::metrics::Metrics;
@@ -128,10 +128,15 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::me))
         .routes(routes!(session::logout))
         .layer(DefaultBodyLimit::max(owner::MAX_OWNER_BODY));
+    let scans = OpenApiRouter::new()
+        .routes(routes!(scans::upload, scans::list))
+        .routes(routes!(scans::get))
+        .layer(DefaultBodyLimit::max(consent_core::store::MAX_SCAN_BYTES));
     let _ = state;
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(decisions)
         .merge(owner)
+        .merge(scans)
         .merge(crate::log::api::routes())
         .routes(routes!(public::config))
         .routes(routes!(public::loader))

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use consent_core::store::{Admin, ApiKey, Append, DecisionQuery, NewVisitor, Scope, Session, Site, Store, StoreError};
+use consent_core::store::{
+    Admin, ApiKey, Append, DecisionQuery, NewVisitor, ScanMeta, ScanQuery, Scope, Session, Site, Store, StoreError,
+};
 use consent_core::{ConsentId, DecisionRecord, DecisionRequest, Method, SiteConfig, SiteId};
 use consent_server::store::{RedisStore, SqliteStore};
 
@@ -253,6 +255,46 @@ async fn conformance<S: Store + Clone>(store: S) {
     );
     store.delete_session(&[9; 32]).await.unwrap();
     assert_eq!(store.session(&[9; 32], now).await.unwrap(), None);
+
+    // Scans: opaque bytes kept per site, listed newest first, paginated.
+    let scan = |site: &SiteId, t: u64| ScanMeta {
+        id: ScanMeta::new_id(t, "ab"),
+        site: site.clone(),
+        time_ms: t,
+        url: "https://a.example/".into(),
+        counts: [("high".to_owned(), t)].into(),
+    };
+    for t in [100, 3000, 20] {
+        let report = format!("{{\"schema_version\":1,\"t\":{t}}}").into_bytes();
+        store.save_scan(&scan(&a, t), &report).await.unwrap();
+    }
+    assert!(matches!(
+        store.save_scan(&scan(&a, 100), b"{}").await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.save_scan(&scan(&b, 50), b"{\"b\":1}").await.unwrap();
+    let sq = |before: Option<String>, limit| ScanQuery { before, limit };
+    let all = store.scans(&a, &sq(None, 10)).await.unwrap();
+    assert_eq!(all.iter().map(|m| m.time_ms).collect::<Vec<_>>(), vec![3000, 100, 20]);
+    assert_eq!(all[0], scan(&a, 3000));
+    let page = store.scans(&a, &sq(None, 2)).await.unwrap();
+    assert_eq!(page.len(), 2);
+    let rest = store.scans(&a, &sq(Some(page[1].id.clone()), 2)).await.unwrap();
+    assert_eq!(rest.iter().map(|m| m.time_ms).collect::<Vec<_>>(), vec![20]);
+    assert!(store.scans(&nope, &sq(None, 10)).await.unwrap().is_empty());
+    let got = store.scan(&a, &scan(&a, 100).id).await.unwrap().unwrap();
+    assert_eq!(got.meta, scan(&a, 100));
+    assert_eq!(got.report, b"{\"schema_version\":1,\"t\":100}");
+    // Another site's scan is not found under this site.
+    assert_eq!(store.scan(&a, &scan(&b, 50).id).await.unwrap(), None);
+    assert_eq!(
+        store.scan(&b, &scan(&b, 50).id).await.unwrap().unwrap().report,
+        b"{\"b\":1}"
+    );
+    // Reports up to the limit are kept whole.
+    let big = vec![b'x'; consent_core::store::MAX_SCAN_BYTES];
+    store.save_scan(&scan(&b, 60), &big).await.unwrap();
+    assert_eq!(store.scan(&b, &scan(&b, 60).id).await.unwrap().unwrap().report, big);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,8 @@ pub mod sqlite;
 use std::ops::Range;
 
 use consent_core::store::{
-    Admin, ApiKey, Append, DecisionQuery, LoggedDecision, Session, Site, Store, StoreError, Visitor,
+    Admin, ApiKey, Append, DecisionQuery, LoggedDecision, ScanMeta, ScanQuery, Session, Site, Store, StoreError,
+    StoredScan, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, SiteConfig, SiteId};
 
@@ -180,6 +181,27 @@ impl Store for Backend {
         match self {
             Self::Sqlite(s) => s.delete_session(sha256).await,
             Self::Redis(s) => s.delete_session(sha256).await,
+        }
+    }
+
+    async fn save_scan(&self, meta: &ScanMeta, report: &[u8]) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.save_scan(meta, report).await,
+            Self::Redis(s) => s.save_scan(meta, report).await,
+        }
+    }
+
+    async fn scans(&self, site: &SiteId, query: &ScanQuery) -> Result<Vec<ScanMeta>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.scans(site, query).await,
+            Self::Redis(s) => s.scans(site, query).await,
+        }
+    }
+
+    async fn scan(&self, site: &SiteId, id: &str) -> Result<Option<StoredScan>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.scan(site, id).await,
+            Self::Redis(s) => s.scan(site, id).await,
         }
     }
 }

@@ -12,7 +12,8 @@ use std::ops::Range;
 use std::time::Duration;
 
 use consent_core::store::{
-    Admin, ApiKey, Append, DecisionQuery, LoggedDecision, Session, Site, Store, StoreError, Visitor,
+    Admin, ApiKey, Append, DecisionQuery, LoggedDecision, ScanMeta, ScanQuery, Session, Site, Store, StoreError,
+    StoredScan, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -54,6 +55,15 @@ redis.call("SET", KEYS[1], ARGV[2])
 return 1
 "#;
 
+const SAVE_SCAN: &str = r#"
+-- KEYS: 1 scan hash, 2 site's scan index (all scores 0: ordered by id)
+-- ARGV: 1 id, 2 meta json, 3 report
+if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
+redis.call("HSET", KEYS[1], "meta", ARGV[2], "report", ARGV[3])
+redis.call("ZADD", KEYS[2], 0, ARGV[1])
+return 1
+"#;
+
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -61,6 +71,7 @@ pub struct RedisStore {
     append: Script,
     create_site: Script,
     replace_site: Script,
+    save_scan: Script,
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -97,6 +108,7 @@ impl RedisStore {
             append: Script::new(APPEND),
             create_site: Script::new(CREATE_SITE),
             replace_site: Script::new(REPLACE_SITE),
+            save_scan: Script::new(SAVE_SCAN),
         })
     }
 
@@ -408,5 +420,62 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn save_scan(&self, meta: &ScanMeta, report: &[u8]) -> Result<(), StoreError> {
+        let saved: i64 = self
+            .save_scan
+            .key(self.key(&["scan", meta.site.as_str(), &meta.id]))
+            .key(self.key(&["scans", meta.site.as_str()]))
+            .arg(&meta.id)
+            .arg(to_json(meta))
+            .arg(report)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        if saved == 0 {
+            return Err(StoreError::Conflict(format!("scan {}", meta.id)));
+        }
+        Ok(())
+    }
+
+    async fn scans(&self, site: &SiteId, q: &ScanQuery) -> Result<Vec<ScanMeta>, StoreError> {
+        let max = q.before.as_ref().map_or("+".to_owned(), |b| format!("({b}"));
+        let ids: Vec<String> = self
+            .conn
+            .clone()
+            .zrevrangebylex_limit(self.key(&["scans", site.as_str()]), max, "-", 0, q.limit as isize)
+            .await
+            .map_err(unavailable)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hget(self.key(&["scan", site.as_str(), id]), "meta");
+        }
+        let metas: Vec<Option<String>> = pipe.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        metas
+            .into_iter()
+            .zip(&ids)
+            .map(|(m, id)| from_json(&m.ok_or_else(|| corrupt(format!("scan {id} missing")))?))
+            .collect()
+    }
+
+    async fn scan(&self, site: &SiteId, id: &str) -> Result<Option<StoredScan>, StoreError> {
+        let (meta, report): (Option<String>, Option<Vec<u8>>) = redis::cmd("HMGET")
+            .arg(self.key(&["scan", site.as_str(), id]))
+            .arg("meta")
+            .arg("report")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        match (meta, report) {
+            (Some(meta), Some(report)) => Ok(Some(StoredScan {
+                meta: from_json(&meta)?,
+                report,
+            })),
+            _ => Ok(None),
+        }
     }
 }

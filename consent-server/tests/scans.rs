@@ -1,0 +1,310 @@
+//! Scan reports over real HTTP: upload with a `scans:write` key, list and
+//! read back with `scans:read`, tenants kept apart, bad input refused.
+
+mod common;
+
+use common::{Kind, spawn_app};
+use serde_json::{Value, json};
+
+/// A report in the shape `scanner/REPORT.md` documents (schema version 1).
+fn report(site: &str) -> Value {
+    json!({
+        "schema": "keurmerk-scan-report",
+        "schema_version": 1,
+        "scanner": {"name": "consent-scan", "version": "0.1.0", "knowledge_base": "2026-11-01"},
+        "site": site,
+        "started_at": 1_790_000_000,
+        "duration_ms": 5123,
+        "declaration": {"origin": "none (no declaration given)"},
+        "summary": {"pages_static": 3, "pages_browser": 1, "platforms": 1, "cookies": 1,
+            "personal_data_requests": 0, "findings": {"high": 1, "medium": 1}, "highest": "high"},
+        "findings": [
+            {"rule": "tracking-before-consent", "severity": "high", "title": "Meta Pixel 1234 before consent",
+             "platform": "meta-pixel", "remedy": "Block Meta Pixel until consent",
+             "evidence": [{"page": site, "state": "before-consent", "request": "https://www.facebook.com/tr?id=1234", "params": [], "personal_data": [], "note": "request"}],
+             "evidence_total": 1},
+            {"rule": "undeclared-cookie", "severity": "medium", "title": "Cookie _fbp is not declared",
+             "platform": "meta-pixel", "remedy": "Declare cookie `_fbp` under Marketing / Meta Pixel",
+             "evidence": [{"cookie": "_fbp", "note": "set by script"}], "evidence_total": 1}
+        ],
+        "platforms": [], "cookies": [], "storage": [], "personal_data": [], "pages": [], "problems": [], "banners": [],
+        "a_future_field": {"kept": true}
+    })
+}
+
+async fn scans_upload_list_and_read(kind: Kind) {
+    let app = spawn_app(kind).await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    let writer = app.api_key("shop", &["scans:write"]).await;
+    let reader = app.api_key("shop", &["scans:read"]).await;
+    let body = report("https://shop.example.nl/");
+    let url = app.url("/api/v1/sites/shop/scans");
+
+    let res = app
+        .client
+        .post(&url)
+        .bearer_auth(&writer)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["site"], "shop");
+    assert_eq!(first["url"], "https://shop.example.nl/");
+    assert_eq!(first["counts"], json!({"high": 1, "medium": 1}));
+    let res = app
+        .client
+        .post(&url)
+        .bearer_auth(&writer)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let second: Value = res.json().await.unwrap();
+
+    // The writer key cannot read; the reader key cannot write.
+    assert_eq!(
+        app.client.get(&url).bearer_auth(&writer).send().await.unwrap().status(),
+        403
+    );
+    let res = app
+        .client
+        .post(&url)
+        .bearer_auth(&reader)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let page: Value = app
+        .client
+        .get(&url)
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page["scans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![second["id"].as_str().unwrap(), first["id"].as_str().unwrap()],
+        "newest first"
+    );
+    let page1: Value = app
+        .client
+        .get(format!("{url}?limit=1"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page1["scans"][0]["id"], second["id"]);
+    let before = page1["next_before"].as_str().unwrap();
+    let page2: Value = app
+        .client
+        .get(format!("{url}?limit=1&before={before}"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page2["scans"][0]["id"], first["id"]);
+
+    // The report comes back exactly as uploaded, unknown fields included.
+    let res = app
+        .client
+        .get(format!("{url}/{}", first["id"].as_str().unwrap()))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let back: Value = res.json().await.unwrap();
+    assert_eq!(back, body);
+
+    // The admin session reads too.
+    let (admin, _) = app.admin().await;
+    assert_eq!(admin.get(&url).send().await.unwrap().status(), 200);
+}
+both_backends!(scans_upload_list_and_read);
+
+async fn scans_are_per_tenant(kind: Kind) {
+    let app = spawn_app(kind).await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    app.create_site("other", "https://other.example.nl").await;
+    let shop_writer = app.api_key("shop", &["scans:write", "scans:read"]).await;
+    let other = app.api_key("other", &["scans:write", "scans:read"]).await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/sites/shop/scans"))
+        .bearer_auth(&shop_writer)
+        .json(&report("https://shop.example.nl/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    // Another site's key can neither upload to, list nor read shop's scans.
+    let res = app
+        .client
+        .post(app.url("/api/v1/sites/shop/scans"))
+        .bearer_auth(&other)
+        .json(&report("https://shop.example.nl/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = app
+        .client
+        .get(app.url("/api/v1/sites/shop/scans"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/sites/shop/scans/{id}")))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // Under its own site the id does not exist.
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/sites/other/scans/{id}")))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let page: Value = app
+        .client
+        .get(app.url("/api/v1/sites/other/scans"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["scans"], json!([]));
+    // No key at all.
+    let res = app
+        .client
+        .post(app.url("/api/v1/sites/shop/scans"))
+        .json(&report("x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+both_backends!(scans_are_per_tenant);
+
+async fn scans_refuse_bad_input(kind: Kind) {
+    let app = spawn_app(kind).await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    let key = app.api_key("shop", &["scans:write", "scans:read"]).await;
+    let url = app.url("/api/v1/sites/shop/scans");
+    let post = |body: Vec<u8>| {
+        app.client
+            .post(&url)
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let check = |res: reqwest::Response, status: u16, field: Option<&'static str>| async move {
+        assert_eq!(res.status(), status);
+        let v: Value = res.json().await.unwrap();
+        if let Some(f) = field {
+            assert_eq!(v["field"], f, "{v}");
+        }
+    };
+    check(post(b"not json".to_vec()).await.unwrap(), 422, None).await;
+    check(post(b"[1,2]".to_vec()).await.unwrap(), 422, None).await;
+    check(
+        post(b"{\"site\":\"x\"}".to_vec()).await.unwrap(),
+        422,
+        Some("schema_version"),
+    )
+    .await;
+    check(
+        post(b"{\"schema_version\":\"1\"}".to_vec()).await.unwrap(),
+        422,
+        Some("schema_version"),
+    )
+    .await;
+    let mut bad = report("x");
+    bad["findings"][1]["severity"] = json!("apocalyptic");
+    check(
+        post(serde_json::to_vec(&bad).unwrap()).await.unwrap(),
+        422,
+        Some("findings/1/severity"),
+    )
+    .await;
+
+    // Over 4 MiB: 413 with the JSON error shape, and nothing stored.
+    let mut huge = report("x");
+    huge["padding"] = json!("x".repeat(consent_core::store::MAX_SCAN_BYTES));
+    check(post(serde_json::to_vec(&huge).unwrap()).await.unwrap(), 413, None).await;
+    let page: Value = app
+        .client
+        .get(&url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["scans"], json!([]), "nothing stored from bad uploads");
+
+    // Unknown site, bad query, unknown scan.
+    let (admin, csrf) = app.admin().await;
+    let res = admin
+        .post(app.url("/api/v1/sites/nope/scans"))
+        .header("X-CSRF-Token", csrf)
+        .json(&report("x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    check(
+        app.client
+            .get(format!("{url}?limit=0"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap(),
+        422,
+        Some("limit"),
+    )
+    .await;
+    let res = app
+        .client
+        .get(format!("{url}/nope"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+both_backends!(scans_refuse_bad_input);
