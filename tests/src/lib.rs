@@ -213,6 +213,11 @@ impl ServerProcess {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The process id while it runs (for measuring its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Everything the process printed to stdout so far.
     pub fn stdout(&self) -> String {
         self.stdout.lock().expect("stdout buffer").clone()
