@@ -188,6 +188,13 @@ pub fn router(state: AppState) -> Router {
     .route("/", get(|| async { Redirect::to("/demo/") }))
     .nest_service("/widget", widget)
     .nest_service("/demo", demo)
+    .nest_service(
+        dashboard::BASE,
+        dashboard::router(
+            state.store.clone(),
+            Arc::new(crate::dashboard::DashboardAuth(state.clone())),
+        ),
+    )
     .with_state(state)
     .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track))
 }

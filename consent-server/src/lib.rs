@@ -9,6 +9,7 @@
 //! - [`limits`]: rate limits.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`log`]: the transparency log's seam (issue 3).
+//! - [`dashboard`]: the dashboard's hook into admin sessions.
 //! - [`bootstrap`]: the demo site and admin account on first start.
 //! - [`browser`]: the coarse browser summary kept with a decision.
 
@@ -17,6 +18,7 @@ pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod browser;
+pub mod dashboard;
 pub mod error;
 pub mod limits;
 pub mod log;

@@ -31,7 +31,7 @@ pub struct LoggedIn {
     pub expires_ms: u64,
 }
 
-fn session_cookies(app: &AppState, token: &str, csrf: &str, max_age_secs: u64) -> [HeaderValue; 2] {
+pub(crate) fn session_cookies(app: &AppState, token: &str, csrf: &str, max_age_secs: u64) -> [HeaderValue; 2] {
     let secure = if app.settings.public_url.starts_with("https://") {
         "; Secure"
     } else {

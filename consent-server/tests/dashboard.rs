@@ -1,0 +1,186 @@
+//! The dashboard over real HTTP against the server: log-in with the admin
+//! session, CSRF on state changes, pages, escaping, languages.
+
+mod common;
+
+use common::{Kind, TestApp, spawn_app};
+use serde_json::json;
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn logged_in(app: &TestApp) -> reqwest::Client {
+    let b = browser();
+    let res = b
+        .post(app.url("/dashboard/login"))
+        .form(&[("username", "admin"), ("password", app.admin_password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/dashboard/");
+    b
+}
+
+async fn get(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+    let res = b.get(app.url(path)).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+async fn login_and_logout_with_csrf(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let anon = browser();
+    let res = anon.get(app.url("/dashboard/")).send().await.unwrap();
+    assert_eq!(res.status(), 303, "pages need a session");
+    assert_eq!(res.headers()["location"], "/dashboard/login");
+    let res = anon.get(app.url("/dashboard/login")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(res.text().await.unwrap().contains(r#"name="password""#));
+    let res = anon
+        .post(app.url("/dashboard/login"))
+        .form(&[("username", "admin"), ("password", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    let b = logged_in(&app).await;
+    let (status, home) = get(&b, &app, "/dashboard/").await;
+    assert_eq!(status, 200);
+    assert!(home.contains(r#"<a href="/dashboard/sites/demo">demo</a>"#), "{home}");
+    // The same session works on the owner API (one session mechanism).
+    assert_eq!(b.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(), 200);
+
+    // Log-out without the token (a forged cross-site form) is refused and
+    // the session lives on; with it, the session ends.
+    let res = b.post(app.url("/dashboard/logout")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = b
+        .post(app.url("/dashboard/logout"))
+        .form(&[("csrf", "not-the-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(get(&b, &app, "/dashboard/").await.0, 200);
+    let res = b
+        .post(app.url("/dashboard/logout"))
+        .form(&[("csrf", csrf_of(&home))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(get(&b, &app, "/dashboard/").await.0, 303);
+    assert_eq!(b.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(), 401);
+}
+both_backends!(login_and_logout_with_csrf);
+
+async fn site_and_scan_pages_escape_what_sites_send(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let res = app.post_decision("demo", &app.decision().await).await;
+    assert_eq!(res.status(), 201);
+    let key = app.api_key("demo", &["scans:write"]).await;
+    let evil = r#"<script>alert(1)</script>"#;
+    let evil_url = r#"https://x.example/"><img src=x onerror=alert(2)>"#;
+    let report = json!({
+        "schema": "keurmerk-scan-report", "schema_version": 1, "site": evil_url,
+        "findings": [{"rule": "undeclared-cookie", "severity": "medium", "title": evil,
+            "platform": "meta-pixel", "remedy": "Declare cookie `_fbp` under Marketing / Meta Pixel",
+            "evidence": [{"cookie": "_fbp", "note": evil}], "evidence_total": 1}]
+    });
+    let res = app
+        .client
+        .post(app.url("/api/v1/sites/demo/scans"))
+        .bearer_auth(&key)
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let scan_id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let b = logged_in(&app).await;
+    let (status, site) = get(&b, &app, "/dashboard/sites/demo").await;
+    assert_eq!(status, 200);
+    assert!(site.contains("custom"), "the decision's method: {site}");
+    assert!(site.contains("analytics=✓") && site.contains("marketing=✗"), "{site}");
+    assert!(site.contains("/api/v1/owner/sites/demo/decisions/export?format=csv"));
+    assert!(site.contains(&app.base), "allowed origin shown");
+
+    let (status, list) = get(&b, &app, "/dashboard/sites/demo/scans").await;
+    assert_eq!(status, 200);
+    assert!(list.contains(&scan_id) && list.contains("medium: 1"), "{list}");
+    assert!(!list.contains("<img src=x"), "scanned URL escaped: {list}");
+    assert!(list.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
+
+    let (status, findings) = get(&b, &app, &format!("/dashboard/sites/demo/scans/{scan_id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        !findings.contains(evil) && !findings.contains("<img src=x"),
+        "{findings}"
+    );
+    assert!(findings.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(findings.contains("Declare cookie `_fbp` under Marketing / Meta Pixel"));
+    assert!(findings.contains(r#"class="sev-medium""#));
+
+    // Unknown sites and scans, and a scan looked up under another site.
+    app.create_site("other", "https://other.example.nl").await;
+    assert_eq!(get(&b, &app, "/dashboard/sites/nope").await.0, 404);
+    assert_eq!(get(&b, &app, "/dashboard/sites/demo/scans/nope").await.0, 404);
+    assert_eq!(
+        get(&b, &app, &format!("/dashboard/sites/other/scans/{scan_id}"))
+            .await
+            .0,
+        404
+    );
+    // Without a session nothing of it shows.
+    let (status, body) = get(&browser(), &app, &format!("/dashboard/sites/demo/scans/{scan_id}")).await;
+    assert_eq!(status, 303);
+    assert!(!body.contains("_fbp"));
+}
+both_backends!(site_and_scan_pages_escape_what_sites_send);
+
+async fn dutch_first_english_on_request(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let b = logged_in(&app).await;
+    let nl = b
+        .get(app.url("/dashboard/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(nl.contains(r#"<html lang="nl">"#) && nl.contains("Uitloggen"));
+    let en = b
+        .get(app.url("/dashboard/"))
+        .header("Accept-Language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains(r#"<html lang="en">"#) && en.contains("Log out"));
+    let css = b.get(app.url("/dashboard/static/dashboard.css")).send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}
+both_backends!(dutch_first_english_on_request);

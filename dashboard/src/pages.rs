@@ -1,0 +1,410 @@
+//! The handlers. Every page needs an admin session (the server's, through
+//! [`Auth`]); every state-changing form carries the session's CSRF token and
+//! is refused without it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use consent_core::SiteId;
+use consent_core::store::{DecisionQuery, ScanQuery, Session, Store};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::BASE;
+use crate::auth::{Auth, LoginOutcome};
+use crate::html::{Chrome, Lang, esc, page, secure, time};
+
+const CSS: &str = include_str!("../static/dashboard.css");
+const RECENT: usize = 50;
+
+struct Dash<S> {
+    store: S,
+    auth: Arc<dyn Auth>,
+}
+
+type St<S> = State<Arc<Dash<S>>>;
+
+/// The dashboard's routes, to be mounted at [`BASE`].
+pub fn router<S: Store + Clone>(store: S, auth: Arc<dyn Auth>) -> Router {
+    Router::new()
+        .route("/", get(sites::<S>))
+        .route("/login", get(login_form).post(login::<S>))
+        .route("/logout", axum::routing::post(logout::<S>))
+        .route("/sites/{site}", get(site::<S>))
+        .route("/sites/{site}/scans", get(scans::<S>))
+        .route("/sites/{site}/scans/{id}", get(scan::<S>))
+        .route("/static/dashboard.css", get(css))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(Arc::new(Dash { store, auth }))
+}
+
+async fn css() -> Response {
+    let mut res = CSS.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    res
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+async fn session<S>(dash: &Dash<S>, headers: &HeaderMap) -> Option<Session> {
+    let token = cookie(headers, dash.auth.cookie_name())?;
+    if token.is_empty() || token.len() > 200 {
+        return None;
+    }
+    dash.auth.session(token.to_owned()).await
+}
+
+fn to_login() -> Response {
+    Redirect::to(&format!("{BASE}/login")).into_response()
+}
+
+fn message(chrome: &Chrome, status: StatusCode, key: &str) -> Response {
+    let text = chrome.lang.t(key);
+    let mut res = page(chrome, text, &format!(r#"<p class="error">{}</p>"#, esc(text)));
+    *res.status_mut() = status;
+    res
+}
+
+fn chrome<'a>(lang: Lang, s: &'a Session) -> Chrome<'a> {
+    Chrome {
+        lang,
+        username: Some(&s.username),
+        csrf: Some(&s.csrf),
+    }
+}
+
+async fn login_form(headers: HeaderMap) -> Response {
+    login_page(Lang::from_headers(&headers), StatusCode::OK, None)
+}
+
+fn login_page(lang: Lang, status: StatusCode, error: Option<&str>) -> Response {
+    let chrome = Chrome {
+        lang,
+        username: None,
+        csrf: None,
+    };
+    let error = error.map_or(String::new(), |k| format!(r#"<p class="error">{}</p>"#, lang.t(k)));
+    let body = format!(
+        r#"{error}<form method="post" action="{BASE}/login"><label>{} <input name="username" autocomplete="username" required></label><label>{} <input name="password" type="password" autocomplete="current-password" required></label><button>{}</button></form>"#,
+        lang.t("username"),
+        lang.t("password"),
+        lang.t("login")
+    );
+    let mut res = page(&chrome, lang.t("login"), &body);
+    *res.status_mut() = status;
+    res
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn login<S: Store + Clone>(
+    State(dash): St<S>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Ok(Form(form)) = form else {
+        return login_page(lang, StatusCode::UNPROCESSABLE_ENTITY, Some("wrong"));
+    };
+    if form.username.len() > 200 || form.password.len() > 1024 {
+        return login_page(lang, StatusCode::UNAUTHORIZED, Some("wrong"));
+    }
+    let ip = peer.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |axum::Extension(ConnectInfo(p))| {
+        p.ip()
+    });
+    match dash.auth.login(form.username, form.password, ip).await {
+        LoginOutcome::Ok(cookies) => {
+            let mut res = Redirect::to(&format!("{BASE}/")).into_response();
+            for c in cookies {
+                res.headers_mut().append(header::SET_COOKIE, c);
+            }
+            secure(&mut res);
+            res
+        }
+        LoginOutcome::Wrong => login_page(lang, StatusCode::UNAUTHORIZED, Some("wrong")),
+        LoginOutcome::Limited => login_page(lang, StatusCode::TOO_MANY_REQUESTS, Some("limited")),
+        LoginOutcome::Unavailable => login_page(lang, StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout<S: Store + Clone>(
+    State(dash): St<S>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(s) = session(&dash, &headers).await else {
+        return to_login();
+    };
+    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    if sent != s.csrf {
+        return message(&chrome(lang, &s), StatusCode::FORBIDDEN, "forbidden");
+    }
+    let token = cookie(&headers, dash.auth.cookie_name()).unwrap_or("").to_owned();
+    let mut res = to_login();
+    for c in dash.auth.logout(token).await {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+async fn sites<S: Store + Clone>(State(dash): St<S>, headers: HeaderMap) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(s) = session(&dash, &headers).await else {
+        return to_login();
+    };
+    let c = chrome(lang, &s);
+    let Ok(sites) = dash.store.sites().await else {
+        return message(&c, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    };
+    let mut body = String::from("<ul>");
+    for site in &sites {
+        let id = esc(site.id.as_str());
+        body.push_str(&format!(r#"<li><a href="{BASE}/sites/{id}">{id}</a></li>"#));
+    }
+    body.push_str("</ul>");
+    page(&c, lang.t("sites"), &body)
+}
+
+fn method_name(m: consent_core::Method) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn site<S: Store + Clone>(State(dash): St<S>, headers: HeaderMap, Path(site): Path<String>) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(s) = session(&dash, &headers).await else {
+        return to_login();
+    };
+    let c = chrome(lang, &s);
+    let Ok(id) = SiteId::parse(&site) else {
+        return message(&c, StatusCode::NOT_FOUND, "not_found");
+    };
+    let site = match dash.store.site(&id).await {
+        Ok(Some(site)) => site,
+        Ok(None) => return message(&c, StatusCode::NOT_FOUND, "not_found"),
+        Err(_) => return message(&c, StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    };
+    let sid = esc(id.as_str());
+    let mut body = format!(
+        "<p>{}: <code>{}</code></p><h2>{}</h2><ul>",
+        lang.t("version"),
+        esc(&site.current_version.0),
+        lang.t("origins")
+    );
+    for o in &site.allowed_origins {
+        body.push_str(&format!("<li><code>{}</code></li>", esc(o)));
+    }
+    body.push_str(&format!(
+        r#"</ul><p><a href="{BASE}/sites/{sid}/scans">{}</a></p><h2>{}</h2><p>{}: <a href="/api/v1/owner/sites/{sid}/decisions/export?format=json">JSON</a> · <a href="/api/v1/owner/sites/{sid}/decisions/export?format=csv">CSV</a></p>"#,
+        lang.t("scans"),
+        lang.t("decisions"),
+        lang.t("export")
+    ));
+    // The most recent decisions: the store lists oldest first, so page to
+    // the end with a bounded window.
+    let mut window = Vec::new();
+    let mut q = DecisionQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    loop {
+        let Ok(page) = dash.store.decisions(&id, &q).await else {
+            return message(&c, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        };
+        let full = page.len() == q.limit;
+        q.after = page.last().map(|d| d.index).or(q.after);
+        window.extend(page);
+        if window.len() > RECENT {
+            window.drain(..window.len() - RECENT);
+        }
+        if !full {
+            break;
+        }
+    }
+    if window.is_empty() {
+        body.push_str(&format!("<p>{}</p>", lang.t("none")));
+    } else {
+        body.push_str(&format!(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            lang.t("time"),
+            lang.t("method"),
+            lang.t("categories")
+        ));
+        for d in window.iter().rev() {
+            let cats: Vec<String> = d
+                .record
+                .categories
+                .iter()
+                .map(|(k, v)| format!("{}={}", esc(k), if *v { "✓" } else { "✗" }))
+                .collect();
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                time(d.record.time_ms),
+                esc(&method_name(d.record.method)),
+                cats.join(", ")
+            ));
+        }
+        body.push_str("</table>");
+    }
+    page(&c, &format!("{} {}", lang.t("site"), id.as_str()), &body)
+}
+
+async fn scans<S: Store + Clone>(State(dash): St<S>, headers: HeaderMap, Path(site): Path<String>) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(s) = session(&dash, &headers).await else {
+        return to_login();
+    };
+    let c = chrome(lang, &s);
+    let Ok(id) = SiteId::parse(&site) else {
+        return message(&c, StatusCode::NOT_FOUND, "not_found");
+    };
+    if !matches!(dash.store.site(&id).await, Ok(Some(_))) {
+        return message(&c, StatusCode::NOT_FOUND, "not_found");
+    }
+    let Ok(list) = dash
+        .store
+        .scans(
+            &id,
+            &ScanQuery {
+                before: None,
+                limit: 100,
+            },
+        )
+        .await
+    else {
+        return message(&c, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    };
+    let sid = esc(id.as_str());
+    let mut body = String::new();
+    if list.is_empty() {
+        body.push_str(&format!("<p>{}</p>", lang.t("none")));
+    } else {
+        body.push_str(&format!(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            lang.t("time"),
+            lang.t("scanned"),
+            lang.t("findings")
+        ));
+        for m in &list {
+            let counts: Vec<String> = ["critical", "high", "medium", "low", "info"]
+                .iter()
+                .filter_map(|sev| {
+                    m.counts
+                        .get(*sev)
+                        .map(|n| format!(r#"<span class="sev-{sev}">{sev}: {n}</span>"#))
+                })
+                .collect();
+            body.push_str(&format!(
+                r#"<tr><td><a href="{BASE}/sites/{sid}/scans/{}">{}</a></td><td><code>{}</code></td><td>{}</td></tr>"#,
+                esc(&m.id),
+                time(m.time_ms),
+                esc(&m.url),
+                counts.join(" ")
+            ));
+        }
+        body.push_str("</table>");
+    }
+    page(&c, &format!("{} · {}", lang.t("scans"), id.as_str()), &body)
+}
+
+async fn scan<S: Store + Clone>(
+    State(dash): St<S>,
+    headers: HeaderMap,
+    Path((site, scan)): Path<(String, String)>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(s) = session(&dash, &headers).await else {
+        return to_login();
+    };
+    let c = chrome(lang, &s);
+    let Ok(id) = SiteId::parse(&site) else {
+        return message(&c, StatusCode::NOT_FOUND, "not_found");
+    };
+    let stored = match dash.store.scan(&id, &scan).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return message(&c, StatusCode::NOT_FOUND, "not_found"),
+        Err(_) => return message(&c, StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    };
+    let Ok(report) = serde_json::from_slice::<Value>(&stored.report) else {
+        return message(&c, StatusCode::UNPROCESSABLE_ENTITY, "bad_report");
+    };
+    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let mut body = format!(
+        "<p>{}: <code>{}</code> · {}</p><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("scanned"),
+        esc(&stored.meta.url),
+        time(stored.meta.time_ms),
+        lang.t("severity"),
+        lang.t("platform"),
+        lang.t("evidence"),
+        lang.t("remedy")
+    );
+    let empty = Vec::new();
+    let findings = report.get("findings").and_then(Value::as_array).unwrap_or(&empty);
+    for f in findings.iter().take(1000) {
+        let sev = str_of(f, "severity");
+        let sev_class = if ["info", "low", "medium", "high", "critical"].contains(&sev.as_str()) {
+            sev.clone()
+        } else {
+            "info".into()
+        };
+        let mut evidence = String::from("<ul>");
+        for e in f
+            .get("evidence")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+            .iter()
+            .take(10)
+        {
+            let mut parts = Vec::new();
+            for k in ["page", "state", "request", "cookie", "script", "note"] {
+                let v = str_of(e, k);
+                if !v.is_empty() {
+                    parts.push(format!("{k}: <code>{}</code>", esc(&v)));
+                }
+            }
+            evidence.push_str(&format!("<li>{}</li>", parts.join("; ")));
+        }
+        evidence.push_str("</ul>");
+        body.push_str(&format!(
+            r#"<tr><td class="sev-{sev_class}">{}</td><td>{}</td><td><strong>{}</strong>{evidence}</td><td>{}</td></tr>"#,
+            esc(&sev),
+            esc(&str_of(f, "platform")),
+            esc(&str_of(f, "title")),
+            esc(&str_of(f, "remedy")),
+        ));
+    }
+    body.push_str("</table>");
+    page(&c, &format!("{} · {}", lang.t("findings"), id.as_str()), &body)
+}
