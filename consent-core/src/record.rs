@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigVersion;
-use crate::decision::{Method, ValidDecision};
+use crate::decision::Method;
 use crate::id::{ConsentId, SiteId};
 
 /// The schema version of [`DecisionRecord`].
@@ -84,6 +84,7 @@ mod seal {
     use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
     use super::*;
+    use crate::decision::ValidDecision;
 
     /// Binds the ciphertext to its site and consent id, so sealed fields cannot
     /// be moved to another visitor's record.
