@@ -62,4 +62,8 @@ impl dashboard::Auth for DashboardAuth {
             session_cookies(&self.0, "", "", 0).to_vec()
         })
     }
+
+    fn site_changed(&self, site: &consent_core::SiteId) {
+        self.0.sites.invalidate(site);
+    }
 }

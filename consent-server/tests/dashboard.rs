@@ -184,3 +184,121 @@ async fn dutch_first_english_on_request(kind: Kind) {
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
 }
 both_backends!(dutch_first_english_on_request);
+
+async fn edit_config_and_declare_a_cookie(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let version = app.demo_version().await;
+    let key = app.api_key("demo", &["scans:write"]).await;
+    let report = json!({
+        "schema": "keurmerk-scan-report", "schema_version": 1, "site": "https://demo.example/",
+        "findings": [{"rule": "undeclared-cookie", "severity": "medium", "title": "Cookie _hjSessionUser_1 is not declared",
+            "platform": "hotjar", "remedy": "Declare cookie `_hjSessionUser_1` under Marketing / Meta Pixel",
+            "evidence": [{"cookie": "_hjSessionUser_1", "note": "set by script"}], "evidence_total": 1}]
+    });
+    let res = app
+        .client
+        .post(app.url("/api/v1/sites/demo/scans"))
+        .bearer_auth(&key)
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    let scan_id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = logged_in(&app).await;
+    let (status, editor) = get(&b, &app, "/dashboard/sites/demo/config").await;
+    assert_eq!(status, 200);
+    assert!(editor.contains("&quot;categories&quot;"), "{editor}");
+    let csrf = csrf_of(&editor);
+    let post = |form: Vec<(&'static str, String)>| b.post(app.url("/dashboard/sites/demo/config")).form(&form).send();
+
+    // Invalid JSON and an invalid configuration: 422 naming the field, nothing saved.
+    let res = post(vec![("csrf", csrf.clone()), ("config", "{".into())])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let mut config: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/sites/demo/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let config = config["config"].take();
+    let mut bad = config.clone();
+    bad["expiry_days"] = json!(0);
+    let res = post(vec![("csrf", csrf.clone()), ("config", bad.to_string())])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("<code>expiry_days</code>"));
+    // Without the CSRF token: refused.
+    let mut good = config.clone();
+    good["expiry_days"] = json!(30);
+    let res = post(vec![("config", good.to_string())]).await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.demo_version().await, version, "nothing saved");
+
+    // "Declare it" builds a draft with the cookie; saving the draft makes it current.
+    let (_, findings) = get(&b, &app, &format!("/dashboard/sites/demo/scans/{scan_id}")).await;
+    assert!(
+        findings.contains(r#"action="/dashboard/sites/demo/declare""#),
+        "{findings}"
+    );
+    let res = b
+        .post(app.url("/dashboard/sites/demo/declare"))
+        .form(&[("cookie", "_hjSessionUser_1"), ("platform", "hotjar")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "declare needs the CSRF token");
+    let res = b
+        .post(app.url("/dashboard/sites/demo/declare"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("cookie", "_hjSessionUser_1"),
+            ("platform", "hotjar"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let draft = res.text().await.unwrap();
+    assert!(draft.contains("&quot;_hjSessionUser_1&quot;"), "{draft}");
+    assert_eq!(app.demo_version().await, version, "a draft is not saved");
+    let start = draft.find("spellcheck=\"false\">").unwrap() + "spellcheck=\"false\">".len();
+    let text = draft[start..].split("</textarea>").next().unwrap();
+    let text = text
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    let res = post(vec![("csrf", csrf.clone()), ("config", text.clone())])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{text}");
+    let now: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/sites/demo/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(now["version"], version.as_str());
+    let declared = now["config"]["services"].as_array().unwrap().iter().any(|s| {
+        s["cookies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "_hjSessionUser_1")
+    });
+    assert!(declared, "{now}");
+}
+both_backends!(edit_config_and_declare_a_cookie);

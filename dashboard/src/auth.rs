@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 
 use axum::http::HeaderValue;
+use consent_core::SiteId;
 use consent_core::store::Session;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -32,4 +33,7 @@ pub trait Auth: Send + Sync + 'static {
     fn session(&self, token: String) -> BoxFuture<'_, Option<Session>>;
     /// Ends the session; the `Set-Cookie` values that clear the cookies.
     fn logout(&self, token: String) -> BoxFuture<'_, Vec<HeaderValue>>;
+    /// Called after the dashboard changed a site (saved a configuration), so
+    /// the server drops what it caches about it.
+    fn site_changed(&self, site: &SiteId);
 }

@@ -10,8 +10,8 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use consent_core::SiteId;
 use consent_core::store::{DecisionQuery, ScanQuery, Session, Store};
+use consent_core::{SiteConfig, SiteId};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -36,6 +36,8 @@ pub fn router<S: Store + Clone>(store: S, auth: Arc<dyn Auth>) -> Router {
         .route("/login", get(login_form).post(login::<S>))
         .route("/logout", axum::routing::post(logout::<S>))
         .route("/sites/{site}", get(site::<S>))
+        .route("/sites/{site}/config", get(config_form::<S>).post(save_config::<S>))
+        .route("/sites/{site}/declare", axum::routing::post(declare::<S>))
         .route("/sites/{site}/scans", get(scans::<S>))
         .route("/sites/{site}/scans/{id}", get(scan::<S>))
         .route("/static/dashboard.css", get(css))
@@ -226,7 +228,8 @@ async fn site<S: Store + Clone>(State(dash): St<S>, headers: HeaderMap, Path(sit
         body.push_str(&format!("<li><code>{}</code></li>", esc(o)));
     }
     body.push_str(&format!(
-        r#"</ul><p><a href="{BASE}/sites/{sid}/scans">{}</a></p><h2>{}</h2><p>{}: <a href="/api/v1/owner/sites/{sid}/decisions/export?format=json">JSON</a> · <a href="/api/v1/owner/sites/{sid}/decisions/export?format=csv">CSV</a></p>"#,
+        r#"</ul><p><a href="{BASE}/sites/{sid}/config">{}</a> · <a href="{BASE}/sites/{sid}/scans">{}</a></p><h2>{}</h2><p>{}: <a href="/api/v1/owner/sites/{sid}/decisions/export?format=json">JSON</a> · <a href="/api/v1/owner/sites/{sid}/decisions/export?format=csv">CSV</a></p>"#,
+        lang.t("edit_config"),
         lang.t("scans"),
         lang.t("decisions"),
         lang.t("export")
@@ -397,6 +400,25 @@ async fn scan<S: Store + Clone>(
             evidence.push_str(&format!("<li>{}</li>", parts.join("; ")));
         }
         evidence.push_str("</ul>");
+        if str_of(f, "rule") == "undeclared-cookie" {
+            let cookies = f.get("evidence").and_then(Value::as_array).unwrap_or(&empty);
+            for name in cookies
+                .iter()
+                .take(10)
+                .map(|e| str_of(e, "cookie"))
+                .filter(|n| !n.is_empty())
+            {
+                evidence.push_str(&format!(
+                    r#"<form method="post" action="{BASE}/sites/{}/declare"><input type="hidden" name="csrf" value="{}"><input type="hidden" name="cookie" value="{}"><input type="hidden" name="platform" value="{}"><button>{} <code>{}</code></button></form>"#,
+                    esc(id.as_str()),
+                    esc(&s.csrf),
+                    esc(&name),
+                    esc(&str_of(f, "platform")),
+                    lang.t("declare"),
+                    esc(&name)
+                ));
+            }
+        }
         body.push_str(&format!(
             r#"<tr><td class="sev-{sev_class}">{}</td><td>{}</td><td><strong>{}</strong>{evidence}</td><td>{}</td></tr>"#,
             esc(&sev),
@@ -407,4 +429,206 @@ async fn scan<S: Store + Clone>(
     }
     body.push_str("</table>");
     page(&c, &format!("{} · {}", lang.t("findings"), id.as_str()), &body)
+}
+
+/// The site, or the page to answer with instead.
+async fn site_or_page<S: Store + Clone>(
+    dash: &Dash<S>,
+    c: &Chrome<'_>,
+    site: &str,
+) -> Result<consent_core::store::Site, Response> {
+    let Ok(id) = SiteId::parse(site) else {
+        return Err(message(c, StatusCode::NOT_FOUND, "not_found"));
+    };
+    match dash.store.site(&id).await {
+        Ok(Some(site)) => Ok(site),
+        Ok(None) => Err(message(c, StatusCode::NOT_FOUND, "not_found")),
+        Err(_) => Err(message(c, StatusCode::SERVICE_UNAVAILABLE, "unavailable")),
+    }
+}
+
+/// The configuration editor: JSON in a textarea, the error by field above it.
+fn config_page(c: &Chrome, site: &SiteId, text: &str, error: Option<(String, String)>, draft: bool) -> Response {
+    let lang = c.lang;
+    let mut body = String::new();
+    if draft {
+        body.push_str(&format!(r#"<p class="error">{}</p>"#, lang.t("draft")));
+    }
+    let status = match &error {
+        Some((field, msg)) => {
+            body.push_str(&format!(
+                r#"<p class="error" id="error">{} <code>{}</code>: {}</p>"#,
+                lang.t("field"),
+                esc(if field.is_empty() { "/" } else { field }),
+                esc(msg)
+            ));
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        None => StatusCode::OK,
+    };
+    body.push_str(&format!(
+        r#"<form method="post" action="{BASE}/sites/{}/config"><input type="hidden" name="csrf" value="{}"><textarea name="config" spellcheck="false">{}</textarea><button>{}</button></form>"#,
+        esc(site.as_str()),
+        esc(c.csrf.unwrap_or("")),
+        esc(text),
+        lang.t("save")
+    ));
+    let mut res = page(c, &format!("{} · {}", lang.t("edit_config"), site.as_str()), &body);
+    *res.status_mut() = status;
+    res
+}
+
+fn pretty(config: &SiteConfig) -> String {
+    serde_json::to_string_pretty(config).unwrap_or_default()
+}
+
+async fn current_config<S: Store + Clone>(
+    dash: &Dash<S>,
+    c: &Chrome<'_>,
+    site: &consent_core::store::Site,
+) -> Result<SiteConfig, Response> {
+    match dash.store.config(&site.id, &site.current_version).await {
+        Ok(Some(config)) => Ok(config),
+        Ok(None) => Err(message(c, StatusCode::NOT_FOUND, "not_found")),
+        Err(_) => Err(message(c, StatusCode::SERVICE_UNAVAILABLE, "unavailable")),
+    }
+}
+
+async fn config_form<S: Store + Clone>(State(dash): St<S>, headers: HeaderMap, Path(site): Path<String>) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(s) = session(&dash, &headers).await else {
+        return to_login();
+    };
+    let c = chrome(lang, &s);
+    let site = match site_or_page(&dash, &c, &site).await {
+        Ok(site) => site,
+        Err(res) => return res,
+    };
+    match current_config(&dash, &c, &site).await {
+        Ok(config) => config_page(&c, &site.id, &pretty(&config), None, false),
+        Err(res) => res,
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfigForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    config: String,
+}
+
+async fn save_config<S: Store + Clone>(
+    State(dash): St<S>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    form: Result<Form<ConfigForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(s) = session(&dash, &headers).await else {
+        return to_login();
+    };
+    let c = chrome(lang, &s);
+    let form = form.map(|Form(f)| f).unwrap_or(ConfigForm {
+        csrf: String::new(),
+        config: String::new(),
+    });
+    if form.csrf != s.csrf {
+        return message(&c, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let site = match site_or_page(&dash, &c, &site).await {
+        Ok(site) => site,
+        Err(res) => return res,
+    };
+    let config: SiteConfig = match serde_json::from_str(&form.config) {
+        Ok(config) => config,
+        Err(e) => return config_page(&c, &site.id, &form.config, Some((String::new(), e.to_string())), false),
+    };
+    if let Err(e) = config.validate() {
+        return config_page(&c, &site.id, &form.config, Some((e.field, e.message)), false);
+    }
+    match dash.store.save_config(&site.id, &config).await {
+        Ok(_) => {
+            dash.auth.site_changed(&site.id);
+            Redirect::to(&format!("{BASE}/sites/{}", site.id.as_str())).into_response()
+        }
+        Err(_) => message(&c, StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    }
+}
+
+#[derive(Deserialize)]
+struct DeclareForm {
+    #[serde(default)]
+    csrf: String,
+    cookie: String,
+    #[serde(default)]
+    platform: String,
+}
+
+/// "Declare it": the current configuration with the cookie added (to the
+/// service named like the finding's platform, else a new marketing service),
+/// shown as a draft to review and save — nothing is saved here.
+async fn declare<S: Store + Clone>(
+    State(dash): St<S>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    form: Result<Form<DeclareForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(s) = session(&dash, &headers).await else {
+        return to_login();
+    };
+    let c = chrome(lang, &s);
+    let Ok(Form(form)) = form else {
+        return message(&c, StatusCode::FORBIDDEN, "forbidden");
+    };
+    if form.csrf != s.csrf {
+        return message(&c, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let site = match site_or_page(&dash, &c, &site).await {
+        Ok(site) => site,
+        Err(res) => return res,
+    };
+    let mut config = match current_config(&dash, &c, &site).await {
+        Ok(config) => config,
+        Err(res) => return res,
+    };
+    let cookie_name: String = form.cookie.chars().take(200).collect();
+    let Ok(cookie) = serde_json::from_value(serde_json::json!({ "name": cookie_name })) else {
+        return message(&c, StatusCode::UNPROCESSABLE_ENTITY, "bad_report");
+    };
+    let platform: String = form
+        .platform
+        .chars()
+        .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-' || *ch == '_')
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let service_id = if platform.is_empty() {
+        "undeclared".to_owned()
+    } else {
+        platform
+    };
+    match config.services.iter_mut().find(|sv| sv.id == service_id) {
+        Some(service) => {
+            if !service.cookies.iter().any(|k| k.name == cookie_name) {
+                service.cookies.push(cookie);
+            }
+        }
+        None => {
+            let category = if config.categories.iter().any(|k| k.id == "marketing") {
+                "marketing".to_owned()
+            } else {
+                config.categories.last().map(|k| k.id.clone()).unwrap_or_default()
+            };
+            let service = serde_json::from_value(serde_json::json!({
+                "id": service_id, "name": service_id, "category": category, "cookies": [cookie],
+            }));
+            match service {
+                Ok(service) => config.services.push(service),
+                Err(_) => return message(&c, StatusCode::UNPROCESSABLE_ENTITY, "bad_report"),
+            }
+        }
+    }
+    config_page(&c, &site.id, &pretty(&config), None, true)
 }
