@@ -150,58 +150,34 @@ async fn scans_are_per_tenant(kind: Kind) {
     let shop_writer = app.api_key("shop", &["scans:write", "scans:read"]).await;
     let other = app.api_key("other", &["scans:write", "scans:read"]).await;
     let res = app
-        .client
-        .post(app.url("/api/v1/sites/shop/scans"))
-        .bearer_auth(&shop_writer)
-        .json(&report("https://shop.example.nl/"))
-        .send()
-        .await
-        .unwrap();
+        .post_with_key(
+            "/api/v1/sites/shop/scans",
+            &shop_writer,
+            &report("https://shop.example.nl/"),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
     // Another site's key can neither upload to, list nor read shop's scans.
     let res = app
-        .client
-        .post(app.url("/api/v1/sites/shop/scans"))
-        .bearer_auth(&other)
-        .json(&report("https://shop.example.nl/"))
-        .send()
-        .await
-        .unwrap();
+        .post_with_key("/api/v1/sites/shop/scans", &other, &report("https://shop.example.nl/"))
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app.get_with_key("/api/v1/sites/shop/scans", &other).await;
     assert_eq!(res.status(), 403);
     let res = app
-        .client
-        .get(app.url("/api/v1/sites/shop/scans"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
-    let res = app
-        .client
-        .get(app.url(&format!("/api/v1/sites/shop/scans/{id}")))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+        .get_with_key(&format!("/api/v1/sites/shop/scans/{id}"), &other)
+        .await;
     assert_eq!(res.status(), 403);
     // Under its own site the id does not exist.
     let res = app
-        .client
-        .get(app.url(&format!("/api/v1/sites/other/scans/{id}")))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+        .get_with_key(&format!("/api/v1/sites/other/scans/{id}"), &other)
+        .await;
     assert_eq!(res.status(), 404);
     let page: Value = app
-        .client
-        .get(app.url("/api/v1/sites/other/scans"))
-        .bearer_auth(&other)
-        .send()
+        .get_with_key("/api/v1/sites/other/scans", &other)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

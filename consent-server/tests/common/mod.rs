@@ -116,6 +116,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET path` with an API key: the owner-API calls most tests repeat.
+    pub async fn get_with_key(&self, path: &str, key: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(key).send().await.unwrap()
+    }
+
+    /// `POST path` with an API key and a JSON body.
+    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn leaf_count(&self) -> u64 {
         self.state.store.leaf_count().await.unwrap()
     }
