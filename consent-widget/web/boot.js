@@ -1,8 +1,38 @@
-// Entry of widget.js: installs decision changes (decide.js) on the loader's
-// API and hands it the wasm-bindgen glue; the loader already fetches the
-// wasm, the configuration and the texts in parallel.
+// Entry of widget.js (bundled as a classic script): installs decision
+// changes (decide.js) on the loader's API and hands the loader the function
+// that shows the UI. The loader already sent the UI's requests (K._f: the
+// wasm compiling as it streams, the site's configuration, the texts of the
+// visitor's language, the stylesheet); this waits for them and starts the
+// wasm. A returning visitor who only has a queued decision to send loads
+// this file without ever calling show().
 import init, { start, open } from "./glue/consent_widget.js";
 import { install } from "./decide.js";
 
-install(window.keurmerk);
-window.keurmerk._boot({ init: init, start: start, open: open });
+var K = window.keurmerk, I = K._i, d = document, shown;
+install(K);
+function json(p) {
+  return p.then(function (r) {
+    if (!r.ok) throw r.status;
+    return r.json();
+  });
+}
+K._boot(function show() {
+  if (shown) return;
+  var f = K._f;
+  shown = Promise.all([
+    init({ module_or_path: f[0] }),
+    json(f[1]),
+    json(f[2]),
+    f[3],
+    // The UI lives in <body>; a slow page may not have one yet.
+    new Promise(function (ok) {
+      if (d.body) ok();
+      else d.addEventListener("DOMContentLoaded", ok);
+    }),
+  ]).then(function (a) {
+    I.config = a[1];
+    K.open = open;
+    start(K, a[1].config, a[2], I.lang, !!I.dec(), !!K._o);
+    I.emit("keurmerk:ui", null);
+  });
+});

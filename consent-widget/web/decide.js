@@ -7,22 +7,25 @@ export function install(K) {
   function has(a, x) { return a.indexOf(x) >= 0; }
   function each(o, f) { for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) f(k, o[k]); }
 
-  // Declared cookies of a withdrawn category, on every domain they may live on.
+  // Declared cookies of a withdrawn category, on every domain they may live
+  // on (from the configuration the UI loaded: only the UI withdraws).
   function glob(p, n) {
     return new RegExp("^" + p.split("*").map(function (s) { return s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"); }).join(".*") + "$").test(n);
   }
   function wipe(cat, svc) {
     var names = d.cookie.split(";").map(function (c) { return c.split("=")[0].trim(); });
     var parts = loc.hostname.split(".");
-    R.k.forEach(function (k) {
-      if (svc ? k[2] !== svc : k[1] !== cat) return;
-      names.forEach(function (n) {
-        if (!n || !glob(k[0], n)) return;
-        var doms = [""];
-        for (var i = 0; i < parts.length - 1; i++) doms.push(";domain=." + parts.slice(i).join("."));
-        if (k[3]) doms.push(";domain=" + k[3]);
-        doms.forEach(function (x) { d.cookie = n + "=;path=/;max-age=0" + x; });
-        try { localStorage.removeItem(n); } catch (e) { /* storage may be off */ }
+    ((I.config || {}).config || { services: [] }).services.forEach(function (sv) {
+      if (svc ? sv.id !== svc : sv.category !== cat) return;
+      sv.cookies.forEach(function (k) {
+        names.forEach(function (n) {
+          if (!n || !glob(k.name, n)) return;
+          var doms = [""];
+          for (var i = 0; i < parts.length - 1; i++) doms.push(";domain=." + parts.slice(i).join("."));
+          if (k.domain) doms.push(";domain=" + k.domain);
+          doms.forEach(function (x) { d.cookie = n + "=;path=/;max-age=0" + x; });
+          try { localStorage.removeItem(n); } catch (e) { /* storage may be off */ }
+        });
       });
     });
   }
