@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use axum::http::HeaderValue;
 use consent_core::store::{Session, Store};
-use dashboard::auth::{BoxFuture, LoginOutcome};
+use dashboard::auth::{BoxFuture, LoginOutcome, QueueOutcome, ScanJob, ScanJobs};
 
 use crate::api::decisions::now_ms;
 use crate::api::session::session_cookies;
@@ -65,5 +65,51 @@ impl dashboard::Auth for DashboardAuth {
 
     fn site_changed(&self, site: &consent_core::SiteId) {
         self.0.sites.invalidate(site);
+    }
+
+    fn queue_scan(&self, site: consent_core::SiteId) -> BoxFuture<'_, QueueOutcome> {
+        Box::pin(async move {
+            let app = &self.0;
+            let Some(queue) = &app.scan_queue else {
+                return QueueOutcome::NotConfigured;
+            };
+            // The same checks as the API's `POST .../scan-jobs` with defaults.
+            let req = crate::api::scans::ScanJobRequest::default();
+            let spec = match crate::api::scans::job_spec(app, &site, &req).await {
+                Ok(spec) => spec,
+                Err(e) if e.status.is_server_error() => return QueueOutcome::Unavailable,
+                Err(e) => return QueueOutcome::Invalid(e.message),
+            };
+            match queue.enqueue(&site, spec).await {
+                Ok(job) => QueueOutcome::Queued(job.id),
+                Err(crate::scan_queue::QueueError::TooLarge(n)) => {
+                    QueueOutcome::Invalid(crate::scan_queue::QueueError::TooLarge(n).to_string())
+                }
+                Err(_) => QueueOutcome::Unavailable,
+            }
+        })
+    }
+
+    fn scan_jobs(&self, site: consent_core::SiteId) -> BoxFuture<'_, ScanJobs> {
+        Box::pin(async move {
+            let Some(queue) = &self.0.scan_queue else {
+                return ScanJobs::NotConfigured;
+            };
+            match queue.jobs(&site, 20).await {
+                Ok(jobs) => ScanJobs::Jobs(
+                    jobs.into_iter()
+                        .map(|j| ScanJob {
+                            status: j.status.as_str().to_owned(),
+                            id: j.id,
+                            url: j.url,
+                            created_ms: j.created_ms,
+                            scan_id: j.scan_id,
+                            error: j.error,
+                        })
+                        .collect(),
+                ),
+                Err(_) => ScanJobs::Unavailable,
+            }
+        })
     }
 }

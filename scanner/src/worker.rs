@@ -3,14 +3,20 @@
 //!
 //! Contract (also in `scanner/REPORT.md`):
 //! - Producers `LPUSH keurmerk:scan:jobs <job JSON>`; a job is
-//!   `{"id": "…", "url": "https://…", "max_pages"?, "depth"?,
-//!   "browser_pages"?, "declared"?: SiteConfig}` (at most 256 KiB).
+//!   `{"id": "…", "url": "https://…", "site"?, "max_pages"?, "depth"?,
+//!   "browser_pages"?, "declared"?: SiteConfig}` (at most 256 KiB). `site`
+//!   is the consent server's site id when the server queued the job; the
+//!   worker only passes it through (logs), the server keeps its own record.
 //! - A worker moves a job atomically to `keurmerk:scan:processing:<worker>`
 //!   (`BLMOVE … RIGHT LEFT`), scans, writes `keurmerk:scan:result:<id>`
 //!   (the JSON report, or `{"id", "error"}`; kept 7 days), `LPUSH`es the id
 //!   on `keurmerk:scan:done` (trimmed to 10,000) and removes the job from its
 //!   processing list. Jobs left in a processing list belong to a worker that
 //!   died and can be pushed back.
+//! - The consent server (`consent-server/src/scan_queue.rs`) is the consumer
+//!   of `keurmerk:scan:done`: each instance moves ids atomically into its
+//!   own `keurmerk:scan:collecting:<instance>` list, stores the report and
+//!   only then removes the id, so every result is stored exactly once.
 
 use std::time::Duration;
 
@@ -39,6 +45,9 @@ pub fn result_key(id: &str) -> String {
 pub struct Job {
     pub id: String,
     pub url: String,
+    /// The consent server's site id (jobs queued by the server carry it).
+    #[serde(default)]
+    pub site: Option<String>,
     #[serde(default)]
     pub max_pages: Option<usize>,
     #[serde(default)]
@@ -144,7 +153,7 @@ pub async fn work(
                 let out = match job_config(template, &job) {
                     Err(e) => serde_json::json!({"id": job.id, "error": e}).to_string(),
                     Ok(cfg) => {
-                        tracing::info!(job = %job.id, url = %job.url, "scanning");
+                        tracing::info!(job = %job.id, site = job.site.as_deref().unwrap_or("-"), url = %job.url, "scanning");
                         let k = Knowledge {
                             kb,
                             declared: &declared,
@@ -180,6 +189,8 @@ mod tests {
     #[test]
     fn jobs_are_validated() {
         assert!(parse_job(r#"{"id":"a1","url":"https://x.example/"}"#).is_ok());
+        let job = parse_job(r#"{"id":"a1","url":"https://x.example/","site":"shop"}"#).unwrap();
+        assert_eq!(job.site.as_deref(), Some("shop"));
         let (id, e) = parse_job(r#"{"id":"a1","url":"https://x.example/","colour":1}"#).unwrap_err();
         assert_eq!(id.as_deref(), Some("a1"));
         assert!(e.contains("invalid job"));
