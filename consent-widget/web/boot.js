@@ -2,10 +2,10 @@
 // changes (decide.js) on the loader's API and hands the loader the function
 // that shows the UI. The loader already sent the UI's requests (K._f: the
 // wasm compiling as it streams, the site's configuration, the texts of the
-// visitor's language, the stylesheet); this waits for them and starts the
-// wasm. A returning visitor who only has a queued decision to send loads
-// this file without ever calling show().
-import init, { start, open } from "./glue/consent_widget.js";
+// visitor's language, the stylesheet); this waits for them, starts the wasm
+// and routes the widget's events to it. A returning visitor who only has a
+// queued decision to send loads this file without ever calling show().
+import init, { start, open, act, follow, tab } from "./glue/consent_widget.js";
 import { install } from "./decide.js";
 
 var K = window.keurmerk, I = K._i, d = document, shown;
@@ -32,7 +32,18 @@ K._boot(function show() {
   ]).then(function (a) {
     I.config = a[1];
     K.open = open;
-    start(K, a[1].config, a[2], I.lang, !!I.dec(), !!K._o);
+    var root = start(K, a[1].config, a[2], I.lang, !!I.dec(), !!K._o);
+    root.addEventListener("click", function (e) {
+      var b = e.target.closest("[data-km]");
+      if (b) act(b.getAttribute("data-km"));
+    });
+    root.addEventListener("change", function (e) {
+      var c = e.target.getAttribute("data-cat");
+      if (c) follow(c);
+    });
+    root.addEventListener("keydown", function (e) {
+      if (e.key === "Tab" && tab(e.shiftKey)) e.preventDefault();
+    });
     I.emit("keurmerk:ui", null);
   });
 });
