@@ -11,6 +11,9 @@
 //! - `site-jobs:<site>` (sorted set by creation time): a site's jobs.
 //! - `collecting:<instance>` (list), `collectors` (set),
 //!   `collector:<instance>` (heartbeat, 30 s): see [`ScanQueue::spawn_collector`].
+//! - `workers` (set), `worker:<worker>` (heartbeat), `processing:<worker>`:
+//!   the worker's; a dead worker's jobs are queued again (at most
+//!   [`MAX_ATTEMPTS`] times).
 //!
 //! A job is *queued* while its JSON is still on `jobs`, *running* once a
 //! worker moved it away and until the collector recorded the outcome.
@@ -28,6 +31,11 @@ use sha2::{Digest, Sha256};
 pub const JOBS: &str = "keurmerk:scan:jobs";
 pub const DONE: &str = "keurmerk:scan:done";
 pub const COLLECTORS: &str = "keurmerk:scan:collectors";
+/// Workers with a heartbeat (`scanner/src/worker.rs`).
+pub const WORKERS: &str = "keurmerk:scan:workers";
+/// A job whose worker died this often while running it fails for good
+/// (it may be what kills them).
+pub const MAX_ATTEMPTS: i64 = 3;
 /// The worker refuses larger jobs (`scanner::worker::MAX_JOB_BYTES`).
 pub const MAX_JOB_BYTES: usize = 256 * 1024;
 const JOB_TTL_SECS: i64 = 7 * 24 * 3600;
@@ -51,6 +59,12 @@ pub fn collecting_key(instance: &str) -> String {
 }
 pub fn alive_key(instance: &str) -> String {
     format!("keurmerk:scan:collector:{instance}")
+}
+pub fn worker_alive_key(worker: &str) -> String {
+    format!("keurmerk:scan:worker:{worker}")
+}
+pub fn processing_key(worker: &str) -> String {
+    format!("keurmerk:scan:processing:{worker}")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -391,6 +405,62 @@ impl ScanQueue {
             if moved > 0 {
                 tracing::warn!(instance = %other, moved, "scan collector: took over a dead instance's results");
             }
+        }
+        self.requeue_dead_workers(con).await
+    }
+
+    /// Jobs in the processing list of a worker whose heartbeat expired go
+    /// back onto `jobs` (each moved atomically, so with several instances
+    /// only one moves it), unless a worker died on them [`MAX_ATTEMPTS`]
+    /// times: then they fail with that reason. Workers without a heartbeat
+    /// (older ones) are not in `workers` and are left alone.
+    async fn requeue_dead_workers(&self, con: &mut redis::aio::MultiplexedConnection) -> Result<(), QueueError> {
+        let workers: Vec<String> = con.smembers(WORKERS).await?;
+        for w in workers {
+            let alive: bool = con.exists(worker_alive_key(&w)).await?;
+            if alive {
+                continue;
+            }
+            let theirs = processing_key(&w);
+            loop {
+                // The right end of `jobs` is where workers take from next.
+                let raw: Option<String> = redis::cmd("LMOVE")
+                    .arg(&theirs)
+                    .arg(JOBS)
+                    .arg("RIGHT")
+                    .arg("RIGHT")
+                    .query_async(con)
+                    .await?;
+                let Some(raw) = raw else { break };
+                let id = serde_json::from_str::<serde_json::Value>(&raw)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+                let Some(id) = id.filter(|i| !i.is_empty() && i.len() <= 64) else {
+                    continue;
+                };
+                let key = job_key(&id);
+                let ours: bool = con.exists(&key).await?;
+                if !ours {
+                    continue;
+                }
+                let attempts: i64 = con.hincr(&key, "attempts", 1).await?;
+                tracing::warn!(job = %id, worker = %w, attempts, "scan worker died; job queued again");
+                if attempts >= MAX_ATTEMPTS {
+                    let _: () = con.lrem(JOBS, 1, &raw).await?;
+                    let reason = format!("a scanner worker stopped while running this job {attempts} times");
+                    let _: () = con
+                        .hset_multiple(
+                            &key,
+                            &[
+                                ("status", "failed"),
+                                ("error", reason.as_str()),
+                                ("finished_ms", &now_ms().to_string()),
+                            ],
+                        )
+                        .await?;
+                }
+            }
+            let _: () = con.srem(WORKERS, &w).await?;
         }
         Ok(())
     }

@@ -2,7 +2,8 @@
 //! on the site's allowed origins, tenants kept apart, statuses from queued to
 //! done/failed, the dashboard's "Scan now", two instances on one Redis
 //! storing each result exactly once (and taking over a dead instance's
-//! leftovers), and the clear error without a queue. Workers here follow the
+//! leftovers), a dead worker's job queued again, and the clear error
+//! without a queue. Workers here follow the
 //! worker contract with plain Redis commands; `scanner/tests/server_queue.rs`
 //! runs the real `consent-scan worker` process against the server.
 
@@ -13,7 +14,9 @@ use std::time::{Duration, Instant};
 use common::{Kind, TestApp, spawn_app, spawn_app_with};
 use consent_core::SiteId;
 use consent_core::store::{ScanMeta, ScanQuery, Store};
-use consent_server::scan_queue::{COLLECTORS, DONE, JOBS, alive_key, collecting_key, job_key, result_key};
+use consent_server::scan_queue::{
+    COLLECTORS, DONE, JOBS, WORKERS, alive_key, collecting_key, job_key, processing_key, result_key, worker_alive_key,
+};
 use consent_server::settings::{Settings, StorageSettings};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
@@ -476,6 +479,35 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
         .await
         .unwrap();
 
+    // A scanner worker that died mid-scan (no heartbeat): its job goes back
+    // on the queue; a job that already killed two workers fails instead.
+    // A live worker's job stays where it is.
+    let requeued = "000000000000003-a9a1n0000001";
+    let poison = "000000000000004-p0150n000001";
+    for (id, attempts) in [(requeued, "0"), (poison, "2")] {
+        let raw = json!({"id": id, "site": "shop", "url": "https://shop.example.nl/"}).to_string();
+        let _: () = con
+            .hset_multiple(
+                job_key(id),
+                &[
+                    ("site", "shop"),
+                    ("url", "https://shop.example.nl/"),
+                    ("created_ms", "3"),
+                    ("raw", raw.as_str()),
+                    ("attempts", attempts),
+                ],
+            )
+            .await
+            .unwrap();
+        let _: () = con.lpush(processing_key("w-dead"), &raw).await.unwrap();
+    }
+    let _: () = con.sadd(WORKERS, &["w-dead", "w-live"]).await.unwrap();
+    let _: () = con.set(worker_alive_key("w-live"), 1).await.unwrap();
+    let _: () = con
+        .lpush(processing_key("w-live"), r#"{"id":"busy","url":"https://x/"}"#)
+        .await
+        .unwrap();
+
     let url2 = url.clone();
     let a = spawn_app_with(Kind::Sqlite, move |s| {
         s.storage = StorageSettings::Redis {
@@ -499,11 +531,40 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
         let v: Value = res.json().await.unwrap();
         status_urls.push(v["status_url"].as_str().unwrap().to_owned());
     }
+    let t = Instant::now();
+    loop {
+        let left: usize = con.llen(processing_key("w-dead")).await.unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the dead worker's jobs were not taken back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let mut ids = Vec::new();
     while let Some(job) = work_one(&mut con, |job| report(job["url"].as_str().unwrap())).await {
         ids.push(job["id"].as_str().unwrap().to_owned());
     }
-    assert_eq!(ids.len(), 30);
+    assert_eq!(ids.len(), 31, "30 new jobs and the dead worker's");
+    assert!(ids.iter().any(|i| i == requeued) && !ids.iter().any(|i| i == poison));
+    status_urls.push(format!("/api/v1/owner/sites/shop/scan-jobs/{requeued}"));
+    let failed: Value = a
+        .get_with_key(&format!("/api/v1/owner/sites/shop/scan-jobs/{poison}"), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(
+        failed["error"],
+        "a scanner worker stopped while running this job 3 times"
+    );
+    let busy: usize = con.llen(processing_key("w-live")).await.unwrap();
+    assert_eq!(busy, 1, "a live worker's job is left alone");
+    let workers: Vec<String> = con.smembers(WORKERS).await.unwrap();
+    assert_eq!(workers, vec!["w-live".to_owned()]);
     // A duplicate notification must not store a second copy.
     let _: () = con.lpush(DONE, &ids[0]).await.unwrap();
 
@@ -513,7 +574,7 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
         assert_eq!(v["status"], "done", "{v}");
         scan_ids.insert(v["scan_id"].as_str().unwrap().to_owned());
     }
-    assert_eq!(scan_ids.len(), 30);
+    assert_eq!(scan_ids.len(), 31);
     let dead: Value = a
         .get_with_key(&format!("/api/v1/owner/sites/shop/scan-jobs/{dead_job}"), &key)
         .await
@@ -567,10 +628,10 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
     let stored_ids: std::collections::BTreeSet<String> = stored.iter().map(|m| m.id.clone()).collect();
     assert_eq!(
         stored.len(),
-        31,
-        "30 new results and the dead instance's one, each once"
+        32,
+        "31 new results and the dead instance's one, each once"
     );
-    assert_eq!(stored_ids.len(), 31);
+    assert_eq!(stored_ids.len(), 32);
     assert!(scan_ids.is_subset(&stored_ids) && stored_ids.contains(&dead_scan));
     let dead_left: usize = con.llen(collecting_key("srv-dead")).await.unwrap();
     let alive_left: usize = con.llen(collecting_key("srv-alive")).await.unwrap();
