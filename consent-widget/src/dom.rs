@@ -34,6 +34,9 @@ extern "C" {
     fn set_class_name(this: &Element, class: &str);
     #[wasm_bindgen(method, setter = textContent)]
     pub fn set_text(this: &Element, text: &str);
+    /// `textContent` from a JS string as it is (no copy through the wasm).
+    #[wasm_bindgen(method, setter = textContent)]
+    pub fn set_text_value(this: &Element, text: &JsValue);
     #[wasm_bindgen(method, js_name = setAttribute)]
     pub fn set_attribute(this: &Element, name: &str, value: &str);
     #[wasm_bindgen(method, js_name = appendChild)]

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use crate::Ui;
 use crate::dom::{Element, add, attr, button, el, text};
-use crate::site::{Site, get};
+use crate::site::{COOKIE_FIELDS, Site, get};
 
 fn id(prefix: &str, slug: &str) -> String {
     let mut s = String::from(prefix);
@@ -46,7 +46,7 @@ fn build(site: &Site) -> Element {
     if gpc {
         add(&d, &text("p", "km-gpc", &site.text("gpc")));
     }
-    let cols = ["cookie", "purpose", "retention", "provider", "country"].map(|k| site.text(k));
+    let cols = COOKIE_FIELDS.map(|f| site.text(if f == "name" { "cookie" } else { f }));
     for c in &site.categories {
         let sec = el("section", "km-cat");
         let row = switch(&id("km-c-", &c.id), &c.title, ("data-cat", &c.id));
@@ -112,8 +112,13 @@ fn build(site: &Site) -> Element {
                     let body = el("tbody", "");
                     for k in &s.cookies {
                         let tr = el("tr", "");
-                        for v in [&k.name, &k.purpose, &k.retention, &k.provider, &k.country] {
-                            add(&tr, &text("td", "", v));
+                        for f in COOKIE_FIELDS {
+                            let td = el("td", "");
+                            let v = get(k, f);
+                            if v.is_string() {
+                                td.set_text_value(&v);
+                            }
+                            add(&tr, &td);
                         }
                         add(&body, &tr);
                     }

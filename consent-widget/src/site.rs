@@ -57,6 +57,10 @@ pub fn list(v: &JsValue, key: &str) -> impl Iterator<Item = JsValue> {
     (0..n).map(move |i| l.at(i))
 }
 
+/// The columns of a service's cookie table: the text key of each heading is
+/// the field's name, except `cookie` for `name`.
+pub const COOKIE_FIELDS: [&str; 5] = ["name", "purpose", "retention", "provider", "country"];
+
 pub struct Category {
     pub id: String,
     pub required: bool,
@@ -65,21 +69,15 @@ pub struct Category {
     pub description: String,
 }
 
-pub struct Cookie {
-    pub name: String,
-    pub purpose: String,
-    pub retention: String,
-    pub provider: String,
-    pub country: String,
-}
-
 pub struct Service {
     pub id: String,
     pub name: String,
     pub category: String,
     pub provider: String,
     pub description: String,
-    pub cookies: Vec<Cookie>,
+    /// The declared cookies as the configuration has them (objects with
+    /// the fields in [`COOKIE_FIELDS`]), shown as they are.
+    pub cookies: Vec<JsValue>,
 }
 
 /// One site as the visitor sees it, in the visitor's language.
@@ -126,15 +124,7 @@ impl Site {
             });
         }
         for s in list(&config, "services") {
-            let cookies = list(&s, "cookies")
-                .map(|c| Cookie {
-                    name: string(&c, "name"),
-                    purpose: string(&c, "purpose"),
-                    retention: string(&c, "retention"),
-                    provider: string(&c, "provider"),
-                    country: string(&c, "country"),
-                })
-                .collect();
+            let cookies = list(&s, "cookies").collect();
             site.services.push(Service {
                 id: string(&s, "id"),
                 name: string(&s, "name"),
