@@ -69,23 +69,13 @@ impl dashboard::Auth for DashboardAuth {
 
     fn queue_scan(&self, site: consent_core::SiteId) -> BoxFuture<'_, QueueOutcome> {
         Box::pin(async move {
-            let app = &self.0;
-            let Some(queue) = &app.scan_queue else {
-                return QueueOutcome::NotConfigured;
-            };
             // The same checks as the API's `POST .../scan-jobs` with defaults.
             let req = crate::api::scans::ScanJobRequest::default();
-            let spec = match crate::api::scans::job_spec(app, &site, &req).await {
-                Ok(spec) => spec,
-                Err(e) if e.status.is_server_error() => return QueueOutcome::Unavailable,
-                Err(e) => return QueueOutcome::Invalid(e.message),
-            };
-            match queue.enqueue(&site, spec).await {
+            match crate::api::scans::queue_job(&self.0, &site, &req).await {
                 Ok(job) => QueueOutcome::Queued(job.id),
-                Err(crate::scan_queue::QueueError::TooLarge(n)) => {
-                    QueueOutcome::Invalid(crate::scan_queue::QueueError::TooLarge(n).to_string())
-                }
-                Err(_) => QueueOutcome::Unavailable,
+                Err(e) if e.error == "scan_queue_not_configured" => QueueOutcome::NotConfigured,
+                Err(e) if e.status.is_server_error() => QueueOutcome::Unavailable,
+                Err(e) => QueueOutcome::Invalid(e.message),
             }
         })
     }

@@ -306,6 +306,26 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
         .await
         .unwrap();
     assert_eq!(scans.len(), 1);
+
+    // At most 10 scans of one site wait for a worker at once.
+    for _ in 0..shop_cap() {
+        assert_eq!(app.post_with_key(jobs, &shop, &json!({})).await.status(), 202);
+    }
+    let res = app.post_with_key(jobs, &shop, &json!({})).await;
+    assert_eq!(res.status(), 429);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"], "too_many_jobs");
+    // Another site still gets its scans queued.
+    assert_eq!(
+        app.post_with_key("/api/v1/owner/sites/other/scan-jobs", &other, &json!({}))
+            .await
+            .status(),
+        202
+    );
+}
+
+fn shop_cap() -> usize {
+    consent_server::api::scans::MAX_WAITING_JOBS
 }
 
 fn browser() -> reqwest::Client {
@@ -523,14 +543,6 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
 
     // 30 jobs, finished all at once, so both collectors race for them.
     let mut status_urls = Vec::new();
-    for _ in 0..30 {
-        let res = a
-            .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &json!({}))
-            .await;
-        assert_eq!(res.status(), 202);
-        let v: Value = res.json().await.unwrap();
-        status_urls.push(v["status_url"].as_str().unwrap().to_owned());
-    }
     let t = Instant::now();
     loop {
         let left: usize = con.llen(processing_key("w-dead")).await.unwrap();
@@ -543,9 +555,41 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Workers take each job as it comes (at most 10 may wait per site) but
+    // finish them all at once, so both collectors race for the results.
+    let processing = "keurmerk:scan:processing:batch-worker";
+    let mut taken: Vec<String> = Vec::new();
+    for _ in 0..30 {
+        let res = a
+            .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &json!({}))
+            .await;
+        assert_eq!(res.status(), 202);
+        let v: Value = res.json().await.unwrap();
+        status_urls.push(v["status_url"].as_str().unwrap().to_owned());
+        loop {
+            let raw: Option<String> = redis::cmd("LMOVE")
+                .arg(JOBS)
+                .arg(processing)
+                .arg("RIGHT")
+                .arg("LEFT")
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            let Some(raw) = raw else { break };
+            taken.push(raw);
+        }
+    }
     let mut ids = Vec::new();
-    while let Some(job) = work_one(&mut con, |job| report(job["url"].as_str().unwrap())).await {
-        ids.push(job["id"].as_str().unwrap().to_owned());
+    for raw in &taken {
+        let job: Value = serde_json::from_str(raw).unwrap();
+        let id = job["id"].as_str().unwrap().to_owned();
+        let _: () = con
+            .set(result_key(&id), report(job["url"].as_str().unwrap()).to_string())
+            .await
+            .unwrap();
+        let _: () = con.lpush(DONE, &id).await.unwrap();
+        let _: () = con.lrem(processing, 1, raw).await.unwrap();
+        ids.push(id);
     }
     assert_eq!(ids.len(), 31, "30 new jobs and the dead worker's");
     assert!(ids.iter().any(|i| i == requeued) && !ids.iter().any(|i| i == poison));

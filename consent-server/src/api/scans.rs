@@ -246,6 +246,8 @@ pub async fn get(
 
 /// The largest scan-job request body.
 const MAX_JOB_REQUEST: usize = 16 * 1024;
+/// Jobs of one site that may wait for a worker at once.
+pub const MAX_WAITING_JOBS: usize = 10;
 
 /// What to scan; everything optional.
 #[derive(Deserialize, ToSchema, Default)]
@@ -373,6 +375,32 @@ pub async fn job_spec(
     })
 }
 
+/// Checks and queues a scan (the API's and the dashboard's way in).
+pub async fn queue_job(
+    app: &AppState,
+    site: &SiteId,
+    req: &ScanJobRequest,
+) -> Result<crate::scan_queue::JobInfo, ApiError> {
+    let queue = queue(app)?;
+    let spec = job_spec(app, site, req).await?;
+    // One site cannot fill the workers' queue for everyone else.
+    let waiting = queue
+        .jobs(site, 50)
+        .await
+        .map_err(queue_error)?
+        .iter()
+        .filter(|j| j.status == crate::scan_queue::JobStatus::Queued)
+        .count();
+    if waiting >= MAX_WAITING_JOBS {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_jobs",
+            format!("{waiting} scans of this site are already waiting for a worker; try again when they ran"),
+        ));
+    }
+    queue.enqueue(site, spec).await.map_err(queue_error)
+}
+
 #[utoipa::path(post, path = "/api/v1/owner/sites/{site}/scan-jobs", tag = "owner",
     params(("site" = String, Path, description = "Site id")),
     request_body(content = ScanJobRequest, description = "What to scan; an empty object scans the first allowed origin with the worker's defaults"),
@@ -383,6 +411,7 @@ pub async fn job_spec(
         (status = 404, description = "No such site", body = ErrorBody),
         (status = 413, description = "Body larger than 16 KiB", body = ErrorBody),
         (status = 422, description = "`field` names the problem: `url` not on one of the site's allowed origins, or a limit out of range", body = ErrorBody),
+        (status = 429, description = "10 scans of this site are already waiting for a worker", body = ErrorBody),
         (status = 503, description = "No scan queue configured (start the server with --redis or --scan-queue), or Redis unavailable", body = ErrorBody),
     ),
     security(("api_key" = ["scans:write"]), ("session" = [])))]
@@ -398,14 +427,13 @@ pub async fn enqueue(
     if body.len() > MAX_JOB_REQUEST {
         return Err(ApiError::too_large(MAX_JOB_REQUEST));
     }
-    let queue = queue(&app)?;
+    queue(&app)?;
     let req: ScanJobRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ScanJobRequest::default()
     } else {
         ApiError::parse_json(&body)?
     };
-    let spec = job_spec(&app, &id, &req).await?;
-    let job = queue.enqueue(&id, spec).await.map_err(queue_error)?;
+    let job = queue_job(&app, &id, &req).await?;
     let view = ScanJobView::from(job);
     let mut res = (StatusCode::ACCEPTED, Json(&view)).into_response();
     if let Ok(v) = HeaderValue::from_str(&view.status_url) {
