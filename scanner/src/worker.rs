@@ -233,6 +233,12 @@ mod tests {
         assert!(parse_job(r#"{"id":"a1","url":"https://x.example/"}"#).is_ok());
         let job = parse_job(r#"{"id":"a1","url":"https://x.example/","site":"shop"}"#).unwrap();
         assert_eq!(job.site.as_deref(), Some("shop"));
+        // The server sends unset options as null.
+        let job = parse_job(
+            r#"{"id":"a1","url":"https://x.example/","site":"shop","max_pages":null,"depth":null,"browser_pages":null}"#,
+        )
+        .unwrap();
+        assert_eq!((job.max_pages, job.depth, job.browser_pages), (None, None, None));
         let (id, e) = parse_job(r#"{"id":"a1","url":"https://x.example/","colour":1}"#).unwrap_err();
         assert_eq!(id.as_deref(), Some("a1"));
         assert!(e.contains("invalid job"));
