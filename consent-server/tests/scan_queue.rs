@@ -402,6 +402,10 @@ async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
         .unwrap();
     assert!(page.contains("<code>https://shop.example.nl/</code>"), "{page}");
     assert!(page.contains(r#"class="job-queued">Queued"#), "{page}");
+    assert!(
+        page.contains(r#"<meta http-equiv="refresh" content="5">"#),
+        "reloads while a scan waits"
+    );
 
     work_one(&mut con, |job| report(job["url"].as_str().unwrap()))
         .await
@@ -418,6 +422,7 @@ async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
             .await
             .unwrap();
         if page.contains(r#"class="job-done"><a href="/dashboard/sites/shop/scans/"#) {
+            assert!(!page.contains("http-equiv"), "nothing left to wait for");
             break;
         }
         assert!(t.elapsed() < Duration::from_secs(20), "{page}");

@@ -138,6 +138,21 @@ pub struct Chrome<'a> {
 
 /// A whole page. `body` must already be escaped HTML.
 pub fn page(chrome: &Chrome, title: &str, body: &str) -> Response {
+    page_with_head(chrome, title, body, "")
+}
+
+/// A page that reloads itself every `secs` seconds (no script: a meta
+/// refresh), for pages showing work in progress.
+pub fn refreshing_page(chrome: &Chrome, title: &str, body: &str, secs: u32) -> Response {
+    page_with_head(
+        chrome,
+        title,
+        body,
+        &format!(r#"<meta http-equiv="refresh" content="{secs}">"#),
+    )
+}
+
+fn page_with_head(chrome: &Chrome, title: &str, body: &str, head: &str) -> Response {
     let lang = chrome.lang;
     let mut nav = format!(r#"<a href="{BASE}/">Keurmerk</a>"#);
     if let (Some(user), Some(csrf)) = (chrome.username, chrome.csrf) {
@@ -149,7 +164,7 @@ pub fn page(chrome: &Chrome, title: &str, body: &str) -> Response {
         ));
     }
     let html = format!(
-        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{} · Keurmerk</title><link rel="stylesheet" href="{BASE}/static/dashboard.css"></head><body><header>{nav}</header><main><h1>{}</h1>{body}</main></body></html>"#,
+        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{} · Keurmerk</title><link rel="stylesheet" href="{BASE}/static/dashboard.css">{head}</head><body><header>{nav}</header><main><h1>{}</h1>{body}</main></body></html>"#,
         lang.code(),
         esc(title),
         esc(title),

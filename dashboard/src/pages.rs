@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::BASE;
 use crate::auth::{Auth, LoginOutcome, QueueOutcome, ScanJobs};
-use crate::html::{Chrome, Lang, esc, page, secure, time};
+use crate::html::{Chrome, Lang, esc, page, refreshing_page, secure, time};
 
 const CSS: &str = include_str!("../static/dashboard.css");
 const RECENT: usize = 50;
@@ -310,7 +310,7 @@ async fn scans<S: Store + Clone>(State(dash): St<S>, headers: HeaderMap, Path(si
         return message(&c, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
     };
     let sid = esc(id.as_str());
-    let mut body = scan_jobs_section(&dash, &c, &id).await;
+    let (mut body, in_progress) = scan_jobs_section(&dash, &c, &id).await;
     body.push_str(&format!("<h2>{}</h2>", lang.t("scans")));
     if list.is_empty() {
         body.push_str(&format!("<p>{}</p>", lang.t("none")));
@@ -340,18 +340,25 @@ async fn scans<S: Store + Clone>(State(dash): St<S>, headers: HeaderMap, Path(si
         }
         body.push_str("</table>");
     }
-    page(&c, &format!("{} · {}", lang.t("scans"), id.as_str()), &body)
+    let title = format!("{} · {}", lang.t("scans"), id.as_str());
+    if in_progress {
+        // Queued or running scans: show their outcome without a click.
+        refreshing_page(&c, &title, &body, 5)
+    } else {
+        page(&c, &title, &body)
+    }
 }
 
-/// "Scan now" and the site's queued, running and finished scan jobs.
-async fn scan_jobs_section<S>(dash: &Dash<S>, c: &Chrome<'_>, id: &SiteId) -> String {
+/// "Scan now" and the site's queued, running and finished scan jobs; and
+/// whether any is still queued or running.
+async fn scan_jobs_section<S>(dash: &Dash<S>, c: &Chrome<'_>, id: &SiteId) -> (String, bool) {
     let lang = c.lang;
     let sid = esc(id.as_str());
     let mut out = format!("<h2>{}</h2>", lang.t("scan_jobs"));
     let jobs = match dash.auth.scan_jobs(id.clone()).await {
         ScanJobs::NotConfigured => {
             out.push_str(&format!(r#"<p class="error">{}</p>"#, lang.t("queue_off")));
-            return out;
+            return (out, false);
         }
         ScanJobs::Unavailable => {
             out.push_str(&format!(r#"<p class="error">{}</p>"#, lang.t("queue_down")));
@@ -395,7 +402,8 @@ async fn scan_jobs_section<S>(dash: &Dash<S>, c: &Chrome<'_>, id: &SiteId) -> St
         }
         out.push_str("</table>");
     }
-    out
+    let in_progress = jobs.iter().any(|j| matches!(j.status.as_str(), "queued" | "running"));
+    (out, in_progress)
 }
 
 /// "Scan now": queues a scan, then back to the scans page.
