@@ -84,12 +84,16 @@
     d.head.appendChild(s);
     return modP;
   }
-  // Starts the UI's requests (once) and has widget.js show it. The loader
-  // only sends them: waiting, compiling and starting live in widget.js.
+  // Starts the UI's requests (once) and has widget.js show it. Everything
+  // that can happen before widget.js arrives does (compiling, parsing), so
+  // that it can show the banner in the very task it runs in.
   function load(openPrefs) {
     K._o = K._o || openPrefs;
     if (!K._f) {
-      var get = function (u) { return oFetch.call(w, u, { credentials: "omit" }); };
+      var get = function (u, json) {
+        var r = oFetch.call(w, u, { credentials: "omit" });
+        return json ? r.then(function (r) { if (!r.ok) throw r.status; return r.json(); }) : r;
+      };
       var l = d.createElement("link");
       l.rel = "stylesheet";
       l.href = wb + "widget.css" + v;
@@ -97,8 +101,8 @@
       K._f = [
         // Compiled while it streams in.
         WebAssembly.compileStreaming(get(wb + "widget_bg.wasm" + v)),
-        get(base + "/api/v1/sites/" + R.s + "/config"),
-        get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v),
+        get(base + "/api/v1/sites/" + R.s + "/config", 1),
+        get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v, 1),
         new Promise(function (ok) { l.onload = l.onerror = ok; })
       ];
       d.head.appendChild(l);
