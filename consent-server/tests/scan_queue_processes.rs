@@ -189,3 +189,76 @@ async fn scan_queue_flag_gives_embedded_storage_a_queue_and_without_one_the_erro
         "scan queue not configured: start the server with --redis or --scan-queue"
     );
 }
+
+/// A server killed with -9 while it held a finished scan: its heartbeat
+/// runs out (30 s) and the surviving process stores the scan. Slow by
+/// nature (the heartbeat's lifetime), so one job only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_s_scan_is_stored_by_the_survivor() {
+    use consent_server::scan_queue::{COLLECTORS, collecting_key};
+
+    let redis = RedisServer::start().unwrap();
+    let url = redis.url();
+    let mut con = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
+    // A's collector announces itself; that name is A's.
+    let t = Instant::now();
+    let a_name = loop {
+        let members: Vec<String> = con.smembers(COLLECTORS).await.unwrap();
+        if let [one] = members.as_slice() {
+            break one.clone();
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "{members:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let password = admin_password(&a.stdout());
+    let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
+    let key = site_and_key(&b.base_url(), &password, "shop", "https://shop.example.nl").await;
+    let client = reqwest::Client::new();
+    let job: Value = enqueue(&client, &b.base_url(), "shop", &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+
+    // The worker finished; A had moved the id into its own list when it died.
+    a.kill9();
+    let _: Option<String> = con.rpop(JOBS, None).await.unwrap();
+    let report = json!({"schema": "keurmerk-scan-report", "schema_version": 1, "site": job["url"], "findings": []});
+    let _: () = con.set(result_key(&id), report.to_string()).await.unwrap();
+    let _: () = con.lpush(collecting_key(&a_name), &id).await.unwrap();
+
+    let t = Instant::now();
+    let done = loop {
+        let v: Value = client
+            .get(format!("{}{}", b.base_url(), job["status_url"].as_str().unwrap()))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["status"] == "done" {
+            break v;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "never taken over: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let scan = client
+        .get(format!("{}{}", b.base_url(), done["scan_url"].as_str().unwrap()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.status(), 200);
+    let left: usize = con.llen(collecting_key(&a_name)).await.unwrap();
+    assert_eq!(left, 0);
+    eprintln!("taken over after {:.1} s", t.elapsed().as_secs_f64());
+}
