@@ -60,7 +60,7 @@
   }
   var dec = readCookie();
   // A decision lapses after expiry_days, and when the purposes changed.
-  if (dec && (dec.f !== R.f || dec.t + R.e * 86400 < Date.now() / 1000)) { K.stale = dec; dec = null; }
+  if (dec && (dec.f !== R.f || dec.t + R.e * 86400 < Date.now() / 1000)) dec = null;
 
   // The UI module (widget.js) and the UI (wasm) are fetched only when needed:
   // no valid decision, the visitor asks for the preferences, or a decision
@@ -338,7 +338,7 @@
 
   // What the UI module needs of the loader's state.
   K._i = {
-    R: R, lang: lang, gpc: gpc, base: base, oFetch: oFetch, store: store, STORE: STORE, QUEUE: QUEUE,
+    R: R, oFetch: oFetch, store: store, STORE: STORE, QUEUE: QUEUE,
     allowed: allowed, gtag: gtag, signals: signals, release: releaseAllowed, emit: emit, reopen: reopen,
     dec: function (x) { if (x) dec = x; return dec; }
   };
