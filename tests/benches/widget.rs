@@ -85,28 +85,22 @@ const TIMELINE: &str = "(() => {
   return out.sort((a, b) => a[1] - b[1]);
 })()";
 
-async fn time_banner(site: &SiteServer, trackers: &Trackers, page: &str, selector: &str) -> Result<Timing> {
-    let mut t = Timing {
-        visible_ms: Vec::new(),
-        long_tasks: Vec::new(),
-        waterfall: Vec::new(),
-    };
-    for _ in 0..runs() {
-        // A fresh profile per run: a first visit, nothing cached.
-        let chrome = Chromium::launch(launch(site, trackers, "en")).await?;
-        let tab = chrome.blank().await?;
-        tab.evaluate_on_new_document(probe(selector)).await?;
-        goto(&tab, &site.url(page)).await?;
-        wait_for(&tab, "window.__visibleAt", Duration::from_secs(10)).await?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let v: Value = eval(&tab, "({ at: window.__visibleAt, long: window.__long })").await?;
-        t.visible_ms.push(v["at"].as_f64().unwrap_or(f64::NAN));
-        t.long_tasks
-            .extend(v["long"].as_array().into_iter().flatten().filter_map(Value::as_f64));
-        t.waterfall = eval(&tab, TIMELINE).await?;
-        chrome.close().await;
-    }
-    Ok(t)
+/// One first visit (a fresh profile, nothing cached) of `page`, timed until
+/// `selector` is visible.
+async fn time_banner(site: &SiteServer, trackers: &Trackers, page: &str, selector: &str, t: &mut Timing) -> Result<()> {
+    let chrome = Chromium::launch(launch(site, trackers, "en")).await?;
+    let tab = chrome.blank().await?;
+    tab.evaluate_on_new_document(probe(selector)).await?;
+    goto(&tab, &site.url(page)).await?;
+    wait_for(&tab, "window.__visibleAt", Duration::from_secs(10)).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let v: Value = eval(&tab, "({ at: window.__visibleAt, long: window.__long })").await?;
+    t.visible_ms.push(v["at"].as_f64().unwrap_or(f64::NAN));
+    t.long_tasks
+        .extend(v["long"].as_array().into_iter().flatten().filter_map(Value::as_f64));
+    t.waterfall = eval(&tab, TIMELINE).await?;
+    chrome.close().await;
+    Ok(())
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -229,11 +223,25 @@ async fn main() -> Result<()> {
         "\n== Navigation start -> banner visible, {} fresh profiles each, loopback ==",
         runs()
     );
-    for (name, page, sel) in [
+    let widgets = [
         ("keurmerk", "bench-keurmerk.html", ".km-banner"),
         ("vanilla-cookieconsent", "bench-vanilla.html", "#cc-main .cm"),
-    ] {
-        let t = time_banner(&site, &trackers, page, sel).await?;
+    ];
+    let mut timings: Vec<Timing> = widgets
+        .iter()
+        .map(|_| Timing {
+            visible_ms: Vec::new(),
+            long_tasks: Vec::new(),
+            waterfall: Vec::new(),
+        })
+        .collect();
+    // Taking turns, so that both see the same load on a shared machine.
+    for _ in 0..runs() {
+        for ((_, page, sel), t) in widgets.iter().zip(&mut timings) {
+            time_banner(&site, &trackers, page, sel, t).await?;
+        }
+    }
+    for ((name, _, _), t) in widgets.iter().zip(&timings) {
         let max = t.visible_ms.iter().copied().fold(f64::MIN, f64::max);
         let min = t.visible_ms.iter().copied().fold(f64::MAX, f64::min);
         let over50 = t.long_tasks.iter().filter(|d| **d > 50.0).count();
@@ -247,5 +255,17 @@ async fn main() -> Result<()> {
             println!("      {start:>7.1} .. {end:>7.1}  {what}");
         }
     }
+    let ratios: Vec<f64> = timings[0]
+        .visible_ms
+        .iter()
+        .zip(&timings[1].visible_ms)
+        .map(|(k, v)| k / v)
+        .collect();
+    println!(
+        "  keurmerk / vanilla-cookieconsent, run by run: median {:.2} (min {:.2}, max {:.2})",
+        median(&ratios),
+        ratios.iter().copied().fold(f64::MAX, f64::min),
+        ratios.iter().copied().fold(f64::MIN, f64::max)
+    );
     Ok(())
 }
