@@ -67,8 +67,8 @@
   // waits to be sent. Defined (and, on a first visit, started) before the
   // blocker is installed: the banner is on the critical path, so its five
   // requests go out as early as possible, all at once. widget.js is a
-  // classic async script: it runs as soon as it arrives, where a module
-  // script would wait behind the page's parsing and first paint.
+  // classic async script, which runs as soon as it is there and the main
+  // thread is free (a module script also waits for the document's parsing).
   var wb = base + "/widget/";
   // The assets' content hash, set by scripts/build-widget: the server may
   // cache /widget/* for a year, so a new build must mean new URLs.
@@ -168,7 +168,7 @@
   function placeholder(x) {
     var e = x.e, box = d.createElement("div"), p = d.createElement("p");
     box.className = "km-ph";
-    box.style.cssText = "padding:1em;margin:.5em 0;border-radius:8px;max-width:100%" + LOOK;
+    box.style.cssText = "box-sizing:border-box;padding:1em;margin:.5em 0;border-radius:8px;max-width:100%" + LOOK;
     p.textContent = T[1] + (x.s || x.c);
     box.appendChild(p);
     [function () { run([x], 0); }, function () { K.allow(x.c, x.s); }].forEach(function (f, i) {
