@@ -53,18 +53,13 @@ struct Slot(RefCell<Option<Ui>>);
 unsafe impl Sync for Slot {}
 static UI: Slot = Slot(RefCell::new(None));
 
-/// Called once by the loader. `k` is `window.keurmerk` (the loader's API),
-/// `config` the site's configuration, `texts` the built-in texts of `lang`.
-/// Returns the widget's root, for the JS side to listen on.
+/// Called once by the loader. `k` is `window.keurmerk` (the loader's API;
+/// `k.lang` is the visitor's language), `config` the site's configuration,
+/// `texts` the built-in texts of that language. Returns the widget's root,
+/// for the JS side to listen on.
 #[wasm_bindgen]
-pub fn start(
-    k: Api,
-    config: JsValue,
-    texts: JsValue,
-    lang: alloc::string::String,
-    decided: bool,
-    open_prefs: bool,
-) -> Element {
+pub fn start(k: Api, config: JsValue, texts: JsValue, decided: bool, open_prefs: bool) -> Element {
+    let lang = site::string(&k, "lang");
     let site = Site::new(k, config, texts, lang);
     let root = dom::root(&site.lang);
     let mut ui = Ui {
