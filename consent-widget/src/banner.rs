@@ -56,6 +56,6 @@ pub fn show(site: &Site, root: &Element) -> Element {
     add(root, &b);
     // Focus moves to the banner so keyboard and screen-reader users meet it
     // first; its buttons follow in tab order.
-    b.focus();
+    crate::dom::focus(&b);
     b
 }

@@ -9,6 +9,8 @@ use crate::Ui;
 use crate::preferences::{self, input};
 use crate::site::get;
 
+// Plain JS objects for the loader's `_set` (not a Web API, so not web-sys;
+// js-sys's `Reflect::set` is `catch` and takes `JsValue` keys).
 #[wasm_bindgen]
 extern "C" {
     /// A new empty object (`Object()`).

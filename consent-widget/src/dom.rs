@@ -1,96 +1,91 @@
-//! The DOM, as the widget uses it. Site-provided text only ever goes
-//! through `textContent` (never `innerHTML`), so a configuration cannot
-//! inject markup.
+//! The DOM, as the widget uses it, through `web-sys`. Site-provided text
+//! only ever goes through `textContent` (never `innerHTML`), so a
+//! configuration cannot inject markup.
 //!
-//! The bindings are declared here rather than taken from `web-sys`: only
-//! what the widget calls, with no `catch` (none of these throw for the
-//! arguments the widget passes) and no `instanceof` checks, which keeps both
-//! the wasm and its JS glue small. Event listeners are attached by the JS
-//! side (`web/boot.js`) and call the exported [`crate::act`],
-//! [`crate::follow`] and [`crate::tab`]: no closures cross the boundary.
+//! Event listeners are attached by the JS side (`web/boot.js`) and call the
+//! exported [`crate::act`], [`crate::follow`] and [`crate::tab`]: no
+//! `Closure`s cross the boundary. Narrowing a type (`Element` to
+//! `HtmlDialogElement`, ...) uses `unchecked_into`, not `dyn_into`: the
+//! widget made or selected the element itself, so an `instanceof` check
+//! would only cost an import.
 
 use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
+pub use web_sys::Element;
+use web_sys::{Document, HtmlElement, Location};
+
+/// The value of a DOM call `web-sys` marks as throwing (`Result`). For what
+/// the widget passes (its own tag names, attributes and selectors) none
+/// throws; if one did, that is a bug in the widget and the call traps.
+/// (`unwrap` would format the `JsValue` error, pulling `core::fmt` into the
+/// wasm.)
+pub fn sure<T>(r: Result<T, JsValue>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(_) => trap(),
+    }
+}
+
+/// Stops the widget: on wasm32 a bare `unreachable` instruction, without the
+/// message and source path `unreachable!()` would store in the wasm.
+fn trap() -> ! {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    unreachable!()
+}
 
 #[wasm_bindgen]
 extern "C" {
-    /// Any element the widget creates or finds.
-    #[derive(Clone)]
-    pub type Element;
-
-    #[wasm_bindgen(js_namespace = document, js_name = createElement)]
-    fn create_element(tag: &str) -> Element;
-    #[wasm_bindgen(js_namespace = document, js_name = getElementById)]
-    pub fn by_id(id: &str) -> Option<Element>;
+    // The global `document`, typed by web-sys. Not `web_sys::window()?.document()`:
+    // that looks the global object up through four imports plus an
+    // `instanceof Window` check.
     #[wasm_bindgen(thread_local_v2, js_name = document)]
-    static DOCUMENT: Element;
-    #[wasm_bindgen(method, getter)]
-    fn body(this: &Element) -> Option<Element>;
-    #[wasm_bindgen(method, getter = activeElement)]
-    fn active_element(this: &Element) -> JsValue;
+    static DOCUMENT: Document;
+}
 
-    #[wasm_bindgen(method, setter = className)]
-    fn set_class_name(this: &Element, class: &str);
-    #[wasm_bindgen(method, setter = textContent)]
-    pub fn set_text(this: &Element, text: &str);
-    /// `textContent` from a JS string as it is (no copy through the wasm).
-    #[wasm_bindgen(method, setter = textContent)]
-    pub fn set_text_value(this: &Element, text: &JsValue);
-    #[wasm_bindgen(method, js_name = setAttribute)]
-    pub fn set_attribute(this: &Element, name: &str, value: &str);
-    #[wasm_bindgen(method, js_name = appendChild)]
-    fn append_child(this: &Element, child: &Element);
-    #[wasm_bindgen(method, getter = lastElementChild)]
-    pub fn last_element_child(this: &Element) -> Option<Element>;
-    #[wasm_bindgen(method, js_name = querySelector)]
-    pub fn query_selector(this: &Element, selector: &str) -> Option<Element>;
-    #[wasm_bindgen(method, js_name = querySelectorAll)]
-    pub fn query_selector_all(this: &Element, selector: &str) -> List;
-    #[wasm_bindgen(method)]
-    pub fn contains(this: &Element, other: &JsValue) -> bool;
-    #[wasm_bindgen(method)]
-    pub fn focus(this: &Element);
-    #[wasm_bindgen(method)]
-    pub fn remove(this: &Element);
-    /// `<input>`
-    #[wasm_bindgen(method, getter)]
-    pub fn checked(this: &Element) -> bool;
-    #[wasm_bindgen(method, setter)]
-    pub fn set_checked(this: &Element, on: bool);
-    /// `<dialog>`
-    #[wasm_bindgen(method, getter)]
-    pub fn open(this: &Element) -> bool;
-    #[wasm_bindgen(method, js_name = showModal)]
-    pub fn show_modal(this: &Element);
-    #[wasm_bindgen(method)]
-    pub fn close(this: &Element);
-
-    /// A JS array or a `NodeList`.
-    pub type List;
-    #[wasm_bindgen(method, getter)]
-    pub fn length(this: &List) -> u32;
-    #[wasm_bindgen(method, indexing_getter)]
-    pub fn at(this: &List, i: u32) -> JsValue;
-
-    #[wasm_bindgen(thread_local_v2, js_name = location)]
-    static LOCATION: JsValue;
-    #[wasm_bindgen(js_namespace = location)]
-    pub fn reload();
+fn location() -> Option<Location> {
+    DOCUMENT.with(Document::location)
 }
 
 /// The page's host name (`location.hostname`).
 pub fn hostname() -> String {
-    LOCATION.with(|l| crate::site::string(l, "hostname"))
+    location().and_then(|l| l.hostname().ok()).unwrap_or_default()
+}
+
+/// Reloads the page (the reload notice's button).
+pub fn reload() {
+    if let Some(l) = location() {
+        // Nothing to do if the browser refuses.
+        let _ = l.reload();
+    }
+}
+
+/// A switch, `<dialog>` or other element of the widget's own markup, by id.
+pub fn by_id(id: &str) -> Option<Element> {
+    DOCUMENT.with(|d| d.get_element_by_id(id))
 }
 
 /// The focused element (`document.activeElement`).
-pub fn focused() -> JsValue {
-    DOCUMENT.with(Element::active_element)
+pub fn focused() -> Option<Element> {
+    DOCUMENT.with(Document::active_element)
+}
+
+/// Whether two handles are the same JS object: `===`, an intrinsic, where
+/// `==` on web-sys types is an `Object.is` import.
+pub fn same(a: &JsValue, b: &JsValue) -> bool {
+    a == b
+}
+
+/// Focuses an element the widget made (all are HTML elements).
+pub fn focus(e: &JsValue) {
+    // Focusing only fails for elements that cannot take focus: nothing to do.
+    let _ = e.unchecked_ref::<HtmlElement>().focus();
 }
 
 pub fn el(tag: &str, class: &str) -> Element {
-    let e = create_element(tag);
+    let e = sure(DOCUMENT.with(|d| d.create_element(tag)));
     if !class.is_empty() {
         e.set_class_name(class);
     }
@@ -100,16 +95,18 @@ pub fn el(tag: &str, class: &str) -> Element {
 /// An element holding plain text.
 pub fn text(tag: &str, class: &str, text: &str) -> Element {
     let e = el(tag, class);
-    e.set_text(text);
+    e.set_text_content(Some(text));
     e
 }
 
 pub fn attr(e: &Element, name: &str, value: &str) {
-    e.set_attribute(name, value);
+    sure(e.set_attribute(name, value));
 }
 
 pub fn add(parent: &Element, child: &Element) {
-    parent.append_child(child);
+    // `append`, not `appendChild`: it returns nothing, so no handle to the
+    // child comes back into the wasm only to be dropped.
+    sure(parent.append_with_node_1(child));
 }
 
 /// A button routed through [`crate::act`] by its `data-km` action.
@@ -124,7 +121,7 @@ pub fn button(class: &str, label: &str, action: &str) -> Element {
 pub fn root(lang: &str) -> Element {
     let root = el("div", "km-root");
     attr(&root, "lang", lang);
-    if let Some(body) = DOCUMENT.with(Element::body) {
+    if let Some(body) = DOCUMENT.with(Document::body) {
         add(&body, &root);
     }
     root

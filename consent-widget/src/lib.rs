@@ -9,8 +9,8 @@
 //!
 //! - [`site`]: reading the site configuration and texts (plain JS objects,
 //!   read through `Reflect` so no JSON parser ships in the wasm).
-//! - [`dom`]: the DOM bindings and helpers the views need; text only via
-//!   `textContent`.
+//! - [`dom`]: the DOM (through `web-sys`) and the helpers the views need;
+//!   text only via `textContent`.
 //! - [`banner`]: the first layer (who and why, Accept all / Reject all /
 //!   Preferences).
 //! - [`preferences`]: the second layer (categories, services, cookies,
@@ -36,13 +36,14 @@ use wasm_bindgen::prelude::*;
 
 use dom::Element;
 use site::{Api, Site};
+use web_sys::HtmlDialogElement;
 
 /// Everything the UI holds between events.
 struct Ui {
     site: Site,
     root: Element,
     banner: Option<Element>,
-    dialog: Option<Element>,
+    dialog: Option<HtmlDialogElement>,
 }
 
 /// The UI state. wasm in a page is single-threaded; the wrapper only exists

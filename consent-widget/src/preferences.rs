@@ -6,8 +6,11 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlDialogElement, HtmlInputElement, Node};
+
 use crate::Ui;
-use crate::dom::{Element, add, attr, button, el, text};
+use crate::dom::{Element, add, attr, button, el, sure, text};
 use crate::site::{COOKIE_FIELDS, Site, get};
 
 fn id(prefix: &str, slug: &str) -> String {
@@ -30,7 +33,7 @@ fn switch(input_id: &str, label: &str, data: (&str, &str)) -> Element {
     row
 }
 
-fn build(site: &Site) -> Element {
+fn build(site: &Site) -> HtmlDialogElement {
     let d = el("dialog", "km-dlg");
     attr(&d, "aria-labelledby", "km-dt");
     let head = el("div", "km-head");
@@ -114,9 +117,8 @@ fn build(site: &Site) -> Element {
                         let tr = el("tr", "");
                         for f in COOKIE_FIELDS {
                             let td = el("td", "");
-                            let v = get(k, f);
-                            if v.is_string() {
-                                td.set_text_value(&v);
+                            if let Some(v) = get(k, f).as_string() {
+                                td.set_text_content(Some(&v));
                             }
                             add(&tr, &td);
                         }
@@ -133,6 +135,7 @@ fn build(site: &Site) -> Element {
     }
     let status = el("p", "km-status");
     attr(&status, "role", "status");
+    attr(&status, "id", "km-st");
     add(&d, &status);
     let actions = el("div", "km-actions");
     add(&actions, &button("km-btn", &site.text("reject_all"), "reject"));
@@ -147,12 +150,12 @@ fn build(site: &Site) -> Element {
         add(&foot, &a);
     }
     add(&d, &foot);
-    d
+    d.unchecked_into()
 }
 
 /// A switch of the dialog by its id.
-pub fn input(id_prefix: &str, slug: &str) -> Option<Element> {
-    crate::dom::by_id(&id(id_prefix, slug))
+pub fn input(id_prefix: &str, slug: &str) -> Option<HtmlInputElement> {
+    crate::dom::by_id(&id(id_prefix, slug)).map(JsCast::unchecked_into)
 }
 
 /// Shows the switches as the current decision has them (all off when the
@@ -185,7 +188,7 @@ pub fn open(ui: &mut Ui) {
     if let Some(d) = &ui.dialog
         && !d.open()
     {
-        d.show_modal();
+        sure(d.show_modal());
     }
 }
 
@@ -220,8 +223,8 @@ pub fn announce_reload(ui: &mut Ui) {
 pub fn download_receipt(ui: &mut Ui) {
     let receipt = ui.site.k.receipt();
     if receipt.is_null() || receipt.is_undefined() {
-        if let Some(s) = ui.dialog.as_ref().and_then(|d| d.query_selector(".km-status")) {
-            s.set_text(&ui.site.text("no_receipt"));
+        if let Some(s) = crate::dom::by_id("km-st") {
+            s.set_text_content(Some(&ui.site.text("no_receipt")));
         }
         return;
     }
@@ -234,20 +237,20 @@ pub fn trap_focus(ui: &mut Ui, shift: bool) -> bool {
     let Some(d) = ui.dialog.as_ref().filter(|d| d.open()) else {
         return false;
     };
-    let list = d.query_selector_all("button,summary,a[href],input:not([disabled])");
+    let list = sure(d.query_selector_all("button,summary,a[href],input:not([disabled])"));
     let n = list.length();
-    if n == 0 {
+    let (Some(first), Some(last)) = (list.get(0), n.checked_sub(1).and_then(|i| list.get(i))) else {
         return false;
-    }
-    let (first, last) = (list.at(0), list.at(n - 1));
-    let active = crate::dom::focused();
-    let target = if shift && (active == first || !d.contains(&active)) {
+    };
+    let active = crate::dom::focused().map(Node::from);
+    let is = |n: &Node| active.as_ref().is_some_and(|a| crate::dom::same(a, n));
+    let target = if shift && (is(&first) || !d.contains(active.as_ref())) {
         last
-    } else if !shift && active == last {
+    } else if !shift && is(&last) {
         first
     } else {
         return false;
     };
-    Element::from(target).focus();
+    crate::dom::focus(&target);
     true
 }

@@ -2,6 +2,10 @@
 //! see `consent_core::config::SiteConfig`) and the texts, read straight from
 //! the JS objects the loader fetched. `Reflect` keeps serde_json out of the
 //! wasm (it would roughly triple its size, see REFERENCE.md §E.2).
+//!
+//! These bindings are declared here, not taken from `web-sys`: they read
+//! plain JS objects (the configuration, the texts) and call the loader's own
+//! API, neither of which is a Web API.
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -9,15 +13,23 @@ use alloc::vec::Vec;
 
 use wasm_bindgen::prelude::*;
 
-use crate::dom::List;
-
 #[wasm_bindgen]
 extern "C" {
+    // Not js-sys's `Reflect::get`: that one takes a `JsValue` key (a string
+    // made per read) and is `catch` (a try/catch per read); `get` below only
+    // calls it on objects, where it cannot throw.
     #[wasm_bindgen(js_namespace = Reflect, js_name = get)]
     fn reflect_get(target: &JsValue, key: &str) -> JsValue;
 
+    /// A plain JS array of the configuration (not a Web API type).
+    type List;
+    #[wasm_bindgen(method, getter)]
+    fn length(this: &List) -> u32;
+    #[wasm_bindgen(method, indexing_getter)]
+    fn at(this: &List, i: u32) -> JsValue;
+
     /// `window.keurmerk`, the loader's API (methods of web/decide.js and
-    /// the loader, see loader/source.js).
+    /// the loader, see loader/source.js): ours, so not in web-sys.
     pub type Api;
     #[wasm_bindgen(method, getter)]
     pub fn gpc(this: &Api) -> bool;

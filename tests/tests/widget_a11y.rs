@@ -1,12 +1,14 @@
 //! Accessibility and CSP in a real Chromium: axe-core (from the npm registry,
 //! tools/node_modules) finds zero violations on the banner and the dialog;
-//! the dialog takes focus, keeps it and closes on Escape; the banner fits a
-//! 320 px screen; the widget works under a strict nonce-based CSP.
+//! the dialog takes focus, keeps it (Tab and Shift+Tab wrap around) and
+//! closes on Escape; the banner fits a 320 px screen; the widget works under
+//! a strict nonce-based CSP.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
 use e2e::browser::{Chromium, click, eval, exclusive, goto, wait_for};
 use e2e::widget_site::{SiteServer, Trackers, launch, repo_root};
 use serde_json::Value;
@@ -95,6 +97,39 @@ async fn banner_and_dialog_have_no_axe_violations_and_work_by_keyboard() -> Resu
         .await?;
         assert!(inside, "focus left the dialog");
     }
+    // Shift+Tab on the first control wraps to the last one (a real key with
+    // the Shift modifier, handled by the widget's `tab`).
+    let _: bool = eval(&page, "(document.querySelector('.km-dlg .km-x').focus(), true)").await?;
+    for kind in [DispatchKeyEventType::KeyDown, DispatchKeyEventType::KeyUp] {
+        let key = DispatchKeyEventParams::builder()
+            .r#type(kind)
+            .key("Tab")
+            .code("Tab")
+            .windows_virtual_key_code(9)
+            .modifiers(8) // Shift
+            .build()
+            .map_err(anyhow::Error::msg)?;
+        page.execute(key).await?;
+    }
+    let wrapped: bool = eval(
+        &page,
+        "(() => { const all = document.querySelectorAll('.km-dlg :is(button,summary,a[href],input:not([disabled]))');
+                  return document.activeElement === all[all.length - 1]; })()",
+    )
+    .await?;
+    assert!(wrapped, "Shift+Tab on the first control moves to the last");
+    // Nothing decided yet: the download says so in the dialog's live region.
+    click(&page, ".km-dlg [data-km=receipt]").await?;
+    let nl: Value = serde_json::from_str(&std::fs::read_to_string(
+        repo_root().join("consent-widget/i18n/nl.json"),
+    )?)?;
+    let status = serde_json::to_string(&nl["no_receipt"])?;
+    wait_for(
+        &page,
+        &format!("document.querySelector('.km-dlg .km-status').textContent === {status}"),
+        T,
+    )
+    .await?;
     dlg.press_key("Escape").await?;
     wait_for(&page, "!document.querySelector('.km-dlg').open", T).await?;
     // Still undecided: the banner stays.
