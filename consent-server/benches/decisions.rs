@@ -28,6 +28,8 @@ struct Figures {
     errors: u64,
     /// CPU time (user + system) the server process spent per decision.
     server_cpu_us: f64,
+    /// The same, by thread name (request handling, the SQLite writer, ...).
+    threads_cpu_us: Vec<(String, f64)>,
     /// CPU time the load generator (wrk) spent per decision: it shares the cores.
     client_cpu_us: f64,
 }
@@ -45,6 +47,21 @@ fn stat_fields(pid: &str) -> Vec<f64> {
 fn cpu_seconds(pid: &str) -> f64 {
     let f = stat_fields(pid);
     (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// CPU seconds per thread name of a process.
+fn threads_cpu_seconds(pid: u32) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let tid = task.file_name().to_string_lossy().into_owned();
+        let name = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm")).unwrap_or_default();
+        *out.entry(name.trim().to_owned()).or_insert(0.0) += cpu_seconds(&format!("{pid}/task/{tid}"));
+    }
+    out
 }
 
 /// CPU seconds of this process's finished (waited-for) children: the wrk runs.
@@ -127,9 +144,14 @@ fn drive(base: &str, server_pid: u32, connections: usize, warmup: u64, seconds: 
     let url = format!("{base}/api/v1/sites/demo/decisions");
     wrk(&url, &script, connections, warmup);
     let server_before = cpu_seconds(&server_pid.to_string());
+    let threads_before = threads_cpu_seconds(server_pid);
     let client_before = children_cpu_seconds();
     let (requests, took, errors, p50_us, p99_us) = wrk(&url, &script, connections, seconds);
     let server_cpu = cpu_seconds(&server_pid.to_string()) - server_before;
+    let mut threads = threads_cpu_seconds(server_pid);
+    for (name, before) in threads_before {
+        *threads.entry(name).or_insert(0.0) -= before;
+    }
     let client_cpu = children_cpu_seconds() - client_before;
     let per = |cpu: f64| cpu * 1e6 / (requests.max(1) as f64);
     Figures {
@@ -138,6 +160,11 @@ fn drive(base: &str, server_pid: u32, connections: usize, warmup: u64, seconds: 
         p99_ms: p99_us / 1000.0,
         errors,
         server_cpu_us: per(server_cpu),
+        threads_cpu_us: threads
+            .into_iter()
+            .map(|(name, cpu)| (name, per(cpu)))
+            .filter(|(_, us)| *us >= 0.5)
+            .collect(),
         client_cpu_us: per(client_cpu),
     }
 }
@@ -172,6 +199,8 @@ fn print(name: &str, f: &Figures) {
         "{name:<8} {:>10.0} decisions/s   p50 {:>6.2} ms   p99 {:>6.2} ms   errors {}   CPU per decision: server {:.0} µs, load generator {:.0} µs",
         f.per_second, f.p50_ms, f.p99_ms, f.errors, f.server_cpu_us, f.client_cpu_us
     );
+    let threads: Vec<String> = f.threads_cpu_us.iter().map(|(n, us)| format!("{n} {us:.0}")).collect();
+    println!("         server CPU µs per decision by thread: {}", threads.join(", "));
 }
 
 fn main() {
