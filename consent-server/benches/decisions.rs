@@ -119,7 +119,24 @@ fn wrk(url: &str, script: &Path, connections: usize, seconds: u64) -> (u64, f64,
     (n[0] as u64, n[1] / 1e6, (n[2] + n[3]) as u64, n[4], n[5])
 }
 
-fn drive(base: &str, server_pid: u32, connections: usize, warmup: u64, seconds: u64) -> Figures {
+/// The pid of the redis-server listening on `port`.
+fn redis_pid(port: u16) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        (cmd.contains("redis-server") && cmd.contains(&format!(":{port}"))).then_some(pid)
+    })
+}
+
+fn drive(
+    base: &str,
+    server_pid: u32,
+    storage_pid: Option<u32>,
+    connections: usize,
+    warmup: u64,
+    seconds: u64,
+) -> Figures {
     let config: Value = serde_json::from_str(
         &e2e::http_get(
             base.rsplit(':').next().unwrap().parse().unwrap(),
@@ -145,10 +162,14 @@ fn drive(base: &str, server_pid: u32, connections: usize, warmup: u64, seconds: 
     wrk(&url, &script, connections, warmup);
     let server_before = cpu_seconds(&server_pid.to_string());
     let threads_before = threads_cpu_seconds(server_pid);
+    let storage_before = storage_pid.map(|p| cpu_seconds(&p.to_string()));
     let client_before = children_cpu_seconds();
     let (requests, took, errors, p50_us, p99_us) = wrk(&url, &script, connections, seconds);
     let server_cpu = cpu_seconds(&server_pid.to_string()) - server_before;
     let mut threads = threads_cpu_seconds(server_pid);
+    if let (Some(pid), Some(before)) = (storage_pid, storage_before) {
+        threads.insert("(redis-server process)".into(), cpu_seconds(&pid.to_string()) - before);
+    }
     for (name, before) in threads_before {
         *threads.entry(name).or_insert(0.0) -= before;
     }
@@ -228,7 +249,14 @@ fn main() {
             let mut args = rate_off.to_vec();
             args.extend(["--data-dir", data.path().to_str().unwrap()]);
             let server = ServerProcess::start(Path::new(BIN), &args).unwrap();
-            drive(&server.base_url(), server.pid().unwrap(), connections, warmup, seconds)
+            drive(
+                &server.base_url(),
+                server.pid().unwrap(),
+                None,
+                connections,
+                warmup,
+                seconds,
+            )
         };
         print("sqlite", &sqlite);
         println!(
@@ -251,7 +279,14 @@ fn main() {
         let url = redis.url();
         args.extend(["--redis", &url, "--data-dir", redis_data.path().to_str().unwrap()]);
         let server = ServerProcess::start(Path::new(BIN), &args).unwrap();
-        drive(&server.base_url(), server.pid().unwrap(), connections, warmup, seconds)
+        drive(
+            &server.base_url(),
+            server.pid().unwrap(),
+            redis_pid(redis.port()),
+            connections,
+            warmup,
+            seconds,
+        )
     };
     print("redis", &on_redis);
     let ceiling = redis_benchmark_set(redis.port());
