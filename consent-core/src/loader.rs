@@ -16,12 +16,15 @@
 //! | `a` | the server's base URL |
 //! | `e` | decision lifetime in days |
 //! | `w` | Consent Mode `wait_for_update` in ms |
-//! | `c` | category ids in display order; `r` the required ones; `g` those refused under GPC |
+//! | `c` | category ids in display order; `r` the required ones |
 //! | `m` | Consent Mode signal -> categories that must all be granted |
 //! | `h` | `[host, category, service]` per declared host (`*.` = subdomains) |
-//! | `k` | `[cookie name glob, category, service, domain or null]` per declared cookie |
 //! | `l` | languages offered, the first being the fallback |
-//! | `t` | language -> the few texts the loader shows itself (reopen control, embed placeholders) |
+//! | `t` | language -> the few texts the loader shows itself, in [`LOADER_TEXT_KEYS`] order (reopen control, embed placeholders); English built-ins for a language without its own |
+//!
+//! What only the UI needs (declared cookies, which categories GPC refuses,
+//! all other texts) comes with the site's configuration when the UI loads:
+//! a returning visitor downloads just this.
 
 use std::collections::BTreeMap;
 
@@ -122,29 +125,16 @@ pub fn rules(cx: &LoaderContext<'_>) -> Value {
         .iter()
         .flat_map(|s| s.hosts.iter().map(move |h| json!([h, s.category, s.id])))
         .collect();
-    let cookies: Vec<Value> = cfg
-        .services
-        .iter()
-        .flat_map(|s| {
-            s.cookies
-                .iter()
-                .map(move |c| json!([c.name, s.category, s.id, c.domain]))
-        })
-        .collect();
+    let english = &LOADER_TEXTS[1].1;
     let mut texts = BTreeMap::new();
     for lang in &cfg.languages {
-        let builtin = LOADER_TEXTS.iter().find(|(l, _)| l == lang).map(|(_, t)| t);
+        let builtin = LOADER_TEXTS.iter().find(|(l, _)| l == lang).map_or(english, |(_, t)| t);
         let overrides = cfg.texts.get(lang);
-        let mut t = BTreeMap::new();
-        for (i, key) in LOADER_TEXT_KEYS.iter().enumerate() {
-            let text = overrides
-                .and_then(|o| o.get(*key))
-                .map(String::as_str)
-                .or(builtin.map(|b| b[i]));
-            if let Some(text) = text {
-                t.insert(*key, text);
-            }
-        }
+        let t: Vec<&str> = LOADER_TEXT_KEYS
+            .iter()
+            .zip(builtin)
+            .map(|(key, builtin)| overrides.and_then(|o| o.get(*key)).map_or(*builtin, String::as_str))
+            .collect();
         texts.insert(lang.as_str(), t);
     }
     json!({
@@ -156,10 +146,8 @@ pub fn rules(cx: &LoaderContext<'_>) -> Value {
         "w": cfg.wait_for_update_ms,
         "c": ids(&|_| true),
         "r": ids(&|c| c.required),
-        "g": ids(&|c| c.gpc_opt_out),
         "m": cfg.consent_mode,
         "h": hosts,
-        "k": cookies,
         "l": cfg.languages,
         "t": texts,
     })
@@ -272,13 +260,37 @@ mod tests {
         assert_eq!(v["e"], 182);
         assert_eq!(v["w"], 500);
         assert_eq!(v["r"], json!(["necessary"]));
-        assert_eq!(v["g"], json!(["marketing"]));
         assert_eq!(v["m"]["ad_user_data"], json!(["marketing"]));
         assert_eq!(v["h"][1], json!(["*.facebook.com", "marketing", "meta"]));
-        assert_eq!(v["k"][0], json!(["_fbp", "marketing", "meta", ".example.nl"]));
-        assert_eq!(v["t"]["nl"]["reopen"], "Cookie-instellingen");
+        assert!(
+            v.get("k").is_none(),
+            "declared cookies come with the UI's configuration"
+        );
+        assert_eq!(v["t"]["nl"][0], "Cookie-instellingen");
+        assert_eq!(v["t"]["nl"][3], "Altijd toestaan");
         // The site's override wins, and survives escaping intact.
-        assert_eq!(v["t"]["en"]["reopen"], "Privacy </script><!-- \u{2029}");
+        assert_eq!(v["t"]["en"][0], "Privacy </script><!-- \u{2029}");
+        assert_eq!(v["t"]["en"][2], "Allow once");
+    }
+
+    #[test]
+    fn a_language_without_built_in_texts_gets_english_ones() {
+        let mut c = site();
+        c.languages.push("es".into());
+        c.texts.insert(
+            "es".into(),
+            BTreeMap::from([("once".into(), "Permitir una vez".into())]),
+        );
+        let v = extract(&rendered("var R=__KEURMERK_RULES__;", &c));
+        assert_eq!(
+            v["t"]["es"],
+            json!([
+                "Cookie settings",
+                "Blocked until you allow: ",
+                "Permitir una vez",
+                "Always allow"
+            ])
+        );
     }
 
     #[test]

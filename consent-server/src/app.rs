@@ -37,6 +37,8 @@ pub struct Inner {
     pub log: Log,
     /// An argon2 hash of nothing, verified for unknown usernames at log-in.
     pub dummy_hash: String,
+    /// Scans queued for scanner workers; `None` without `--redis`/`--scan-queue`.
+    pub scan_queue: Option<crate::scan_queue::ScanQueue>,
 }
 
 pub type AppState = Arc<Inner>;
@@ -99,7 +101,16 @@ pub fn state(settings: Settings, store: Backend) -> AppState {
         eprintln!("error: starting the proof log: {e:#}");
         std::process::exit(2)
     });
+    let scan_queue = settings.scan_queue.as_deref().map(|url| {
+        let queue = crate::scan_queue::ScanQueue::open(url).unwrap_or_else(|e| {
+            eprintln!("error: --scan-queue: {e}");
+            std::process::exit(2)
+        });
+        queue.spawn_collector(store.clone());
+        queue
+    });
     Arc::new(Inner {
+        scan_queue,
         store,
         sites: SiteCache::default(),
         limits,
@@ -131,6 +142,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let scans = OpenApiRouter::new()
         .routes(routes!(scans::upload, scans::list))
         .routes(routes!(scans::get))
+        .routes(routes!(scans::enqueue, scans::list_jobs))
+        .routes(routes!(scans::job))
         .layer(DefaultBodyLimit::max(consent_core::store::MAX_SCAN_BYTES));
     let _ = state;
     OpenApiRouter::with_openapi(ApiDoc::openapi())

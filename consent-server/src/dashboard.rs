@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use axum::http::HeaderValue;
 use consent_core::store::{Session, Store};
-use dashboard::auth::{BoxFuture, LoginOutcome};
+use dashboard::auth::{BoxFuture, LoginOutcome, QueueOutcome, ScanJob, ScanJobs};
 
 use crate::api::decisions::now_ms;
 use crate::api::session::session_cookies;
@@ -65,5 +65,41 @@ impl dashboard::Auth for DashboardAuth {
 
     fn site_changed(&self, site: &consent_core::SiteId) {
         self.0.sites.invalidate(site);
+    }
+
+    fn queue_scan(&self, site: consent_core::SiteId) -> BoxFuture<'_, QueueOutcome> {
+        Box::pin(async move {
+            // The same checks as the API's `POST .../scan-jobs` with defaults.
+            let req = crate::api::scans::ScanJobRequest::default();
+            match crate::api::scans::queue_job(&self.0, &site, &req).await {
+                Ok(job) => QueueOutcome::Queued(job.id),
+                Err(e) if e.error == "scan_queue_not_configured" => QueueOutcome::NotConfigured,
+                Err(e) if e.status.is_server_error() => QueueOutcome::Unavailable,
+                Err(e) => QueueOutcome::Invalid(e.message),
+            }
+        })
+    }
+
+    fn scan_jobs(&self, site: consent_core::SiteId) -> BoxFuture<'_, ScanJobs> {
+        Box::pin(async move {
+            let Some(queue) = &self.0.scan_queue else {
+                return ScanJobs::NotConfigured;
+            };
+            match queue.jobs(&site, 20).await {
+                Ok(jobs) => ScanJobs::Jobs(
+                    jobs.into_iter()
+                        .map(|j| ScanJob {
+                            status: j.status.as_str().to_owned(),
+                            id: j.id,
+                            url: j.url,
+                            created_ms: j.created_ms,
+                            scan_id: j.scan_id,
+                            error: j.error,
+                        })
+                        .collect(),
+                ),
+                Err(_) => ScanJobs::Unavailable,
+            }
+        })
     }
 }

@@ -12,6 +12,7 @@
 //! - [`dashboard`]: the dashboard's hook into admin sessions.
 //! - [`bootstrap`]: the demo site and admin account on first start.
 //! - [`browser`]: the coarse browser summary kept with a decision.
+//! - [`scan_queue`]: scans queued for scanner workers over Redis, results collected.
 
 pub mod api;
 pub mod app;
@@ -23,6 +24,7 @@ pub mod error;
 pub mod limits;
 pub mod log;
 pub mod metrics;
+pub mod scan_queue;
 pub mod settings;
 pub mod sites;
 pub mod store;

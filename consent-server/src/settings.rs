@@ -45,6 +45,9 @@ pub struct Cli {
     /// Admin log-in attempts per minute per client, 0 for no limit [default: 10].
     #[arg(long, env = "KEURMERK_LOGIN_RATE")]
     pub login_rate: Option<u32>,
+    /// Redis for the scan queue (redis://…) when storage is embedded [default: the --redis URL, if any].
+    #[arg(long, env = "KEURMERK_SCAN_QUEUE")]
+    pub scan_queue: Option<String>,
 }
 
 /// The same settings as read from `--config`.
@@ -61,6 +64,7 @@ struct FileSettings {
     client_rate: Option<u32>,
     site_rate: Option<u32>,
     login_rate: Option<u32>,
+    scan_queue: Option<String>,
 }
 
 /// Where decisions are kept.
@@ -84,6 +88,8 @@ pub struct Settings {
     pub site_rate: u32,
     /// Per minute; `0` switches it off.
     pub login_rate: u32,
+    /// The Redis of the scan queue; `None`: owners cannot queue scans.
+    pub scan_queue: Option<String>,
 }
 
 impl Settings {
@@ -109,7 +115,9 @@ impl Settings {
             .listen
             .or(file.listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let storage = match cli.redis.or(file.redis) {
+        let redis = cli.redis.or(file.redis);
+        let scan_queue = cli.scan_queue.or(file.scan_queue).or_else(|| redis.clone());
+        let storage = match redis {
             Some(url) => StorageSettings::Redis {
                 url,
                 prefix: cli.redis_prefix.or(file.redis_prefix).unwrap_or_else(|| "kmk:".into()),
@@ -142,6 +150,7 @@ impl Settings {
             client_rate: cli.client_rate.or(file.client_rate).unwrap_or(10),
             site_rate: cli.site_rate.or(file.site_rate).unwrap_or(2000),
             login_rate: cli.login_rate.or(file.login_rate).unwrap_or(10),
+            scan_queue,
         })
     }
 
@@ -177,6 +186,8 @@ mod tests {
         assert_eq!(s.client_rate, 10);
         assert!(matches!(s.storage, StorageSettings::Redis { ref prefix, .. } if prefix == "kmk:"));
         assert_eq!(s.public_url, "http://127.0.0.1:9000");
+        // The scan queue follows Redis storage unless set on its own.
+        assert_eq!(s.scan_queue.as_deref(), Some("redis://127.0.0.1:1/"));
         std::fs::write(&file, "colour = \"red\"\n").unwrap();
         assert!(
             Settings::resolve(Cli {

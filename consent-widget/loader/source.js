@@ -7,9 +7,8 @@
 (function (R) {
   "use strict";
   var w = window, d = document, nav = navigator, loc = location;
-  if (w.keurmerk && w.keurmerk._R) return;
+  if (w.keurmerk && w.keurmerk._i) return;
   var K = (w.keurmerk = w.keurmerk || {});
-  K._R = R;
   var me = d.currentScript;
   var nonce = me && me.nonce;
   var base = R.a;
@@ -29,7 +28,6 @@
 
   function has(a, x) { return a.indexOf(x) >= 0; }
   function each(o, f) { for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) f(k, o[k]); }
-  function now() { return Math.floor(Date.now() / 1000); }
   function store(k, v) {
     try { if (v === undefined) return JSON.parse(localStorage.getItem(k) || "null"); localStorage.setItem(k, JSON.stringify(v)); } catch (e) { return null; }
   }
@@ -46,7 +44,8 @@
     }
   })();
   K.lang = lang;
-  var T = R.t[lang] || {};
+  // [reopen control, "blocked until", "allow once", "always allow"]
+  var T = R.t[lang];
 
   // The stored decision: version.fingerprint.time.granted+cats.svc:1+svc:0.gpc
   function readCookie() {
@@ -61,7 +60,56 @@
   }
   var dec = readCookie();
   // A decision lapses after expiry_days, and when the purposes changed.
-  if (dec && (dec.f !== R.f || dec.t + R.e * 86400 < now())) { K.stale = dec; dec = null; }
+  if (dec && (dec.f !== R.f || dec.t + R.e * 86400 < Date.now() / 1000)) dec = null;
+
+  // The UI module (widget.js) and the UI (wasm) are fetched only when needed:
+  // no valid decision, the visitor asks for the preferences, or a decision
+  // waits to be sent. Defined (and, on a first visit, started) before the
+  // blocker is installed: the banner is on the critical path, so its five
+  // requests go out as early as possible, all at once. widget.js is a
+  // classic async script, which runs as soon as it is there and the main
+  // thread is free (a module script also waits for the document's parsing).
+  var wb = base + "/widget/";
+  // The assets' content hash, set by scripts/build-widget: the server may
+  // cache /widget/* for a year, so a new build must mean new URLs.
+  var v = "?v=" + KEURMERK_ASSET_VERSION;
+  var modP = null;
+  function mod() {
+    if (modP) return modP;
+    modP = new Promise(function (ok) { K._boot = ok; });
+    var s = d.createElement("script");
+    s.src = wb + "widget.js" + v;
+    if (nonce) s.nonce = nonce;
+    s.__km = 2;
+    d.head.appendChild(s);
+    return modP;
+  }
+  // Starts the UI's requests (once) and has widget.js show it. Everything
+  // that can happen before widget.js arrives does (compiling, parsing), so
+  // that it can show the banner in the very task it runs in.
+  function load(openPrefs) {
+    K._o = K._o || openPrefs;
+    if (!K._f) {
+      var get = function (u, json) {
+        var r = oFetch.call(w, u, { credentials: "omit" });
+        return json ? r.then(function (r) { if (!r.ok) throw r.status; return r.json(); }) : r;
+      };
+      var l = d.createElement("link");
+      l.rel = "stylesheet";
+      l.href = wb + "widget.css" + v;
+      if (nonce) l.nonce = nonce;
+      K._f = [
+        // Compiled while it streams in.
+        WebAssembly.compileStreaming(get(wb + "widget_bg.wasm" + v)),
+        get(base + "/api/v1/sites/" + R.s + "/config", 1),
+        get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v, 1),
+        new Promise(function (ok) { l.onload = l.onerror = ok; })
+      ];
+      d.head.appendChild(l);
+    }
+    mod().then(function (m) { m(); });
+  }
+  if (!dec) load(false);
 
   function allowed(cat, svc) {
     if (has(R.r, cat)) return true;
@@ -79,17 +127,12 @@
   // decision and on every page load (consent mode does not persist choices).
   var dl = (w.dataLayer = w.dataLayer || []);
   function gtag() { dl.push(arguments); }
-  function signals() {
+  function signals(f) {
     var o = {};
-    each(R.m, function (sig, cats) {
-      o[sig] = cats.every(function (c) { return allowed(c); }) ? "granted" : "denied";
-    });
+    each(R.m, function (sig, cats) { o[sig] = cats.every(f || function (c) { return allowed(c); }) ? "granted" : "denied"; });
     return o;
   }
-  var defaults = {};
-  each(R.m, function (sig, cats) {
-    defaults[sig] = cats.every(function (c) { return has(R.r, c); }) ? "granted" : "denied";
-  });
+  var defaults = signals(function (c) { return has(R.r, c); });
   defaults.wait_for_update = R.w;
   gtag("consent", "default", defaults);
   if (dec) gtag("consent", "update", signals());
@@ -117,19 +160,23 @@
   // Held-back elements and requests, in the order they were met.
   var Q = [];
   function hold(x) { Q.push(x); return x; }
+  // A request waits as a function to call.
+  function later(r, f) { hold({ c: r[1], s: r[2], k: "R", f: f }); }
+  // Colours of the placeholder and the reopen control (site-themable).
+  var LOOK = ";border:1px solid var(--km-border,#767676);background:var(--km-bg,#fff);color:var(--km-fg,#1a1a1a);font:inherit;cursor:pointer";
 
   function placeholder(x) {
     var e = x.e, box = d.createElement("div"), p = d.createElement("p");
     box.className = "km-ph";
-    box.style.cssText = "box-sizing:border-box;padding:1em;margin:.5em 0;border:1px solid var(--km-border,#8a8a8a);border-radius:8px;background:var(--km-bg,#fff);color:var(--km-fg,#1a1a1a);font:inherit;max-width:100%";
-    p.textContent = (T.blocked || "Blocked until you allow: ") + (x.s || x.c);
+    box.style.cssText = "box-sizing:border-box;padding:1em;margin:.5em 0;border-radius:8px;max-width:100%" + LOOK;
+    p.textContent = T[1] + (x.s || x.c);
     box.appendChild(p);
-    [["once", function () { run([x], 0); }], ["always", function () { K.allow(x.c, x.s); }]].forEach(function (b) {
+    [function () { run([x], 0); }, function () { K.allow(x.c, x.s); }].forEach(function (f, i) {
       var btn = d.createElement("button");
       btn.type = "button";
-      btn.textContent = T[b[0]] || b[0];
-      btn.style.cssText = "margin:.25em .5em .25em 0;padding:.5em 1em;font:inherit;cursor:pointer";
-      btn.onclick = b[1];
+      btn.textContent = T[i + 2];
+      btn.style.cssText = "margin-right:.5em;padding:.5em 1em" + LOOK;
+      btn.onclick = f;
       box.appendChild(btn);
     });
     if (e.parentNode) e.parentNode.insertBefore(box, e);
@@ -219,20 +266,18 @@
   w.fetch = function (i, o) {
     var r = blockedRule(typeof i === "string" || i instanceof URL ? String(i) : i && i.url);
     if (!r) return oFetch.apply(this, arguments);
-    return new Promise(function (ok, no) {
-      hold({ c: r[1], s: r[2], k: "R", f: function () { oFetch(i, o).then(ok, no); } });
-    });
+    return new Promise(function (ok, no) { later(r, function () { oFetch(i, o).then(ok, no); }); });
   };
   XP.open = function (m, u) { this.__kmr = blockedRule(String(u)); return oOpen.apply(this, arguments); };
   XP.send = function (b) {
     var x = this, r = x.__kmr;
     if (!r) return oSend.call(x, b);
-    hold({ c: r[1], s: r[2], k: "R", f: function () { oSend.call(x, b); } });
+    later(r, function () { oSend.call(x, b); });
   };
   if (oBeacon) nav.sendBeacon = function (u, b) {
     var r = blockedRule(String(u));
     if (!r) return oBeacon.call(nav, u, b);
-    hold({ c: r[1], s: r[2], k: "R", f: function () { oBeacon.call(nav, u, b); } });
+    later(r, function () { oBeacon.call(nav, u, b); });
     return true;
   };
 
@@ -280,9 +325,7 @@
   }
 
   function emit(type, detail) {
-    var ev;
-    try { ev = new CustomEvent(type, { detail: detail }); } catch (e) { return; }
-    w.dispatchEvent(ev);
+    w.dispatchEvent(new CustomEvent(type, { detail: detail }));
   }
   K.on = function (f) { w.addEventListener("keurmerk:change", function (e) { f(e.detail); }); };
 
@@ -295,68 +338,13 @@
 
   // What the UI module needs of the loader's state.
   K._i = {
-    R: R, lang: lang, gpc: gpc, base: base, oFetch: oFetch, store: store, STORE: STORE, QUEUE: QUEUE,
+    R: R, oFetch: oFetch, store: store, STORE: STORE, QUEUE: QUEUE,
     allowed: allowed, gtag: gtag, signals: signals, release: releaseAllowed, emit: emit, reopen: reopen,
     dec: function (x) { if (x) dec = x; return dec; }
   };
 
-  // The UI module (widget.js) and the UI (wasm) are fetched only when needed:
-  // no valid decision, the visitor asks for the preferences, or a decision
-  // waits to be sent.
-  var wb = base + "/widget/";
-  // The assets' content hash, set by scripts/build-widget: the server may
-  // cache /widget/* for a year, so a new build must mean new URLs.
-  var v = "?v=" + KEURMERK_ASSET_VERSION;
-  var modP = null;
-  function mod() {
-    if (modP) return modP;
-    modP = new Promise(function (ok) { K._boot = ok; });
-    var s = d.createElement("script");
-    s.type = "module";
-    s.src = wb + "widget.js" + v;
-    if (nonce) s.nonce = nonce;
-    s.__km = 2;
-    d.head.appendChild(s);
-    return modP;
-  }
-  var ui = null;
-  function load(openPrefs) {
-    K._openPrefs = K._openPrefs || openPrefs;
-    if (ui) return ui;
-    function get(u) { return oFetch.call(w, u, { credentials: "omit" }).then(function (r) { if (!r.ok) throw r.status; return r.json(); }); }
-    var css = new Promise(function (ok) {
-      var l = d.createElement("link");
-      l.rel = "stylesheet";
-      l.href = wb + "widget.css" + v;
-      if (nonce) l.nonce = nonce;
-      l.onload = l.onerror = ok;
-      d.head.appendChild(l);
-    });
-    var i18n = has(["nl", "en", "de", "fr"], lang) ? lang : "en";
-    // Started now, in parallel with the module script, the config and the texts.
-    var wasm = oFetch.call(w, wb + "widget_bg.wasm" + v, { credentials: "omit" });
-    ui = Promise.all([
-      mod(),
-      get(base + "/api/v1/sites/" + R.s + "/config"),
-      get(wb + "i18n/" + i18n + ".json" + v),
-      css
-    ]).then(function (a) {
-      return a[0].init({ module_or_path: wasm }).then(function () {
-        return new Promise(function (ok) {
-          // The UI lives in <body>; a slow page may not have one yet.
-          if (d.body) ok(); else d.addEventListener("DOMContentLoaded", ok);
-        });
-      }).then(function () {
-        K._ui = a[0];
-        a[0].start(K, a[1].config, a[2], lang, !!dec, !!K._openPrefs);
-        emit("keurmerk:ui", null);
-      });
-    });
-    return ui;
-  }
-  K.open = function () {
-    if (K._ui) K._ui.open(); else load(true);
-  };
+  // Replaced by the UI's own once it runs.
+  K.open = function () { load(true); };
 
   // The persistent control that re-opens the preferences (withdrawal must be
   // as easy as consent), styled through CSSOM so a strict CSP allows it.
@@ -366,10 +354,10 @@
     rb = d.createElement("button");
     rb.type = "button";
     rb.className = "km-reopen";
-    rb.textContent = T.reopen || "Cookies";
-    rb.style.cssText = "position:fixed;left:12px;bottom:12px;z-index:2147483000;padding:6px 10px;font:13px/1.2 system-ui,sans-serif;border-radius:16px;border:1px solid var(--km-border,#767676);background:var(--km-bg,#fff);color:var(--km-fg,#1a1a1a);cursor:pointer;opacity:.9";
+    rb.textContent = T[0];
+    rb.style.cssText = "position:fixed;left:12px;bottom:12px;z-index:2147483000;padding:6px 10px;border-radius:16px" + LOOK + ";font:13px system-ui";
     rb.__km = 2;
-    rb.onclick = K.open;
+    rb.onclick = function () { K.open(); };
     d.body.appendChild(rb);
   }
   d.addEventListener("click", function (e) {
@@ -381,5 +369,4 @@
     if ((store(QUEUE) || []).length) mod().then(function () { K._flush(); });
   }
   if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", ready); else ready();
-  if (!dec) load(false);
 })(__KEURMERK_RULES__);

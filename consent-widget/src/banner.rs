@@ -3,10 +3,7 @@
 //! Preferences next to them. Nothing is pre-ticked: nothing is granted until
 //! the visitor presses a button.
 
-use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlElement};
-
-use crate::dom::{add, attr, button, el, fill, text};
+use crate::dom::{Element, add, attr, button, el, fill, text};
 use crate::site::Site;
 
 pub fn show(site: &Site, root: &Element) -> Element {
@@ -23,9 +20,7 @@ pub fn show(site: &Site, root: &Element) -> Element {
     add(&b, &title);
 
     let who = if site.controller.is_empty() {
-        web_sys::window()
-            .and_then(|w| w.location().hostname().ok())
-            .unwrap_or_default()
+        crate::dom::hostname()
     } else {
         site.controller.clone()
     };
@@ -61,8 +56,6 @@ pub fn show(site: &Site, root: &Element) -> Element {
     add(root, &b);
     // Focus moves to the banner so keyboard and screen-reader users meet it
     // first; its buttons follow in tab order.
-    if let Ok(h) = b.clone().dyn_into::<HtmlElement>() {
-        let _ = h.focus();
-    }
+    b.focus();
     b
 }

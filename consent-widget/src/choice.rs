@@ -3,31 +3,39 @@
 //! loader, which applies it at once, stores it and records it with the server
 //! (queued while offline).
 
-use js_sys::{Array, Object, Reflect};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 use crate::Ui;
 use crate::preferences::{self, input};
 use crate::site::get;
 
-fn set(o: &Object, k: &str, v: bool) {
-    let _ = Reflect::set(o, &JsValue::from_str(k), &JsValue::from_bool(v));
+#[wasm_bindgen]
+extern "C" {
+    /// A new empty object (`Object()`).
+    #[wasm_bindgen(js_name = Object)]
+    fn object() -> JsValue;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
+    fn reflect_set(target: &JsValue, key: &str, value: bool);
+}
+
+fn set(o: &JsValue, k: &str, v: bool) {
+    reflect_set(o, k, v);
 }
 
 /// Accept all or Reject all, from either layer.
 pub fn all(ui: &mut Ui, granted: bool) {
-    let cats = Object::new();
+    let cats = object();
     for c in &ui.site.categories {
         set(&cats, &c.id, granted || c.required);
     }
     let method = if granted { "accept_all" } else { "reject_all" };
-    apply(ui, cats, Object::new(), method);
+    apply(ui, cats, object(), method);
 }
 
 /// The switches of the preferences dialog as they stand.
 pub fn save(ui: &mut Ui) {
-    let cats = Object::new();
-    let svcs = Object::new();
+    let cats = object();
+    let svcs = object();
     let mut all_on = true;
     let mut all_off = true;
     for c in &ui.site.categories {
@@ -57,10 +65,10 @@ pub fn save(ui: &mut Ui) {
     apply(ui, cats, svcs, method);
 }
 
-fn apply(ui: &mut Ui, cats: Object, svcs: Object, method: &str) {
+fn apply(ui: &mut Ui, cats: JsValue, svcs: JsValue, method: &str) {
     // Taking back something granted before is a withdrawal, whatever button
     // did it: the record says so.
-    let before = ui.site.call("decision", &Array::new());
+    let before = ui.site.k.decision();
     let before_cats = get(&before, "categories");
     let withdrawal = !before.is_null()
         && !before.is_undefined()
@@ -70,13 +78,12 @@ fn apply(ui: &mut Ui, cats: Object, svcs: Object, method: &str) {
             .iter()
             .any(|c| !c.required && get(&before_cats, &c.id).is_truthy() && !get(&cats, &c.id).is_truthy());
     let method = if withdrawal { "withdrawal" } else { method };
-    ui.site
-        .call("_set", &Array::of3(&cats, &svcs, &JsValue::from_str(method)));
+    ui.site.k.set_decision(&cats, &svcs, method);
     if let Some(b) = ui.banner.take() {
         b.remove();
     }
     preferences::close(ui);
-    if get(&ui.site.k, "reloadSuggested").is_truthy() {
+    if ui.site.k.reload_suggested() {
         preferences::announce_reload(ui);
     }
 }

@@ -1,29 +1,96 @@
-//! DOM helpers. Site-provided text only ever goes through `textContent`
-//! (never `innerHTML`), so a configuration cannot inject markup.
+//! The DOM, as the widget uses it. Site-provided text only ever goes
+//! through `textContent` (never `innerHTML`), so a configuration cannot
+//! inject markup.
+//!
+//! The bindings are declared here rather than taken from `web-sys`: only
+//! what the widget calls, with no `catch` (none of these throw for the
+//! arguments the widget passes) and no `instanceof` checks, which keeps both
+//! the wasm and its JS glue small. Event listeners are attached by the JS
+//! side (`web/boot.js`) and call the exported [`crate::act`],
+//! [`crate::follow`] and [`crate::tab`]: no closures cross the boundary.
 
 use alloc::string::String;
 
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Document, Element, Event};
 
-use crate::site::Site;
+#[wasm_bindgen]
+extern "C" {
+    /// Any element the widget creates or finds.
+    #[derive(Clone)]
+    pub type Element;
 
-/// Stops on a broken invariant without a panic message: formatting one
-/// would pull `core::fmt` (kilobytes) into the wasm.
-pub fn trap() -> ! {
-    #[cfg(target_arch = "wasm32")]
-    core::arch::wasm32::unreachable();
-    #[cfg(not(target_arch = "wasm32"))]
-    unreachable!()
+    #[wasm_bindgen(js_namespace = document, js_name = createElement)]
+    fn create_element(tag: &str) -> Element;
+    #[wasm_bindgen(js_namespace = document, js_name = getElementById)]
+    pub fn by_id(id: &str) -> Option<Element>;
+    #[wasm_bindgen(thread_local_v2, js_name = document)]
+    static DOCUMENT: Element;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &Element) -> Option<Element>;
+    #[wasm_bindgen(method, getter = activeElement)]
+    fn active_element(this: &Element) -> JsValue;
+
+    #[wasm_bindgen(method, setter = className)]
+    fn set_class_name(this: &Element, class: &str);
+    #[wasm_bindgen(method, setter = textContent)]
+    pub fn set_text(this: &Element, text: &str);
+    /// `textContent` from a JS string as it is (no copy through the wasm).
+    #[wasm_bindgen(method, setter = textContent)]
+    pub fn set_text_value(this: &Element, text: &JsValue);
+    #[wasm_bindgen(method, js_name = setAttribute)]
+    pub fn set_attribute(this: &Element, name: &str, value: &str);
+    #[wasm_bindgen(method, js_name = appendChild)]
+    fn append_child(this: &Element, child: &Element);
+    #[wasm_bindgen(method, getter = lastElementChild)]
+    pub fn last_element_child(this: &Element) -> Option<Element>;
+    #[wasm_bindgen(method, js_name = querySelector)]
+    pub fn query_selector(this: &Element, selector: &str) -> Option<Element>;
+    #[wasm_bindgen(method, js_name = querySelectorAll)]
+    pub fn query_selector_all(this: &Element, selector: &str) -> List;
+    #[wasm_bindgen(method)]
+    pub fn contains(this: &Element, other: &JsValue) -> bool;
+    #[wasm_bindgen(method)]
+    pub fn focus(this: &Element);
+    #[wasm_bindgen(method)]
+    pub fn remove(this: &Element);
+    /// `<input>`
+    #[wasm_bindgen(method, getter)]
+    pub fn checked(this: &Element) -> bool;
+    #[wasm_bindgen(method, setter)]
+    pub fn set_checked(this: &Element, on: bool);
+    /// `<dialog>`
+    #[wasm_bindgen(method, getter)]
+    pub fn open(this: &Element) -> bool;
+    #[wasm_bindgen(method, js_name = showModal)]
+    pub fn show_modal(this: &Element);
+    #[wasm_bindgen(method)]
+    pub fn close(this: &Element);
+
+    /// A JS array or a `NodeList`.
+    pub type List;
+    #[wasm_bindgen(method, getter)]
+    pub fn length(this: &List) -> u32;
+    #[wasm_bindgen(method, indexing_getter)]
+    pub fn at(this: &List, i: u32) -> JsValue;
+
+    #[wasm_bindgen(thread_local_v2, js_name = location)]
+    static LOCATION: JsValue;
+    #[wasm_bindgen(js_namespace = location)]
+    pub fn reload();
 }
 
-pub fn document() -> Document {
-    web_sys::window().and_then(|w| w.document()).unwrap_or_else(|| trap())
+/// The page's host name (`location.hostname`).
+pub fn hostname() -> String {
+    LOCATION.with(|l| crate::site::string(l, "hostname"))
+}
+
+/// The focused element (`document.activeElement`).
+pub fn focused() -> JsValue {
+    DOCUMENT.with(Element::active_element)
 }
 
 pub fn el(tag: &str, class: &str) -> Element {
-    let e = document().create_element(tag).unwrap_or_else(|_| trap());
+    let e = create_element(tag);
     if !class.is_empty() {
         e.set_class_name(class);
     }
@@ -33,19 +100,19 @@ pub fn el(tag: &str, class: &str) -> Element {
 /// An element holding plain text.
 pub fn text(tag: &str, class: &str, text: &str) -> Element {
     let e = el(tag, class);
-    e.set_text_content(Some(text));
+    e.set_text(text);
     e
 }
 
 pub fn attr(e: &Element, name: &str, value: &str) {
-    let _ = e.set_attribute(name, value);
+    e.set_attribute(name, value);
 }
 
 pub fn add(parent: &Element, child: &Element) {
-    let _ = parent.append_child(child);
+    parent.append_child(child);
 }
 
-/// A button routed through [`crate::on_action`] by its `data-km` action.
+/// A button routed through [`crate::act`] by its `data-km` action.
 pub fn button(class: &str, label: &str, action: &str) -> Element {
     let b = text("button", class, label);
     attr(&b, "type", "button");
@@ -53,39 +120,12 @@ pub fn button(class: &str, label: &str, action: &str) -> Element {
     b
 }
 
-/// The widget's container, with one delegated listener per event type (one
-/// closure each instead of one per button keeps the wasm small).
-pub fn root(site: &Site) -> Element {
+/// The widget's container, in `<body>` (the JS side attaches its listeners).
+pub fn root(lang: &str) -> Element {
     let root = el("div", "km-root");
-    attr(&root, "lang", &site.lang);
-    let click = Closure::<dyn FnMut(Event)>::new(|ev: Event| {
-        let target = ev.target().and_then(|t| t.dyn_into::<Element>().ok());
-        if let Some(action) = target
-            .and_then(|t| t.closest("[data-km]").ok().flatten())
-            .and_then(|b| b.get_attribute("data-km"))
-        {
-            crate::on_action(&action);
-        }
-    });
-    let change = Closure::<dyn FnMut(Event)>::new(|ev: Event| {
-        if let Some(t) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) {
-            crate::on_switch(&t);
-        }
-    });
-    let keydown = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(|ev: web_sys::KeyboardEvent| {
-        if ev.key() == "Tab" {
-            crate::on_tab(&ev);
-        }
-    });
-    let _ = root.add_event_listener_with_callback("keydown", keydown.as_ref().unchecked_ref());
-    keydown.forget();
-    let _ = root.add_event_listener_with_callback("click", click.as_ref().unchecked_ref());
-    let _ = root.add_event_listener_with_callback("change", change.as_ref().unchecked_ref());
-    // The listeners live as long as the page.
-    click.forget();
-    change.forget();
-    if let Some(body) = document().body() {
-        let _ = body.append_child(&root);
+    attr(&root, "lang", lang);
+    if let Some(body) = DOCUMENT.with(Element::body) {
+        add(&body, &root);
     }
     root
 }

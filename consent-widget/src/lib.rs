@@ -9,7 +9,8 @@
 //!
 //! - [`site`]: reading the site configuration and texts (plain JS objects,
 //!   read through `Reflect` so no JSON parser ships in the wasm).
-//! - [`dom`]: the few DOM helpers the views need; text only via `textContent`.
+//! - [`dom`]: the DOM bindings and helpers the views need; text only via
+//!   `textContent`.
 //! - [`banner`]: the first layer (who and why, Accept all / Reject all /
 //!   Preferences).
 //! - [`preferences`]: the second layer (categories, services, cookies,
@@ -32,16 +33,16 @@ mod wasm_runtime;
 use core::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, HtmlDialogElement};
 
-use site::Site;
+use dom::Element;
+use site::{Api, Site};
 
 /// Everything the UI holds between events.
 struct Ui {
     site: Site,
     root: Element,
     banner: Option<Element>,
-    dialog: Option<HtmlDialogElement>,
+    dialog: Option<Element>,
 }
 
 /// The UI state. wasm in a page is single-threaded; the wrapper only exists
@@ -52,22 +53,18 @@ struct Slot(RefCell<Option<Ui>>);
 unsafe impl Sync for Slot {}
 static UI: Slot = Slot(RefCell::new(None));
 
-/// Called once by the loader. `k` is `window.keurmerk` (the loader's API),
-/// `config` the site's configuration, `texts` the built-in texts of `lang`.
+/// Called once by the loader. `k` is `window.keurmerk` (the loader's API;
+/// `k.lang` is the visitor's language), `config` the site's configuration,
+/// `texts` the built-in texts of that language. Returns the widget's root,
+/// for the JS side to listen on.
 #[wasm_bindgen]
-pub fn start(
-    k: JsValue,
-    config: JsValue,
-    texts: JsValue,
-    lang: alloc::string::String,
-    decided: bool,
-    open_prefs: bool,
-) {
+pub fn start(k: Api, config: JsValue, texts: JsValue, decided: bool, open_prefs: bool) -> Element {
+    let lang = site::string(&k, "lang");
     let site = Site::new(k, config, texts, lang);
-    let root = dom::root(&site);
+    let root = dom::root(&site.lang);
     let mut ui = Ui {
         site,
-        root,
+        root: root.clone(),
         banner: None,
         dialog: None,
     };
@@ -78,6 +75,7 @@ pub fn start(
     if open_prefs {
         open();
     }
+    root
 }
 
 /// Opens the preferences dialog (the loader's `keurmerk.open()`).
@@ -96,8 +94,9 @@ fn with_ui(f: impl FnOnce(&mut Ui)) {
     }
 }
 
-/// Routes a click on any `data-km` control inside the widget.
-fn on_action(action: &str) {
+/// A click on a `data-km` control inside the widget, by its action.
+#[wasm_bindgen]
+pub fn act(action: &str) {
     with_ui(|ui| match action {
         "accept" => choice::all(ui, true),
         "reject" => choice::all(ui, false),
@@ -105,24 +104,24 @@ fn on_action(action: &str) {
         "prefs" => preferences::open(ui),
         "close" => preferences::close(ui),
         "receipt" => preferences::download_receipt(ui),
-        "reload" => {
-            if let Some(w) = web_sys::window() {
-                let _ = w.location().reload();
-            }
-        }
+        "reload" => dom::reload(),
         _ => {}
     });
 }
 
-/// Tab in the open dialog wraps around: the modal `<dialog>` makes the page
-/// inert, but the browser would still let focus leave to its own UI.
-fn on_tab(ev: &web_sys::KeyboardEvent) {
-    with_ui(|ui| preferences::trap_focus(ui, ev));
+/// Tab (`shift`: backwards) in the widget. In the open dialog it wraps
+/// around: the modal `<dialog>` makes the page inert, but the browser would
+/// still let focus leave to its own UI. True when it moved the focus (the
+/// JS side then cancels the key's default).
+#[wasm_bindgen]
+pub fn tab(shift: bool) -> bool {
+    let mut moved = false;
+    with_ui(|ui| moved = preferences::trap_focus(ui, shift));
+    moved
 }
 
 /// A category switch moved: its services follow it.
-fn on_switch(target: &Element) {
-    if let Some(cat) = target.get_attribute("data-cat") {
-        with_ui(|ui| preferences::follow_category(ui, &cat));
-    }
+#[wasm_bindgen]
+pub fn follow(category: &str) {
+    with_ui(|ui| preferences::follow_category(ui, category));
 }

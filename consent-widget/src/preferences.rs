@@ -6,13 +6,9 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::Array;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Element, HtmlDialogElement, HtmlInputElement};
-
 use crate::Ui;
-use crate::dom::{add, attr, button, document, el, text};
-use crate::site::{Site, get};
+use crate::dom::{Element, add, attr, button, el, text};
+use crate::site::{COOKIE_FIELDS, Site, get};
 
 fn id(prefix: &str, slug: &str) -> String {
     let mut s = String::from(prefix);
@@ -34,7 +30,7 @@ fn switch(input_id: &str, label: &str, data: (&str, &str)) -> Element {
     row
 }
 
-fn build(site: &Site) -> HtmlDialogElement {
+fn build(site: &Site) -> Element {
     let d = el("dialog", "km-dlg");
     attr(&d, "aria-labelledby", "km-dt");
     let head = el("div", "km-head");
@@ -50,7 +46,7 @@ fn build(site: &Site) -> HtmlDialogElement {
     if gpc {
         add(&d, &text("p", "km-gpc", &site.text("gpc")));
     }
-    let cols = ["cookie", "purpose", "retention", "provider", "country"].map(|k| site.text(k));
+    let cols = COOKIE_FIELDS.map(|f| site.text(if f == "name" { "cookie" } else { f }));
     for c in &site.categories {
         let sec = el("section", "km-cat");
         let row = switch(&id("km-c-", &c.id), &c.title, ("data-cat", &c.id));
@@ -116,8 +112,13 @@ fn build(site: &Site) -> HtmlDialogElement {
                     let body = el("tbody", "");
                     for k in &s.cookies {
                         let tr = el("tr", "");
-                        for v in [&k.name, &k.purpose, &k.retention, &k.provider, &k.country] {
-                            add(&tr, &text("td", "", v));
+                        for f in COOKIE_FIELDS {
+                            let td = el("td", "");
+                            let v = get(k, f);
+                            if v.is_string() {
+                                td.set_text_value(&v);
+                            }
+                            add(&tr, &td);
                         }
                         add(&body, &tr);
                     }
@@ -146,19 +147,18 @@ fn build(site: &Site) -> HtmlDialogElement {
         add(&foot, &a);
     }
     add(&d, &foot);
-    d.unchecked_into()
+    d
 }
 
-pub fn input(id_prefix: &str, slug: &str) -> Option<HtmlInputElement> {
-    document()
-        .get_element_by_id(&id(id_prefix, slug))
-        .and_then(|e| e.dyn_into().ok())
+/// A switch of the dialog by its id.
+pub fn input(id_prefix: &str, slug: &str) -> Option<Element> {
+    crate::dom::by_id(&id(id_prefix, slug))
 }
 
 /// Shows the switches as the current decision has them (all off when the
 /// visitor has not decided: nothing pre-ticked).
 fn reflect_decision(site: &Site) {
-    let dec = site.call("decision", &Array::new());
+    let dec = site.k.decision();
     let cats = get(&dec, "categories");
     let svcs = get(&dec, "services");
     for c in site.categories.iter().filter(|c| !c.required) {
@@ -185,7 +185,7 @@ pub fn open(ui: &mut Ui) {
     if let Some(d) = &ui.dialog
         && !d.open()
     {
-        let _ = d.show_modal();
+        d.show_modal();
     }
 }
 
@@ -218,41 +218,36 @@ pub fn announce_reload(ui: &mut Ui) {
 /// fetches the server's proof bundles, falling back to the receipt. Done in
 /// JS, where fetch and Blob cost no glue in the wasm.
 pub fn download_receipt(ui: &mut Ui) {
-    let receipt = ui.site.call("receipt", &Array::new());
+    let receipt = ui.site.k.receipt();
     if receipt.is_null() || receipt.is_undefined() {
-        if let Some(s) = ui
-            .dialog
-            .as_ref()
-            .and_then(|d| d.query_selector(".km-status").ok().flatten())
-        {
-            s.set_text_content(Some(&ui.site.text("no_receipt")));
+        if let Some(s) = ui.dialog.as_ref().and_then(|d| d.query_selector(".km-status")) {
+            s.set_text(&ui.site.text("no_receipt"));
         }
         return;
     }
-    ui.site.call("_dl", &Array::new());
+    ui.site.k.download();
 }
 
-pub fn trap_focus(ui: &mut Ui, ev: &web_sys::KeyboardEvent) {
+/// Moves the focus to the other end of the open dialog when Tab would
+/// leave it; true when it did.
+pub fn trap_focus(ui: &mut Ui, shift: bool) -> bool {
     let Some(d) = ui.dialog.as_ref().filter(|d| d.open()) else {
-        return;
+        return false;
     };
-    let Ok(list) = d.query_selector_all("button,summary,a[href],input:not([disabled])") else {
-        return;
-    };
-    let (Some(first), Some(last)) = (list.get(0), list.get(list.length().saturating_sub(1))) else {
-        return;
-    };
-    let active = document().active_element().map(JsValue::from);
-    let at = |n: &web_sys::Node| active.as_ref().is_some_and(|a| a == &JsValue::from(n));
-    let target = if ev.shift_key() && (at(&first) || !active.as_ref().is_some_and(|a| d.contains(a.dyn_ref()))) {
+    let list = d.query_selector_all("button,summary,a[href],input:not([disabled])");
+    let n = list.length();
+    if n == 0 {
+        return false;
+    }
+    let (first, last) = (list.at(0), list.at(n - 1));
+    let active = crate::dom::focused();
+    let target = if shift && (active == first || !d.contains(&active)) {
         last
-    } else if !ev.shift_key() && at(&last) {
+    } else if !shift && active == last {
         first
     } else {
-        return;
+        return false;
     };
-    ev.prevent_default();
-    if let Some(h) = target.dyn_ref::<web_sys::HtmlElement>() {
-        let _ = h.focus();
-    }
+    Element::from(target).focus();
+    true
 }

@@ -7,20 +7,59 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::{Array, Function, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
 
+use crate::dom::List;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get)]
+    fn reflect_get(target: &JsValue, key: &str) -> JsValue;
+
+    /// `window.keurmerk`, the loader's API (methods of web/decide.js and
+    /// the loader, see loader/source.js).
+    pub type Api;
+    #[wasm_bindgen(method, getter)]
+    pub fn gpc(this: &Api) -> bool;
+    #[wasm_bindgen(method, getter = reloadSuggested)]
+    pub fn reload_suggested(this: &Api) -> bool;
+    /// The stored decision (`{categories, services, ...}`) or null.
+    #[wasm_bindgen(method)]
+    pub fn decision(this: &Api) -> JsValue;
+    #[wasm_bindgen(method)]
+    pub fn receipt(this: &Api) -> JsValue;
+    /// Applies, stores and records a decision.
+    #[wasm_bindgen(method, js_name = "_set")]
+    pub fn set_decision(this: &Api, categories: &JsValue, services: &JsValue, method: &str);
+    /// Downloads the visitor's proof.
+    #[wasm_bindgen(method, js_name = "_dl")]
+    pub fn download(this: &Api);
+}
+
+/// `v[key]`, or undefined when `v` is not an object (where `Reflect.get`
+/// would throw).
 pub fn get(v: &JsValue, key: &str) -> JsValue {
-    Reflect::get(v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    if v.is_object() {
+        reflect_get(v, key)
+    } else {
+        JsValue::UNDEFINED
+    }
 }
 
 pub fn string(v: &JsValue, key: &str) -> String {
     get(v, key).as_string().unwrap_or_default()
 }
 
-pub fn list(v: &JsValue, key: &str) -> Array {
-    get(v, key).dyn_into::<Array>().unwrap_or_default()
+/// The items of the array `v[key]` (none when it is missing).
+pub fn list(v: &JsValue, key: &str) -> impl Iterator<Item = JsValue> {
+    let l: List = get(v, key).unchecked_into();
+    let n = if l.is_object() { l.length() } else { 0 };
+    (0..n).map(move |i| l.at(i))
 }
+
+/// The columns of a service's cookie table: the text key of each heading is
+/// the field's name, except `cookie` for `name`.
+pub const COOKIE_FIELDS: [&str; 5] = ["name", "purpose", "retention", "provider", "country"];
 
 pub struct Category {
     pub id: String,
@@ -30,27 +69,21 @@ pub struct Category {
     pub description: String,
 }
 
-pub struct Cookie {
-    pub name: String,
-    pub purpose: String,
-    pub retention: String,
-    pub provider: String,
-    pub country: String,
-}
-
 pub struct Service {
     pub id: String,
     pub name: String,
     pub category: String,
     pub provider: String,
     pub description: String,
-    pub cookies: Vec<Cookie>,
+    /// The declared cookies as the configuration has them (objects with
+    /// the fields in [`COOKIE_FIELDS`]), shown as they are.
+    pub cookies: Vec<JsValue>,
 }
 
 /// One site as the visitor sees it, in the visitor's language.
 pub struct Site {
     /// `window.keurmerk`, the loader's API.
-    pub k: JsValue,
+    pub k: Api,
     pub lang: String,
     pub controller: String,
     pub privacy_policy_url: String,
@@ -62,7 +95,7 @@ pub struct Site {
 }
 
 impl Site {
-    pub fn new(k: JsValue, config: JsValue, texts: JsValue, lang: String) -> Self {
+    pub fn new(k: Api, config: JsValue, texts: JsValue, lang: String) -> Self {
         let overrides = get(&get(&config, "texts"), &lang);
         let mut site = Site {
             k,
@@ -74,7 +107,7 @@ impl Site {
             texts,
             lang,
         };
-        for c in list(&config, "categories").iter() {
+        for c in list(&config, "categories") {
             let id = string(&c, "id");
             let label = get(&get(&c, "labels"), &site.lang);
             let mut key = String::from("cat_");
@@ -90,17 +123,8 @@ impl Site {
                 description,
             });
         }
-        for s in list(&config, "services").iter() {
-            let cookies = list(&s, "cookies")
-                .iter()
-                .map(|c| Cookie {
-                    name: string(&c, "name"),
-                    purpose: string(&c, "purpose"),
-                    retention: string(&c, "retention"),
-                    provider: string(&c, "provider"),
-                    country: string(&c, "country"),
-                })
-                .collect();
+        for s in list(&config, "services") {
+            let cookies = list(&s, "cookies").collect();
             site.services.push(Service {
                 id: string(&s, "id"),
                 name: string(&s, "name"),
@@ -126,16 +150,7 @@ impl Site {
 
     /// Whether the browser sent Global Privacy Control (the loader read it).
     pub fn gpc(&self) -> bool {
-        get(&self.k, "gpc").is_truthy()
-    }
-
-    /// Calls a method of the loader's API.
-    pub fn call(&self, method: &str, args: &Array) -> JsValue {
-        get(&self.k, method)
-            .dyn_into::<Function>()
-            .ok()
-            .and_then(|f| f.apply(&self.k, args).ok())
-            .unwrap_or(JsValue::UNDEFINED)
+        self.k.gpc()
     }
 
     pub fn services_of<'a>(&'a self, cat: &'a str) -> impl Iterator<Item = &'a Service> + 'a {

@@ -7,22 +7,25 @@ export function install(K) {
   function has(a, x) { return a.indexOf(x) >= 0; }
   function each(o, f) { for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) f(k, o[k]); }
 
-  // Declared cookies of a withdrawn category, on every domain they may live on.
+  // Declared cookies of a withdrawn category, on every domain they may live
+  // on (from the configuration the UI loaded: only the UI withdraws).
   function glob(p, n) {
     return new RegExp("^" + p.split("*").map(function (s) { return s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"); }).join(".*") + "$").test(n);
   }
   function wipe(cat, svc) {
     var names = d.cookie.split(";").map(function (c) { return c.split("=")[0].trim(); });
     var parts = loc.hostname.split(".");
-    R.k.forEach(function (k) {
-      if (svc ? k[2] !== svc : k[1] !== cat) return;
-      names.forEach(function (n) {
-        if (!n || !glob(k[0], n)) return;
-        var doms = [""];
-        for (var i = 0; i < parts.length - 1; i++) doms.push(";domain=." + parts.slice(i).join("."));
-        if (k[3]) doms.push(";domain=" + k[3]);
-        doms.forEach(function (x) { d.cookie = n + "=;path=/;max-age=0" + x; });
-        try { localStorage.removeItem(n); } catch (e) { /* storage may be off */ }
+    ((I.config || {}).config || { services: [] }).services.forEach(function (sv) {
+      if (svc ? sv.id !== svc : sv.category !== cat) return;
+      sv.cookies.forEach(function (k) {
+        names.forEach(function (n) {
+          if (!n || !glob(k.name, n)) return;
+          var doms = [""];
+          for (var i = 0; i < parts.length - 1; i++) doms.push(";domain=." + parts.slice(i).join("."));
+          if (k.domain) doms.push(";domain=" + k.domain);
+          doms.forEach(function (x) { d.cookie = n + "=;path=/;max-age=0" + x; });
+          try { localStorage.removeItem(n); } catch (e) { /* storage may be off */ }
+        });
       });
     });
   }
@@ -36,7 +39,7 @@ export function install(K) {
     sending = 1;
     var me = I.store(I.STORE) || {}, body = q[0];
     if (me.id) { body.consent_id = me.id; body.secret = me.secret; }
-    I.oFetch.call(w, I.base + "/api/v1/sites/" + R.s + "/decisions", {
+    I.oFetch.call(w, R.a + "/api/v1/sites/" + R.s + "/decisions", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), credentials: "omit", keepalive: true
     }).then(function (res) {
       if (res.status >= 500 || res.status === 429) throw 0;
@@ -60,7 +63,7 @@ export function install(K) {
 
   // Applies and records a decision: {cat: bool}, {svc: bool}, method.
   K._set = function (c, s, method) {
-    var prev = I.dec(), withdrawn = [], gpc = I.gpc;
+    var prev = I.dec(), withdrawn = [], gpc = K.gpc;
     var next = { v: R.v.slice(0, 16), f: R.f, t: Math.floor(Date.now() / 1000), c: {}, s: s || {}, g: gpc };
     R.c.forEach(function (cat) { next.c[cat] = has(R.r, cat) || c[cat] === true; });
     if (prev) {
@@ -78,7 +81,7 @@ export function install(K) {
     I.gtag("consent", "update", I.signals());
     I.release();
     var q = I.store(I.QUEUE) || [];
-    q.push({ config_version: R.v, method: method, categories: next.c, services: next.s, language: I.lang, page_path: loc.pathname, gpc: gpc });
+    q.push({ config_version: R.v, method: method, categories: next.c, services: next.s, language: K.lang, page_path: loc.pathname, gpc: gpc });
     I.store(I.QUEUE, q.slice(-20));
     flush();
     I.reopen();
@@ -100,7 +103,7 @@ export function install(K) {
       a.remove();
       setTimeout(function () { URL.revokeObjectURL(u); });
     }
-    I.oFetch.call(w, I.base + "/api/v1/sites/" + R.s + "/visitors/" + me.id + "/proofs", { headers: { "x-keurmerk-secret": me.secret }, credentials: "omit" })
+    I.oFetch.call(w, R.a + "/api/v1/sites/" + R.s + "/visitors/" + me.id + "/proofs", { headers: { "x-keurmerk-secret": me.secret }, credentials: "omit" })
       .then(function (r) { return r.ok ? r.json() : 0; })
       .catch(function () { return 0; })
       .then(function (b) { if (b && b.length) save(b, "keurmerk-proof.json"); else save(me.receipt, "keurmerk-receipt.json"); });

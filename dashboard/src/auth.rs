@@ -12,6 +12,38 @@ use consent_core::store::Session;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A queued scan as the scans page lists it.
+pub struct ScanJob {
+    pub id: String,
+    pub url: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub created_ms: u64,
+    /// The stored scan, once done.
+    pub scan_id: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// What asking for a scan gave.
+pub enum QueueOutcome {
+    /// Queued under this job id.
+    Queued(String),
+    /// The server runs without a scan queue (no Redis).
+    NotConfigured,
+    /// The site cannot be scanned as asked (e.g. no allowed origin).
+    Invalid(String),
+    /// Storage or the queue is down.
+    Unavailable,
+}
+
+/// A site's scan jobs, or why there are none to show.
+pub enum ScanJobs {
+    NotConfigured,
+    Unavailable,
+    Jobs(Vec<ScanJob>),
+}
+
 /// What a log-in attempt gave.
 pub enum LoginOutcome {
     /// Logged in: the `Set-Cookie` values to send.
@@ -36,4 +68,15 @@ pub trait Auth: Send + Sync + 'static {
     /// Called after the dashboard changed a site (saved a configuration), so
     /// the server drops what it caches about it.
     fn site_changed(&self, site: &SiteId);
+    /// Queues a scan of the site's first allowed origin for scanner workers.
+    /// Servers without a scan queue keep this default.
+    fn queue_scan(&self, site: SiteId) -> BoxFuture<'_, QueueOutcome> {
+        let _ = site;
+        Box::pin(async { QueueOutcome::NotConfigured })
+    }
+    /// The site's recent scan jobs, newest first.
+    fn scan_jobs(&self, site: SiteId) -> BoxFuture<'_, ScanJobs> {
+        let _ = site;
+        Box::pin(async { ScanJobs::NotConfigured })
+    }
 }

@@ -98,6 +98,25 @@ impl Lang {
                 "Concept, nog niet opgeslagen: controleer het en sla het op.",
                 "Draft, not saved yet: review it and save.",
             ),
+            "scan_now" => ("Nu scannen", "Scan now"),
+            "scan_now_help" => (
+                "Een scanner-worker scant de eerste toegestane origin van deze site met de huidige configuratie.",
+                "A scanner worker scans this site's first allowed origin against the current configuration.",
+            ),
+            "scan_jobs" => ("Scanopdrachten", "Scan jobs"),
+            "queue_off" => (
+                "Geen scanwachtrij ingesteld: start de server met --redis of --scan-queue.",
+                "Scan queue not configured: start the server with --redis or --scan-queue.",
+            ),
+            "queue_down" => (
+                "De scanwachtrij is niet bereikbaar; probeer het opnieuw.",
+                "The scan queue is unavailable; try again.",
+            ),
+            "status" => ("Status", "Status"),
+            "queued" => ("In de wachtrij", "Queued"),
+            "running" => ("Bezig", "Running"),
+            "done" => ("Klaar", "Done"),
+            "failed" => ("Mislukt", "Failed"),
             "not_found" => ("Niet gevonden.", "Not found."),
             "forbidden" => ("Ontbrekend of onjuist CSRF-token.", "Missing or wrong CSRF token."),
             "bad_report" => ("Dit rapport kan niet gelezen worden.", "This report cannot be read."),
@@ -119,6 +138,21 @@ pub struct Chrome<'a> {
 
 /// A whole page. `body` must already be escaped HTML.
 pub fn page(chrome: &Chrome, title: &str, body: &str) -> Response {
+    page_with_head(chrome, title, body, "")
+}
+
+/// A page that reloads itself every `secs` seconds (no script: a meta
+/// refresh), for pages showing work in progress.
+pub fn refreshing_page(chrome: &Chrome, title: &str, body: &str, secs: u32) -> Response {
+    page_with_head(
+        chrome,
+        title,
+        body,
+        &format!(r#"<meta http-equiv="refresh" content="{secs}">"#),
+    )
+}
+
+fn page_with_head(chrome: &Chrome, title: &str, body: &str, head: &str) -> Response {
     let lang = chrome.lang;
     let mut nav = format!(r#"<a href="{BASE}/">Keurmerk</a>"#);
     if let (Some(user), Some(csrf)) = (chrome.username, chrome.csrf) {
@@ -130,7 +164,7 @@ pub fn page(chrome: &Chrome, title: &str, body: &str) -> Response {
         ));
     }
     let html = format!(
-        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{} · Keurmerk</title><link rel="stylesheet" href="{BASE}/static/dashboard.css"></head><body><header>{nav}</header><main><h1>{}</h1>{body}</main></body></html>"#,
+        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{} · Keurmerk</title><link rel="stylesheet" href="{BASE}/static/dashboard.css">{head}</head><body><header>{nav}</header><main><h1>{}</h1>{body}</main></body></html>"#,
         lang.code(),
         esc(title),
         esc(title),

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::BASE;
-use crate::auth::{Auth, LoginOutcome};
-use crate::html::{Chrome, Lang, esc, page, secure, time};
+use crate::auth::{Auth, LoginOutcome, QueueOutcome, ScanJobs};
+use crate::html::{Chrome, Lang, esc, page, refreshing_page, secure, time};
 
 const CSS: &str = include_str!("../static/dashboard.css");
 const RECENT: usize = 50;
@@ -39,6 +39,7 @@ pub fn router<S: Store + Clone>(store: S, auth: Arc<dyn Auth>) -> Router {
         .route("/sites/{site}/config", get(config_form::<S>).post(save_config::<S>))
         .route("/sites/{site}/declare", axum::routing::post(declare::<S>))
         .route("/sites/{site}/scans", get(scans::<S>))
+        .route("/sites/{site}/scan-jobs", axum::routing::post(scan_now::<S>))
         .route("/sites/{site}/scans/{id}", get(scan::<S>))
         .route("/static/dashboard.css", get(css))
         .layer(DefaultBodyLimit::max(64 * 1024))
@@ -309,7 +310,8 @@ async fn scans<S: Store + Clone>(State(dash): St<S>, headers: HeaderMap, Path(si
         return message(&c, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
     };
     let sid = esc(id.as_str());
-    let mut body = String::new();
+    let (mut body, in_progress) = scan_jobs_section(&dash, &c, &id).await;
+    body.push_str(&format!("<h2>{}</h2>", lang.t("scans")));
     if list.is_empty() {
         body.push_str(&format!("<p>{}</p>", lang.t("none")));
     } else {
@@ -338,7 +340,106 @@ async fn scans<S: Store + Clone>(State(dash): St<S>, headers: HeaderMap, Path(si
         }
         body.push_str("</table>");
     }
-    page(&c, &format!("{} · {}", lang.t("scans"), id.as_str()), &body)
+    let title = format!("{} · {}", lang.t("scans"), id.as_str());
+    if in_progress {
+        // Queued or running scans: show their outcome without a click.
+        refreshing_page(&c, &title, &body, 5)
+    } else {
+        page(&c, &title, &body)
+    }
+}
+
+/// "Scan now" and the site's queued, running and finished scan jobs; and
+/// whether any is still queued or running.
+async fn scan_jobs_section<S>(dash: &Dash<S>, c: &Chrome<'_>, id: &SiteId) -> (String, bool) {
+    let lang = c.lang;
+    let sid = esc(id.as_str());
+    let mut out = format!("<h2>{}</h2>", lang.t("scan_jobs"));
+    let jobs = match dash.auth.scan_jobs(id.clone()).await {
+        ScanJobs::NotConfigured => {
+            out.push_str(&format!(r#"<p class="error">{}</p>"#, lang.t("queue_off")));
+            return (out, false);
+        }
+        ScanJobs::Unavailable => {
+            out.push_str(&format!(r#"<p class="error">{}</p>"#, lang.t("queue_down")));
+            Vec::new()
+        }
+        ScanJobs::Jobs(jobs) => jobs,
+    };
+    out.push_str(&format!(
+        r#"<form method="post" action="{BASE}/sites/{sid}/scan-jobs"><input type="hidden" name="csrf" value="{}"><p>{}</p><button>{}</button></form>"#,
+        esc(c.csrf.unwrap_or("")),
+        lang.t("scan_now_help"),
+        lang.t("scan_now")
+    ));
+    if !jobs.is_empty() {
+        out.push_str(&format!(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            lang.t("time"),
+            lang.t("scanned"),
+            lang.t("status")
+        ));
+        for j in jobs.iter().take(20) {
+            let status = match j.status.as_str() {
+                s @ ("queued" | "running" | "done" | "failed") => lang.t(s),
+                _ => "?",
+            };
+            let detail = match (&j.scan_id, &j.error) {
+                (Some(scan), _) => format!(
+                    r#"<a href="{BASE}/sites/{sid}/scans/{}">{}</a>"#,
+                    esc(scan),
+                    esc(status)
+                ),
+                (None, Some(e)) => format!("{}: {}", esc(status), esc(e)),
+                (None, None) => esc(status),
+            };
+            out.push_str(&format!(
+                r#"<tr><td>{}</td><td><code>{}</code></td><td class="job-{}">{detail}</td></tr>"#,
+                time(j.created_ms),
+                esc(&j.url),
+                esc(&j.status)
+            ));
+        }
+        out.push_str("</table>");
+    }
+    let in_progress = jobs.iter().any(|j| matches!(j.status.as_str(), "queued" | "running"));
+    (out, in_progress)
+}
+
+/// "Scan now": queues a scan, then back to the scans page.
+async fn scan_now<S: Store + Clone>(
+    State(dash): St<S>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(s) = session(&dash, &headers).await else {
+        return to_login();
+    };
+    let c = chrome(lang, &s);
+    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    if sent != s.csrf {
+        return message(&c, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let site = match site_or_page(&dash, &c, &site).await {
+        Ok(site) => site,
+        Err(res) => return res,
+    };
+    match dash.auth.queue_scan(site.id.clone()).await {
+        QueueOutcome::Queued(_) => Redirect::to(&format!("{BASE}/sites/{}/scans", site.id.as_str())).into_response(),
+        QueueOutcome::NotConfigured => message(&c, StatusCode::SERVICE_UNAVAILABLE, "queue_off"),
+        QueueOutcome::Unavailable => message(&c, StatusCode::SERVICE_UNAVAILABLE, "queue_down"),
+        QueueOutcome::Invalid(why) => {
+            let mut res = page(
+                &c,
+                lang.t("scan_now"),
+                &format!(r#"<p class="error">{}</p>"#, esc(&why)),
+            );
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            res
+        }
+    }
 }
 
 async fn scan<S: Store + Clone>(

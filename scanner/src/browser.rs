@@ -17,6 +17,7 @@ use chromiumoxide::cdp::browser_protocol::network::{
     EventRequestWillBeSent, EventResponseReceivedExtraInfo, SetCookieControlsParams,
 };
 use chromiumoxide::cdp::browser_protocol::page::AddScriptToEvaluateOnNewDocumentParams;
+use chromiumoxide::cdp::browser_protocol::storage::GetCookiesParams as StorageGetCookiesParams;
 use chromiumoxide::cdp::browser_protocol::target::{CreateBrowserContextParams, CreateTargetParams};
 use chromiumoxide::cdp::js_protocol::debugger::{EnableParams as DebuggerEnableParams, SetAsyncCallStackDepthParams};
 use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, StackTrace};
@@ -267,7 +268,35 @@ impl Session {
             let page = b.new_page(params).await.map_err(|e| e.to_string())?;
             (ctx, page)
         };
-        let result = self.drive(&page, url, choice, canary, o).await;
+        let mut result = self.drive(&page, url, choice, canary, o).await;
+        let b = self.browser.lock().await;
+        if let Ok(obs) = &mut result {
+            // The context's cookie jar: what the browser really keeps, with
+            // its own expiry (Chromium caps lifetimes at 400 days and
+            // resolves Max-Age/Expires itself).
+            let params = StorageGetCookiesParams::builder()
+                .browser_context_id(ctx.clone())
+                .build();
+            match tokio::time::timeout(Duration::from_secs(5), b.execute(params)).await {
+                Ok(Ok(jar)) => {
+                    let jar: Vec<JarCookie> = jar
+                        .result
+                        .cookies
+                        .iter()
+                        .map(|c| JarCookie {
+                            name: c.name.clone(),
+                            domain: c.domain.clone(),
+                            path: c.path.clone(),
+                            expires: (!c.session).then_some(c.expires),
+                        })
+                        .collect();
+                    apply_jar(&mut obs.cookies, &jar, unix_now());
+                }
+                Ok(Err(e)) => tracing::debug!("Storage.getCookies failed, keeping parsed lifetimes: {e}"),
+                Err(_) => tracing::debug!("Storage.getCookies timed out, keeping parsed lifetimes"),
+            }
+        }
+        drop(b);
         let _ = page.close().await;
         let b = self.browser.lock().await;
         let _ = b.dispose_browser_context(ctx).await;
@@ -377,6 +406,41 @@ impl Session {
             pass: Pass::Browser,
         });
         Ok(obs)
+    }
+}
+
+/// A cookie as the browser's jar holds it (CDP `Storage.getCookies`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct JarCookie {
+    pub name: String,
+    /// With a leading dot for domain cookies, the host for host-only ones.
+    pub domain: String,
+    pub path: String,
+    /// Expiry in Unix seconds; `None` for a session cookie.
+    pub expires: Option<f64>,
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Gives every observed cookie the lifetime the browser really stores for
+/// it. Cookies the jar does not hold (refused, deleted again, or set by a
+/// page the jar no longer has) keep the lifetime parsed from the
+/// `Set-Cookie` line or `document.cookie` string.
+pub fn apply_jar(cookies: &mut [Cookie], jar: &[JarCookie], now_unix: f64) {
+    let norm = |d: &str| d.trim_start_matches('.').to_ascii_lowercase();
+    for c in cookies.iter_mut().filter(|c| c.blocked.is_none()) {
+        let domain = norm(&c.domain);
+        let mut same = jar.iter().filter(|j| j.name == c.name && norm(&j.domain) == domain);
+        let Some(first) = same.next() else { continue };
+        let hit = std::iter::once(first)
+            .chain(same)
+            .find(|j| j.path == c.path)
+            .unwrap_or(first);
+        c.lifetime_secs = hit.expires.map(|e| (e - now_unix).round() as i64);
     }
 }
 
@@ -776,3 +840,65 @@ const BANNER: &str = r#"(async () => {
   }
   return null;
 })()"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cookie(name: &str, domain: &str, lifetime: Option<i64>, blocked: bool) -> Cookie {
+        Cookie {
+            page: "https://shop.example/".into(),
+            name: name.into(),
+            domain: domain.into(),
+            path: "/".into(),
+            lifetime_secs: lifetime,
+            third_party: false,
+            set_by: SetBy::Script { script_url: None },
+            state: ConsentState::BeforeConsent,
+            pass: Pass::Browser,
+            blocked: blocked.then(|| "ThirdPartyPhaseout".into()),
+        }
+    }
+
+    #[test]
+    fn the_jar_decides_lifetimes_and_the_string_is_the_fallback() {
+        let now = 1_700_000_000.0;
+        let jar = vec![
+            // Asked for ten years, stored for Chromium's 400-day maximum.
+            JarCookie {
+                name: "_fbp".into(),
+                domain: ".shop.example".into(),
+                path: "/".into(),
+                expires: Some(now + 400.0 * 86_400.0),
+            },
+            JarCookie {
+                name: "sid".into(),
+                domain: "shop.example".into(),
+                path: "/".into(),
+                expires: None,
+            },
+            JarCookie {
+                name: "pref".into(),
+                domain: "shop.example".into(),
+                path: "/account".into(),
+                expires: Some(now + 60.0),
+            },
+            JarCookie {
+                name: "pref".into(),
+                domain: "shop.example".into(),
+                path: "/".into(),
+                expires: Some(now + 3600.0),
+            },
+        ];
+        let mut cookies = vec![
+            cookie("_fbp", "shop.example", Some(3650 * 86_400), false),
+            cookie("sid", "shop.example", Some(86_400), false),
+            cookie("pref", "shop.example", Some(1), false),
+            cookie("gone", "shop.example", Some(42), false),
+            cookie("_fbp", "tracker.example", Some(7), true),
+        ];
+        apply_jar(&mut cookies, &jar, now);
+        let lifetimes: Vec<Option<i64>> = cookies.iter().map(|c| c.lifetime_secs).collect();
+        assert_eq!(lifetimes, vec![Some(400 * 86_400), None, Some(3600), Some(42), Some(7)]);
+    }
+}

@@ -174,25 +174,20 @@ impl Observations {
     }
 }
 
-/// Registrable-domain approximation: the last two labels (three for the
-/// common two-level public suffixes). Good enough to tell first from third
-/// party without shipping the public suffix list.
+/// The registrable domain ("site") of a host by the Public Suffix List
+/// (publicsuffix.org, ICANN and private sections, via the `psl` crate), so
+/// `shop.example.co.uk` and `tracker.co.uk` are different sites, and so are
+/// `foo.github.io` and `bar.github.io`. IP addresses, hosts that are
+/// themselves a public suffix and single labels stand for themselves.
 pub fn site_of(host: &str) -> String {
     let host = host.trim_start_matches('.').trim_end_matches('.').to_ascii_lowercase();
     if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
         return host;
     }
-    let labels: Vec<&str> = host.split('.').collect();
-    let two_level = [
-        "co.uk", "org.uk", "ac.uk", "com.au", "co.nz", "co.jp", "com.br", "co.za", "com.tr",
-    ];
-    let n = labels.len();
-    let take = if n >= 3 && two_level.contains(&format!("{}.{}", labels[n - 2], labels[n - 1]).as_str()) {
-        3
-    } else {
-        2
-    };
-    labels[n.saturating_sub(take)..].join(".")
+    match psl::domain_str(&host) {
+        Some(domain) => domain.to_owned(),
+        None => host,
+    }
 }
 
 pub fn same_site(a: &str, b: &str) -> bool {
@@ -210,5 +205,16 @@ mod tests {
         assert_eq!(site_of("127.0.0.1"), "127.0.0.1");
         assert!(same_site("a.shop.nl", "shop.nl"));
         assert!(!same_site("shop.nl", "facebook.com"));
+        // Suffixes the old two-label guess got wrong.
+        assert!(same_site("shop.example.co.uk", "www.example.co.uk"));
+        assert!(!same_site("shop.example.co.uk", "tracker.co.uk"));
+        assert!(!same_site("foo.github.io", "bar.github.io"));
+        assert!(same_site("foo.github.io", "www.foo.github.io"));
+        assert_eq!(site_of("www.shop.com.au"), "shop.com.au");
+        assert!(!same_site("shop.blogspot.com", "other.blogspot.com"));
+        assert!(!same_site("x.herokuapp.com", "y.herokuapp.com"));
+        assert_eq!(site_of("WWW.Example.COM."), "example.com");
+        assert_eq!(site_of("localhost"), "localhost");
+        assert_eq!(site_of("[::1]"), "[::1]");
     }
 }

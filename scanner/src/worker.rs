@@ -3,14 +3,23 @@
 //!
 //! Contract (also in `scanner/REPORT.md`):
 //! - Producers `LPUSH keurmerk:scan:jobs <job JSON>`; a job is
-//!   `{"id": "…", "url": "https://…", "max_pages"?, "depth"?,
-//!   "browser_pages"?, "declared"?: SiteConfig}` (at most 256 KiB).
+//!   `{"id": "…", "url": "https://…", "site"?, "max_pages"?, "depth"?,
+//!   "browser_pages"?, "declared"?: SiteConfig}` (at most 256 KiB). `site`
+//!   is the consent server's site id when the server queued the job; the
+//!   worker only passes it through (logs), the server keeps its own record.
 //! - A worker moves a job atomically to `keurmerk:scan:processing:<worker>`
 //!   (`BLMOVE … RIGHT LEFT`), scans, writes `keurmerk:scan:result:<id>`
 //!   (the JSON report, or `{"id", "error"}`; kept 7 days), `LPUSH`es the id
 //!   on `keurmerk:scan:done` (trimmed to 10,000) and removes the job from its
-//!   processing list. Jobs left in a processing list belong to a worker that
-//!   died and can be pushed back.
+//!   processing list. While it runs, a worker keeps a heartbeat
+//!   `keurmerk:scan:worker:<worker>` (30 s, renewed every 10 s) and is a
+//!   member of the set `keurmerk:scan:workers`; jobs left in the processing
+//!   list of a member whose heartbeat expired belong to a worker that died,
+//!   and the consent server pushes them back onto `keurmerk:scan:jobs`.
+//! - The consent server (`consent-server/src/scan_queue.rs`) is the consumer
+//!   of `keurmerk:scan:done`: each instance moves ids atomically into its
+//!   own `keurmerk:scan:collecting:<instance>` list, stores the report and
+//!   only then removes the id, so every result is stored exactly once.
 
 use std::time::Duration;
 
@@ -24,6 +33,13 @@ use crate::signature::KnowledgeBase;
 pub const JOBS: &str = "keurmerk:scan:jobs";
 pub const DONE: &str = "keurmerk:scan:done";
 pub const MAX_JOB_BYTES: usize = 256 * 1024;
+pub const WORKERS: &str = "keurmerk:scan:workers";
+const HEARTBEAT_TTL_SECS: u64 = 30;
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+
+pub fn alive_key(worker: &str) -> String {
+    format!("keurmerk:scan:worker:{worker}")
+}
 const RESULT_TTL_SECS: u64 = 7 * 24 * 3600;
 
 pub fn processing_key(worker: &str) -> String {
@@ -39,6 +55,9 @@ pub fn result_key(id: &str) -> String {
 pub struct Job {
     pub id: String,
     pub url: String,
+    /// The consent server's site id (jobs queued by the server carry it).
+    #[serde(default)]
+    pub site: Option<String>,
     #[serde(default)]
     pub max_pages: Option<usize>,
     #[serde(default)]
@@ -116,15 +135,47 @@ pub async fn work(
     let cfg = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     let mut con = client.get_multiplexed_async_connection_with_config(&cfg).await?;
     let processing = processing_key(worker);
+    // The heartbeat on its own connection: a scan can take minutes and the
+    // blocking BLMOVE holds the main one for seconds.
+    let mut beat_con = client.get_multiplexed_async_connection().await?;
+    let _: () = beat_con.set_ex(alive_key(worker), 1, HEARTBEAT_TTL_SECS).await?;
+    let _: () = beat_con.sadd(WORKERS, worker).await?;
+    let beat_worker = worker.to_owned();
+    let heartbeat = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(HEARTBEAT_EVERY).await;
+            let r: redis::RedisResult<()> = beat_con.set_ex(alive_key(&beat_worker), 1, HEARTBEAT_TTL_SECS).await;
+            if let Err(e) = r {
+                tracing::warn!("worker heartbeat: {e}");
+            }
+        }
+    });
+    let result = work_loop(&mut con, &processing, template, kb, max_jobs).await;
+    heartbeat.abort();
+    if result.is_ok() {
+        // A clean stop: nothing of ours is left to take over.
+        let _: () = con.srem(WORKERS, worker).await?;
+        let _: () = con.del(alive_key(worker)).await?;
+    }
+    result
+}
+
+async fn work_loop(
+    con: &mut redis::aio::MultiplexedConnection,
+    processing: &str,
+    template: &ScanConfig,
+    kb: &KnowledgeBase,
+    max_jobs: usize,
+) -> Result<usize, WorkerError> {
     let mut handled = 0;
     while max_jobs == 0 || handled < max_jobs {
         let raw: Option<String> = redis::cmd("BLMOVE")
             .arg(JOBS)
-            .arg(&processing)
+            .arg(processing)
             .arg("RIGHT")
             .arg("LEFT")
             .arg(5)
-            .query_async(&mut con)
+            .query_async(con)
             .await?;
         let Some(raw) = raw else { continue };
         let (id, result) = match parse_job(&raw) {
@@ -144,7 +195,7 @@ pub async fn work(
                 let out = match job_config(template, &job) {
                     Err(e) => serde_json::json!({"id": job.id, "error": e}).to_string(),
                     Ok(cfg) => {
-                        tracing::info!(job = %job.id, url = %job.url, "scanning");
+                        tracing::info!(job = %job.id, site = job.site.as_deref().unwrap_or("-"), url = %job.url, "scanning");
                         let k = Knowledge {
                             kb,
                             declared: &declared,
@@ -166,7 +217,7 @@ pub async fn work(
         } else {
             tracing::warn!("dropped a job without a usable id: {result}");
         }
-        let _: () = con.lrem(&processing, 1, &raw).await?;
+        let _: () = con.lrem(processing, 1, &raw).await?;
         handled += 1;
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -180,6 +231,14 @@ mod tests {
     #[test]
     fn jobs_are_validated() {
         assert!(parse_job(r#"{"id":"a1","url":"https://x.example/"}"#).is_ok());
+        let job = parse_job(r#"{"id":"a1","url":"https://x.example/","site":"shop"}"#).unwrap();
+        assert_eq!(job.site.as_deref(), Some("shop"));
+        // The server sends unset options as null.
+        let job = parse_job(
+            r#"{"id":"a1","url":"https://x.example/","site":"shop","max_pages":null,"depth":null,"browser_pages":null}"#,
+        )
+        .unwrap();
+        assert_eq!((job.max_pages, job.depth, job.browser_pages), (None, None, None));
         let (id, e) = parse_job(r#"{"id":"a1","url":"https://x.example/","colour":1}"#).unwrap_err();
         assert_eq!(id.as_deref(), Some("a1"));
         assert!(e.contains("invalid job"));

@@ -302,3 +302,55 @@ async fn clean_page_in_the_browser_reports_nothing() {
     // The JS-set cookie was seen (and is declared), so the scan did look.
     assert!(a.cookies.iter().any(|c| c.name == "lang" && c.declared.is_some()));
 }
+
+/// Lifetimes come from the browser's cookie jar (CDP), not from the
+/// strings: Chromium stores at most 400 days whatever a site asks for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_lifetimes_are_what_the_browser_stores() {
+    let handler: common::Handler = Arc::new(|req: &common::Req| {
+        if req.path.starts_with("/favicon") {
+            return common::Reply::status(404, vec![], b"");
+        }
+        common::Reply::html(
+            r#"<!doctype html><title>t</title><script>
+document.cookie = "js_decade=1; path=/; max-age=315360000";
+document.cookie = "js_hour=1; path=/; max-age=3600";
+document.cookie = "js_session=1; path=/";
+</script>"#,
+        )
+        .with_header("set-cookie", "http_decade=1; Path=/; Max-Age=315360000")
+    });
+    let s = common::start(handler, Some(common::tls_acceptor())).await;
+    let mut o = options(s.port);
+    o.dwell = Duration::from_millis(300);
+    let obs = run(
+        &o,
+        &[url::Url::parse(&s.url("/")).unwrap()],
+        &CanaryIdentity::default(),
+        Duration::from_secs(120),
+        &|_, _| {},
+    )
+    .await;
+    let life = |name: &str| {
+        let all: Vec<Option<i64>> = obs
+            .cookies
+            .iter()
+            .filter(|c| c.name == name)
+            .map(|c| c.lifetime_secs)
+            .collect();
+        assert!(!all.is_empty(), "{name} not observed: {:#?}", obs.cookies);
+        all
+    };
+    let cap = 400 * 86_400;
+    for name in ["js_decade", "http_decade"] {
+        for l in life(name) {
+            let l = l.expect("persistent");
+            // The strings say ten years; the jar holds 400 days.
+            assert!((cap - 120..=cap).contains(&l), "{name}: {l}");
+        }
+    }
+    for l in life("js_hour") {
+        assert!((3480..=3600).contains(&l.unwrap()), "{l:?}");
+    }
+    assert!(life("js_session").iter().all(Option::is_none));
+}

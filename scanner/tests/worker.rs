@@ -10,7 +10,7 @@ use redis::AsyncCommands;
 use scanner::crawl::CrawlOptions;
 use scanner::fetch::Limits;
 use scanner::signature::KnowledgeBase;
-use scanner::worker::{DONE, JOBS, processing_key, result_key, work};
+use scanner::worker::{DONE, JOBS, WORKERS, alive_key, processing_key, result_key, work};
 
 struct Redis {
     child: Child,
@@ -105,4 +105,43 @@ async fn worker_takes_jobs_and_puts_reports_back() {
     let left: usize = con.llen(JOBS).await.unwrap();
     let in_flight: usize = con.llen(processing_key("w1")).await.unwrap();
     assert_eq!((left, in_flight), (0, 0));
+}
+
+/// While it waits or works, a worker keeps a heartbeat and is listed in
+/// `keurmerk:scan:workers` (so the server can tell a dead one's leftovers);
+/// a clean stop removes both.
+#[tokio::test]
+async fn worker_keeps_a_heartbeat_and_clears_it_on_a_clean_stop() {
+    let r = redis();
+    let url = format!("redis://127.0.0.1:{}/", r.port);
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let template = scanner::ScanConfig {
+        site: url::Url::parse("http://placeholder.invalid/").unwrap(),
+        crawl: CrawlOptions::default(),
+        limits: Limits::default(),
+        browser: None,
+        canary: Default::default(),
+    };
+    let u = url.clone();
+    let worker = tokio::spawn(async move { work(&u, "beating", &template, &KnowledgeBase::builtin(), 1).await });
+    let t = Instant::now();
+    loop {
+        let alive: bool = con.exists(alive_key("beating")).await.unwrap();
+        if alive {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "no heartbeat");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ttl: i64 = con.ttl(alive_key("beating")).await.unwrap();
+    assert!((1..=30).contains(&ttl), "{ttl}");
+    let members: Vec<String> = con.smembers(WORKERS).await.unwrap();
+    assert_eq!(members, vec!["beating".to_owned()]);
+    // A job it refuses still counts; then it stops cleanly.
+    let _: () = con.lpush(JOBS, r#"{"id": "j", "url": "not a url"}"#).await.unwrap();
+    assert_eq!(worker.await.unwrap().unwrap(), 1);
+    let alive: bool = con.exists(alive_key("beating")).await.unwrap();
+    let members: Vec<String> = con.smembers(WORKERS).await.unwrap();
+    assert!(!alive && members.is_empty());
 }

@@ -169,6 +169,31 @@ async fn visit_accept_and_return(server: &ServerProcess) -> Result<()> {
         .await?;
     let version = config["version"].as_str().context("version")?.to_owned();
     let loader = reqwest::get(format!("{base}/s/demo/loader.js")).await?.text().await?;
+    // Browsers that take brotli get the same script brotli-compressed.
+    let raw = reqwest::Client::builder()
+        .no_brotli()
+        .no_gzip()
+        .no_deflate()
+        .build()?
+        .get(format!("{base}/s/demo/loader.js"))
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .send()
+        .await?
+        .error_for_status()?;
+    assert_eq!(
+        raw.headers().get("content-encoding").map(|v| v.as_bytes()),
+        Some(&b"br"[..])
+    );
+    let compressed = raw.bytes().await?;
+    let mut plain = Vec::new();
+    brotli::BrotliDecompress(&mut &compressed[..], &mut plain)?;
+    assert_eq!(String::from_utf8(plain)?, loader);
+    assert!(
+        compressed.len() * 2 < loader.len(),
+        "loader: {} bytes brotli of {}",
+        compressed.len(),
+        loader.len()
+    );
     let asset_version = loader
         .split("?v=")
         .nth(1)

@@ -243,3 +243,248 @@ pub async fn get(
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(res)
 }
+
+/// The largest scan-job request body.
+const MAX_JOB_REQUEST: usize = 16 * 1024;
+/// Jobs of one site that may wait for a worker at once.
+pub const MAX_WAITING_JOBS: usize = 10;
+
+/// What to scan; everything optional.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScanJobRequest {
+    /// A URL on one of the site's allowed origins [default: the first allowed origin's root].
+    pub url: Option<String>,
+    /// Pages the static pass fetches at most, 1-1000 [default: the worker's].
+    pub max_pages: Option<usize>,
+    /// Link depth from the start page, 0-10 [default: the worker's].
+    pub depth: Option<u32>,
+    /// Pages the browser pass visits, 0-100 (0: static pass only) [default: the worker's].
+    pub browser_pages: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanJobView {
+    pub id: String,
+    pub site: String,
+    pub url: String,
+    /// `queued` (waiting for a worker), `running` (a worker has it), `done`, `failed`.
+    pub status: crate::scan_queue::JobStatus,
+    /// When it was queued (Unix ms).
+    pub created_ms: u64,
+    /// When the outcome was recorded (Unix ms), once `done` or `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_ms: Option<u64>,
+    /// The stored scan, once `done`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan_id: Option<String>,
+    /// Where to read the stored scan, once `done`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan_url: Option<String>,
+    /// Why it failed, once `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Where to poll this job's status.
+    pub status_url: String,
+}
+
+impl From<crate::scan_queue::JobInfo> for ScanJobView {
+    fn from(j: crate::scan_queue::JobInfo) -> Self {
+        let status_url = format!("/api/v1/owner/sites/{}/scan-jobs/{}", j.site, j.id);
+        Self {
+            scan_url: j
+                .scan_id
+                .as_ref()
+                .map(|s| format!("/api/v1/sites/{}/scans/{s}", j.site)),
+            id: j.id,
+            site: j.site,
+            url: j.url,
+            status: j.status,
+            created_ms: j.created_ms,
+            finished_ms: j.finished_ms,
+            scan_id: j.scan_id,
+            error: j.error,
+            status_url,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanJobList {
+    /// The site's most recent jobs (at most 50), newest first.
+    pub jobs: Vec<ScanJobView>,
+}
+
+fn queue(app: &AppState) -> Result<&crate::scan_queue::ScanQueue, ApiError> {
+    app.scan_queue.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "scan_queue_not_configured",
+            "scan queue not configured: start the server with --redis or --scan-queue",
+        )
+    })
+}
+
+fn queue_error(e: crate::scan_queue::QueueError) -> ApiError {
+    match e {
+        crate::scan_queue::QueueError::TooLarge(_) => ApiError::invalid("declared", e.to_string()),
+        e => {
+            tracing::warn!(error = %e, "scan queue");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the scan queue is unavailable; nothing was queued, try again",
+            )
+        }
+    }
+}
+
+/// Checks a scan-job request against the site; the job to queue.
+pub async fn job_spec(
+    app: &AppState,
+    site: &SiteId,
+    req: &ScanJobRequest,
+) -> Result<crate::scan_queue::JobSpec, ApiError> {
+    let stored = app
+        .store
+        .site(site)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such site"))?;
+    let url = crate::scan_queue::check_url(req.url.as_deref(), &stored.allowed_origins)
+        .map_err(|m| ApiError::invalid("url", m))?;
+    if req.max_pages.is_some_and(|n| !(1..=1000).contains(&n)) {
+        return Err(ApiError::invalid("max_pages", "between 1 and 1000"));
+    }
+    if req.depth.is_some_and(|d| d > 10) {
+        return Err(ApiError::invalid("depth", "between 0 and 10"));
+    }
+    if req.browser_pages.is_some_and(|n| n > 100) {
+        return Err(ApiError::invalid("browser_pages", "between 0 and 100"));
+    }
+    let declared = app
+        .store
+        .config(site, &stored.current_version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the site's configuration is missing"))?;
+    Ok(crate::scan_queue::JobSpec {
+        url,
+        max_pages: req.max_pages,
+        depth: req.depth,
+        browser_pages: req.browser_pages,
+        declared,
+    })
+}
+
+/// Checks and queues a scan (the API's and the dashboard's way in).
+pub async fn queue_job(
+    app: &AppState,
+    site: &SiteId,
+    req: &ScanJobRequest,
+) -> Result<crate::scan_queue::JobInfo, ApiError> {
+    let queue = queue(app)?;
+    let spec = job_spec(app, site, req).await?;
+    // One site cannot fill the workers' queue for everyone else.
+    let waiting = queue
+        .jobs(site, 50)
+        .await
+        .map_err(queue_error)?
+        .iter()
+        .filter(|j| j.status == crate::scan_queue::JobStatus::Queued)
+        .count();
+    if waiting >= MAX_WAITING_JOBS {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_jobs",
+            format!("{waiting} scans of this site are already waiting for a worker; try again when they ran"),
+        ));
+    }
+    queue.enqueue(site, spec).await.map_err(queue_error)
+}
+
+#[utoipa::path(post, path = "/api/v1/owner/sites/{site}/scan-jobs", tag = "owner",
+    params(("site" = String, Path, description = "Site id")),
+    request_body(content = ScanJobRequest, description = "What to scan; an empty object scans the first allowed origin with the worker's defaults"),
+    responses(
+        (status = 202, description = "Queued; poll `status_url`", body = ScanJobView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:write` on this site (or no CSRF token with a session)", body = ErrorBody),
+        (status = 404, description = "No such site", body = ErrorBody),
+        (status = 413, description = "Body larger than 16 KiB", body = ErrorBody),
+        (status = 422, description = "`field` names the problem: `url` not on one of the site's allowed origins, or a limit out of range", body = ErrorBody),
+        (status = 429, description = "10 scans of this site are already waiting for a worker", body = ErrorBody),
+        (status = 503, description = "No scan queue configured (start the server with --redis or --scan-queue), or Redis unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:write"]), ("session" = [])))]
+pub async fn enqueue(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(site): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansWrite)?;
+    let body = body.map_err(|r| ApiError::invalid("", r.body_text()))?;
+    if body.len() > MAX_JOB_REQUEST {
+        return Err(ApiError::too_large(MAX_JOB_REQUEST));
+    }
+    queue(&app)?;
+    let req: ScanJobRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ScanJobRequest::default()
+    } else {
+        ApiError::parse_json(&body)?
+    };
+    let job = queue_job(&app, &id, &req).await?;
+    let view = ScanJobView::from(job);
+    let mut res = (StatusCode::ACCEPTED, Json(&view)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&view.status_url) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/api/v1/owner/sites/{site}/scan-jobs", tag = "owner",
+    params(("site" = String, Path, description = "Site id")),
+    responses(
+        (status = 200, description = "The site's recent scan jobs, newest first", body = ScanJobList),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
+        (status = 503, description = "No scan queue configured, or Redis unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:read"]), ("session" = [])))]
+pub async fn list_jobs(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(site): Path<String>,
+) -> Result<Json<ScanJobList>, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansRead)?;
+    let jobs = queue(&app)?.jobs(&id, 50).await.map_err(queue_error)?;
+    Ok(Json(ScanJobList {
+        jobs: jobs.into_iter().map(ScanJobView::from).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/owner/sites/{site}/scan-jobs/{id}", tag = "owner",
+    params(("site" = String, Path, description = "Site id"), ("id" = String, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job: queued, running, done (with the scan) or failed (with the reason)", body = ScanJobView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
+        (status = 404, description = "No such job for this site (unknown, expired after 7 days, or another site's)", body = ErrorBody),
+        (status = 503, description = "No scan queue configured, or Redis unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:read"]), ("session" = [])))]
+pub async fn job(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((site, job)): Path<(String, String)>,
+) -> Result<Json<ScanJobView>, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansRead)?;
+    let job = queue(&app)?
+        .job(&id, &job)
+        .await
+        .map_err(queue_error)?
+        .ok_or_else(|| ApiError::not_found("no such scan job"))?;
+    Ok(Json(ScanJobView::from(job)))
+}

@@ -1,0 +1,598 @@
+//! The scan queue: owners ask for a scan of their site, scanner workers
+//! (`consent-scan worker`, `scanner/src/worker.rs`) take the job from Redis,
+//! and a collector in every server instance stores the finished reports.
+//!
+//! Keys (the worker's contract plus the server's own, all `keurmerk:scan:`):
+//! - `jobs` (list): jobs for workers; the server `LPUSH`es them.
+//! - `result:<id>`, `done` (list): written by the worker.
+//! - `job:<id>` (hash, 7 days): the server's record of a job — site, url,
+//!   created_ms, the job JSON (`raw`), and once collected `status`
+//!   (`done`/`failed`), `scan_id`, `error`, `finished_ms`.
+//! - `site-jobs:<site>` (sorted set by creation time): a site's jobs.
+//! - `collecting:<instance>` (list), `collectors` (set),
+//!   `collector:<instance>` (heartbeat, 30 s): see [`ScanQueue::spawn_collector`].
+//! - `workers` (set), `worker:<worker>` (heartbeat), `processing:<worker>`:
+//!   the worker's; a dead worker's jobs are queued again (at most
+//!   [`MAX_ATTEMPTS`] times).
+//!
+//! A job is *queued* while its JSON is still on `jobs`, *running* once a
+//! worker moved it away and until the collector recorded the outcome.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use consent_core::SiteId;
+use consent_core::store::{MAX_SCAN_BYTES, ScanMeta, Store, StoreError};
+use redis::AsyncCommands as _;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub const JOBS: &str = "keurmerk:scan:jobs";
+pub const DONE: &str = "keurmerk:scan:done";
+pub const COLLECTORS: &str = "keurmerk:scan:collectors";
+/// Workers with a heartbeat (`scanner/src/worker.rs`).
+pub const WORKERS: &str = "keurmerk:scan:workers";
+/// A job whose worker died this often while running it fails for good
+/// (it may be what kills them).
+pub const MAX_ATTEMPTS: i64 = 3;
+/// The worker refuses larger jobs (`scanner::worker::MAX_JOB_BYTES`).
+pub const MAX_JOB_BYTES: usize = 256 * 1024;
+const JOB_TTL_SECS: i64 = 7 * 24 * 3600;
+const HEARTBEAT_TTL_SECS: u64 = 30;
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// Jobs a site's listing remembers.
+const SITE_JOBS_KEPT: isize = 200;
+const MAX_ERROR: usize = 1000;
+
+pub fn job_key(id: &str) -> String {
+    format!("keurmerk:scan:job:{id}")
+}
+pub fn result_key(id: &str) -> String {
+    format!("keurmerk:scan:result:{id}")
+}
+pub fn site_jobs_key(site: &SiteId) -> String {
+    format!("keurmerk:scan:site-jobs:{}", site.as_str())
+}
+pub fn collecting_key(instance: &str) -> String {
+    format!("keurmerk:scan:collecting:{instance}")
+}
+pub fn alive_key(instance: &str) -> String {
+    format!("keurmerk:scan:collector:{instance}")
+}
+pub fn worker_alive_key(worker: &str) -> String {
+    format!("keurmerk:scan:worker:{worker}")
+}
+pub fn processing_key(worker: &str) -> String {
+    format!("keurmerk:scan:processing:{worker}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("scan queue unavailable: {0}")]
+    Unavailable(#[from] redis::RedisError),
+    #[error("the job would be {0} bytes; workers take at most {MAX_JOB_BYTES}")]
+    TooLarge(usize),
+    #[error("{0}")]
+    Storage(StoreError),
+}
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// What a caller asked to scan (already checked against the site).
+#[derive(Clone, Debug)]
+pub struct JobSpec {
+    pub url: url::Url,
+    pub max_pages: Option<usize>,
+    pub depth: Option<u32>,
+    pub browser_pages: Option<usize>,
+    /// The site's current declaration, compared against what the scan finds.
+    pub declared: consent_core::SiteConfig,
+}
+
+/// The server's view of one job.
+#[derive(Clone, Debug)]
+pub struct JobInfo {
+    pub id: String,
+    pub site: String,
+    pub url: String,
+    pub created_ms: u64,
+    pub status: JobStatus,
+    pub scan_id: Option<String>,
+    pub error: Option<String>,
+    pub finished_ms: Option<u64>,
+}
+
+/// Checks that `url` is an http(s) URL on one of `allowed` origins, so the
+/// queue cannot be used to make workers fetch arbitrary hosts. Without a
+/// URL, the first allowed origin's root. The error names no field; callers
+/// answer it as `url`.
+pub fn check_url(url: Option<&str>, allowed: &[String]) -> Result<url::Url, String> {
+    let normalise = |o: &str| url::Url::parse(o).ok().map(|u| u.origin().ascii_serialization());
+    let allowed: Vec<String> = allowed.iter().filter_map(|o| normalise(o)).collect();
+    let raw = match url {
+        Some(u) => u.to_owned(),
+        None => match allowed.first() {
+            Some(o) => format!("{o}/"),
+            None => return Err("the site has no allowed origins to scan; add one first".into()),
+        },
+    };
+    if raw.len() > 2048 {
+        return Err("at most 2048 characters".into());
+    }
+    let mut parsed = url::Url::parse(&raw).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err("an http(s) URL is required".into());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("credentials in the URL are not allowed".into());
+    }
+    let origin = parsed.origin().ascii_serialization();
+    if !allowed.contains(&origin) {
+        return Err(format!(
+            "{origin} is not one of the site's allowed origins; only those may be scanned"
+        ));
+    }
+    parsed.set_fragment(None);
+    Ok(parsed)
+}
+
+/// The queue in one Redis. Cheap to clone.
+#[derive(Clone)]
+pub struct ScanQueue {
+    client: redis::Client,
+    conn: ConnectionManager,
+    instance: String,
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    hex::encode(b)
+}
+
+fn now_ms() -> u64 {
+    crate::api::decisions::now_ms()
+}
+
+impl ScanQueue {
+    /// Prepares connections to `url`; connects lazily so the server starts
+    /// while Redis is still coming up.
+    pub fn open(url: &str) -> Result<Self, QueueError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        Ok(Self {
+            client,
+            conn,
+            instance: format!("srv-{}", random_hex(6)),
+        })
+    }
+
+    /// This instance's name in `keurmerk:scan:collectors`.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Queues a scan of `site`; the job carries the site id and declaration.
+    pub async fn enqueue(&self, site: &SiteId, spec: JobSpec) -> Result<JobInfo, QueueError> {
+        let created_ms = now_ms();
+        // Sorts like the creation time, unique by its random part.
+        let id = format!("{created_ms:015}-{}", random_hex(6));
+        let job = serde_json::json!({
+            "id": id,
+            "site": site.as_str(),
+            "url": spec.url.as_str(),
+            "max_pages": spec.max_pages,
+            "depth": spec.depth,
+            "browser_pages": spec.browser_pages,
+            "declared": spec.declared,
+        });
+        let raw = job.to_string();
+        if raw.len() > MAX_JOB_BYTES {
+            return Err(QueueError::TooLarge(raw.len()));
+        }
+        let key = job_key(&id);
+        let index = site_jobs_key(site);
+        let mut conn = self.conn.clone();
+        // Record and queue in one transaction: a worker never sees a job
+        // the server has no record of.
+        let _: () = redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[
+                    ("site", site.as_str().to_owned()),
+                    ("url", spec.url.to_string()),
+                    ("created_ms", created_ms.to_string()),
+                    ("raw", raw.clone()),
+                ],
+            )
+            .ignore()
+            .expire(&key, JOB_TTL_SECS)
+            .ignore()
+            .zadd(&index, &id, created_ms)
+            .ignore()
+            .zremrangebyrank(&index, 0, -SITE_JOBS_KEPT - 1)
+            .ignore()
+            .expire(&index, JOB_TTL_SECS)
+            .ignore()
+            .lpush(JOBS, &raw)
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        Ok(JobInfo {
+            id,
+            site: site.as_str().to_owned(),
+            url: spec.url.to_string(),
+            created_ms,
+            status: JobStatus::Queued,
+            scan_id: None,
+            error: None,
+            finished_ms: None,
+        })
+    }
+
+    /// A job of `site`; `None` when unknown, expired or another site's.
+    pub async fn job(&self, site: &SiteId, id: &str) -> Result<Option<JobInfo>, QueueError> {
+        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Ok(None);
+        }
+        let mut conn = self.conn.clone();
+        let fields: HashMap<String, String> = conn.hgetall(job_key(id)).await?;
+        if fields.get("site").map(String::as_str) != Some(site.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(self.info(id, fields).await?))
+    }
+
+    async fn info(&self, id: &str, mut f: HashMap<String, String>) -> Result<JobInfo, QueueError> {
+        let status = match f.get("status").map(String::as_str) {
+            Some("done") => JobStatus::Done,
+            Some("failed") => JobStatus::Failed,
+            _ => {
+                let raw = f.get("raw").cloned().unwrap_or_default();
+                let pos: Option<i64> = redis::cmd("LPOS")
+                    .arg(JOBS)
+                    .arg(raw)
+                    .query_async(&mut self.conn.clone())
+                    .await?;
+                if pos.is_some() {
+                    JobStatus::Queued
+                } else {
+                    JobStatus::Running
+                }
+            }
+        };
+        let num = |v: Option<String>| v.and_then(|s| s.parse().ok());
+        Ok(JobInfo {
+            id: id.to_owned(),
+            site: f.remove("site").unwrap_or_default(),
+            url: f.remove("url").unwrap_or_default(),
+            created_ms: num(f.remove("created_ms")).unwrap_or(0),
+            status,
+            scan_id: f.remove("scan_id").filter(|_| status == JobStatus::Done),
+            error: f.remove("error"),
+            finished_ms: num(f.remove("finished_ms")),
+        })
+    }
+
+    /// A site's most recent jobs, newest first.
+    pub async fn jobs(&self, site: &SiteId, limit: usize) -> Result<Vec<JobInfo>, QueueError> {
+        let index = site_jobs_key(site);
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = conn.zrevrange(&index, 0, limit.max(1) as isize - 1).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let fields: HashMap<String, String> = conn.hgetall(job_key(&id)).await?;
+            if fields.get("site").map(String::as_str) != Some(site.as_str()) {
+                // Expired record: forget it in the listing too.
+                let _: () = conn.zrem(&index, &id).await?;
+                continue;
+            }
+            out.push(self.info(&id, fields).await?);
+        }
+        Ok(out)
+    }
+
+    /// Starts this instance's collector: it takes finished ids from
+    /// `keurmerk:scan:done` and stores their reports in `store`.
+    ///
+    /// Exactly once with several instances on one Redis: an id is moved
+    /// atomically (`BLMOVE`) into this instance's `collecting` list, so only
+    /// one instance holds it; it is removed from there only after the outcome
+    /// is stored, and storing is idempotent (the scan id is fixed in the job
+    /// hash with `HSETNX` before saving, and a second save of that id is a
+    /// no-op). If the instance dies mid-way, its heartbeat expires and a live
+    /// instance moves its leftovers back onto `done`.
+    pub fn spawn_collector<S: Store + Clone>(&self, store: S) -> tokio::task::JoinHandle<()> {
+        let queue = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = queue.collect(&store).await {
+                    tracing::warn!(error = %e, "scan collector: retrying in 1 s");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    }
+
+    async fn collect<S: Store>(&self, store: &S) -> Result<(), QueueError> {
+        // Its own connection: a blocking BLMOVE would hold up the API's
+        // commands on a shared multiplexed connection.
+        let cfg = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(None);
+        let mut con = self.client.get_multiplexed_async_connection_with_config(&cfg).await?;
+        let mine = collecting_key(&self.instance);
+        let mut beat: Option<tokio::time::Instant> = None;
+        loop {
+            if beat.is_none_or(|b| b.elapsed() >= HEARTBEAT_EVERY) {
+                self.heartbeat(&mut con).await?;
+                beat = Some(tokio::time::Instant::now());
+            }
+            // Leftovers of a failed attempt first: they stay at the tail.
+            let mut id: Option<String> = con.lindex(&mine, -1).await?;
+            if id.is_none() {
+                id = redis::cmd("BLMOVE")
+                    .arg(DONE)
+                    .arg(&mine)
+                    .arg("RIGHT")
+                    .arg("LEFT")
+                    .arg(1)
+                    .query_async(&mut con)
+                    .await?;
+            }
+            let Some(id) = id else { continue };
+            self.store_outcome(&mut con, store, &id).await?;
+            let _: () = con.lrem(&mine, 1, &id).await?;
+        }
+    }
+
+    /// Announces this instance and gives the leftovers of instances whose
+    /// heartbeat expired back to `done`.
+    async fn heartbeat(&self, con: &mut redis::aio::MultiplexedConnection) -> Result<(), QueueError> {
+        let _: () = con
+            .set_ex(alive_key(&self.instance), now_ms(), HEARTBEAT_TTL_SECS)
+            .await?;
+        let _: () = con.sadd(COLLECTORS, &self.instance).await?;
+        let members: Vec<String> = con.smembers(COLLECTORS).await?;
+        for other in members.into_iter().filter(|m| *m != self.instance) {
+            let alive: bool = con.exists(alive_key(&other)).await?;
+            if alive {
+                continue;
+            }
+            let theirs = collecting_key(&other);
+            let mut moved = 0;
+            loop {
+                // The right end of `done` is where the next BLMOVE takes from.
+                let id: Option<String> = redis::cmd("LMOVE")
+                    .arg(&theirs)
+                    .arg(DONE)
+                    .arg("RIGHT")
+                    .arg("RIGHT")
+                    .query_async(con)
+                    .await?;
+                if id.is_none() {
+                    break;
+                }
+                moved += 1;
+            }
+            let _: () = con.srem(COLLECTORS, &other).await?;
+            if moved > 0 {
+                tracing::warn!(instance = %other, moved, "scan collector: took over a dead instance's results");
+            }
+        }
+        self.requeue_dead_workers(con).await
+    }
+
+    /// Jobs in the processing list of a worker whose heartbeat expired go
+    /// back onto `jobs` (each moved atomically, so with several instances
+    /// only one moves it), unless a worker died on them [`MAX_ATTEMPTS`]
+    /// times: then they fail with that reason. Workers without a heartbeat
+    /// (older ones) are not in `workers` and are left alone.
+    async fn requeue_dead_workers(&self, con: &mut redis::aio::MultiplexedConnection) -> Result<(), QueueError> {
+        let workers: Vec<String> = con.smembers(WORKERS).await?;
+        for w in workers {
+            let alive: bool = con.exists(worker_alive_key(&w)).await?;
+            if alive {
+                continue;
+            }
+            let theirs = processing_key(&w);
+            loop {
+                // The right end of `jobs` is where workers take from next.
+                let raw: Option<String> = redis::cmd("LMOVE")
+                    .arg(&theirs)
+                    .arg(JOBS)
+                    .arg("RIGHT")
+                    .arg("RIGHT")
+                    .query_async(con)
+                    .await?;
+                let Some(raw) = raw else { break };
+                let id = serde_json::from_str::<serde_json::Value>(&raw)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+                let Some(id) = id.filter(|i| !i.is_empty() && i.len() <= 64) else {
+                    continue;
+                };
+                let key = job_key(&id);
+                let ours: bool = con.exists(&key).await?;
+                if !ours {
+                    continue;
+                }
+                let attempts: i64 = con.hincr(&key, "attempts", 1).await?;
+                tracing::warn!(job = %id, worker = %w, attempts, "scan worker died; job queued again");
+                if attempts >= MAX_ATTEMPTS {
+                    let _: () = con.lrem(JOBS, 1, &raw).await?;
+                    let reason = format!("a scanner worker stopped while running this job {attempts} times");
+                    let _: () = con
+                        .hset_multiple(
+                            &key,
+                            &[
+                                ("status", "failed"),
+                                ("error", reason.as_str()),
+                                ("finished_ms", &now_ms().to_string()),
+                            ],
+                        )
+                        .await?;
+                }
+            }
+            let _: () = con.srem(WORKERS, &w).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores one finished job's outcome. Errors are only transient ones
+    /// (Redis or storage unavailable); anything wrong with the result itself
+    /// becomes the job's `failed` status.
+    async fn store_outcome<S: Store>(
+        &self,
+        con: &mut redis::aio::MultiplexedConnection,
+        store: &S,
+        id: &str,
+    ) -> Result<(), QueueError> {
+        let key = job_key(id);
+        let fields: HashMap<String, String> = con.hgetall(&key).await?;
+        let Some(site) = fields.get("site").and_then(|s| SiteId::parse(s).ok()) else {
+            tracing::info!(job = %id, "scan collector: not queued by this server (or expired); dropped");
+            return Ok(());
+        };
+        if matches!(fields.get("status").map(String::as_str), Some("done" | "failed")) {
+            return Ok(());
+        }
+        let result: Option<Vec<u8>> = con.get(result_key(id)).await?;
+        let outcome = match result {
+            None => Err("the worker's result expired before it was collected".to_owned()),
+            Some(body) => self.save_report(con, store, &site, id, &body).await?,
+        };
+        let now = now_ms().to_string();
+        let _: () = match outcome {
+            Ok(scan_id) => {
+                con.hset_multiple(
+                    &key,
+                    &[("status", "done"), ("scan_id", scan_id.as_str()), ("finished_ms", &now)],
+                )
+                .await?
+            }
+            Err(mut reason) => {
+                if reason.len() > MAX_ERROR {
+                    let mut end = MAX_ERROR;
+                    while !reason.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    reason.truncate(end);
+                }
+                tracing::info!(job = %id, reason = %reason, "scan job failed");
+                con.hset_multiple(
+                    &key,
+                    &[("status", "failed"), ("error", reason.as_str()), ("finished_ms", &now)],
+                )
+                .await?
+            }
+        };
+        Ok(())
+    }
+
+    /// `Ok(Ok(scan id))` once stored, `Ok(Err(reason))` for a failed job.
+    async fn save_report<S: Store>(
+        &self,
+        con: &mut redis::aio::MultiplexedConnection,
+        store: &S,
+        site: &SiteId,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Result<String, String>, QueueError> {
+        if body.len() > MAX_SCAN_BYTES {
+            return Ok(Err(format!("the report is larger than {MAX_SCAN_BYTES} bytes")));
+        }
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
+            && v.get("schema_version").is_none()
+            && let Some(e) = v.get("error")
+        {
+            let reason = e.as_str().map_or_else(|| e.to_string(), str::to_owned);
+            return Ok(Err(reason));
+        }
+        let (url, counts) = match crate::api::scans::summarise(body) {
+            Ok(x) => x,
+            Err(e) => {
+                let field = e.field.map(|f| format!(" ({f})")).unwrap_or_default();
+                return Ok(Err(format!("the worker's report is invalid{field}: {}", e.message)));
+            }
+        };
+        // The scan id is fixed before saving, so a retry (after a crash or
+        // a takeover) saves under the same id and cannot duplicate.
+        let key = job_key(id);
+        let digest = hex::encode(&Sha256::digest(id.as_bytes())[..6]);
+        let _: bool = con
+            .hset_nx(&key, "scan_id", ScanMeta::new_id(now_ms(), &digest))
+            .await?;
+        let _: bool = con.hset_nx(&key, "collected_ms", now_ms()).await?;
+        let scan_id: String = con.hget(&key, "scan_id").await?;
+        let time_ms: u64 = con.hget::<_, _, Option<u64>>(&key, "collected_ms").await?.unwrap_or(0);
+        let meta = ScanMeta {
+            id: scan_id.clone(),
+            site: site.clone(),
+            time_ms,
+            url,
+            counts,
+        };
+        match store.save_scan(&meta, body).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(Ok(scan_id)),
+            Err(e @ StoreError::Unavailable(_)) => Err(QueueError::Storage(e)),
+            Err(e) => Ok(Err(format!("storing the report: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_allowed_origins_may_be_scanned() {
+        let allowed = vec!["https://shop.example.nl".to_owned(), "http://127.0.0.1:8080".to_owned()];
+        assert_eq!(check_url(None, &allowed).unwrap().as_str(), "https://shop.example.nl/");
+        assert_eq!(
+            check_url(Some("https://SHOP.example.nl:443/a?b#c"), &allowed)
+                .unwrap()
+                .as_str(),
+            "https://shop.example.nl/a?b"
+        );
+        assert!(check_url(Some("http://127.0.0.1:8080/x"), &allowed).is_ok());
+        for bad in [
+            "http://shop.example.nl/",
+            "https://evil.example/",
+            "http://127.0.0.1:6379/",
+            "http://169.254.169.254/latest/meta-data",
+            "https://user:pw@shop.example.nl/",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(check_url(Some(bad), &allowed).is_err(), "{bad}");
+        }
+        assert!(check_url(None, &[]).is_err());
+    }
+}
