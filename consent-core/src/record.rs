@@ -51,7 +51,26 @@ pub struct PersonalFields {
 
 impl DecisionRecord {
     /// The record as committed to the log: RFC 8785 canonical JSON.
+    ///
+    /// Written by serde_json straight from [`CanonicalOrder`] rather than by
+    /// a general canonicaliser, which builds and sorts a tree first: that was
+    /// 8% of the server's CPU per decision. The two agree whenever every map
+    /// key is ASCII (then byte order is RFC 8785's UTF-16 order, and
+    /// serde_json escapes strings exactly as RFC 8785 §3.2.2.2 asks), which
+    /// configuration validation guarantees for category and service ids;
+    /// any other record takes the general path. A test checks the two agree.
     pub fn canonical_bytes(&self) -> Vec<u8> {
+        let ascii_keys = self.categories.keys().chain(self.services.keys()).all(|k| k.is_ascii());
+        // Integers above 2^53 are written as doubles by RFC 8785.
+        if ascii_keys && self.time_ms <= 1 << 53 {
+            serde_json::to_vec(&CanonicalOrder::from(self)).expect("records serialise")
+        } else {
+            self.general_canonical_bytes()
+        }
+    }
+
+    /// RFC 8785 by a general canonicaliser: the reference for [`Self::canonical_bytes`].
+    pub fn general_canonical_bytes(&self) -> Vec<u8> {
         serde_json_canonicalizer::to_vec(self).expect("records serialise")
     }
 
@@ -63,6 +82,40 @@ impl DecisionRecord {
             return Err(RecordError::NotCanonical);
         }
         Ok(record)
+    }
+}
+
+/// A record's fields in RFC 8785 order (sorted by name), borrowed.
+#[derive(Serialize)]
+struct CanonicalOrder<'a> {
+    categories: &'a BTreeMap<String, bool>,
+    config_version: &'a ConfigVersion,
+    consent_id: &'a ConsentId,
+    gpc: bool,
+    language: &'a str,
+    method: Method,
+    sealed: &'a str,
+    services: &'a BTreeMap<String, bool>,
+    site: &'a SiteId,
+    time_ms: u64,
+    v: u32,
+}
+
+impl<'a> From<&'a DecisionRecord> for CanonicalOrder<'a> {
+    fn from(r: &'a DecisionRecord) -> Self {
+        Self {
+            categories: &r.categories,
+            config_version: &r.config_version,
+            consent_id: &r.consent_id,
+            gpc: r.gpc,
+            language: &r.language,
+            method: r.method,
+            sealed: &r.sealed,
+            services: &r.services,
+            site: &r.site,
+            time_ms: r.time_ms,
+            v: r.v,
+        }
     }
 }
 
@@ -219,6 +272,61 @@ mod seal {
             assert_eq!(
                 DecisionRecord::from_canonical_bytes(&pretty),
                 Err(RecordError::NotCanonical)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::*;
+    use crate::config::SiteConfig;
+    use proptest::prelude::*;
+
+    fn method(i: u8) -> Method {
+        [
+            Method::AcceptAll,
+            Method::RejectAll,
+            Method::Custom,
+            Method::Withdrawal,
+            Method::Gpc,
+        ][usize::from(i % 5)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// The fast writer and the general canonicaliser agree on every
+        /// record, whatever its strings hold (control characters, quotes,
+        /// backslashes, non-ASCII, astral planes) and whatever its map keys are.
+        #[test]
+        fn fast_canonical_bytes_equal_the_general_canonicaliser(
+            categories in proptest::collection::btree_map("[a-z0-9_-]{1,12}", any::<bool>(), 0..6),
+            services in proptest::collection::btree_map("\\PC{0,8}|[\\x00-\\x7f]{0,8}", any::<bool>(), 0..6),
+            language in "\\PC{0,8}|[\\x00-\\x1f\"\\\\/]{0,8}",
+            sealed in any::<String>(),
+            time_ms in any::<u64>(),
+            v in any::<u32>(),
+            gpc in any::<bool>(),
+            m in any::<u8>(),
+            id in any::<[u8; 16]>(),
+        ) {
+            let r = DecisionRecord {
+                v,
+                site: SiteId::parse("demo-site").unwrap(),
+                consent_id: ConsentId::from_random(id),
+                time_ms,
+                config_version: SiteConfig::starter().version(),
+                method: method(m),
+                categories,
+                services,
+                language,
+                gpc,
+                sealed,
+            };
+            prop_assert_eq!(
+                String::from_utf8(r.canonical_bytes()).unwrap(),
+                String::from_utf8(r.general_canonical_bytes()).unwrap()
             );
         }
     }

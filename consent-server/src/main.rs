@@ -6,6 +6,9 @@ use consent_server::settings::{Cli, Settings};
 use consent_server::{app, bootstrap};
 use tokio::net::TcpListener;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

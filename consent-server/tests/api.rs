@@ -105,6 +105,12 @@ async fn bad_input_is_refused_precisely_and_changes_nothing(kind: Kind) {
         err["message"].as_str().unwrap().contains("key must be a string"),
         "{err}"
     );
+    // A valid decision followed by anything else is not a decision.
+    let mut trailing = serde_json::to_vec(&good).unwrap();
+    trailing.extend_from_slice(b" {}");
+    let (status, err) = error_of(post_raw("demo", origin, trailing).await.unwrap()).await;
+    assert_eq!((status, err["error"].as_str()), (422, Some("invalid")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains("trailing"), "{err}");
     type Change = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(Change, &str)> = vec![
         (Box::new(|v| v["ip"] = json!("1.2.3.4")), "ip"),

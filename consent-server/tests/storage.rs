@@ -365,3 +365,102 @@ async fn redis_unreachable_is_unavailable_and_recovers() {
     assert!(recovered, "the store reconnects by itself");
     assert_eq!(store.leaf_count().await.unwrap(), 1);
 }
+
+/// The embedded schema of the first release (version 1): sealing keys in a
+/// table of their own and leaves indexed by consent id.
+const SCHEMA_V1: &str = "
+CREATE TABLE leaves (idx INTEGER PRIMARY KEY, site TEXT NOT NULL, consent_id TEXT NOT NULL,
+    time_ms INTEGER NOT NULL, leaf BLOB NOT NULL);
+CREATE INDEX leaves_by_site ON leaves(site, idx);
+CREATE INDEX leaves_by_consent ON leaves(site, consent_id, idx);
+CREATE TABLE visitors (site TEXT NOT NULL, consent_id TEXT NOT NULL, secret_sha256 BLOB NOT NULL,
+    PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
+CREATE TABLE sealing_keys (site TEXT NOT NULL, consent_id TEXT NOT NULL, sealing_key BLOB NOT NULL,
+    PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
+CREATE TABLE sites (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE configs (site TEXT NOT NULL, version TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (site, version)) WITHOUT ROWID;
+CREATE TABLE api_keys (sha256 BLOB PRIMARY KEY, site TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX api_keys_by_site ON api_keys(site);
+CREATE TABLE admins (username TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE sessions (sha256 BLOB PRIMARY KEY, expires_ms INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE scans (site TEXT NOT NULL, id TEXT NOT NULL, meta TEXT NOT NULL, report BLOB NOT NULL,
+    PRIMARY KEY (site, id));
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrates_a_version_1_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = site_id("a");
+    let (kept, erased) = (ConsentId::from_random([5; 16]), ConsentId::from_random([6; 16]));
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("keurmerk.sqlite3")).unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        // Interleaved: kept 0, erased 1, kept 2.
+        for (idx, c) in [(0i64, &kept), (1, &erased), (2, &kept)] {
+            conn.execute(
+                "INSERT INTO leaves (idx, site, consent_id, time_ms, leaf) VALUES (?1, 'a', ?2, ?3, ?4)",
+                rusqlite::params![idx, c.as_str(), 100 + idx, leaf(&a, c, 100 + idx as u64)],
+            )
+            .unwrap();
+        }
+        for (c, b) in [(&kept, 7u8), (&erased, 8)] {
+            conn.execute(
+                "INSERT INTO visitors (site, consent_id, secret_sha256) VALUES ('a', ?1, ?2)",
+                rusqlite::params![c.as_str(), &[b; 32][..]],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO sealing_keys (site, consent_id, sealing_key) VALUES ('a', ?1, ?2)",
+            rusqlite::params![kept.as_str(), &[9u8; 32][..]],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let v = store.visitor(&a, &kept).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([7; 32], Some([9; 32])));
+    let v = store.visitor(&a, &erased).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([8; 32], None), "erased stays erased");
+
+    let indexes = |q: DecisionQuery, c: ConsentId| {
+        let store = store.clone();
+        let a = a.clone();
+        async move {
+            let q = DecisionQuery {
+                consent_id: Some(c),
+                ..q
+            };
+            let found = store.decisions(&a, &q).await.unwrap();
+            found.iter().map(|d| d.index).collect::<Vec<_>>()
+        }
+    };
+    let all = DecisionQuery {
+        consent_id: None,
+        from_ms: None,
+        to_ms: None,
+        after: None,
+        limit: 100,
+    };
+    assert_eq!(indexes(all.clone(), kept.clone()).await, [0, 2]);
+    assert_eq!(indexes(all.clone(), erased.clone()).await, [1]);
+    // A returning visitor's next decision joins the migrated chain.
+    assert_eq!(store.append(append(&a, &kept, 200, None)).await.unwrap(), 3);
+    assert_eq!(indexes(all.clone(), kept.clone()).await, [0, 2, 3]);
+    let page = DecisionQuery {
+        after: Some(0),
+        limit: 1,
+        ..all.clone()
+    };
+    assert_eq!(indexes(page, kept.clone()).await, [2]);
+    let window = DecisionQuery {
+        from_ms: Some(102),
+        to_ms: Some(201),
+        ..all
+    };
+    assert_eq!(indexes(window, kept).await, [2, 3]);
+    drop(store);
+    // Opening again finds version 2 and changes nothing.
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.leaf_count().await.unwrap(), 4);
+}

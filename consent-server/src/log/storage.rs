@@ -308,8 +308,8 @@ impl SqliteLog {
             .map_err(unavailable)?
     }
 
-    /// Deletes the sealing key from the decision store's own table (its
-    /// layout: `sealing_keys(site, consent_id, sealing_key)`), with
+    /// Clears the sealing key in the decision store's own table (its layout:
+    /// `visitors(site, consent_id, …, sealing_key)`), with
     /// `secure_delete` so SQLite zeroes the freed bytes, then checkpoints and
     /// truncates the WAL so no older page image keeps them either.
     async fn erase(&self, site: &SiteId, consent: &ConsentId) -> Result<bool, StoreError> {
@@ -319,7 +319,8 @@ impl SqliteLog {
             conn.execute_batch("PRAGMA secure_delete=ON;").map_err(unavailable)?;
             let n = conn
                 .execute(
-                    "DELETE FROM sealing_keys WHERE site = ?1 AND consent_id = ?2",
+                    "UPDATE visitors SET sealing_key = NULL
+                     WHERE site = ?1 AND consent_id = ?2 AND sealing_key IS NOT NULL",
                     params![site.as_str(), consent.as_str()],
                 )
                 .map_err(unavailable)?;

@@ -2,13 +2,14 @@
 //!
 //! One multiplexed connection (a `ConnectionManager`, which reconnects by
 //! itself) carries every command, so concurrent requests are pipelined on
-//! the wire for free. Appends are one Lua script: Redis runs scripts
+//! the wire for free. Appends are batched into one Lua script: Redis runs scripts
 //! atomically, so the index counter, the leaf, the per-site indexes and a new
 //! visitor's secret and key are written together or not at all, and indexes
 //! stay gap-free however many processes append at once. Durability is the
 //! server's AOF setting (`appendfsync always` makes the reply wait for fsync).
 
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use consent_core::store::{
@@ -18,21 +19,63 @@ use consent_core::store::{
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
+/// A batch of appends: Redis runs the script atomically, so indexes stay
+/// gap-free however many processes append at once, and each decision's rows
+/// are written together. One script call per batch rather than per decision
+/// spends Redis's per-call work (parsing, script set-up, the AOF's
+/// MULTI/EXEC wrapper) once for many decisions.
 const APPEND: &str = r#"
--- KEYS: 1 size counter, 2 leaves hash, 3 site index, 4 consent index, 5 visitor, 6 sealing key
--- ARGV: 1 leaf, 2 "1" for a new visitor, 3 secret hash, 4 sealing key
-if ARGV[2] == "1" then
-  if redis.call("EXISTS", KEYS[5]) == 1 then return -1 end
-  redis.call("SET", KEYS[5], ARGV[3])
-  redis.call("SET", KEYS[6], ARGV[4])
+-- KEYS: 1 size counter, 2 leaves hash, then 4 per decision:
+--   site index, consent index, visitor, sealing key
+-- ARGV: 4 per decision: leaf, "1" for a new visitor, secret hash, sealing key
+-- Returns each decision's index, or -1 where a new visitor's id exists already.
+local n = #ARGV / 4
+local accepted, m = {}, 0
+for i = 0, n - 1 do
+  local k, a = 2 + i * 4, i * 4
+  local new = ARGV[a + 2] == "1"
+  if new and not redis.call("SET", KEYS[k + 3], ARGV[a + 3], "NX") then
+    accepted[i + 1] = false
+  else
+    if new then redis.call("SET", KEYS[k + 4], ARGV[a + 4]) end
+    accepted[i + 1] = true
+    m = m + 1
+  end
 end
-local idx = redis.call("INCR", KEYS[1]) - 1
-redis.call("HSET", KEYS[2], idx, ARGV[1])
-redis.call("ZADD", KEYS[3], idx, idx)
-redis.call("ZADD", KEYS[4], idx, idx)
-return idx
+local out = {}
+if m == 0 then
+  for i = 1, n do out[i] = -1 end
+  return out
+end
+local idx = redis.call("INCRBY", KEYS[1], m) - m
+local fields = {}
+for i = 0, n - 1 do
+  if accepted[i + 1] then
+    local k = 2 + i * 4
+    fields[#fields + 1] = idx
+    fields[#fields + 1] = ARGV[i * 4 + 1]
+    redis.call("ZADD", KEYS[k + 1], idx, idx)
+    redis.call("ZADD", KEYS[k + 2], idx, idx)
+    out[i + 1] = idx
+    idx = idx + 1
+  else
+    out[i + 1] = -1
+  end
+end
+redis.call("HSET", KEYS[2], unpack(fields))
+return out
 "#;
+
+/// The most decisions in one append script (its KEYS and ARGV stay far
+/// below Lua's stack limit).
+const MAX_APPEND_BATCH: usize = 256;
+/// Append scripts in flight at once: while one waits for Redis's fsync the
+/// next batch is already forming and on the wire.
+const APPENDS_IN_FLIGHT: usize = 4;
+
+type AppendJob = (Append, oneshot::Sender<Result<u64, StoreError>>);
 
 const CREATE_SITE: &str = r#"
 -- KEYS: 1 site, 2 site set, 3 config; ARGV: 1 site id, 2 site json, 3 config json
@@ -69,9 +112,39 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     append: Script,
+    /// The appender task's queue, started by the first append (which runs
+    /// inside the runtime; `open` may not). It ends when every clone of the
+    /// store is gone.
+    appender: Arc<OnceLock<mpsc::Sender<AppendJob>>>,
     create_site: Script,
     replace_site: Script,
     save_scan: Script,
+}
+
+/// Group commit for Redis: takes every append waiting (up to a batch),
+/// sends them as one script, and keeps up to [`APPENDS_IN_FLIGHT`] scripts
+/// on the wire. Alone, an append goes out at once.
+async fn run_appender(store: RedisStore, mut rx: mpsc::Receiver<AppendJob>) {
+    let in_flight = Arc::new(Semaphore::new(APPENDS_IN_FLIGHT));
+    loop {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(first) = rx.recv().await else { return };
+        let mut batch = Vec::with_capacity(MAX_APPEND_BATCH);
+        batch.push(first);
+        while batch.len() < MAX_APPEND_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let store = store.clone();
+        tokio::spawn(async move {
+            store.append_batch(batch).await;
+            drop(permit);
+        });
+    }
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -106,10 +179,62 @@ impl RedisStore {
             conn,
             prefix: prefix.to_owned(),
             append: Script::new(APPEND),
+            appender: Arc::default(),
             create_site: Script::new(CREATE_SITE),
             replace_site: Script::new(REPLACE_SITE),
             save_scan: Script::new(SAVE_SCAN),
         })
+    }
+
+    /// A clone for the appender task: without the queue, so the task does
+    /// not keep itself alive.
+    fn without_appender(&self) -> Self {
+        Self {
+            appender: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// Runs one append script for `batch` and answers each decision.
+    async fn append_batch(&self, batch: Vec<AppendJob>) {
+        let mut inv = self.append.prepare_invoke();
+        inv.key(self.key(&["log", "size"])).key(self.key(&["log", "leaves"]));
+        for (a, _) in &batch {
+            let (site, cid) = (a.site.as_str(), a.consent_id.as_str());
+            inv.key(self.key(&["by-site", site]))
+                .key(self.key(&["by-consent", site, cid]))
+                .key(self.key(&["visitor", site, cid]))
+                .key(self.key(&["sealing-key", site, cid]))
+                .arg(&a.leaf);
+            match &a.new_visitor {
+                Some(v) => inv.arg("1").arg(&v.secret_sha256[..]).arg(&v.sealing_key[..]),
+                None => inv.arg("0").arg("").arg(""),
+            };
+        }
+        let result: Result<Vec<i64>, _> = inv.invoke_async(&mut self.conn.clone()).await;
+        match result {
+            Ok(indexes) if indexes.len() == batch.len() => {
+                for (idx, (a, reply)) in indexes.into_iter().zip(batch) {
+                    let _ = reply.send(if idx < 0 {
+                        Err(StoreError::Conflict(format!("visitor {}", a.consent_id)))
+                    } else {
+                        Ok(idx as u64)
+                    });
+                }
+            }
+            Ok(indexes) => {
+                let e = corrupt(format!("{} indexes for {} appends", indexes.len(), batch.len()));
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+            Err(e) => {
+                let e = unavailable(e);
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
     }
 
     fn key(&self, parts: &[&str]) -> String {
@@ -282,24 +407,18 @@ impl Store for RedisStore {
     }
 
     async fn append(&self, a: Append) -> Result<u64, StoreError> {
-        let (site, cid) = (a.site.as_str(), a.consent_id.as_str());
-        let mut inv = self.append.prepare_invoke();
-        inv.key(self.key(&["log", "size"]))
-            .key(self.key(&["log", "leaves"]))
-            .key(self.key(&["by-site", site]))
-            .key(self.key(&["by-consent", site, cid]))
-            .key(self.key(&["visitor", site, cid]))
-            .key(self.key(&["sealing-key", site, cid]))
-            .arg(&a.leaf);
-        match &a.new_visitor {
-            Some(v) => inv.arg("1").arg(&v.secret_sha256[..]).arg(&v.sealing_key[..]),
-            None => inv.arg("0").arg("").arg(""),
-        };
-        let idx: i64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(unavailable)?;
-        if idx < 0 {
-            return Err(StoreError::Conflict(format!("visitor {cid}")));
-        }
-        Ok(idx as u64)
+        let queue = self.appender.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(MAX_APPEND_BATCH * APPENDS_IN_FLIGHT * 4);
+            tokio::spawn(run_appender(self.without_appender(), rx));
+            tx
+        });
+        let (tx, rx) = oneshot::channel();
+        queue
+            .send((a, tx))
+            .await
+            .map_err(|_| StoreError::Unavailable("the appender stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("the appender stopped".into()))?
     }
 
     async fn leaf_count(&self) -> Result<u64, StoreError> {

@@ -25,27 +25,36 @@ use tokio::sync::oneshot;
 const MAX_BATCH: usize = 8192;
 const READERS: usize = 4;
 
+/// The schema's version, kept in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Version 2. Recording a decision must touch as few randomly placed pages
+/// as possible: every dirty page costs a whole page in the WAL at commit, and
+/// consent ids are random, so each index keyed by them costs about one page
+/// per decision. Hence one such row per decision, in `visitors`: a new
+/// visitor's secret hash, sealing key and latest leaf in one row, and a
+/// returning visitor's decision moves `last_idx`. A visitor's decisions are
+/// found by following `prev` from `last_idx` (rarely more than a handful),
+/// not through an index on (site, consent_id). The `leaves` rows themselves
+/// are appended in index order.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS leaves (
     idx INTEGER PRIMARY KEY,
     site TEXT NOT NULL,
     consent_id TEXT NOT NULL,
     time_ms INTEGER NOT NULL,
-    leaf BLOB NOT NULL
+    leaf BLOB NOT NULL,
+    -- The same visitor's previous leaf, if any.
+    prev INTEGER
 );
 CREATE INDEX IF NOT EXISTS leaves_by_site ON leaves(site, idx);
-CREATE INDEX IF NOT EXISTS leaves_by_consent ON leaves(site, consent_id, idx);
 CREATE TABLE IF NOT EXISTS visitors (
     site TEXT NOT NULL,
     consent_id TEXT NOT NULL,
     secret_sha256 BLOB NOT NULL,
-    PRIMARY KEY (site, consent_id)
-) WITHOUT ROWID;
--- Kept apart from `visitors` so erasure is one DELETE of the key.
-CREATE TABLE IF NOT EXISTS sealing_keys (
-    site TEXT NOT NULL,
-    consent_id TEXT NOT NULL,
-    sealing_key BLOB NOT NULL,
+    -- NULL once erased (with secure_delete, so the bytes are zeroed).
+    sealing_key BLOB,
+    last_idx INTEGER NOT NULL,
     PRIMARY KEY (site, consent_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sites (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
@@ -68,6 +77,35 @@ CREATE TABLE IF NOT EXISTS scans (
 );
 ";
 
+/// From version 1 (sealing keys in their own table, leaves indexed by
+/// consent id) to version 2, in one transaction.
+const MIGRATE_1_TO_2: &str = "
+BEGIN IMMEDIATE;
+CREATE TABLE visitors_v2 (
+    site TEXT NOT NULL,
+    consent_id TEXT NOT NULL,
+    secret_sha256 BLOB NOT NULL,
+    sealing_key BLOB,
+    last_idx INTEGER NOT NULL,
+    PRIMARY KEY (site, consent_id)
+) WITHOUT ROWID;
+INSERT INTO visitors_v2 (site, consent_id, secret_sha256, sealing_key, last_idx)
+    SELECT v.site, v.consent_id, v.secret_sha256, k.sealing_key,
+        (SELECT MAX(l.idx) FROM leaves l WHERE l.site = v.site AND l.consent_id = v.consent_id)
+    FROM visitors v LEFT JOIN sealing_keys k ON k.site = v.site AND k.consent_id = v.consent_id;
+DROP TABLE visitors;
+ALTER TABLE visitors_v2 RENAME TO visitors;
+DROP TABLE sealing_keys;
+ALTER TABLE leaves ADD COLUMN prev INTEGER;
+UPDATE leaves SET prev = (
+    SELECT MAX(p.idx) FROM leaves p
+    WHERE p.site = leaves.site AND p.consent_id = leaves.consent_id AND p.idx < leaves.idx
+);
+DROP INDEX leaves_by_consent;
+PRAGMA user_version = 2;
+COMMIT;
+";
+
 /// The writer thread's state, handed to every write job.
 pub struct Writer {
     conn: Connection,
@@ -77,7 +115,16 @@ pub struct Writer {
     /// Set by a job that hit an error after writing part of its rows: the
     /// whole batch is rolled back and every job in it fails.
     poisoned: Option<StoreError>,
+    /// Tells the checkpointer a commit happened (never blocks; one pending
+    /// tick is enough).
+    committed: mpsc::SyncSender<()>,
 }
+
+/// How often at most the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// WAL pages after which a checkpoint also waits for readers, so that a
+/// steady stream of readers cannot make the WAL grow without end.
+const WAL_PAGES_MAX: i64 = 16_384;
 
 type Done = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&mut Writer) -> Done + Send>;
@@ -127,7 +174,12 @@ impl SqliteStore {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;",
         )
         .map_err(unavailable)?;
-        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        migrate(&conn)?;
+        // Checkpoints run on their own thread (see `run_checkpointer`), not
+        // inside the commit that happens to cross 1,000 WAL pages.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")
+            .map_err(unavailable)?;
+        let checkpointer = open(&path, OpenFlags::default())?;
         let next_index = next_index(&conn)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -137,11 +189,17 @@ impl SqliteStore {
             )?);
         }
         let (tx, rx) = mpsc::sync_channel::<Job>(MAX_BATCH * 4);
+        let (committed, ticks) = mpsc::sync_channel::<()>(1);
         let writer = Writer {
             conn,
             next_index,
             poisoned: None,
+            committed,
         };
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run_checkpointer(&checkpointer, &ticks))
+            .map_err(unavailable)?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run_writer(writer, rx))
@@ -215,6 +273,35 @@ impl SqliteStore {
     }
 }
 
+/// Brings the schema to [`SCHEMA_VERSION`]: creates it in an empty database,
+/// migrates an older one, and refuses one written by a newer server.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = sql(conn.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
+    let has_leaves: bool = sql(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'leaves')",
+        [],
+        |r| r.get(0),
+    ))?;
+    match (version, has_leaves) {
+        (0, false) => {
+            sql(conn.execute_batch(SCHEMA))?;
+            sql(conn.pragma_update(None, "user_version", SCHEMA_VERSION))
+        }
+        (0, true) => {
+            let r = conn.execute_batch(MIGRATE_1_TO_2);
+            if r.is_err() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            sql(r)?;
+            sql(conn.execute_batch(SCHEMA))
+        }
+        (SCHEMA_VERSION, _) => sql(conn.execute_batch(SCHEMA)),
+        (v, _) => Err(StoreError::Corrupt(format!(
+            "the database has schema version {v}; this server knows up to {SCHEMA_VERSION}"
+        ))),
+    }
+}
+
 fn next_index(conn: &Connection) -> Result<u64, StoreError> {
     let max: Option<i64> = conn
         .query_row("SELECT MAX(idx) FROM leaves", [], |r| r.get(0))
@@ -251,10 +338,34 @@ fn run_writer(mut w: Writer, rx: mpsc::Receiver<Job>) {
         for d in done.drain(..) {
             d(err.as_ref());
         }
+        let _ = w.committed.try_send(());
     }
     // Every sender is gone: the server is shutting down. Fold the WAL back
     // into the database so the next start opens quickly.
     let _ = w.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+/// Copies committed WAL pages back into the database file, at most every
+/// [`CHECKPOINT_EVERY`], beside the writer. SQLite's automatic checkpoint
+/// would do it inside a commit every 1,000 pages: under load that is dozens
+/// of times a second, each rewriting the same hot pages (the ends of the
+/// leaf table and its index) and fsyncing the database file, all on the one
+/// writer thread. Ends when the writer ends (the tick channel closes).
+fn run_checkpointer(conn: &Connection, ticks: &mpsc::Receiver<()>) {
+    while ticks.recv().is_ok() {
+        let mode = match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+            Ok(pages) if pages > WAL_PAGES_MAX => "PRAGMA wal_checkpoint(RESTART)",
+            Ok(_) => "",
+            Err(e) => {
+                tracing::warn!(error = %e, "checkpointing the WAL");
+                ""
+            }
+        };
+        if !mode.is_empty() {
+            let _ = conn.query_row(mode, [], |_| Ok(()));
+        }
+        std::thread::sleep(CHECKPOINT_EVERY);
+    }
 }
 
 impl Writer {
@@ -277,30 +388,52 @@ impl Writer {
     fn append(&mut self, a: Append) -> Result<u64, StoreError> {
         let index = self.next_index;
         let result = (|| {
-            if let Some(v) = &a.new_visitor {
-                let inserted = self
-                    .conn
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO visitors (site, consent_id, secret_sha256) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![a.site.as_str(), a.consent_id.as_str(), &v.secret_sha256[..]])?;
-                if inserted == 0 {
-                    return Ok(Err(StoreError::Conflict(format!("visitor {}", a.consent_id))));
+            let prev: Option<i64> = match &a.new_visitor {
+                Some(v) => {
+                    let inserted = self
+                        .conn
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO visitors (site, consent_id, secret_sha256, sealing_key, last_idx)
+                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                        )?
+                        .execute(params![
+                            a.site.as_str(),
+                            a.consent_id.as_str(),
+                            &v.secret_sha256[..],
+                            &v.sealing_key[..],
+                            index as i64
+                        ])?;
+                    if inserted == 0 {
+                        return Ok(Err(StoreError::Conflict(format!("visitor {}", a.consent_id))));
+                    }
+                    None
                 }
-                self.conn
-                    .prepare_cached("INSERT INTO sealing_keys (site, consent_id, sealing_key) VALUES (?1, ?2, ?3)")?
-                    .execute(params![a.site.as_str(), a.consent_id.as_str(), &v.sealing_key[..]])?;
-            }
+                None => {
+                    let prev = self
+                        .conn
+                        .prepare_cached("SELECT last_idx FROM visitors WHERE site = ?1 AND consent_id = ?2")?
+                        .query_row(params![a.site.as_str(), a.consent_id.as_str()], |r| r.get(0))
+                        .optional()?;
+                    let Some(prev) = prev else {
+                        return Ok(Err(StoreError::Conflict(format!("no visitor {}", a.consent_id))));
+                    };
+                    self.conn
+                        .prepare_cached("UPDATE visitors SET last_idx = ?3 WHERE site = ?1 AND consent_id = ?2")?
+                        .execute(params![a.site.as_str(), a.consent_id.as_str(), index as i64])?;
+                    Some(prev)
+                }
+            };
             self.conn
                 .prepare_cached(
-                    "INSERT INTO leaves (idx, site, consent_id, time_ms, leaf) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO leaves (idx, site, consent_id, time_ms, leaf, prev) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
                 .execute(params![
                     index as i64,
                     a.site.as_str(),
                     a.consent_id.as_str(),
                     a.time_ms as i64,
-                    &a.leaf
+                    &a.leaf,
+                    prev
                 ])?;
             Ok(Ok(index))
         })();
@@ -319,6 +452,32 @@ impl Writer {
             }
         }
     }
+}
+
+/// A visitor's leaves as (index, time, leaf), oldest first, found by
+/// following the `prev` chain back from the visitor's latest leaf.
+fn visitor_leaves(c: &Connection, site: &SiteId, cid: &ConsentId) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+    let last: Option<i64> = sql(c
+        .prepare_cached("SELECT last_idx FROM visitors WHERE site = ?1 AND consent_id = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![site.as_str(), cid.as_str()], |r| r.get(0))
+                .optional()
+        }))?;
+    let mut out = Vec::new();
+    let mut s = sql(c.prepare_cached("SELECT prev, time_ms, leaf, site, consent_id FROM leaves WHERE idx = ?1"))?;
+    let mut next = last;
+    while let Some(idx) = next {
+        let (prev, time, leaf, leaf_site, leaf_cid): (Option<i64>, i64, Vec<u8>, String, String) =
+            sql(s.query_row([idx], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?;
+        // The chain only ever links a visitor's own leaves, and goes back.
+        if leaf_site != site.as_str() || leaf_cid != cid.as_str() || prev.is_some_and(|p| p >= idx) {
+            return Err(corrupt(format!("the chain of {cid} is broken at leaf {idx}")));
+        }
+        out.push((idx, time, leaf));
+        next = prev;
+    }
+    out.reverse();
+    Ok(out)
 }
 
 fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
@@ -424,11 +583,7 @@ impl Store for SqliteStore {
         let (site, consent_id) = (site.clone(), consent_id.clone());
         self.read(move |c| {
             let row: Option<(Vec<u8>, Option<Vec<u8>>)> = sql(c
-                .prepare_cached(
-                    "SELECT v.secret_sha256, k.sealing_key FROM visitors v
-                     LEFT JOIN sealing_keys k ON k.site = v.site AND k.consent_id = v.consent_id
-                     WHERE v.site = ?1 AND v.consent_id = ?2",
-                )
+                .prepare_cached("SELECT secret_sha256, sealing_key FROM visitors WHERE site = ?1 AND consent_id = ?2")
                 .and_then(|mut s| {
                     s.query_row(params![site.as_str(), consent_id.as_str()], |r| {
                         Ok((r.get(0)?, r.get(1)?))
@@ -482,17 +637,12 @@ impl Store for SqliteStore {
                 Ok(())
             };
             if let Some(cid) = &q.consent_id {
-                let mut s = sql(c.prepare_cached(
-                    "SELECT idx, leaf FROM leaves WHERE site = ?1 AND consent_id = ?2 AND idx > ?3
-                     AND time_ms >= ?4 AND time_ms < ?5 ORDER BY idx LIMIT ?6",
-                ))?;
-                let rows = sql(
-                    s.query_map(params![site.as_str(), cid.as_str(), after, from, to, limit], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    }),
-                )?;
-                for row in rows {
-                    let (i, l) = sql(row)?;
+                let leaves = visitor_leaves(c, &site, cid)?;
+                let wanted = leaves
+                    .into_iter()
+                    .filter(|(i, t, _)| *i > after && (from..to).contains(t))
+                    .take(q.limit);
+                for (i, _, l) in wanted {
                     push(i, l)?;
                 }
             } else {
