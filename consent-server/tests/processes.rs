@@ -117,8 +117,9 @@ async fn load_then_kill(server: &mut ServerProcess, redis: Option<&mut RedisServ
     let body = demo_decision(&client, &server.base_url()).await;
     let acked: Acked = Arc::default();
     let mut set = load(vec![server.base_url()], body, 16, acked.clone());
-    // Let a good number of decisions through, then pull the plug.
-    for _ in 0..200 {
+    // Let a good number of decisions through, then pull the plug (a loaded
+    // machine may need several seconds for them).
+    for _ in 0..1000 {
         if acked.lock().unwrap().len() >= 500 {
             break;
         }

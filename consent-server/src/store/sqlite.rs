@@ -118,13 +118,20 @@ pub struct Writer {
     /// Tells the checkpointer a commit happened (never blocks; one pending
     /// tick is enough).
     committed: mpsc::SyncSender<()>,
+    /// When the writer last finished a checkpoint itself (see `run_writer`).
+    last_checkpoint: std::time::Instant,
 }
 
 /// How often at most the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// WAL pages after which a checkpoint also waits for readers, so that a
-/// steady stream of readers cannot make the WAL grow without end.
-const WAL_PAGES_MAX: i64 = 16_384;
+/// How long the writer waits for readers when it restarts the WAL.
+const RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+/// How long a connection waits for a lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// WAL pages (256 MiB) after which the checkpointer also waits for readers,
+/// a last resort should readers keep the WAL from starting over.
+const WAL_PAGES_MAX: i64 = 65_536;
 
 type Done = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&mut Writer) -> Done + Send>;
@@ -154,8 +161,7 @@ fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
 
 fn open(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).map_err(unavailable)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(unavailable)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
     Ok(conn)
 }
 
@@ -195,6 +201,7 @@ impl SqliteStore {
             next_index,
             poisoned: None,
             committed,
+            last_checkpoint: std::time::Instant::now(),
         };
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -339,6 +346,18 @@ fn run_writer(mut w: Writer, rx: mpsc::Receiver<Job>) {
             d(err.as_ref());
         }
         let _ = w.committed.try_send(());
+        // The WAL starts over from its beginning only when a write begins
+        // on a wholly checkpointed snapshot while no reader still reads older
+        // frames. The checkpointer thread does the bulk of the copying beside
+        // the writer; between batches the writer copies the last few frames
+        // and waits briefly for readers (RESTART, bounded by a short busy
+        // timeout), or under steady load the WAL would grow without end.
+        if w.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            let _ = w.conn.busy_timeout(RESTART_WAIT);
+            let _ = w.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+            let _ = w.conn.busy_timeout(BUSY_TIMEOUT);
+            w.last_checkpoint = std::time::Instant::now();
+        }
     }
     // Every sender is gone: the server is shutting down. Fold the WAL back
     // into the database so the next start opens quickly.
@@ -353,9 +372,18 @@ fn run_writer(mut w: Writer, rx: mpsc::Receiver<Job>) {
 /// writer thread. Ends when the writer ends (the tick channel closes).
 fn run_checkpointer(conn: &Connection, ticks: &mpsc::Receiver<()>) {
     while ticks.recv().is_ok() {
-        let mode = match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
-            Ok(pages) if pages > WAL_PAGES_MAX => "PRAGMA wal_checkpoint(RESTART)",
-            Ok(_) => "",
+        let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
+        let mode = match passive {
+            Ok((pages, done)) if pages > WAL_PAGES_MAX => {
+                tracing::info!(pages, done, "the WAL outgrew its bound: checkpointing with RESTART");
+                "PRAGMA wal_checkpoint(RESTART)"
+            }
+            Ok((pages, done)) => {
+                tracing::debug!(pages, done, "checkpoint");
+                ""
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "checkpointing the WAL");
                 ""
