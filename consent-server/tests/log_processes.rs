@@ -22,9 +22,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
 const ORIGIN: &str = "http://127.0.0.1:8080";
 
 fn start(args: &[&str]) -> ServerProcess {
-    let mut all = vec!["--client-rate", "0", "--site-rate", "0"];
-    all.extend_from_slice(args);
-    ServerProcess::start(Path::new(BIN), &all).unwrap()
+    ServerProcess::start_unlimited(Path::new(BIN), args).unwrap()
 }
 
 async fn text(client: &reqwest::Client, url: String) -> Option<String> {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use e2e::{RedisServer, ServerProcess};
+use e2e::{RedisServer, ServerProcess, admin_password};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
@@ -15,18 +15,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
 const ORIGIN: &str = "http://127.0.0.1:8080";
 
 fn start(args: &[&str]) -> ServerProcess {
-    let mut all = vec!["--client-rate", "0", "--site-rate", "0"];
-    all.extend_from_slice(args);
-    ServerProcess::start(Path::new(BIN), &all).unwrap()
-}
-
-fn admin_password(stdout: &str) -> String {
-    stdout
-        .split("Password: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no password in {stdout:?}"))
-        .to_owned()
+    ServerProcess::start_unlimited(Path::new(BIN), args).unwrap()
 }
 
 async fn demo_decision(client: &reqwest::Client, base: &str) -> Value {

@@ -8,11 +8,23 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use consent_server::app;
 use consent_server::settings::Settings;
 use serde_json::{Value, json};
+
+async fn get_json(client: &reqwest::Client, url: &str, key: &str) -> Value {
+    client
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored() {
@@ -22,7 +34,8 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
 
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let port = listener.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
     let mut settings = Settings::embedded(listener.local_addr().unwrap(), &dir.path().join("data"));
     settings.scan_queue = Some(redis.url());
     settings.login_rate = 0;
@@ -32,63 +45,28 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
     tokio::spawn(app::serve(listener, state, std::future::pending()));
 
     // An admin creates the site (allowing the shop's origin) and a key.
-    let admin = reqwest::Client::new();
-    let res = admin
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": password}))
-        .send()
+    let admin = e2e::AdminSession::login(port, &password).await.unwrap();
+    let key = admin
+        .site_with_key("shop", &shop_origin, &["scans:write", "scans:read"])
         .await
         .unwrap();
-    // The session cookie, sent back by hand (no cookie store here).
-    let cookies: Vec<String> = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
-        .collect();
-    let cookies = cookies.join("; ");
-    let login: Value = res.json().await.unwrap();
-    let csrf = login["csrf"].as_str().unwrap().to_owned();
-    let res = admin
-        .post(format!("{base}/api/v1/owner/sites"))
-        .header("X-CSRF-Token", &csrf)
-        .header("Cookie", &cookies)
-        .json(&json!({"id": "shop", "allowed_origins": [shop_origin]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let key: Value = admin
-        .post(format!("{base}/api/v1/owner/sites/shop/keys"))
-        .header("X-CSRF-Token", &csrf)
-        .header("Cookie", &cookies)
-        .json(&json!({"name": "ci", "scopes": ["scans:write", "scans:read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = key["key"].as_str().unwrap().to_owned();
     let client = reqwest::Client::new();
 
+    let enqueue = async |body: Value| {
+        client
+            .post(format!("{base}/api/v1/owner/sites/shop/scan-jobs"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    };
+
     // Outside the allowed origins: refused, nothing for the worker.
-    let res = client
-        .post(format!("{base}/api/v1/owner/sites/shop/scan-jobs"))
-        .bearer_auth(&key)
-        .json(&json!({"url": "http://localhost:1/"}))
-        .send()
-        .await
-        .unwrap();
+    let res = enqueue(json!({"url": "http://localhost:1/"})).await;
     assert_eq!(res.status(), 422);
 
-    let res = client
-        .post(format!("{base}/api/v1/owner/sites/shop/scan-jobs"))
-        .bearer_auth(&key)
-        .json(&json!({"url": format!("{shop_origin}/"), "max_pages": 2, "depth": 1, "browser_pages": 0}))
-        .send()
-        .await
-        .unwrap();
+    let res = enqueue(json!({"url": format!("{shop_origin}/"), "max_pages": 2, "depth": 1, "browser_pages": 0})).await;
     assert_eq!(res.status(), 202);
     let job: Value = res.json().await.unwrap();
     let status_url = format!("{base}{}", job["status_url"].as_str().unwrap());
@@ -103,36 +81,20 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
             .unwrap()
     });
 
-    let t = Instant::now();
-    let done = loop {
-        let v: Value = client
-            .get(&status_url)
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let done = e2e::poll(Duration::from_secs(60), Duration::from_millis(100), async || {
+        let v = get_json(&client, &status_url, &key).await;
         if v["status"] == "done" || v["status"] == "failed" {
-            break v;
+            Ok(v)
+        } else {
+            Err(format!("never finished: {v}"))
         }
-        assert!(t.elapsed() < Duration::from_secs(60), "never finished: {v}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let out = worker.await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(done["status"], "done", "{done}");
 
-    let report: Value = client
-        .get(format!("{base}{}", done["scan_url"].as_str().unwrap()))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = get_json(&client, &format!("{base}{}", done["scan_url"].as_str().unwrap()), &key).await;
     assert_eq!(report["site"], format!("{shop_origin}/"));
     assert_eq!(report["summary"]["pages_static"], 2);
     // Compared against the site's declared configuration the job carried.
