@@ -148,16 +148,7 @@ pub async fn upload(
 ) -> Result<Response, ApiError> {
     let id = site_id(&site)?;
     who.require(&id, Scope::ScansWrite)?;
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(MAX_SCAN_BYTES)
-        } else {
-            ApiError::invalid("", r.body_text())
-        }
-    })?;
-    if body.len() > MAX_SCAN_BYTES {
-        return Err(ApiError::too_large(MAX_SCAN_BYTES));
-    }
+    let body = ApiError::body_within(body, MAX_SCAN_BYTES)?;
     existing_site(&app, &id).await?;
     let (url, counts) = summarise(&body)?;
     let mut random = [0u8; 6];
@@ -423,10 +414,7 @@ pub async fn enqueue(
 ) -> Result<Response, ApiError> {
     let id = site_id(&site)?;
     who.require(&id, Scope::ScansWrite)?;
-    let body = body.map_err(|r| ApiError::invalid("", r.body_text()))?;
-    if body.len() > MAX_JOB_REQUEST {
-        return Err(ApiError::too_large(MAX_JOB_REQUEST));
-    }
+    let body = ApiError::body_within(body, MAX_JOB_REQUEST)?;
     queue(&app)?;
     let req: ScanJobRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ScanJobRequest::default()
