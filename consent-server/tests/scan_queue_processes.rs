@@ -34,39 +34,17 @@ async fn redis_con(url: &str) -> redis::aio::MultiplexedConnection {
         .unwrap()
 }
 
-async fn enqueue(client: &reqwest::Client, base: &str, site: &str, key: &str) -> reqwest::Response {
-    client
-        .post(format!("{base}/api/v1/owner/sites/{site}/scan-jobs"))
-        .bearer_auth(key)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
+/// Queues a scan of `shop` on `server`.
+async fn enqueue(server: &ServerProcess, key: &str) -> e2e::HttpReply {
+    let jobs = "/api/v1/owner/sites/shop/scan-jobs";
+    e2e::post_with_key(server.port(), jobs, key, &json!({})).await.unwrap()
 }
 
-async fn get_json(client: &reqwest::Client, url: &str, key: &str) -> Value {
-    client
-        .get(url)
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Polls a job's status until it is done; panics after `limit` showing the last status.
-async fn until_done(client: &reqwest::Client, url: &str, key: &str, limit: Duration, every: Duration) -> Value {
-    poll(limit, every, async || {
-        let v = get_json(client, url, key).await;
-        if v["status"] == "done" {
-            Ok(v)
-        } else {
-            Err(format!("never done: {v}"))
-        }
-    })
-    .await
+/// Waits (up to `limit`) for a job to finish and checks that it is done.
+async fn done_job(server: &ServerProcess, status_path: &str, key: &str, limit: Duration, every: Duration) -> Value {
+    let v = e2e::finished_job(server.port(), status_path, key, limit, every).await;
+    assert_eq!(v["status"], "done", "{v}");
+    v
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,17 +56,16 @@ async fn two_server_processes_on_one_redis_store_each_scan_once() {
     let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
     let password = admin_password(&(a.stdout() + &b.stdout()));
     let key = shop_key(&a, &password).await;
-    let client = reqwest::Client::new();
 
     let mut status_urls = Vec::new();
     let mut con = redis_con(&url).await;
     // A worker following the contract: it takes each job as it comes (at
     // most 10 may wait per site) and finishes them all at once.
     let mut taken: Vec<String> = Vec::new();
-    for base in [a.base_url(), b.base_url()].iter().cycle().take(40) {
-        let res = enqueue(&client, base, "shop", &key).await;
-        assert_eq!(res.status(), 202);
-        let v: Value = res.json().await.unwrap();
+    for server in [&a, &b].into_iter().cycle().take(40) {
+        let res = enqueue(server, &key).await;
+        assert_eq!(res.status, 202);
+        let v = res.json();
         status_urls.push(v["status_url"].as_str().unwrap().to_owned());
         while let Some(raw) = con.rpop::<_, Option<String>>(JOBS, None).await.unwrap() {
             taken.push(raw);
@@ -106,16 +83,14 @@ async fn two_server_processes_on_one_redis_store_each_scan_once() {
     // One deadline for all 40, as each waits on the same collectors.
     let t = Instant::now();
     for (i, u) in status_urls.iter().enumerate() {
-        let base = if i % 2 == 0 { b.base_url() } else { a.base_url() };
+        let server = if i % 2 == 0 { &b } else { &a };
         let left = Duration::from_secs(30).saturating_sub(t.elapsed());
-        until_done(&client, &format!("{base}{u}"), &key, left, Duration::from_millis(50)).await;
+        done_job(server, u, &key, left, Duration::from_millis(50)).await;
     }
-    let page = get_json(
-        &client,
-        &format!("{}/api/v1/sites/shop/scans?limit=200", b.base_url()),
-        &key,
-    )
-    .await;
+    let page = e2e::get_with_key(b.port(), "/api/v1/sites/shop/scans?limit=200", &key)
+        .await
+        .unwrap()
+        .json();
     assert_eq!(
         page["scans"].as_array().unwrap().len(),
         40,
@@ -129,12 +104,11 @@ async fn scan_queue_flag_gives_embedded_storage_a_queue_and_without_one_the_erro
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let queued = start(&["--data-dir", d1.path().to_str().unwrap(), "--scan-queue", &redis.url()]);
     let plain = start(&["--data-dir", d2.path().to_str().unwrap()]);
-    let client = reqwest::Client::new();
 
     let key = shop_key(&queued, &admin_password(&queued.stdout())).await;
-    let res = enqueue(&client, &queued.base_url(), "shop", &key).await;
-    assert_eq!(res.status(), 202);
-    let job: Value = res.json().await.unwrap();
+    let res = enqueue(&queued, &key).await;
+    assert_eq!(res.status, 202);
+    let job = res.json();
     assert_eq!(job["status"], "queued");
     let mut con = redis_con(&redis.url()).await;
     let waiting: Vec<String> = con.lrange(JOBS, 0, -1).await.unwrap();
@@ -142,9 +116,9 @@ async fn scan_queue_flag_gives_embedded_storage_a_queue_and_without_one_the_erro
     assert!(waiting[0].contains(job["id"].as_str().unwrap()));
 
     let key = shop_key(&plain, &admin_password(&plain.stdout())).await;
-    let res = enqueue(&client, &plain.base_url(), "shop", &key).await;
-    assert_eq!(res.status(), 503);
-    let v: Value = res.json().await.unwrap();
+    let res = enqueue(&plain, &key).await;
+    assert_eq!(res.status, 503);
+    let v = res.json();
     assert_eq!(
         v["message"],
         "scan queue not configured: start the server with --redis or --scan-queue"
@@ -175,12 +149,7 @@ async fn a_killed_server_s_scan_is_stored_by_the_survivor() {
     let password = admin_password(&a.stdout());
     let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
     let key = shop_key(&b, &password).await;
-    let client = reqwest::Client::new();
-    let job: Value = enqueue(&client, &b.base_url(), "shop", &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let job = enqueue(&b, &key).await.json();
     let id = job["id"].as_str().unwrap().to_owned();
 
     // The worker finished; A had moved the id into its own list when it died.
@@ -191,22 +160,19 @@ async fn a_killed_server_s_scan_is_stored_by_the_survivor() {
     let _: () = con.lpush(collecting_key(&a_name), &id).await.unwrap();
 
     let t = Instant::now();
-    let status_url = format!("{}{}", b.base_url(), job["status_url"].as_str().unwrap());
-    let done = until_done(
-        &client,
-        &status_url,
+    let status_url = job["status_url"].as_str().unwrap();
+    let done = done_job(
+        &b,
+        status_url,
         &key,
         Duration::from_secs(60),
         Duration::from_millis(200),
     )
     .await;
-    let scan = client
-        .get(format!("{}{}", b.base_url(), done["scan_url"].as_str().unwrap()))
-        .bearer_auth(&key)
-        .send()
+    let scan = e2e::get_with_key(b.port(), done["scan_url"].as_str().unwrap(), &key)
         .await
         .unwrap();
-    assert_eq!(scan.status(), 200);
+    assert_eq!(scan.status, 200);
     let left: usize = con.llen(collecting_key(&a_name)).await.unwrap();
     assert_eq!(left, 0);
     eprintln!("taken over after {:.1} s", t.elapsed().as_secs_f64());

@@ -14,18 +14,6 @@ use consent_server::app;
 use consent_server::settings::Settings;
 use serde_json::{Value, json};
 
-async fn get_json(client: &reqwest::Client, url: &str, key: &str) -> Value {
-    client
-        .get(url)
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored() {
     let redis = e2e::RedisServer::start().unwrap();
@@ -35,7 +23,6 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
     let mut settings = Settings::embedded(listener.local_addr().unwrap(), &dir.path().join("data"));
     settings.scan_queue = Some(redis.url());
     settings.login_rate = 0;
@@ -50,26 +37,18 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
         .site_with_key("shop", &shop_origin, &["scans:write", "scans:read"])
         .await
         .unwrap();
-    let client = reqwest::Client::new();
 
-    let enqueue = async |body: Value| {
-        client
-            .post(format!("{base}/api/v1/owner/sites/shop/scan-jobs"))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    };
+    let jobs = "/api/v1/owner/sites/shop/scan-jobs";
+    let enqueue = async |body: Value| e2e::post_with_key(port, jobs, &key, &body).await.unwrap();
 
     // Outside the allowed origins: refused, nothing for the worker.
     let res = enqueue(json!({"url": "http://localhost:1/"})).await;
-    assert_eq!(res.status(), 422);
+    assert_eq!(res.status, 422);
 
     let res = enqueue(json!({"url": format!("{shop_origin}/"), "max_pages": 2, "depth": 1, "browser_pages": 0})).await;
-    assert_eq!(res.status(), 202);
-    let job: Value = res.json().await.unwrap();
-    let status_url = format!("{base}{}", job["status_url"].as_str().unwrap());
+    assert_eq!(res.status, 202);
+    let job = res.json();
+    let status_path = job["status_url"].as_str().unwrap().to_owned();
 
     // The real worker process takes exactly this one job and exits.
     let redis_url = redis.url();
@@ -81,20 +60,22 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
             .unwrap()
     });
 
-    let done = e2e::poll(Duration::from_secs(60), Duration::from_millis(100), async || {
-        let v = get_json(&client, &status_url, &key).await;
-        if v["status"] == "done" || v["status"] == "failed" {
-            Ok(v)
-        } else {
-            Err(format!("never finished: {v}"))
-        }
-    })
+    let done = e2e::finished_job(
+        port,
+        &status_path,
+        &key,
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+    )
     .await;
     let out = worker.await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(done["status"], "done", "{done}");
 
-    let report = get_json(&client, &format!("{base}{}", done["scan_url"].as_str().unwrap()), &key).await;
+    let report = e2e::get_with_key(port, done["scan_url"].as_str().unwrap(), &key)
+        .await
+        .unwrap()
+        .json();
     assert_eq!(report["site"], format!("{shop_origin}/"));
     assert_eq!(report["summary"]["pages_static"], 2);
     // Compared against the site's declared configuration the job carried.

@@ -9,7 +9,8 @@
 //! - [`admin_password`], [`AdminSession`], [`http_request`]: the first-start
 //!   admin password, and the owner API as that admin, without an HTTP
 //!   client dependency (the server tests of several crates share them).
-//! - [`poll`]: waiting for something asynchronous, with a deadline.
+//! - [`poll`], [`finished_job`]: waiting for something asynchronous (a scan
+//!   job), with a deadline.
 
 pub mod browser;
 pub mod widget_site;
@@ -130,6 +131,41 @@ fn dechunk(mut rest: &str) -> String {
         rest = after[size..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// `GET path` with an API key (`Authorization: Bearer key`).
+pub async fn get_with_key(port: u16, path: &str, key: &str) -> std::io::Result<HttpReply> {
+    let auth = format!("Bearer {key}");
+    http_request(port, "GET", path, &[("Authorization", auth.as_str())], None).await
+}
+
+/// `POST path` with an API key and a JSON body.
+pub async fn post_with_key(port: u16, path: &str, key: &str, body: &serde_json::Value) -> std::io::Result<HttpReply> {
+    let auth = format!("Bearer {key}");
+    http_request(port, "POST", path, &[("Authorization", auth.as_str())], Some(body)).await
+}
+
+/// Polls the scan job at `status_path` (read with `key`) every `every` until
+/// it is `done` or `failed` and returns that status; panics after `limit`.
+pub async fn finished_job(
+    port: u16,
+    status_path: &str,
+    key: &str,
+    limit: Duration,
+    every: Duration,
+) -> serde_json::Value {
+    poll(limit, every, async || {
+        let v = get_with_key(port, status_path, key)
+            .await
+            .map_err(|e| e.to_string())?
+            .json();
+        if v["status"] == "done" || v["status"] == "failed" {
+            Ok(v)
+        } else {
+            Err(format!("job never finished: {v}"))
+        }
+    })
+    .await
 }
 
 /// The admin password a server's first start prints (`Password: …`) in
