@@ -146,7 +146,8 @@ pub async fn post_with_key(port: u16, path: &str, key: &str, body: &serde_json::
 }
 
 /// Polls the scan job at `status_path` (read with `key`) every `every` until
-/// it is `done` or `failed` and returns that status; panics after `limit`.
+/// it is `done` or `failed` and returns that status; panics on an answer
+/// other than 200, or after `limit`.
 pub async fn finished_job(
     port: u16,
     status_path: &str,
@@ -155,10 +156,9 @@ pub async fn finished_job(
     every: Duration,
 ) -> serde_json::Value {
     poll(limit, every, async || {
-        let v = get_with_key(port, status_path, key)
-            .await
-            .map_err(|e| e.to_string())?
-            .json();
+        let res = get_with_key(port, status_path, key).await.map_err(|e| e.to_string())?;
+        assert_eq!(res.status, 200, "{status_path}: {}", res.body);
+        let v = res.json();
         if v["status"] == "done" || v["status"] == "failed" {
             Ok(v)
         } else {

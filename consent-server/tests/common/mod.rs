@@ -225,6 +225,29 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// `GET path` from dashboard browser `b`, asking for `lang` when given:
+    /// the status and the page.
+    pub async fn page(&self, b: &reqwest::Client, path: &str, lang: Option<&str>) -> (u16, String) {
+        let mut req = b.get(self.url(path));
+        if let Some(lang) = lang {
+            req = req.header("Accept-Language", lang);
+        }
+        let res = req.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// Uploads scan `report` for `site` with `key`; returns the scan's id.
+    pub async fn upload_scan(&self, site: &str, key: &str, report: &Value) -> String {
+        let res = self
+            .post_with_key(&format!("/api/v1/sites/{site}/scans"), key, report)
+            .await;
+        assert_eq!(res.status(), 201);
+        let v: Value = res.json().await.unwrap();
+        v["id"].as_str().unwrap().to_owned()
+    }
+}
+
 /// The admin's owner-API session: a client holding the session cookie, and
 /// the CSRF token every state change needs.
 pub struct Admin {
