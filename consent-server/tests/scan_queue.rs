@@ -109,6 +109,25 @@ async fn without_a_queue_the_answer_says_how_to_configure_one() {
     assert_eq!(res.status(), 503);
 }
 
+/// A job request over 16 KiB is a 413 naming that limit, also when it is
+/// larger than the 4 MiB the body-limit layer of the scan routes lets through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_job_request_is_refused_naming_the_limit() {
+    let app = spawn_app(Kind::Sqlite).await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    let key = app.api_key("shop", &["scans:write"]).await;
+    for size in [17 * 1024, consent_core::store::MAX_SCAN_BYTES + 1] {
+        let body = json!({"url": "x".repeat(size)});
+        let res = app
+            .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &body)
+            .await;
+        assert_eq!(res.status(), 413, "{size}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["error"], "too_large");
+        assert_eq!(v["message"], "the body may be at most 16384 bytes");
+    }
+}
+
 /// The app on Redis storage with the queue in the same Redis (what
 /// `--redis` resolves to; the settings unit test checks that resolution).
 async fn queued_app() -> TestApp {
