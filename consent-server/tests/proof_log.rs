@@ -18,7 +18,7 @@ use consent_core::tlog_proof::{ProofBundle, parse_hash_lines};
 use serde_json::{Value, json};
 
 async fn get_text(app: &TestApp, path: &str) -> (u16, String) {
-    let res = app.client.get(app.url(path)).send().await.unwrap();
+    let res = app.get(path).await;
     (res.status().as_u16(), res.text().await.unwrap())
 }
 

@@ -78,6 +78,21 @@ impl TestApp {
         &self.base
     }
 
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `GET path` with one extra request header (`If-None-Match`, `Accept-Encoding` …).
+    pub async fn get_with_header(&self, path: &str, name: &str, value: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `GET path` without credentials, the body as JSON.
     pub async fn get_json(&self, path: &str) -> Value {
         self.client
