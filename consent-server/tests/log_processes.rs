@@ -5,6 +5,8 @@
 //! - Two processes on one Redis: one integrator at a time; killing either
 //!   hands the lease over within seconds and the log continues consistently.
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,8 +20,6 @@ use e2e::{RedisServer, ServerProcess};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
-/// Allowed on the demo site whatever port the server runs on.
-const ORIGIN: &str = "http://127.0.0.1:8080";
 
 fn start(args: &[&str]) -> ServerProcess {
     ServerProcess::start_unlimited(Path::new(BIN), args).unwrap()
@@ -107,21 +107,7 @@ async fn assert_receipts_kept(
 }
 
 async fn demo_decision(client: &reqwest::Client, base: &str) -> Value {
-    let config: Value = client
-        .get(format!("{base}/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    json!({
-        "config_version": config["version"],
-        "method": "reject_all",
-        "categories": {},
-        "language": "nl",
-        "page_path": "/",
-    })
+    common::demo_decision_at(client, base, "reject_all", json!({}), "nl").await
 }
 
 type Receipts = Arc<Mutex<Vec<Receipt>>>;
@@ -137,9 +123,8 @@ fn load(base: String, body: Value, workers: usize, limit: usize, out: Receipts) 
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap();
-            let url = format!("{base}/api/v1/sites/demo/decisions");
             while out.lock().unwrap().len() < limit {
-                let Ok(res) = client.post(&url).header("Origin", ORIGIN).json(&body).send().await else {
+                let Ok(res) = common::post_demo_decision_at(&client, &base, &body).await else {
                     return;
                 };
                 assert_eq!(res.status(), 201);

@@ -2,38 +2,26 @@
 //! acknowledged decision, two processes share one Redis with one gap-free
 //! sequence, SIGTERM shuts down cleanly, the admin password is shown once.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::post_demo_decision_at;
 use e2e::{RedisServer, ServerProcess, admin_password};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
-/// Allowed on the demo site whatever port the server runs on.
-const ORIGIN: &str = "http://127.0.0.1:8080";
 
 fn start(args: &[&str]) -> ServerProcess {
     ServerProcess::start_unlimited(Path::new(BIN), args).unwrap()
 }
 
 async fn demo_decision(client: &reqwest::Client, base: &str) -> Value {
-    let config: Value = client
-        .get(format!("{base}/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    json!({
-        "config_version": config["version"],
-        "method": "accept_all",
-        "categories": {"preferences": true, "analytics": true, "marketing": true},
-        "language": "en",
-        "page_path": "/",
-    })
+    let all = json!({"preferences": true, "analytics": true, "marketing": true});
+    common::demo_decision_at(client, base, "accept_all", all, "en").await
 }
 
 /// What the server acknowledged with 201: (consent id, index).
@@ -50,9 +38,8 @@ fn load(bases: Vec<String>, body: Value, workers: usize, acked: Acked) -> tokio:
                     .timeout(Duration::from_secs(5))
                     .build()
                     .unwrap();
-                let url = format!("{base}/api/v1/sites/demo/decisions");
                 loop {
-                    match client.post(&url).header("Origin", ORIGIN).json(&body).send().await {
+                    match post_demo_decision_at(&client, &base, &body).await {
                         Ok(res) if res.status() == 201 => {
                             let v: Value = match res.json().await {
                                 Ok(v) => v,
@@ -157,16 +144,8 @@ async fn sqlite_kill_9_loses_no_acknowledged_decision() {
     // And the sequence continues where it stopped.
     let client = reqwest::Client::new();
     let body = demo_decision(&client, &server.base_url()).await;
-    let v: Value = client
-        .post(format!("{}/api/v1/sites/demo/decisions", server.base_url()))
-        .header("Origin", ORIGIN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res = post_demo_decision_at(&client, &server.base_url(), &body).await.unwrap();
+    let v: Value = res.json().await.unwrap();
     assert_eq!(v["index"].as_u64().unwrap(), stored.len() as u64);
 }
 
@@ -211,13 +190,7 @@ async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
         let other_bases = (a.base_url(), b.base_url());
         tasks.push(tokio::spawn(async move {
             // Half the visitors come back and change their mind on the other process.
-            let res = client
-                .post(format!("{base}/api/v1/sites/demo/decisions"))
-                .header("Origin", ORIGIN)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+            let res = post_demo_decision_at(&client, &base, &body).await.unwrap();
             assert_eq!(res.status(), 201);
             let v: Value = res.json().await.unwrap();
             let id = v["consent_id"].as_str().unwrap().to_owned();
@@ -233,13 +206,7 @@ async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
                 } else {
                     other_bases.0.clone()
                 };
-                let res = client
-                    .post(format!("{other}/api/v1/sites/demo/decisions"))
-                    .header("Origin", ORIGIN)
-                    .json(&again)
-                    .send()
-                    .await
-                    .unwrap();
+                let res = post_demo_decision_at(&client, &other, &again).await.unwrap();
                 assert_eq!(res.status(), 201);
                 let v: Value = res.json().await.unwrap();
                 acked.lock().unwrap().push((id, v["index"].as_u64().unwrap()));

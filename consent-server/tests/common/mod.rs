@@ -317,6 +317,51 @@ pub fn csrf_of(page: &str) -> String {
     page[at..].split('"').next().unwrap().to_owned()
 }
 
+/// Allowed on the demo site whatever port the server runs on (for tests
+/// against a server process, which has no `TestApp`).
+pub const DEMO_ORIGIN: &str = "http://127.0.0.1:8080";
+
+/// A decision for the demo site of the server at `base`, on its current
+/// configuration, made with `method` and `categories`, in `language`.
+pub async fn demo_decision_at(
+    client: &reqwest::Client,
+    base: &str,
+    method: &str,
+    categories: Value,
+    language: &str,
+) -> Value {
+    let config: Value = client
+        .get(format!("{base}/api/v1/sites/demo/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    json!({
+        "config_version": config["version"],
+        "method": method,
+        "categories": categories,
+        "language": language,
+        "page_path": "/",
+    })
+}
+
+/// POSTs decision `body` for the demo site to the server at `base`, from
+/// [`DEMO_ORIGIN`]; an error when the server is gone.
+pub async fn post_demo_decision_at(
+    client: &reqwest::Client,
+    base: &str,
+    body: &Value,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("{base}/api/v1/sites/demo/decisions"))
+        .header("Origin", DEMO_ORIGIN)
+        .json(body)
+        .send()
+        .await
+}
+
 /// A connection to the Redis at `url`.
 pub async fn redis_con(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)
