@@ -69,15 +69,10 @@ async fn stored(base: &str, password: &str) -> Vec<(String, u64)> {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let all: Vec<Value> = client
-        .get(format!("{base}/api/v1/owner/sites/demo/decisions/export"))
-        .send()
-        .await
+    let all = common::get_json_at(&client, &format!("{base}/api/v1/owner/sites/demo/decisions/export")).await;
+    all.as_array()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    all.iter()
+        .iter()
         .map(|d| {
             (
                 d["record"]["consent_id"].as_str().unwrap().to_owned(),

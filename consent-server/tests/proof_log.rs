@@ -227,15 +227,11 @@ async fn erasure_keeps_every_proof(kind: Kind) {
     let (before, _) = checkpoint_at_least(&app, &key, 2).await;
     let a_record =
         consent_core::DecisionRecord::from_canonical_bytes(&app.state.store.leaves(0..1).await.unwrap()[0]).unwrap();
-    let a_key = app
-        .state
-        .store
-        .visitor(&a_record.site, &a_record.consent_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .sealing_key
-        .unwrap();
+    let sealing_key = async || {
+        let visitor = app.state.store.visitor(&a_record.site, &a_record.consent_id).await;
+        visitor.unwrap().unwrap().sealing_key
+    };
+    let a_key = sealing_key().await.unwrap();
 
     let access = async |id: &str, secret: &str| {
         let path = format!("/api/v1/sites/demo/visitors/{id}");
@@ -295,16 +291,7 @@ async fn erasure_keeps_every_proof(kind: Kind) {
         assert!(!contains(&bytes, &a_key), "the erased key is still on disk");
         assert!(!contains(&bytes, b"geheim-pad-a"));
     }
-    assert!(
-        app.state
-            .store
-            .visitor(&a_record.site, &a_record.consent_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .sealing_key
-            .is_none()
-    );
+    assert!(sealing_key().await.is_none());
 
     // The log, its checkpoints and everyone's proofs still verify.
     record(&app, "/c").await;

@@ -317,6 +317,11 @@ pub fn csrf_of(page: &str) -> String {
     page[at..].split('"').next().unwrap().to_owned()
 }
 
+/// `GET url` from `client`, the body as JSON.
+pub async fn get_json_at(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// Allowed on the demo site whatever port the server runs on (for tests
 /// against a server process, which has no `TestApp`).
 pub const DEMO_ORIGIN: &str = "http://127.0.0.1:8080";
@@ -330,14 +335,7 @@ pub async fn demo_decision_at(
     categories: Value,
     language: &str,
 ) -> Value {
-    let config: Value = client
-        .get(format!("{base}/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = get_json_at(client, &format!("{base}/api/v1/sites/demo/config")).await;
     json!({
         "config_version": config["version"],
         "method": method,
