@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::post_demo_decision_at;
-use e2e::{RedisServer, ServerProcess, admin_password};
+use e2e::{RedisServer, ServerProcess};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
@@ -130,7 +130,7 @@ async fn sqlite_kill_9_loses_no_acknowledged_decision() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let mut server = start(&["--data-dir", data]);
-    let password = admin_password(&server.stdout());
+    let password = server.admin_password();
     let acked = load_then_kill(&mut server, None).await;
     server.restart().unwrap();
     let stored = stored(&server.base_url(), &password).await;
@@ -151,7 +151,7 @@ async fn redis_kill_9_of_server_and_redis_loses_no_acknowledged_decision() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let mut server = start(&["--redis", &url, "--data-dir", data]);
-    let password = admin_password(&server.stdout());
+    let password = server.admin_password();
     let acked = load_then_kill(&mut server, Some(&mut redis)).await;
     redis.restart().unwrap();
     server.restart().unwrap();
@@ -168,13 +168,13 @@ async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
     let a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
     let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
     // Exactly one of them created the admin.
+    let password = e2e::admin_password_of(&[&a, &b]);
     let outputs = [a.stdout(), b.stdout()];
     assert_eq!(
         outputs.iter().filter(|o| o.contains("Password: ")).count(),
         1,
         "{outputs:?}"
     );
-    let password = admin_password(&outputs.concat());
 
     let client = reqwest::Client::new();
     let body = demo_decision(&client, &a.base_url()).await;
@@ -228,8 +228,7 @@ async fn sigterm_finishes_in_flight_work_and_the_password_is_shown_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let mut server = start(&["--data-dir", data]);
-    let first = server.stdout();
-    let password = admin_password(&first);
+    let password = server.admin_password();
     let client = reqwest::Client::new();
     let body = demo_decision(&client, &server.base_url()).await;
     let acked: Acked = Arc::default();

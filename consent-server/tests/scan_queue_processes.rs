@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use consent_server::scan_queue::{DONE, JOBS, result_key};
-use e2e::{AdminSession, RedisServer, ServerProcess, admin_password, poll};
+use e2e::{AdminSession, RedisServer, ServerProcess, poll};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
@@ -54,7 +54,7 @@ async fn two_server_processes_on_one_redis_store_each_scan_once() {
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
     let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
-    let password = admin_password(&(a.stdout() + &b.stdout()));
+    let password = e2e::admin_password_of(&[&a, &b]);
     let key = shop_key(&a, &password).await;
 
     let mut status_urls = Vec::new();
@@ -105,7 +105,7 @@ async fn scan_queue_flag_gives_embedded_storage_a_queue_and_without_one_the_erro
     let queued = start(&["--data-dir", d1.path().to_str().unwrap(), "--scan-queue", &redis.url()]);
     let plain = start(&["--data-dir", d2.path().to_str().unwrap()]);
 
-    let key = shop_key(&queued, &admin_password(&queued.stdout())).await;
+    let key = shop_key(&queued, &queued.admin_password()).await;
     let res = enqueue(&queued, &key).await;
     assert_eq!(res.status, 202);
     let job = res.json();
@@ -115,7 +115,7 @@ async fn scan_queue_flag_gives_embedded_storage_a_queue_and_without_one_the_erro
     assert_eq!(waiting.len(), 1);
     assert!(waiting[0].contains(job["id"].as_str().unwrap()));
 
-    let key = shop_key(&plain, &admin_password(&plain.stdout())).await;
+    let key = shop_key(&plain, &plain.admin_password()).await;
     let res = enqueue(&plain, &key).await;
     assert_eq!(res.status, 503);
     let v = res.json();
@@ -146,7 +146,7 @@ async fn a_killed_server_s_scan_is_stored_by_the_survivor() {
         }
     })
     .await;
-    let password = admin_password(&a.stdout());
+    let password = a.admin_password();
     let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
     let key = shop_key(&b, &password).await;
     let job = enqueue(&b, &key).await.json();

@@ -6,7 +6,8 @@
 //!   the same port and data.
 //! - [`ServerProcess`]: the built `consent-server` binary on a free port,
 //!   ready once `/readyz` answers; supports `kill -9` and SIGTERM.
-//! - [`admin_password`], [`AdminSession`], [`http_request`]: the first-start
+//! - [`admin_password`], [`ServerProcess::admin_password`], [`AdminSession`],
+//!   [`http_request`]: the first-start
 //!   admin password, and the owner API as that admin, without an HTTP
 //!   client dependency (the server tests of several crates share them).
 //! - [`poll`], [`finished_job`]: waiting for something asynchronous (a scan
@@ -177,6 +178,20 @@ pub fn admin_password(stdout: &str) -> String {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no password in {stdout:?}"))
         .to_owned()
+}
+
+/// The admin password one of `servers` printed at its first start. Waits up
+/// to 5 s for the line: `/readyz` can answer before the thread copying the
+/// process's stdout has passed it on.
+pub fn admin_password_of(servers: &[&ServerProcess]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out: String = servers.iter().map(|s| s.stdout()).collect();
+        if out.contains("Password: ") || Instant::now() > deadline {
+            return admin_password(&out);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// The admin logged in to the owner API of a server on 127.0.0.1:`port`:
@@ -432,6 +447,12 @@ impl ServerProcess {
     /// The process id while it runs (for measuring its CPU time).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// The admin password this process printed at its first start
+    /// ([`admin_password_of`] this one).
+    pub fn admin_password(&self) -> String {
+        admin_password_of(&[self])
     }
 
     /// Everything the process printed to stdout so far.
