@@ -21,8 +21,9 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
 
+/// The server with rate limits off and a fresh data directory of its own.
 fn start(args: &[&str]) -> ServerProcess {
-    ServerProcess::start_unlimited(Path::new(BIN), args).unwrap()
+    ServerProcess::start_fresh(Path::new(BIN), args).unwrap()
 }
 
 async fn text(client: &reqwest::Client, url: String) -> Option<String> {
@@ -139,9 +140,7 @@ fn load(base: String, body: Value, workers: usize, limit: usize, out: Receipts) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_keeps_every_receipt_and_stays_consistent() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let mut server = start(&["--data-dir", data]);
+    let mut server = start(&[]);
     let base = server.base_url();
     let client = reqwest::Client::new();
     let key = key(&client, &base).await;

@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
 
+/// The server with rate limits off and a fresh data directory of its own.
 fn start(args: &[&str]) -> ServerProcess {
-    ServerProcess::start_unlimited(Path::new(BIN), args).unwrap()
+    ServerProcess::start_fresh(Path::new(BIN), args).unwrap()
 }
 
 async fn demo_decision(client: &reqwest::Client, base: &str) -> Value {
@@ -127,9 +128,7 @@ fn assert_gap_free(stored: &[(String, u64)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_kill_9_loses_no_acknowledged_decision() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let mut server = start(&["--data-dir", data]);
+    let mut server = start(&[]);
     let password = server.admin_password();
     let acked = load_then_kill(&mut server, None).await;
     server.restart().unwrap();
@@ -148,9 +147,7 @@ async fn sqlite_kill_9_loses_no_acknowledged_decision() {
 async fn redis_kill_9_of_server_and_redis_loses_no_acknowledged_decision() {
     let mut redis = RedisServer::start().unwrap();
     let url = redis.url();
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let mut server = start(&["--redis", &url, "--data-dir", data]);
+    let mut server = start(&["--redis", &url]);
     let password = server.admin_password();
     let acked = load_then_kill(&mut server, Some(&mut redis)).await;
     redis.restart().unwrap();
@@ -164,9 +161,8 @@ async fn redis_kill_9_of_server_and_redis_loses_no_acknowledged_decision() {
 async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
     let redis = RedisServer::start().unwrap();
     let url = redis.url();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
-    let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
+    let a = start(&["--redis", &url]);
+    let b = start(&["--redis", &url]);
     // Exactly one of them created the admin.
     let password = e2e::admin_password_of(&[&a, &b]);
     let outputs = [a.stdout(), b.stdout()];
@@ -225,9 +221,7 @@ async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_work_and_the_password_is_shown_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let mut server = start(&["--data-dir", data]);
+    let mut server = start(&[]);
     let password = server.admin_password();
     let client = reqwest::Client::new();
     let body = demo_decision(&client, &server.base_url()).await;

@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
 
+/// The server with rate limits off and a fresh data directory of its own.
 fn start(args: &[&str]) -> ServerProcess {
-    ServerProcess::start_unlimited(Path::new(BIN), args).unwrap()
+    ServerProcess::start_fresh(Path::new(BIN), args).unwrap()
 }
 
 /// Logs in to `server`, creates site `shop`, returns a scans key for it.
@@ -51,9 +52,8 @@ async fn done_job(server: &ServerProcess, status_path: &str, key: &str, limit: D
 async fn two_server_processes_on_one_redis_store_each_scan_once() {
     let redis = RedisServer::start().unwrap();
     let url = redis.url();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
-    let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
+    let a = start(&["--redis", &url]);
+    let b = start(&["--redis", &url]);
     let password = e2e::admin_password_of(&[&a, &b]);
     let key = shop_key(&a, &password).await;
 
@@ -101,9 +101,8 @@ async fn two_server_processes_on_one_redis_store_each_scan_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scan_queue_flag_gives_embedded_storage_a_queue_and_without_one_the_error_says_how() {
     let redis = RedisServer::start().unwrap();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let queued = start(&["--data-dir", d1.path().to_str().unwrap(), "--scan-queue", &redis.url()]);
-    let plain = start(&["--data-dir", d2.path().to_str().unwrap()]);
+    let queued = start(&["--scan-queue", &redis.url()]);
+    let plain = start(&[]);
 
     let key = shop_key(&queued, &queued.admin_password()).await;
     let res = enqueue(&queued, &key).await;
@@ -135,8 +134,7 @@ async fn a_killed_server_s_scan_is_stored_by_the_survivor() {
     let redis = RedisServer::start().unwrap();
     let url = redis.url();
     let mut con = redis_con(&url).await;
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
+    let mut a = start(&["--redis", &url]);
     // A's collector announces itself; that name is A's.
     let a_name = poll(Duration::from_secs(10), Duration::from_millis(20), async || {
         let members: Vec<String> = con.smembers(COLLECTORS).await.unwrap();
@@ -147,7 +145,7 @@ async fn a_killed_server_s_scan_is_stored_by_the_survivor() {
     })
     .await;
     let password = a.admin_password();
-    let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
+    let b = start(&["--redis", &url]);
     let key = shop_key(&b, &password).await;
     let job = enqueue(&b, &key).await.json();
     let id = job["id"].as_str().unwrap().to_owned();

@@ -376,6 +376,8 @@ pub struct ServerProcess {
     args: Vec<String>,
     port: u16,
     stdout: Arc<Mutex<String>>,
+    /// The data directory [`start_fresh`](Self::start_fresh) made, kept as long as the process.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl ServerProcess {
@@ -388,8 +390,22 @@ impl ServerProcess {
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             port: free_port(),
             stdout: Arc::default(),
+            _data: None,
         };
         s.launch()?;
+        Ok(s)
+    }
+
+    /// [`start_unlimited`](Self::start_unlimited) with `--data-dir` a new
+    /// empty directory of its own, which lasts (across restarts) until the
+    /// process is dropped.
+    pub fn start_fresh(bin: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let dir = data.path().to_str().context("temporary directory name")?.to_owned();
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--data-dir", &dir]);
+        let mut s = Self::start_unlimited(bin, &all)?;
+        s._data = Some(data);
         Ok(s)
     }
 
