@@ -129,21 +129,22 @@ async fn an_oversized_job_request_is_refused_naming_the_limit() {
 }
 
 /// The app on Redis storage with the queue in the same Redis (what
-/// `--redis` resolves to; the settings unit test checks that resolution).
-async fn queued_app() -> TestApp {
-    spawn_app_with(Kind::Redis, |s| {
+/// `--redis` resolves to; the settings unit test checks that resolution),
+/// and a connection to that Redis.
+async fn queued_app() -> (TestApp, redis::aio::MultiplexedConnection) {
+    let app = spawn_app_with(Kind::Redis, |s| {
         if let StorageSettings::Redis { url, .. } = &s.storage {
             s.scan_queue = Some(url.clone());
         }
     })
-    .await
+    .await;
+    let con = redis_con(&app.redis.as_ref().unwrap().url()).await;
+    (app, con)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
-    let app = queued_app().await;
-    let url = app.redis.as_ref().unwrap().url();
-    let mut con = redis_con(&url).await;
+    let (app, mut con) = queued_app().await;
     app.create_site("shop", "https://shop.example.nl").await;
     app.create_site("other", "https://other.example.nl").await;
     let shop = app.api_key("shop", &["scans:write", "scans:read"]).await;
@@ -308,9 +309,7 @@ fn shop_cap() -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
-    let app = queued_app().await;
-    let url = app.redis.as_ref().unwrap().url();
-    let mut con = redis_con(&url).await;
+    let (app, mut con) = queued_app().await;
     app.create_site("shop", "https://shop.example.nl").await;
     let b = app.dashboard_login().await;
     let scans = "/dashboard/sites/shop/scans";

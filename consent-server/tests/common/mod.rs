@@ -161,10 +161,16 @@ impl TestApp {
         self.get_with_key(path, key).await.text().await.unwrap()
     }
 
-    /// `PUT path` with an API key and a JSON body.
-    pub async fn put_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+    /// `method path` with an API key and a JSON body.
+    pub async fn send_with_key(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.client
-            .put(self.url(path))
+            .request(method, self.url(path))
             .bearer_auth(key)
             .json(body)
             .send()
@@ -172,15 +178,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `PUT path` with an API key and a JSON body.
+    pub async fn put_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.send_with_key(reqwest::Method::PUT, path, key, body).await
+    }
+
     /// `POST path` with an API key and a JSON body.
     pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.send_with_key(reqwest::Method::POST, path, key, body).await
     }
 
     pub async fn leaf_count(&self) -> u64 {
