@@ -61,6 +61,25 @@ impl ApiError {
             format!("the body may be at most {limit} bytes"),
         )
     }
+    /// A request body as the `Bytes` extractor gave it, held to `limit`:
+    /// over the limit (caught by the body-limit layer or here) is a 413 naming
+    /// `limit`, any other extraction failure a 422.
+    pub fn body_within(
+        body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+        limit: usize,
+    ) -> Result<axum::body::Bytes, ApiError> {
+        let body = body.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large(limit)
+            } else {
+                ApiError::invalid("", r.body_text())
+            }
+        })?;
+        if body.len() > limit {
+            return Err(ApiError::too_large(limit));
+        }
+        Ok(body)
+    }
     pub fn rate_limited(retry_after_secs: u64, what: &str) -> Self {
         Self {
             retry_after_secs: Some(retry_after_secs.max(1)),

@@ -232,12 +232,7 @@ async fn rate_limits_per_client_and_per_site_answer_429_with_retry_after() {
 
 async fn public_config_and_loader_are_cacheable(kind: Kind) {
     let app = spawn_app(kind).await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/api/v1/sites/demo/config").await;
     assert_eq!(res.status(), 200);
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     assert_eq!(res.headers()["cache-control"], "public, max-age=60");
@@ -251,24 +246,12 @@ async fn public_config_and_loader_are_cacheable(kind: Kind) {
     );
     assert!(config.service("youtube").is_some() && config.service("meta-pixel").is_some());
     let res = app
-        .client
-        .get(app.url("/api/v1/sites/demo/config"))
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+        .get_with_header("/api/v1/sites/demo/config", "If-None-Match", &etag)
+        .await;
     assert_eq!(res.status(), 304);
-    assert_eq!(
-        app.client
-            .get(app.url("/api/v1/sites/nope/config"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.get("/api/v1/sites/nope/config").await.status(), 404);
 
-    let res = app.client.get(app.url("/s/demo/loader.js")).send().await.unwrap();
+    let res = app.get("/s/demo/loader.js").await;
     assert_eq!(res.status(), 200);
     assert!(
         res.headers()["content-type"]
@@ -279,43 +262,21 @@ async fn public_config_and_loader_are_cacheable(kind: Kind) {
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let script = res.text().await.unwrap();
     assert!(script.contains(&config.version().0));
-    let res = app
-        .client
-        .get(app.url("/s/demo/loader.js"))
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with_header("/s/demo/loader.js", "If-None-Match", &etag).await;
     assert_eq!(res.status(), 304);
-    assert_eq!(
-        app.client
-            .get(app.url("/s/nope/loader.js"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.get("/s/nope/loader.js").await.status(), 404);
 }
 both_backends!(public_config_and_loader_are_cacheable);
 
 #[tokio::test]
 async fn widget_assets_demo_pages_and_root() {
     let app = spawn_app(Kind::Sqlite).await;
-    let root = app.client.get(app.url("/")).send().await.unwrap();
+    let root = app.get("/").await;
     assert_eq!(root.status(), 303);
     assert_eq!(root.headers()["location"], "/demo/");
     // No demo directory yet: a plain 404.
-    assert_eq!(app.client.get(app.url("/demo/")).send().await.unwrap().status(), 404);
-    assert_eq!(
-        app.client
-            .get(app.url("/widget/nope.js"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.get("/demo/").await.status(), 404);
+    assert_eq!(app.get("/widget/nope.js").await.status(), 404);
 
     let widget = &app.state.settings.widget_dir;
     std::fs::create_dir_all(widget).unwrap();
@@ -343,27 +304,19 @@ async fn widget_assets_demo_pages_and_root() {
         .unwrap();
     assert_eq!(res.headers()["content-encoding"], "br");
     assert_eq!(res.text().await.unwrap(), "brotli bytes");
-    let res = app.client.get(app.url("/demo/")).send().await.unwrap();
+    let res = app.get("/demo/").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "<h1>demo</h1>");
 }
 
 async fn health_readiness_and_metrics(kind: Kind) {
     let mut app = spawn_app(kind).await;
-    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
     let body = app.decision().await;
     assert_eq!(app.post_decision("demo", &body).await.status(), 201);
     assert_eq!(app.post_decision("nope", &body).await.status(), 404);
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get("/metrics").await.text().await.unwrap();
     assert!(text.contains("keurmerk_decisions_recorded_total 1"), "{text}");
     assert!(
         text.contains(
@@ -376,18 +329,10 @@ async fn health_readiness_and_metrics(kind: Kind) {
     assert!(text.contains("keurmerk_storage_errors"));
     if let Some(redis) = app.redis.as_mut() {
         redis.kill();
-        let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let res = app.get("/readyz").await;
         assert_eq!(res.status(), 503);
         assert!(res.headers().contains_key("retry-after"));
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.get("/metrics").await.text().await.unwrap();
         assert!(
             text.contains(r#"keurmerk_storage_errors_total{backend="redis"} 1"#),
             "{text}"

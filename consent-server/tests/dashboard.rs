@@ -3,39 +3,8 @@
 
 mod common;
 
-use common::{Kind, TestApp, spawn_app};
+use common::{Kind, browser, csrf_of, spawn_app};
 use serde_json::json;
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn logged_in(app: &TestApp) -> reqwest::Client {
-    let b = browser();
-    let res = b
-        .post(app.url("/dashboard/login"))
-        .form(&[("username", "admin"), ("password", app.admin_password.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/dashboard/");
-    b
-}
-
-async fn get(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
-    let res = b.get(app.url(path)).send().await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
-    page[at..].split('"').next().unwrap().to_owned()
-}
 
 async fn login_and_logout_with_csrf(kind: Kind) {
     let app = spawn_app(kind).await;
@@ -59,8 +28,8 @@ async fn login_and_logout_with_csrf(kind: Kind) {
         .unwrap();
     assert_eq!(res.status(), 401);
 
-    let b = logged_in(&app).await;
-    let (status, home) = get(&b, &app, "/dashboard/").await;
+    let b = app.dashboard_login().await;
+    let (status, home) = app.page(&b, "/dashboard/", None).await;
     assert_eq!(status, 200);
     assert!(home.contains(r#"<a href="/dashboard/sites/demo">demo</a>"#), "{home}");
     // The same session works on the owner API (one session mechanism).
@@ -77,7 +46,7 @@ async fn login_and_logout_with_csrf(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(get(&b, &app, "/dashboard/").await.0, 200);
+    assert_eq!(app.page(&b, "/dashboard/", None).await.0, 200);
     let res = b
         .post(app.url("/dashboard/logout"))
         .form(&[("csrf", csrf_of(&home))])
@@ -85,7 +54,7 @@ async fn login_and_logout_with_csrf(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(get(&b, &app, "/dashboard/").await.0, 303);
+    assert_eq!(app.page(&b, "/dashboard/", None).await.0, 303);
     assert_eq!(b.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(), 401);
 }
 both_backends!(login_and_logout_with_csrf);
@@ -103,35 +72,25 @@ async fn site_and_scan_pages_escape_what_sites_send(kind: Kind) {
             "platform": "meta-pixel", "remedy": "Declare cookie `_fbp` under Marketing / Meta Pixel",
             "evidence": [{"cookie": "_fbp", "note": evil}], "evidence_total": 1}]
     });
-    let res = app
-        .client
-        .post(app.url("/api/v1/sites/demo/scans"))
-        .bearer_auth(&key)
-        .json(&report)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let scan_id = res.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let scan_id = app.upload_scan("demo", &key, &report).await;
 
-    let b = logged_in(&app).await;
-    let (status, site) = get(&b, &app, "/dashboard/sites/demo").await;
+    let b = app.dashboard_login().await;
+    let (status, site) = app.page(&b, "/dashboard/sites/demo", None).await;
     assert_eq!(status, 200);
     assert!(site.contains("custom"), "the decision's method: {site}");
     assert!(site.contains("analytics=✓") && site.contains("marketing=✗"), "{site}");
     assert!(site.contains("/api/v1/owner/sites/demo/decisions/export?format=csv"));
     assert!(site.contains(&app.base), "allowed origin shown");
 
-    let (status, list) = get(&b, &app, "/dashboard/sites/demo/scans").await;
+    let (status, list) = app.page(&b, "/dashboard/sites/demo/scans", None).await;
     assert_eq!(status, 200);
     assert!(list.contains(&scan_id) && list.contains("medium: 1"), "{list}");
     assert!(!list.contains("<img src=x"), "scanned URL escaped: {list}");
     assert!(list.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
 
-    let (status, findings) = get(&b, &app, &format!("/dashboard/sites/demo/scans/{scan_id}")).await;
+    let (status, findings) = app
+        .page(&b, &format!("/dashboard/sites/demo/scans/{scan_id}"), None)
+        .await;
     assert_eq!(status, 200);
     assert!(
         !findings.contains(evil) && !findings.contains("<img src=x"),
@@ -143,16 +102,18 @@ async fn site_and_scan_pages_escape_what_sites_send(kind: Kind) {
 
     // Unknown sites and scans, and a scan looked up under another site.
     app.create_site("other", "https://other.example.nl").await;
-    assert_eq!(get(&b, &app, "/dashboard/sites/nope").await.0, 404);
-    assert_eq!(get(&b, &app, "/dashboard/sites/demo/scans/nope").await.0, 404);
+    assert_eq!(app.page(&b, "/dashboard/sites/nope", None).await.0, 404);
+    assert_eq!(app.page(&b, "/dashboard/sites/demo/scans/nope", None).await.0, 404);
     assert_eq!(
-        get(&b, &app, &format!("/dashboard/sites/other/scans/{scan_id}"))
+        app.page(&b, &format!("/dashboard/sites/other/scans/{scan_id}"), None)
             .await
             .0,
         404
     );
     // Without a session nothing of it shows.
-    let (status, body) = get(&browser(), &app, &format!("/dashboard/sites/demo/scans/{scan_id}")).await;
+    let (status, body) = app
+        .page(&browser(), &format!("/dashboard/sites/demo/scans/{scan_id}"), None)
+        .await;
     assert_eq!(status, 303);
     assert!(!body.contains("_fbp"));
 }
@@ -160,25 +121,10 @@ both_backends!(site_and_scan_pages_escape_what_sites_send);
 
 async fn dutch_first_english_on_request(kind: Kind) {
     let app = spawn_app(kind).await;
-    let b = logged_in(&app).await;
-    let nl = b
-        .get(app.url("/dashboard/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = app.dashboard_login().await;
+    let (_, nl) = app.page(&b, "/dashboard/", None).await;
     assert!(nl.contains(r#"<html lang="nl">"#) && nl.contains("Uitloggen"));
-    let en = b
-        .get(app.url("/dashboard/"))
-        .header("Accept-Language", "en-GB,en;q=0.9")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, en) = app.page(&b, "/dashboard/", Some("en-GB,en;q=0.9")).await;
     assert!(en.contains(r#"<html lang="en">"#) && en.contains("Log out"));
     let css = b.get(app.url("/dashboard/static/dashboard.css")).send().await.unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
@@ -195,20 +141,9 @@ async fn edit_config_and_declare_a_cookie(kind: Kind) {
             "platform": "hotjar", "remedy": "Declare cookie `_hjSessionUser_1` under Marketing / Meta Pixel",
             "evidence": [{"cookie": "_hjSessionUser_1", "note": "set by script"}], "evidence_total": 1}]
     });
-    let res = app
-        .client
-        .post(app.url("/api/v1/sites/demo/scans"))
-        .bearer_auth(&key)
-        .json(&report)
-        .send()
-        .await
-        .unwrap();
-    let scan_id = res.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b = logged_in(&app).await;
-    let (status, editor) = get(&b, &app, "/dashboard/sites/demo/config").await;
+    let scan_id = app.upload_scan("demo", &key, &report).await;
+    let b = app.dashboard_login().await;
+    let (status, editor) = app.page(&b, "/dashboard/sites/demo/config", None).await;
     assert_eq!(status, 200);
     assert!(editor.contains("&quot;categories&quot;"), "{editor}");
     let csrf = csrf_of(&editor);
@@ -219,15 +154,7 @@ async fn edit_config_and_declare_a_cookie(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
-    let mut config: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut config = app.get_json("/api/v1/sites/demo/config").await;
     let config = config["config"].take();
     let mut bad = config.clone();
     bad["expiry_days"] = json!(0);
@@ -244,7 +171,9 @@ async fn edit_config_and_declare_a_cookie(kind: Kind) {
     assert_eq!(app.demo_version().await, version, "nothing saved");
 
     // "Declare it" builds a draft with the cookie; saving the draft makes it current.
-    let (_, findings) = get(&b, &app, &format!("/dashboard/sites/demo/scans/{scan_id}")).await;
+    let (_, findings) = app
+        .page(&b, &format!("/dashboard/sites/demo/scans/{scan_id}"), None)
+        .await;
     assert!(
         findings.contains(r#"action="/dashboard/sites/demo/declare""#),
         "{findings}"
@@ -282,15 +211,7 @@ async fn edit_config_and_declare_a_cookie(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303, "{text}");
-    let now: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let now = app.get_json("/api/v1/sites/demo/config").await;
     assert_ne!(now["version"], version.as_str());
     let declared = now["config"]["services"].as_array().unwrap().iter().any(|s| {
         s["cookies"]

@@ -5,6 +5,8 @@
 //! - Two processes on one Redis: one integrator at a time; killing either
 //!   hands the lease over within seconds and the log continues consistently.
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,13 +20,10 @@ use e2e::{RedisServer, ServerProcess};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
-/// Allowed on the demo site whatever port the server runs on.
-const ORIGIN: &str = "http://127.0.0.1:8080";
 
+/// The server with rate limits off and a fresh data directory of its own.
 fn start(args: &[&str]) -> ServerProcess {
-    let mut all = vec!["--client-rate", "0", "--site-rate", "0"];
-    all.extend_from_slice(args);
-    ServerProcess::start(Path::new(BIN), &all).unwrap()
+    ServerProcess::start_fresh(Path::new(BIN), args).unwrap()
 }
 
 async fn text(client: &reqwest::Client, url: String) -> Option<String> {
@@ -109,21 +108,7 @@ async fn assert_receipts_kept(
 }
 
 async fn demo_decision(client: &reqwest::Client, base: &str) -> Value {
-    let config: Value = client
-        .get(format!("{base}/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    json!({
-        "config_version": config["version"],
-        "method": "reject_all",
-        "categories": {},
-        "language": "nl",
-        "page_path": "/",
-    })
+    common::demo_decision_at(client, base, "reject_all", json!({}), "nl").await
 }
 
 type Receipts = Arc<Mutex<Vec<Receipt>>>;
@@ -139,9 +124,8 @@ fn load(base: String, body: Value, workers: usize, limit: usize, out: Receipts) 
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap();
-            let url = format!("{base}/api/v1/sites/demo/decisions");
             while out.lock().unwrap().len() < limit {
-                let Ok(res) = client.post(&url).header("Origin", ORIGIN).json(&body).send().await else {
+                let Ok(res) = common::post_demo_decision_at(&client, &base, &body).await else {
                     return;
                 };
                 assert_eq!(res.status(), 201);
@@ -156,9 +140,7 @@ fn load(base: String, body: Value, workers: usize, limit: usize, out: Receipts) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_keeps_every_receipt_and_stays_consistent() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let mut server = start(&["--data-dir", data]);
+    let mut server = start(&[]);
     let base = server.base_url();
     let client = reqwest::Client::new();
     let key = key(&client, &base).await;

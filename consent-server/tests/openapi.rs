@@ -117,18 +117,15 @@ fn response_schema<'a>(doc: &'a Value, method: &str, path: &str, status: u16) ->
     s
 }
 
+/// Asserts that `value`, a 200 answer of `method path`, has the documented shape.
+fn matches_schema(doc: &Value, method: &str, path: &str, value: &Value) {
+    validate(doc, response_schema(doc, method, path, 200), value, path).unwrap();
+}
+
 #[tokio::test]
 async fn every_route_is_documented_and_every_documented_route_exists() {
     let app = spawn_app(Kind::Sqlite).await;
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.get_json("/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let mut documented = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -181,15 +178,7 @@ async fn every_route_is_documented_and_every_documented_route_exists() {
 #[tokio::test]
 async fn answers_and_core_types_match_the_documented_schemas() {
     let app = spawn_app(Kind::Sqlite).await;
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.get_json("/openapi.json").await;
     let decisions = "/api/v1/sites/{site}/decisions";
 
     // The request body schema accepts what the widget really sends (a
@@ -216,59 +205,15 @@ async fn answers_and_core_types_match_the_documented_schemas() {
     let err: Value = app.post_decision("demo", &bad).await.json().await.unwrap();
     validate(&doc, response_schema(&doc, "post", decisions, 422), &err, "422").unwrap();
 
-    let config: Value = app
-        .client
-        .get(app.url("/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    validate(
-        &doc,
-        response_schema(&doc, "get", "/api/v1/sites/{site}/config", 200),
-        &config,
-        "config",
-    )
-    .unwrap();
+    let config = app.get_json("/api/v1/sites/demo/config").await;
+    matches_schema(&doc, "get", "/api/v1/sites/{site}/config", &config);
 
     let key = app.api_key("demo", &["decisions:read"]).await;
-    let page: Value = app
-        .client
-        .get(app.url("/api/v1/owner/sites/demo/decisions"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app.json_with_key("/api/v1/owner/sites/demo/decisions", &key).await;
     assert_eq!(page["decisions"].as_array().unwrap().len(), 1);
-    validate(
-        &doc,
-        response_schema(&doc, "get", "/api/v1/owner/sites/{site}/decisions", 200),
-        &page,
-        "page",
-    )
-    .unwrap();
-    let sites: Value = app
-        .client
-        .get(app.url("/api/v1/owner/sites"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    validate(
-        &doc,
-        response_schema(&doc, "get", "/api/v1/owner/sites", 200),
-        &sites,
-        "sites",
-    )
-    .unwrap();
+    matches_schema(&doc, "get", "/api/v1/owner/sites/{site}/decisions", &page);
+    let sites = app.json_with_key("/api/v1/owner/sites", &key).await;
+    matches_schema(&doc, "get", "/api/v1/owner/sites", &sites);
 
     // The validator itself refuses wrong shapes.
     let mut wrong = recorded.clone();

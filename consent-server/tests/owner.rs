@@ -27,60 +27,20 @@ async fn sessions_need_the_password_and_csrf_token(kind: Kind) {
         .unwrap();
     assert_eq!(res.status(), 401);
 
-    let (admin, csrf) = app.admin().await;
-    let me: Value = admin
-        .get(app.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin = app.admin().await;
+    let me = admin.get_json("/api/v1/auth/me").await;
     assert_eq!(me, json!({"kind": "admin", "name": "admin"}));
-    let sites: Value = admin
-        .get(app.url("/api/v1/owner/sites"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sites = admin.get_json("/api/v1/owner/sites").await;
     assert_eq!(sites[0]["id"], "demo");
 
     // A state change riding on the cookie alone (what a forged cross-site
     // form would send) is refused.
     let create = json!({"id": "shop", "allowed_origins": ["https://shop.example.nl"]});
-    let res = admin
-        .post(app.url("/api/v1/owner/sites"))
-        .json(&create)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
-    let res = admin
-        .post(app.url("/api/v1/owner/sites"))
-        .header("X-CSRF-Token", "guess")
-        .json(&create)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
-    let res = admin
-        .post(app.url("/api/v1/owner/sites"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&create)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let res = admin
-        .post(app.url("/api/v1/owner/sites"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&create)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 409);
+    let sites = "/api/v1/owner/sites";
+    assert_eq!(admin.post_with_csrf(sites, None, &create).await.status(), 403);
+    assert_eq!(admin.post_with_csrf(sites, Some("guess"), &create).await.status(), 403);
+    assert_eq!(admin.post(sites, &create).await.status(), 201);
+    assert_eq!(admin.post(sites, &create).await.status(), 409);
     for (body, field) in [
         (json!({"id": "Bad Id"}), "id"),
         (
@@ -89,28 +49,20 @@ async fn sessions_need_the_password_and_csrf_token(kind: Kind) {
         ),
         (json!({"id": "x", "colour": "red"}), "colour"),
     ] {
-        let res = admin
-            .post(app.url("/api/v1/owner/sites"))
-            .header("X-CSRF-Token", &csrf)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let res = admin.post(sites, &body).await;
         assert_eq!(res.status(), 422);
         assert_eq!(res.json::<Value>().await.unwrap()["field"], field);
     }
 
     let res = admin
+        .client
         .post(app.url("/api/v1/auth/logout"))
-        .header("X-CSRF-Token", &csrf)
+        .header("X-CSRF-Token", &admin.csrf)
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(
-        admin.get(app.url("/api/v1/owner/sites")).send().await.unwrap().status(),
-        401
-    );
+    assert_eq!(admin.get(sites).await.status(), 401);
 }
 both_backends!(sessions_need_the_password_and_csrf_token);
 
@@ -121,14 +73,12 @@ async fn keys_are_confined_to_their_site_and_scopes(kind: Kind) {
     let demo_writer = app.api_key("demo", &["config:write"]).await;
     let other_all = app.api_key("other", &["decisions:read", "config:write"]).await;
     assert!(demo_reader.starts_with("kmk_"));
-    let get = |key: &str, path: &str| app.client.get(app.url(path)).bearer_auth(key).send();
     assert_eq!(app.post_decision("demo", &app.decision().await).await.status(), 201);
 
     // Reading: own site yes, the other site never.
     assert_eq!(
-        get(&demo_reader, "/api/v1/owner/sites/demo/decisions")
+        app.get_with_key("/api/v1/owner/sites/demo/decisions", &demo_reader)
             .await
-            .unwrap()
             .status(),
         200
     );
@@ -137,92 +87,65 @@ async fn keys_are_confined_to_their_site_and_scopes(kind: Kind) {
         "/api/v1/owner/sites/other/decisions/export",
         "/api/v1/owner/sites/other",
     ] {
-        assert_eq!(get(&demo_reader, path).await.unwrap().status(), 403, "{path}");
+        assert_eq!(app.get_with_key(path, &demo_reader).await.status(), 403, "{path}");
     }
     assert_eq!(
-        get(&other_all, "/api/v1/owner/sites/demo/decisions")
+        app.get_with_key("/api/v1/owner/sites/demo/decisions", &other_all)
             .await
-            .unwrap()
             .status(),
         403
     );
-    let sites: Value = get(&demo_reader, "/api/v1/owner/sites")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sites = app.json_with_key("/api/v1/owner/sites", &demo_reader).await;
     assert_eq!(sites.as_array().unwrap().len(), 1, "a key sees only its site");
     assert_eq!(sites[0]["id"], "demo");
     // Scopes: a writer cannot read decisions, a reader cannot write.
     assert_eq!(
-        get(&demo_writer, "/api/v1/owner/sites/demo/decisions")
+        app.get_with_key("/api/v1/owner/sites/demo/decisions", &demo_writer)
             .await
-            .unwrap()
             .status(),
         403
     );
-    let save = |key: &str, site: &str, body: Value| {
-        app.client
-            .post(app.url(&format!("/api/v1/owner/sites/{site}/configs")))
-            .bearer_auth(key)
-            .json(&body)
-            .send()
-    };
+    let configs = "/api/v1/owner/sites/demo/configs";
     let mut config = consent_core::SiteConfig::starter();
     config.expiry_days = 90;
     let body = serde_json::to_value(&config).unwrap();
-    assert_eq!(save(&demo_reader, "demo", body.clone()).await.unwrap().status(), 403);
-    assert_eq!(save(&other_all, "demo", body.clone()).await.unwrap().status(), 403);
+    assert_eq!(app.post_with_key(configs, &demo_reader, &body).await.status(), 403);
+    assert_eq!(app.post_with_key(configs, &other_all, &body).await.status(), 403);
     // Keys cannot mint keys or sites.
+    let mint = json!({"name": "x", "scopes": ["decisions:read"]});
     let res = app
-        .client
-        .post(app.url("/api/v1/owner/sites/demo/keys"))
-        .bearer_auth(&demo_writer)
-        .json(&json!({"name": "x", "scopes": ["decisions:read"]}))
-        .send()
-        .await
-        .unwrap();
+        .post_with_key("/api/v1/owner/sites/demo/keys", &demo_writer, &mint)
+        .await;
     assert_eq!(res.status(), 403);
-    let res = app
-        .client
-        .get(app.url("/api/v1/owner/sites"))
-        .bearer_auth("kmk_not-a-key")
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with_key("/api/v1/owner/sites", "kmk_not-a-key").await;
     assert_eq!(res.status(), 401);
 
     // The writer saves a configuration: a new immutable version, served at once.
     let old_version = app.demo_version().await;
-    let res = save(&demo_writer, "demo", body.clone()).await.unwrap();
+    let res = app.post_with_key(configs, &demo_writer, &body).await;
     assert_eq!(res.status(), 201);
     let saved: Value = res.json().await.unwrap();
     assert_eq!(saved["version"], config.version().0);
     assert_eq!(app.demo_version().await, config.version().0);
     // The old version is still there (decisions name it) and still accepted.
-    let v: Value = get(&demo_writer, &format!("/api/v1/owner/sites/demo/configs/{old_version}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app
+        .json_with_key(&format!("/api/v1/owner/sites/demo/configs/{old_version}"), &demo_writer)
+        .await;
     assert_eq!(v["version"], old_version.as_str());
     assert_eq!(
-        get(&other_all, &format!("/api/v1/owner/sites/demo/configs/{old_version}"))
+        app.get_with_key(&format!("/api/v1/owner/sites/demo/configs/{old_version}"), &other_all)
             .await
-            .unwrap()
             .status(),
         403
     );
     let mut invalid = body.clone();
     invalid["categories"][0]["id"] = json!("Not A Slug");
-    let res = save(&demo_writer, "demo", invalid).await.unwrap();
+    let res = app.post_with_key(configs, &demo_writer, &invalid).await;
     assert_eq!(res.status(), 422);
     assert_eq!(res.json::<Value>().await.unwrap()["field"], "categories/0/id");
     let mut unknown = body.clone();
     unknown["colour"] = json!("red");
-    let res = save(&demo_writer, "demo", unknown).await.unwrap();
+    let res = app.post_with_key(configs, &demo_writer, &unknown).await;
     assert_eq!(res.json::<Value>().await.unwrap()["field"], "colour");
     assert_eq!(
         app.demo_version().await,
@@ -231,27 +154,19 @@ async fn keys_are_confined_to_their_site_and_scopes(kind: Kind) {
     );
 
     // Origins: config:write on its own site only.
+    let origins = json!({"allowed_origins": ["https://demo.example"]});
     let res = app
-        .client
-        .put(app.url("/api/v1/owner/sites/demo/origins"))
-        .bearer_auth(&demo_writer)
-        .json(&json!({"allowed_origins": ["https://demo.example"]}))
-        .send()
-        .await
-        .unwrap();
+        .put_with_key("/api/v1/owner/sites/demo/origins", &demo_writer, &origins)
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap()["allowed_origins"],
         json!(["https://demo.example"])
     );
+    let none = json!({"allowed_origins": []});
     let res = app
-        .client
-        .put(app.url("/api/v1/owner/sites/other/origins"))
-        .bearer_auth(&demo_writer)
-        .json(&json!({"allowed_origins": []}))
-        .send()
-        .await
-        .unwrap();
+        .put_with_key("/api/v1/owner/sites/other/origins", &demo_writer, &none)
+        .await;
     assert_eq!(res.status(), 403);
 }
 both_backends!(keys_are_confined_to_their_site_and_scopes);
@@ -265,7 +180,6 @@ async fn decisions_list_look_up_and_export(kind: Kind) {
         let v: Value = app.post_decision("demo", &body).await.json().await.unwrap();
         ids.push(v["consent_id"].as_str().unwrap().to_owned());
     }
-    let get = |path: String| app.client.get(app.url(&path)).bearer_auth(&key).send();
 
     // Pagination by cursor.
     let mut seen = Vec::new();
@@ -275,7 +189,7 @@ async fn decisions_list_look_up_and_export(kind: Kind) {
             Some(a) => format!("/api/v1/owner/sites/demo/decisions?limit=3&after={a}"),
             None => "/api/v1/owner/sites/demo/decisions?limit=3".into(),
         };
-        let page: Value = get(path).await.unwrap().json().await.unwrap();
+        let page = app.json_with_key(&path, &key).await;
         for d in page["decisions"].as_array().unwrap() {
             seen.push(d["record"]["consent_id"].as_str().unwrap().to_owned());
         }
@@ -287,20 +201,17 @@ async fn decisions_list_look_up_and_export(kind: Kind) {
     assert_eq!(seen, ids);
 
     // By consent id and by time.
-    let page: Value = get(format!("/api/v1/owner/sites/demo/decisions?consent_id={}", ids[3]))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app
+        .json_with_key(
+            &format!("/api/v1/owner/sites/demo/decisions?consent_id={}", ids[3]),
+            &key,
+        )
+        .await;
     assert_eq!(page["decisions"].as_array().unwrap().len(), 1);
     assert_eq!(page["decisions"][0]["index"], 3);
-    let page: Value = get("/api/v1/owner/sites/demo/decisions?from_ms=1&to_ms=2".into())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app
+        .json_with_key("/api/v1/owner/sites/demo/decisions?from_ms=1&to_ms=2", &key)
+        .await;
     assert!(page["decisions"].as_array().unwrap().is_empty());
     for (query, field) in [
         ("consent_id=xyz", "consent_id"),
@@ -308,15 +219,17 @@ async fn decisions_list_look_up_and_export(kind: Kind) {
         ("limit=abc", "query"),
         ("bogus=1", "query"),
     ] {
-        let res = get(format!("/api/v1/owner/sites/demo/decisions?{query}"))
-            .await
-            .unwrap();
+        let res = app
+            .get_with_key(&format!("/api/v1/owner/sites/demo/decisions?{query}"), &key)
+            .await;
         assert_eq!(res.status(), 422, "{query}");
         assert_eq!(res.json::<Value>().await.unwrap()["field"], field, "{query}");
     }
 
     // Exports: JSON equals the listing; CSV has a header and one row each.
-    let res = get("/api/v1/owner/sites/demo/decisions/export".into()).await.unwrap();
+    let res = app
+        .get_with_key("/api/v1/owner/sites/demo/decisions/export", &key)
+        .await;
     assert_eq!(res.status(), 200);
     assert!(
         res.headers()["content-disposition"]
@@ -325,16 +238,13 @@ async fn decisions_list_look_up_and_export(kind: Kind) {
             .contains("decisions-demo.json")
     );
     let exported: Vec<Value> = res.json().await.unwrap();
-    let listed: Value = get("/api/v1/owner/sites/demo/decisions?limit=1000".into())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = app
+        .json_with_key("/api/v1/owner/sites/demo/decisions?limit=1000", &key)
+        .await;
     assert_eq!(&exported, listed["decisions"].as_array().unwrap());
-    let res = get("/api/v1/owner/sites/demo/decisions/export?format=csv".into())
-        .await
-        .unwrap();
+    let res = app
+        .get_with_key("/api/v1/owner/sites/demo/decisions/export?format=csv", &key)
+        .await;
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let csv = res.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
@@ -346,22 +256,18 @@ async fn decisions_list_look_up_and_export(kind: Kind) {
         "{}",
         lines[1]
     );
-    let res = get("/api/v1/owner/sites/demo/decisions/export?format=xml".into())
-        .await
-        .unwrap();
+    let res = app
+        .get_with_key("/api/v1/owner/sites/demo/decisions/export?format=xml", &key)
+        .await;
     assert_eq!(res.status(), 422);
     // An empty export is still valid JSON.
     app.create_site("empty", "https://e.example").await;
-    let (admin, _) = app.admin().await;
-    let empty: Vec<Value> = admin
-        .get(app.url("/api/v1/owner/sites/empty/decisions/export"))
-        .send()
+    let empty = app
+        .admin()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(empty.is_empty());
+        .get_json("/api/v1/owner/sites/empty/decisions/export")
+        .await;
+    assert_eq!(empty, json!([]));
 }
 both_backends!(decisions_list_look_up_and_export);
 
@@ -382,26 +288,17 @@ async fn export_streams_more_than_one_page() {
         assert_eq!(t.await.unwrap(), 201);
     }
     let csv = app
-        .client
-        .get(app.url("/api/v1/owner/sites/demo/decisions/export?format=csv"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text_with_key("/api/v1/owner/sites/demo/decisions/export?format=csv", &key)
+        .await;
     assert_eq!(csv.lines().count(), 1101);
-    let json: Vec<Value> = app
-        .client
-        .get(app.url("/api/v1/owner/sites/demo/decisions/export"))
-        .bearer_auth(&key)
-        .send()
-        .await
+    let json = app
+        .json_with_key("/api/v1/owner/sites/demo/decisions/export", &key)
+        .await;
+    let indexes: Vec<u64> = json
+        .as_array()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let indexes: Vec<u64> = json.iter().map(|d| d["index"].as_u64().unwrap()).collect();
+        .iter()
+        .map(|d| d["index"].as_u64().unwrap())
+        .collect();
     assert_eq!(indexes, (0..1100).collect::<Vec<_>>());
 }

@@ -2,49 +2,27 @@
 //! acknowledged decision, two processes share one Redis with one gap-free
 //! sequence, SIGTERM shuts down cleanly, the admin password is shown once.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::post_demo_decision_at;
 use e2e::{RedisServer, ServerProcess};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
-/// Allowed on the demo site whatever port the server runs on.
-const ORIGIN: &str = "http://127.0.0.1:8080";
 
+/// The server with rate limits off and a fresh data directory of its own.
 fn start(args: &[&str]) -> ServerProcess {
-    let mut all = vec!["--client-rate", "0", "--site-rate", "0"];
-    all.extend_from_slice(args);
-    ServerProcess::start(Path::new(BIN), &all).unwrap()
-}
-
-fn admin_password(stdout: &str) -> String {
-    stdout
-        .split("Password: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no password in {stdout:?}"))
-        .to_owned()
+    ServerProcess::start_fresh(Path::new(BIN), args).unwrap()
 }
 
 async fn demo_decision(client: &reqwest::Client, base: &str) -> Value {
-    let config: Value = client
-        .get(format!("{base}/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    json!({
-        "config_version": config["version"],
-        "method": "accept_all",
-        "categories": {"preferences": true, "analytics": true, "marketing": true},
-        "language": "en",
-        "page_path": "/",
-    })
+    let all = json!({"preferences": true, "analytics": true, "marketing": true});
+    common::demo_decision_at(client, base, "accept_all", all, "en").await
 }
 
 /// What the server acknowledged with 201: (consent id, index).
@@ -61,9 +39,8 @@ fn load(bases: Vec<String>, body: Value, workers: usize, acked: Acked) -> tokio:
                     .timeout(Duration::from_secs(5))
                     .build()
                     .unwrap();
-                let url = format!("{base}/api/v1/sites/demo/decisions");
                 loop {
-                    match client.post(&url).header("Origin", ORIGIN).json(&body).send().await {
+                    match post_demo_decision_at(&client, &base, &body).await {
                         Ok(res) if res.status() == 201 => {
                             let v: Value = match res.json().await {
                                 Ok(v) => v,
@@ -93,15 +70,10 @@ async fn stored(base: &str, password: &str) -> Vec<(String, u64)> {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let all: Vec<Value> = client
-        .get(format!("{base}/api/v1/owner/sites/demo/decisions/export"))
-        .send()
-        .await
+    let all = common::get_json_at(&client, &format!("{base}/api/v1/owner/sites/demo/decisions/export")).await;
+    all.as_array()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    all.iter()
+        .iter()
         .map(|d| {
             (
                 d["record"]["consent_id"].as_str().unwrap().to_owned(),
@@ -157,10 +129,8 @@ fn assert_gap_free(stored: &[(String, u64)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_kill_9_loses_no_acknowledged_decision() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let mut server = start(&["--data-dir", data]);
-    let password = admin_password(&server.stdout());
+    let mut server = start(&[]);
+    let password = server.admin_password();
     let acked = load_then_kill(&mut server, None).await;
     server.restart().unwrap();
     let stored = stored(&server.base_url(), &password).await;
@@ -169,16 +139,8 @@ async fn sqlite_kill_9_loses_no_acknowledged_decision() {
     // And the sequence continues where it stopped.
     let client = reqwest::Client::new();
     let body = demo_decision(&client, &server.base_url()).await;
-    let v: Value = client
-        .post(format!("{}/api/v1/sites/demo/decisions", server.base_url()))
-        .header("Origin", ORIGIN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res = post_demo_decision_at(&client, &server.base_url(), &body).await.unwrap();
+    let v: Value = res.json().await.unwrap();
     assert_eq!(v["index"].as_u64().unwrap(), stored.len() as u64);
 }
 
@@ -186,10 +148,8 @@ async fn sqlite_kill_9_loses_no_acknowledged_decision() {
 async fn redis_kill_9_of_server_and_redis_loses_no_acknowledged_decision() {
     let mut redis = RedisServer::start().unwrap();
     let url = redis.url();
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let mut server = start(&["--redis", &url, "--data-dir", data]);
-    let password = admin_password(&server.stdout());
+    let mut server = start(&["--redis", &url]);
+    let password = server.admin_password();
     let acked = load_then_kill(&mut server, Some(&mut redis)).await;
     redis.restart().unwrap();
     server.restart().unwrap();
@@ -202,17 +162,16 @@ async fn redis_kill_9_of_server_and_redis_loses_no_acknowledged_decision() {
 async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
     let redis = RedisServer::start().unwrap();
     let url = redis.url();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
-    let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
+    let a = start(&["--redis", &url]);
+    let b = start(&["--redis", &url]);
     // Exactly one of them created the admin.
+    let password = e2e::admin_password_of(&[&a, &b]);
     let outputs = [a.stdout(), b.stdout()];
     assert_eq!(
         outputs.iter().filter(|o| o.contains("Password: ")).count(),
         1,
         "{outputs:?}"
     );
-    let password = admin_password(&outputs.concat());
 
     let client = reqwest::Client::new();
     let body = demo_decision(&client, &a.base_url()).await;
@@ -223,13 +182,7 @@ async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
         let other_bases = (a.base_url(), b.base_url());
         tasks.push(tokio::spawn(async move {
             // Half the visitors come back and change their mind on the other process.
-            let res = client
-                .post(format!("{base}/api/v1/sites/demo/decisions"))
-                .header("Origin", ORIGIN)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+            let res = post_demo_decision_at(&client, &base, &body).await.unwrap();
             assert_eq!(res.status(), 201);
             let v: Value = res.json().await.unwrap();
             let id = v["consent_id"].as_str().unwrap().to_owned();
@@ -245,13 +198,7 @@ async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
                 } else {
                     other_bases.0.clone()
                 };
-                let res = client
-                    .post(format!("{other}/api/v1/sites/demo/decisions"))
-                    .header("Origin", ORIGIN)
-                    .json(&again)
-                    .send()
-                    .await
-                    .unwrap();
+                let res = post_demo_decision_at(&client, &other, &again).await.unwrap();
                 assert_eq!(res.status(), 201);
                 let v: Value = res.json().await.unwrap();
                 acked.lock().unwrap().push((id, v["index"].as_u64().unwrap()));
@@ -275,11 +222,8 @@ async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_work_and_the_password_is_shown_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let mut server = start(&["--data-dir", data]);
-    let first = server.stdout();
-    let password = admin_password(&first);
+    let mut server = start(&[]);
+    let password = server.admin_password();
     let client = reqwest::Client::new();
     let body = demo_decision(&client, &server.base_url()).await;
     let acked: Acked = Arc::default();

@@ -18,7 +18,7 @@ use consent_core::tlog_proof::{ProofBundle, parse_hash_lines};
 use serde_json::{Value, json};
 
 async fn get_text(app: &TestApp, path: &str) -> (u16, String) {
-    let res = app.client.get(app.url(path)).send().await.unwrap();
+    let res = app.get(path).await;
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
@@ -138,17 +138,12 @@ async fn receipts_checkpoints_and_proofs(kind: Kind) {
 
     // Bundles: the visitor with consent id + secret, the owner with a key.
     let (cid, secret) = (first["consent_id"].as_str().unwrap(), first["secret"].as_str().unwrap());
-    let res = app
-        .client
-        .get(app.url(&format!("/api/v1/sites/demo/visitors/{cid}/proofs")))
-        .header("x-keurmerk-secret", secret)
-        .send()
-        .await
-        .unwrap();
+    let proofs = format!("/api/v1/sites/demo/visitors/{cid}/proofs");
+    let res = app.as_visitor(reqwest::Method::GET, &proofs, secret).await;
     assert_eq!(res.status(), 200);
     assert_eq!(check_bundles(&res.text().await.unwrap(), &key, 1), vec![0]);
     // The widget asks from the site's own pages: CORS for allowed origins only.
-    let url = app.url(&format!("/api/v1/sites/demo/visitors/{cid}/proofs"));
+    let url = app.url(&proofs);
     let pre = app
         .client
         .request(reqwest::Method::OPTIONS, &url)
@@ -174,51 +169,22 @@ async fn receipts_checkpoints_and_proofs(kind: Kind) {
             "{origin}"
         );
     }
-    let wrong = app
-        .client
-        .get(app.url(&format!("/api/v1/sites/demo/visitors/{cid}/proofs")))
-        .header("x-keurmerk-secret", "nope")
-        .send()
-        .await
-        .unwrap();
+    let wrong = app.as_visitor(reqwest::Method::GET, &proofs, "nope").await;
     assert_eq!(wrong.status(), 403);
     let api_key = app.api_key("demo", &["decisions:read"]).await;
-    let res = app
-        .client
-        .get(app.url(&format!("/api/v1/owner/sites/demo/proofs/{cid}")))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .unwrap();
+    let owner_proofs = format!("/api/v1/owner/sites/demo/proofs/{cid}");
+    let res = app.get_with_key(&owner_proofs, &api_key).await;
     assert_eq!(res.status(), 200);
     assert_eq!(check_bundles(&res.text().await.unwrap(), &key, 1), vec![0]);
-    let res = app
-        .client
-        .get(app.url(&format!("/api/v1/owner/sites/demo/proofs/{cid}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
+    assert_eq!(get_text(&app, &owner_proofs).await.0, 401);
 
     // The leaf by index, for the owner of its site only.
-    let res = app
-        .client
-        .get(app.url("/api/v1/log/leaves/1"))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with_key("/api/v1/log/leaves/1", &api_key).await;
     assert_eq!(res.status(), 200);
     let leaf: Value = res.json().await.unwrap();
     let bytes = STANDARD.decode(leaf["record_bytes"].as_str().unwrap()).unwrap();
     assert_eq!(leaf["leaf_hash"], STANDARD.encode(leaf_hash(&bytes)));
-    let res = app
-        .client
-        .get(app.url("/api/v1/log/leaves/99"))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with_key("/api/v1/log/leaves/99", &api_key).await;
     assert_eq!(res.status(), 404);
 
     // The OpenAPI document describes the log.
@@ -261,33 +227,19 @@ async fn erasure_keeps_every_proof(kind: Kind) {
     let (before, _) = checkpoint_at_least(&app, &key, 2).await;
     let a_record =
         consent_core::DecisionRecord::from_canonical_bytes(&app.state.store.leaves(0..1).await.unwrap()[0]).unwrap();
-    let a_key = app
-        .state
-        .store
-        .visitor(&a_record.site, &a_record.consent_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .sealing_key
-        .unwrap();
-
-    let access = |id: String, secret: String| {
-        let (client, url) = (
-            app.client.clone(),
-            app.url(&format!("/api/v1/sites/demo/visitors/{id}")),
-        );
-        async move {
-            let res = client
-                .get(url)
-                .header("x-keurmerk-secret", secret)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), 200);
-            res.json::<Value>().await.unwrap()
-        }
+    let sealing_key = async || {
+        let visitor = app.state.store.visitor(&a_record.site, &a_record.consent_id).await;
+        visitor.unwrap().unwrap().sealing_key
     };
-    let seen = access(a_id.into(), a_secret.into()).await;
+    let a_key = sealing_key().await.unwrap();
+
+    let access = async |id: &str, secret: &str| {
+        let path = format!("/api/v1/sites/demo/visitors/{id}");
+        let res = app.as_visitor(reqwest::Method::GET, &path, secret).await;
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()
+    };
+    let seen = access(a_id, a_secret).await;
     assert_eq!(seen["erased"], false);
     assert_eq!(seen["decisions"][0]["personal"]["page_path"], "/geheim-pad-a");
 
@@ -307,29 +259,19 @@ async fn erasure_keeps_every_proof(kind: Kind) {
         );
     }
 
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/sites/demo/visitors/{a_id}")))
-        .header("x-keurmerk-secret", "wrong")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/sites/demo/visitors/{a_id}")))
-        .header("x-keurmerk-secret", a_secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    let erase = async |secret: &str| {
+        let path = format!("/api/v1/sites/demo/visitors/{a_id}");
+        app.as_visitor(reqwest::Method::DELETE, &path, secret).await.status()
+    };
+    assert_eq!(erase("wrong").await, 403);
+    assert_eq!(erase(a_secret).await, 204);
 
     // Access now shows the decisions without their personal fields; the
     // other visitor is untouched.
-    let seen = access(a_id.into(), a_secret.into()).await;
+    let seen = access(a_id, a_secret).await;
     assert_eq!(seen["erased"], true);
     assert!(seen["decisions"][0]["personal"].is_null());
-    let other = access(b_id.into(), b_secret.into()).await;
+    let other = access(b_id, b_secret).await;
     assert_eq!(other["decisions"][0]["personal"]["page_path"], "/pad-b");
     // The erased consent id cannot record again.
     let mut again = app.decision().await;
@@ -349,16 +291,7 @@ async fn erasure_keeps_every_proof(kind: Kind) {
         assert!(!contains(&bytes, &a_key), "the erased key is still on disk");
         assert!(!contains(&bytes, b"geheim-pad-a"));
     }
-    assert!(
-        app.state
-            .store
-            .visitor(&a_record.site, &a_record.consent_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .sealing_key
-            .is_none()
-    );
+    assert!(sealing_key().await.is_none());
 
     // The log, its checkpoints and everyone's proofs still verify.
     record(&app, "/c").await;
@@ -377,13 +310,8 @@ async fn erasure_keeps_every_proof(kind: Kind) {
     )
     .unwrap();
     for (id, secret) in [(a_id, a_secret), (b_id, b_secret)] {
-        let res = app
-            .client
-            .get(app.url(&format!("/api/v1/sites/demo/visitors/{id}/proofs")))
-            .header("x-keurmerk-secret", secret)
-            .send()
-            .await
-            .unwrap();
+        let proofs = format!("/api/v1/sites/demo/visitors/{id}/proofs");
+        let res = app.as_visitor(reqwest::Method::GET, &proofs, secret).await;
         check_bundles(&res.text().await.unwrap(), &key, 1);
     }
 }

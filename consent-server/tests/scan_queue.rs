@@ -9,9 +9,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Kind, TestApp, spawn_app, spawn_app_with};
+use common::{Kind, TestApp, browser, csrf_of, redis_con, spawn_app, spawn_app_with};
 use consent_core::SiteId;
 use consent_core::store::{ScanMeta, ScanQuery, Store};
 use consent_server::scan_queue::{
@@ -33,27 +33,29 @@ fn report(site: &str) -> Value {
     })
 }
 
-async fn redis_con(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
-/// Does what `consent-scan worker` does with one job (BLMOVE to its
-/// processing list, result, done, clean up), answering with `answer(job)`.
-async fn work_one(con: &mut redis::aio::MultiplexedConnection, answer: impl Fn(&Value) -> Value) -> Option<Value> {
-    let processing = "keurmerk:scan:processing:test-worker";
-    let raw: Option<String> = redis::cmd("LMOVE")
+/// Moves the oldest waiting job to `processing`, as a worker takes it.
+async fn take_job(con: &mut redis::aio::MultiplexedConnection, processing: &str) -> Option<String> {
+    redis::cmd("LMOVE")
         .arg(JOBS)
         .arg(processing)
         .arg("RIGHT")
         .arg("LEFT")
         .query_async(con)
         .await
-        .unwrap();
-    let raw = raw?;
+        .unwrap()
+}
+
+/// The scans stored for `site`, newest first, at most `limit`.
+async fn stored_scans(app: &consent_server::app::AppState, site: &str, limit: usize) -> Vec<ScanMeta> {
+    let query = ScanQuery { before: None, limit };
+    app.store.scans(&SiteId::parse(site).unwrap(), &query).await.unwrap()
+}
+
+/// Does what `consent-scan worker` does with one job (BLMOVE to its
+/// processing list, result, done, clean up), answering with `answer(job)`.
+async fn work_one(con: &mut redis::aio::MultiplexedConnection, answer: impl Fn(&Value) -> Value) -> Option<Value> {
+    let processing = "keurmerk:scan:processing:test-worker";
+    let raw = take_job(con, processing).await?;
     let job: Value = serde_json::from_str(&raw).unwrap();
     let id = job["id"].as_str().unwrap().to_owned();
     let _: () = con.set(result_key(&id), answer(&job).to_string()).await.unwrap();
@@ -63,17 +65,15 @@ async fn work_one(con: &mut redis::aio::MultiplexedConnection, answer: impl Fn(&
 }
 
 async fn poll_until_finished(app: &TestApp, status_url: &str, key: &str) -> Value {
-    let t = Instant::now();
-    loop {
-        let res = app.get_with_key(status_url, key).await;
-        assert_eq!(res.status(), 200);
-        let v: Value = res.json().await.unwrap();
-        if v["status"] == "done" || v["status"] == "failed" {
-            return v;
-        }
-        assert!(t.elapsed() < Duration::from_secs(20), "job never finished: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let port = app.state.settings.listen.port();
+    e2e::finished_job(
+        port,
+        status_url,
+        key,
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,16 +95,8 @@ async fn without_a_queue_the_answer_says_how_to_configure_one() {
         );
     }
     // The dashboard says so too, in the visitor's language, and offers no form.
-    let b = dashboard_login(&app).await;
-    let page = b
-        .get(app.url("/dashboard/sites/shop/scans"))
-        .header("Accept-Language", "en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = app.dashboard_login().await;
+    let (_, page) = app.page(&b, "/dashboard/sites/shop/scans", Some("en")).await;
     assert!(page.contains("Scan queue not configured"), "{page}");
     assert!(!page.contains("/scan-jobs\""), "{page}");
     let csrf = csrf_of(&page);
@@ -117,22 +109,42 @@ async fn without_a_queue_the_answer_says_how_to_configure_one() {
     assert_eq!(res.status(), 503);
 }
 
+/// A job request over 16 KiB is a 413 naming that limit, also when it is
+/// larger than the 4 MiB the body-limit layer of the scan routes lets through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_job_request_is_refused_naming_the_limit() {
+    let app = spawn_app(Kind::Sqlite).await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    let key = app.api_key("shop", &["scans:write"]).await;
+    for size in [17 * 1024, consent_core::store::MAX_SCAN_BYTES + 1] {
+        let body = json!({"url": "x".repeat(size)});
+        let res = app
+            .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &body)
+            .await;
+        assert_eq!(res.status(), 413, "{size}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["error"], "too_large");
+        assert_eq!(v["message"], "the body may be at most 16384 bytes");
+    }
+}
+
 /// The app on Redis storage with the queue in the same Redis (what
-/// `--redis` resolves to; the settings unit test checks that resolution).
-async fn queued_app() -> TestApp {
-    spawn_app_with(Kind::Redis, |s| {
+/// `--redis` resolves to; the settings unit test checks that resolution),
+/// and a connection to that Redis.
+async fn queued_app() -> (TestApp, redis::aio::MultiplexedConnection) {
+    let app = spawn_app_with(Kind::Redis, |s| {
         if let StorageSettings::Redis { url, .. } = &s.storage {
             s.scan_queue = Some(url.clone());
         }
     })
-    .await
+    .await;
+    let con = redis_con(&app.redis.as_ref().unwrap().url()).await;
+    (app, con)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
-    let app = queued_app().await;
-    let url = app.redis.as_ref().unwrap().url();
-    let mut con = redis_con(&url).await;
+    let (app, mut con) = queued_app().await;
     app.create_site("shop", "https://shop.example.nl").await;
     app.create_site("other", "https://other.example.nl").await;
     let shop = app.api_key("shop", &["scans:write", "scans:read"]).await;
@@ -197,14 +209,9 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
         .get_with_key(&format!("/api/v1/owner/sites/other/scan-jobs/{id}"), &other)
         .await;
     assert_eq!(res.status(), 404, "shop's job is not found under another site");
-    let listed: Value = app
-        .get_with_key("/api/v1/owner/sites/other/scan-jobs", &other)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.json_with_key("/api/v1/owner/sites/other/scan-jobs", &other).await;
     assert_eq!(listed["jobs"], json!([]));
-    let listed: Value = app.get_with_key(jobs, &shop).await.json().await.unwrap();
+    let listed: Value = app.json_with_key(jobs, &shop).await;
     assert_eq!(listed["jobs"][0]["id"], id.as_str());
 
     // The worker sees the site id, the options and the current declaration.
@@ -233,19 +240,9 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
 
     let done = poll_until_finished(&app, &location, &shop).await;
     assert_eq!(done["status"], "done", "{done}");
-    let scan: Value = app
-        .get_with_key(done["scan_url"].as_str().unwrap(), &shop)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let scan: Value = app.json_with_key(done["scan_url"].as_str().unwrap(), &shop).await;
     assert_eq!(scan["findings"][0]["platform"], "meta-pixel");
-    let listed: Value = app
-        .get_with_key("/api/v1/sites/shop/scans", &shop)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.json_with_key("/api/v1/sites/shop/scans", &shop).await;
     assert_eq!(listed["scans"][0]["id"], done["scan_id"]);
     assert_eq!(listed["scans"][0]["counts"], json!({"high": 1}));
 
@@ -255,15 +252,8 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
     let status_url = job["status_url"].as_str().unwrap().to_owned();
     assert_eq!(job["url"], "https://shop.example.nl/");
     let processing = "keurmerk:scan:processing:slow-worker";
-    let raw: String = redis::cmd("LMOVE")
-        .arg(JOBS)
-        .arg(processing)
-        .arg("RIGHT")
-        .arg("LEFT")
-        .query_async(&mut con)
-        .await
-        .unwrap();
-    let running: Value = app.get_with_key(&status_url, &shop).await.json().await.unwrap();
+    let raw = take_job(&mut con, processing).await.unwrap();
+    let running: Value = app.json_with_key(&status_url, &shop).await;
     assert_eq!(running["status"], "running");
     let jid = job["id"].as_str().unwrap();
     let _: () = con
@@ -293,18 +283,7 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
         failed["error"].as_str().unwrap().contains("findings/0/severity"),
         "{failed}"
     );
-    let scans = app
-        .state
-        .store
-        .scans(
-            &SiteId::parse("shop").unwrap(),
-            &ScanQuery {
-                before: None,
-                limit: 10,
-            },
-        )
-        .await
-        .unwrap();
+    let scans = stored_scans(&app.state, "shop", 10).await;
     assert_eq!(scans.len(), 1);
 
     // At most 10 scans of one site wait for a worker at once.
@@ -328,48 +307,13 @@ fn shop_cap() -> usize {
     consent_server::api::scans::MAX_WAITING_JOBS
 }
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn dashboard_login(app: &TestApp) -> reqwest::Client {
-    let b = browser();
-    let res = b
-        .post(app.url("/dashboard/login"))
-        .form(&[("username", "admin"), ("password", app.admin_password.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    b
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
-    page[at..].split('"').next().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
-    let app = queued_app().await;
-    let url = app.redis.as_ref().unwrap().url();
-    let mut con = redis_con(&url).await;
+    let (app, mut con) = queued_app().await;
     app.create_site("shop", "https://shop.example.nl").await;
-    let b = dashboard_login(&app).await;
-    let scans = app.url("/dashboard/sites/shop/scans");
-    let page = b
-        .get(&scans)
-        .header("Accept-Language", "nl")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = app.dashboard_login().await;
+    let scans = "/dashboard/sites/shop/scans";
+    let (_, page) = app.page(&b, scans, Some("nl")).await;
     assert!(page.contains("Nu scannen"), "{page}");
     assert!(!page.contains("<script"));
     let csrf = csrf_of(&page);
@@ -391,15 +335,7 @@ async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
     let res = b.post(&post).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/dashboard/sites/shop/scans");
-    let page = b
-        .get(&scans)
-        .header("Accept-Language", "en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = app.page(&b, scans, Some("en")).await;
     assert!(page.contains("<code>https://shop.example.nl/</code>"), "{page}");
     assert!(page.contains(r#"class="job-queued">Queued"#), "{page}");
     assert!(
@@ -410,24 +346,15 @@ async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
     work_one(&mut con, |job| report(job["url"].as_str().unwrap()))
         .await
         .unwrap();
-    let t = Instant::now();
-    loop {
-        let page = b
-            .get(&scans)
-            .header("Accept-Language", "en")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if page.contains(r#"class="job-done"><a href="/dashboard/sites/shop/scans/"#) {
-            assert!(!page.contains("http-equiv"), "nothing left to wait for");
-            break;
+    let page = e2e::poll(Duration::from_secs(20), Duration::from_millis(50), async || {
+        let (_, page) = app.page(&b, scans, Some("en")).await;
+        match page.contains(r#"class="job-done"><a href="/dashboard/sites/shop/scans/"#) {
+            true => Ok(page),
+            false => Err(page),
         }
-        assert!(t.elapsed() < Duration::from_secs(20), "{page}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
+    assert!(!page.contains("http-equiv"), "nothing left to wait for");
 }
 
 /// A second server instance on the same Redis (storage and queue).
@@ -548,18 +475,14 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
 
     // 30 jobs, finished all at once, so both collectors race for them.
     let mut status_urls = Vec::new();
-    let t = Instant::now();
-    loop {
+    e2e::poll(Duration::from_secs(20), Duration::from_millis(20), async || {
         let left: usize = con.llen(processing_key("w-dead")).await.unwrap();
-        if left == 0 {
-            break;
+        match left {
+            0 => Ok(()),
+            _ => Err("the dead worker's jobs were not taken back"),
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "the dead worker's jobs were not taken back"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
     // Workers take each job as it comes (at most 10 may wait per site) but
     // finish them all at once, so both collectors race for the results.
     let processing = "keurmerk:scan:processing:batch-worker";
@@ -571,16 +494,7 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
         assert_eq!(res.status(), 202);
         let v: Value = res.json().await.unwrap();
         status_urls.push(v["status_url"].as_str().unwrap().to_owned());
-        loop {
-            let raw: Option<String> = redis::cmd("LMOVE")
-                .arg(JOBS)
-                .arg(processing)
-                .arg("RIGHT")
-                .arg("LEFT")
-                .query_async(&mut con)
-                .await
-                .unwrap();
-            let Some(raw) = raw else { break };
+        while let Some(raw) = take_job(&mut con, processing).await {
             taken.push(raw);
         }
     }
@@ -599,12 +513,9 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
     assert_eq!(ids.len(), 31, "30 new jobs and the dead worker's");
     assert!(ids.iter().any(|i| i == requeued) && !ids.iter().any(|i| i == poison));
     status_urls.push(format!("/api/v1/owner/sites/shop/scan-jobs/{requeued}"));
-    let failed: Value = a
-        .get_with_key(&format!("/api/v1/owner/sites/shop/scan-jobs/{poison}"), &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let failed = a
+        .json_with_key(&format!("/api/v1/owner/sites/shop/scan-jobs/{poison}"), &key)
+        .await;
     assert_eq!(failed["status"], "failed");
     assert_eq!(
         failed["error"],
@@ -624,28 +535,15 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
         scan_ids.insert(v["scan_id"].as_str().unwrap().to_owned());
     }
     assert_eq!(scan_ids.len(), 31);
-    let dead: Value = a
-        .get_with_key(&format!("/api/v1/owner/sites/shop/scan-jobs/{dead_job}"), &key)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let t = Instant::now();
-    let mut dead = dead;
-    while dead["status"] != "done" {
-        assert!(t.elapsed() < Duration::from_secs(20), "{dead}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        dead = a
-            .get_with_key(&format!("/api/v1/owner/sites/shop/scan-jobs/{dead_job}"), &key)
-            .await
-            .json()
-            .await
-            .unwrap();
-    }
+    let dead_status = format!("/api/v1/owner/sites/shop/scan-jobs/{dead_job}");
+    let dead = e2e::poll(Duration::from_secs(20), Duration::from_millis(50), async || {
+        let dead = a.json_with_key(&dead_status, &key).await;
+        if dead["status"] == "done" { Ok(dead) } else { Err(dead) }
+    })
+    .await;
     assert_eq!(dead["scan_id"], dead_scan.as_str(), "the retry reused the scan id");
     // Wait for the duplicate notification to be consumed too.
-    let t = Instant::now();
-    loop {
+    e2e::poll(Duration::from_secs(20), Duration::from_millis(50), async || {
         let left: usize = con.llen(DONE).await.unwrap();
         let a_list: usize = con
             .llen(collecting_key(a.state.scan_queue.as_ref().unwrap().instance()))
@@ -655,25 +553,14 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
             .llen(collecting_key(b.scan_queue.as_ref().unwrap().instance()))
             .await
             .unwrap();
-        if left + a_list + b_list == 0 {
-            break;
+        match left + a_list + b_list {
+            0 => Ok(()),
+            n => Err(format!("{n} notifications or collections left")),
         }
-        assert!(t.elapsed() < Duration::from_secs(20));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 
-    let stored = a
-        .state
-        .store
-        .scans(
-            &shop,
-            &ScanQuery {
-                before: None,
-                limit: 200,
-            },
-        )
-        .await
-        .unwrap();
+    let stored = stored_scans(&a.state, "shop", 200).await;
     let stored_ids: std::collections::BTreeSet<String> = stored.iter().map(|m| m.id.clone()).collect();
     assert_eq!(
         stored.len(),

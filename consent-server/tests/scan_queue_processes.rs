@@ -7,95 +7,65 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use consent_server::scan_queue::{DONE, JOBS, result_key};
-use e2e::{RedisServer, ServerProcess};
+use e2e::{AdminSession, RedisServer, ServerProcess, poll};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
 
+/// The server with rate limits off and a fresh data directory of its own.
 fn start(args: &[&str]) -> ServerProcess {
-    let mut all = vec!["--client-rate", "0", "--site-rate", "0", "--login-rate", "0"];
-    all.extend_from_slice(args);
-    ServerProcess::start(Path::new(BIN), &all).unwrap()
+    ServerProcess::start_fresh(Path::new(BIN), args).unwrap()
 }
 
-fn admin_password(stdout: &str) -> String {
-    stdout
-        .split("Password: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no password in {stdout:?}"))
-        .to_owned()
+/// Logs in to `server`, creates site `shop`, returns a scans key for it.
+async fn shop_key(server: &ServerProcess, password: &str) -> String {
+    let admin = AdminSession::login(server.port(), password).await.unwrap();
+    admin
+        .site_with_key("shop", "https://shop.example.nl", &["scans:write", "scans:read"])
+        .await
+        .unwrap()
 }
 
-/// Logs in, creates `site` allowing `origin`, returns a scans key.
-async fn site_and_key(base: &str, password: &str, site: &str, origin: &str) -> String {
-    let admin = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let login: Value = admin
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": password}))
-        .send()
+async fn redis_con(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = login["csrf"].as_str().unwrap().to_owned();
-    let res = admin
-        .post(format!("{base}/api/v1/owner/sites"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"id": site, "allowed_origins": [origin]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let key: Value = admin
-        .post(format!("{base}/api/v1/owner/sites/{site}/keys"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"name": "t", "scopes": ["scans:write", "scans:read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    key["key"].as_str().unwrap().to_owned()
 }
 
-async fn enqueue(client: &reqwest::Client, base: &str, site: &str, key: &str) -> reqwest::Response {
-    client
-        .post(format!("{base}/api/v1/owner/sites/{site}/scan-jobs"))
-        .bearer_auth(key)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
+/// Queues a scan of `shop` on `server`.
+async fn enqueue(server: &ServerProcess, key: &str) -> e2e::HttpReply {
+    let jobs = "/api/v1/owner/sites/shop/scan-jobs";
+    e2e::post_with_key(server.port(), jobs, key, &json!({})).await.unwrap()
+}
+
+/// Waits (up to `limit`) for a job to finish and checks that it is done.
+async fn done_job(server: &ServerProcess, status_path: &str, key: &str, limit: Duration, every: Duration) -> Value {
+    let v = e2e::finished_job(server.port(), status_path, key, limit, every).await;
+    assert_eq!(v["status"], "done", "{v}");
+    v
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_server_processes_on_one_redis_store_each_scan_once() {
     let redis = RedisServer::start().unwrap();
     let url = redis.url();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
-    let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
-    let password = admin_password(&(a.stdout() + &b.stdout()));
-    let key = site_and_key(&a.base_url(), &password, "shop", "https://shop.example.nl").await;
-    let client = reqwest::Client::new();
+    let a = start(&["--redis", &url]);
+    let b = start(&["--redis", &url]);
+    let password = e2e::admin_password_of(&[&a, &b]);
+    let key = shop_key(&a, &password).await;
 
     let mut status_urls = Vec::new();
-    let mut con = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut con = redis_con(&url).await;
     // A worker following the contract: it takes each job as it comes (at
     // most 10 may wait per site) and finishes them all at once.
     let mut taken: Vec<String> = Vec::new();
-    for base in [a.base_url(), b.base_url()].iter().cycle().take(40) {
-        let res = enqueue(&client, base, "shop", &key).await;
-        assert_eq!(res.status(), 202);
-        let v: Value = res.json().await.unwrap();
+    for server in [&a, &b].into_iter().cycle().take(40) {
+        let res = enqueue(server, &key).await;
+        assert_eq!(res.status, 202);
+        let v = res.json();
         status_urls.push(v["status_url"].as_str().unwrap().to_owned());
         while let Some(raw) = con.rpop::<_, Option<String>>(JOBS, None).await.unwrap() {
             taken.push(raw);
@@ -110,35 +80,17 @@ async fn two_server_processes_on_one_redis_store_each_scan_once() {
         let _: () = con.lpush(DONE, id).await.unwrap();
     }
 
+    // One deadline for all 40, as each waits on the same collectors.
     let t = Instant::now();
     for (i, u) in status_urls.iter().enumerate() {
-        let base = if i % 2 == 0 { b.base_url() } else { a.base_url() };
-        loop {
-            let v: Value = client
-                .get(format!("{base}{u}"))
-                .bearer_auth(&key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if v["status"] == "done" {
-                break;
-            }
-            assert!(t.elapsed() < Duration::from_secs(30), "{v}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let server = if i % 2 == 0 { &b } else { &a };
+        let left = Duration::from_secs(30).saturating_sub(t.elapsed());
+        done_job(server, u, &key, left, Duration::from_millis(50)).await;
     }
-    let page: Value = client
-        .get(format!("{}/api/v1/sites/shop/scans?limit=200", b.base_url()))
-        .bearer_auth(&key)
-        .send()
+    let page = e2e::get_with_key(b.port(), "/api/v1/sites/shop/scans?limit=200", &key)
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(
         page["scans"].as_array().unwrap().len(),
         40,
@@ -149,41 +101,23 @@ async fn two_server_processes_on_one_redis_store_each_scan_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scan_queue_flag_gives_embedded_storage_a_queue_and_without_one_the_error_says_how() {
     let redis = RedisServer::start().unwrap();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let queued = start(&["--data-dir", d1.path().to_str().unwrap(), "--scan-queue", &redis.url()]);
-    let plain = start(&["--data-dir", d2.path().to_str().unwrap()]);
-    let client = reqwest::Client::new();
+    let queued = start(&["--scan-queue", &redis.url()]);
+    let plain = start(&[]);
 
-    let key = site_and_key(
-        &queued.base_url(),
-        &admin_password(&queued.stdout()),
-        "shop",
-        "https://shop.example.nl",
-    )
-    .await;
-    let res = enqueue(&client, &queued.base_url(), "shop", &key).await;
-    assert_eq!(res.status(), 202);
-    let job: Value = res.json().await.unwrap();
+    let key = shop_key(&queued, &queued.admin_password()).await;
+    let res = enqueue(&queued, &key).await;
+    assert_eq!(res.status, 202);
+    let job = res.json();
     assert_eq!(job["status"], "queued");
-    let mut con = redis::Client::open(redis.url().as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut con = redis_con(&redis.url()).await;
     let waiting: Vec<String> = con.lrange(JOBS, 0, -1).await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert!(waiting[0].contains(job["id"].as_str().unwrap()));
 
-    let key = site_and_key(
-        &plain.base_url(),
-        &admin_password(&plain.stdout()),
-        "shop",
-        "https://shop.example.nl",
-    )
-    .await;
-    let res = enqueue(&client, &plain.base_url(), "shop", &key).await;
-    assert_eq!(res.status(), 503);
-    let v: Value = res.json().await.unwrap();
+    let key = shop_key(&plain, &plain.admin_password()).await;
+    let res = enqueue(&plain, &key).await;
+    assert_eq!(res.status, 503);
+    let v = res.json();
     assert_eq!(
         v["message"],
         "scan queue not configured: start the server with --redis or --scan-queue"
@@ -199,32 +133,21 @@ async fn a_killed_server_s_scan_is_stored_by_the_survivor() {
 
     let redis = RedisServer::start().unwrap();
     let url = redis.url();
-    let mut con = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut a = start(&["--redis", &url, "--data-dir", d1.path().to_str().unwrap()]);
+    let mut con = redis_con(&url).await;
+    let mut a = start(&["--redis", &url]);
     // A's collector announces itself; that name is A's.
-    let t = Instant::now();
-    let a_name = loop {
+    let a_name = poll(Duration::from_secs(10), Duration::from_millis(20), async || {
         let members: Vec<String> = con.smembers(COLLECTORS).await.unwrap();
-        if let [one] = members.as_slice() {
-            break one.clone();
+        match members.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(format!("{members:?}")),
         }
-        assert!(t.elapsed() < Duration::from_secs(10), "{members:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let password = admin_password(&a.stdout());
-    let b = start(&["--redis", &url, "--data-dir", d2.path().to_str().unwrap()]);
-    let key = site_and_key(&b.base_url(), &password, "shop", "https://shop.example.nl").await;
-    let client = reqwest::Client::new();
-    let job: Value = enqueue(&client, &b.base_url(), "shop", &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    })
+    .await;
+    let password = a.admin_password();
+    let b = start(&["--redis", &url]);
+    let key = shop_key(&b, &password).await;
+    let job = enqueue(&b, &key).await.json();
     let id = job["id"].as_str().unwrap().to_owned();
 
     // The worker finished; A had moved the id into its own list when it died.
@@ -235,29 +158,19 @@ async fn a_killed_server_s_scan_is_stored_by_the_survivor() {
     let _: () = con.lpush(collecting_key(&a_name), &id).await.unwrap();
 
     let t = Instant::now();
-    let done = loop {
-        let v: Value = client
-            .get(format!("{}{}", b.base_url(), job["status_url"].as_str().unwrap()))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if v["status"] == "done" {
-            break v;
-        }
-        assert!(t.elapsed() < Duration::from_secs(60), "never taken over: {v}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let scan = client
-        .get(format!("{}{}", b.base_url(), done["scan_url"].as_str().unwrap()))
-        .bearer_auth(&key)
-        .send()
+    let status_url = job["status_url"].as_str().unwrap();
+    let done = done_job(
+        &b,
+        status_url,
+        &key,
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+    )
+    .await;
+    let scan = e2e::get_with_key(b.port(), done["scan_url"].as_str().unwrap(), &key)
         .await
         .unwrap();
-    assert_eq!(scan.status(), 200);
+    assert_eq!(scan.status, 200);
     let left: usize = con.llen(collecting_key(&a_name)).await.unwrap();
     assert_eq!(left, 0);
     eprintln!("taken over after {:.1} s", t.elapsed().as_secs_f64());

@@ -38,57 +38,23 @@ async fn scans_upload_list_and_read(kind: Kind) {
     let writer = app.api_key("shop", &["scans:write"]).await;
     let reader = app.api_key("shop", &["scans:read"]).await;
     let body = report("https://shop.example.nl/");
-    let url = app.url("/api/v1/sites/shop/scans");
+    let url = "/api/v1/sites/shop/scans";
 
-    let res = app
-        .client
-        .post(&url)
-        .bearer_auth(&writer)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_with_key(url, &writer, &body).await;
     assert_eq!(res.status(), 201);
     let first: Value = res.json().await.unwrap();
     assert_eq!(first["site"], "shop");
     assert_eq!(first["url"], "https://shop.example.nl/");
     assert_eq!(first["counts"], json!({"high": 1, "medium": 1}));
-    let res = app
-        .client
-        .post(&url)
-        .bearer_auth(&writer)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_with_key(url, &writer, &body).await;
     assert_eq!(res.status(), 201);
     let second: Value = res.json().await.unwrap();
 
     // The writer key cannot read; the reader key cannot write.
-    assert_eq!(
-        app.client.get(&url).bearer_auth(&writer).send().await.unwrap().status(),
-        403
-    );
-    let res = app
-        .client
-        .post(&url)
-        .bearer_auth(&reader)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(app.get_with_key(url, &writer).await.status(), 403);
+    assert_eq!(app.post_with_key(url, &reader, &body).await.status(), 403);
 
-    let page: Value = app
-        .client
-        .get(&url)
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app.json_with_key(url, &reader).await;
     let ids: Vec<&str> = page["scans"]
         .as_array()
         .unwrap()
@@ -100,46 +66,25 @@ async fn scans_upload_list_and_read(kind: Kind) {
         vec![second["id"].as_str().unwrap(), first["id"].as_str().unwrap()],
         "newest first"
     );
-    let page1: Value = app
-        .client
-        .get(format!("{url}?limit=1"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page1 = app.json_with_key(&format!("{url}?limit=1"), &reader).await;
     assert_eq!(page1["scans"][0]["id"], second["id"]);
     let before = page1["next_before"].as_str().unwrap();
-    let page2: Value = app
-        .client
-        .get(format!("{url}?limit=1&before={before}"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page2 = app
+        .json_with_key(&format!("{url}?limit=1&before={before}"), &reader)
+        .await;
     assert_eq!(page2["scans"][0]["id"], first["id"]);
 
     // The report comes back exactly as uploaded, unknown fields included.
     let res = app
-        .client
-        .get(format!("{url}/{}", first["id"].as_str().unwrap()))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap();
+        .get_with_key(&format!("{url}/{}", first["id"].as_str().unwrap()), &reader)
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/json");
     let back: Value = res.json().await.unwrap();
     assert_eq!(back, body);
 
     // The admin session reads too.
-    let (admin, _) = app.admin().await;
-    assert_eq!(admin.get(&url).send().await.unwrap().status(), 200);
+    assert_eq!(app.admin().await.get(url).await.status(), 200);
 }
 both_backends!(scans_upload_list_and_read);
 
@@ -175,12 +120,7 @@ async fn scans_are_per_tenant(kind: Kind) {
         .get_with_key(&format!("/api/v1/sites/other/scans/{id}"), &other)
         .await;
     assert_eq!(res.status(), 404);
-    let page: Value = app
-        .get_with_key("/api/v1/sites/other/scans", &other)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page = app.json_with_key("/api/v1/sites/other/scans", &other).await;
     assert_eq!(page["scans"], json!([]));
     // No key at all.
     let res = app
@@ -214,73 +154,31 @@ async fn scans_refuse_bad_input(kind: Kind) {
             assert_eq!(v["field"], f, "{v}");
         }
     };
-    check(post(b"not json".to_vec()).await.unwrap(), 422, None).await;
-    check(post(b"[1,2]".to_vec()).await.unwrap(), 422, None).await;
-    check(
-        post(b"{\"site\":\"x\"}".to_vec()).await.unwrap(),
-        422,
-        Some("schema_version"),
-    )
-    .await;
-    check(
-        post(b"{\"schema_version\":\"1\"}".to_vec()).await.unwrap(),
-        422,
-        Some("schema_version"),
-    )
-    .await;
     let mut bad = report("x");
     bad["findings"][1]["severity"] = json!("apocalyptic");
-    check(
-        post(serde_json::to_vec(&bad).unwrap()).await.unwrap(),
-        422,
-        Some("findings/1/severity"),
-    )
-    .await;
+    for (body, field) in [
+        (b"not json".to_vec(), None),
+        (b"[1,2]".to_vec(), None),
+        (b"{\"site\":\"x\"}".to_vec(), Some("schema_version")),
+        (b"{\"schema_version\":\"1\"}".to_vec(), Some("schema_version")),
+        (serde_json::to_vec(&bad).unwrap(), Some("findings/1/severity")),
+    ] {
+        check(post(body).await.unwrap(), 422, field).await;
+    }
 
     // Over 4 MiB: 413 with the JSON error shape, and nothing stored.
     let mut huge = report("x");
     huge["padding"] = json!("x".repeat(consent_core::store::MAX_SCAN_BYTES));
     check(post(serde_json::to_vec(&huge).unwrap()).await.unwrap(), 413, None).await;
-    let page: Value = app
-        .client
-        .get(&url)
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app.json_with_key("/api/v1/sites/shop/scans", &key).await;
     assert_eq!(page["scans"], json!([]), "nothing stored from bad uploads");
 
     // Unknown site, bad query, unknown scan.
-    let (admin, csrf) = app.admin().await;
-    let res = admin
-        .post(app.url("/api/v1/sites/nope/scans"))
-        .header("X-CSRF-Token", csrf)
-        .json(&report("x"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.admin().await.post("/api/v1/sites/nope/scans", &report("x")).await;
     assert_eq!(res.status(), 404);
-    check(
-        app.client
-            .get(format!("{url}?limit=0"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap(),
-        422,
-        Some("limit"),
-    )
-    .await;
-    let res = app
-        .client
-        .get(format!("{url}/nope"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with_key("/api/v1/sites/shop/scans?limit=0", &key).await;
+    check(res, 422, Some("limit")).await;
+    let res = app.get_with_key("/api/v1/sites/shop/scans/nope", &key).await;
     assert_eq!(res.status(), 404);
 }
 both_backends!(scans_refuse_bad_input);

@@ -9,6 +9,14 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_consent-scan"))
 }
 
+/// A scan of `url` alone: one page, no links followed, no browser, quiet.
+fn one_page_scan(url: &str) -> Command {
+    let mut c = bin();
+    c.arg(url)
+        .args(["--max-pages", "1", "--depth", "0", "--browser-pages", "0", "-q"]);
+    c
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_json_html_sarif_and_fails_the_pipeline_on_high() {
     let s = common::start(Arc::new(common::shop), None).await;
@@ -83,19 +91,8 @@ async fn clean_page_passes_and_bad_input_is_explained() {
     let url = s.url("/clean");
     let decl = common::fixtures().join("declared.toml");
     let out = tokio::task::spawn_blocking(move || {
-        bin()
-            .args([
-                &url,
-                "--max-pages",
-                "1",
-                "--depth",
-                "0",
-                "--browser-pages",
-                "0",
-                "--fail-on",
-                "low",
-                "-q",
-            ])
+        one_page_scan(&url)
+            .args(["--fail-on", "low"])
             .arg("--declared")
             .arg(decl)
             .output()
@@ -154,19 +151,8 @@ async fn reads_the_declaration_from_the_server_and_uploads_the_report() {
     let run = |key: &'static str| {
         let (base, url) = (base.clone(), url.clone());
         tokio::task::spawn_blocking(move || {
-            bin()
-                .args([
-                    &url,
-                    "--max-pages",
-                    "1",
-                    "--depth",
-                    "0",
-                    "--browser-pages",
-                    "0",
-                    "-q",
-                    "--json",
-                    "/dev/null",
-                ])
+            one_page_scan(&url)
+                .args(["--json", "/dev/null"])
                 .args(["--server", &base, "--site", "shop", "--upload", &base, "--api-key", key])
                 .output()
                 .unwrap()

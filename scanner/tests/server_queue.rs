@@ -8,7 +8,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use consent_server::app;
 use consent_server::settings::Settings;
@@ -22,7 +22,7 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
 
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let port = listener.local_addr().unwrap().port();
     let mut settings = Settings::embedded(listener.local_addr().unwrap(), &dir.path().join("data"));
     settings.scan_queue = Some(redis.url());
     settings.login_rate = 0;
@@ -32,66 +32,23 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
     tokio::spawn(app::serve(listener, state, std::future::pending()));
 
     // An admin creates the site (allowing the shop's origin) and a key.
-    let admin = reqwest::Client::new();
-    let res = admin
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": password}))
-        .send()
+    let admin = e2e::AdminSession::login(port, &password).await.unwrap();
+    let key = admin
+        .site_with_key("shop", &shop_origin, &["scans:write", "scans:read"])
         .await
         .unwrap();
-    // The session cookie, sent back by hand (no cookie store here).
-    let cookies: Vec<String> = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
-        .collect();
-    let cookies = cookies.join("; ");
-    let login: Value = res.json().await.unwrap();
-    let csrf = login["csrf"].as_str().unwrap().to_owned();
-    let res = admin
-        .post(format!("{base}/api/v1/owner/sites"))
-        .header("X-CSRF-Token", &csrf)
-        .header("Cookie", &cookies)
-        .json(&json!({"id": "shop", "allowed_origins": [shop_origin]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let key: Value = admin
-        .post(format!("{base}/api/v1/owner/sites/shop/keys"))
-        .header("X-CSRF-Token", &csrf)
-        .header("Cookie", &cookies)
-        .json(&json!({"name": "ci", "scopes": ["scans:write", "scans:read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = key["key"].as_str().unwrap().to_owned();
-    let client = reqwest::Client::new();
+
+    let jobs = "/api/v1/owner/sites/shop/scan-jobs";
+    let enqueue = async |body: Value| e2e::post_with_key(port, jobs, &key, &body).await.unwrap();
 
     // Outside the allowed origins: refused, nothing for the worker.
-    let res = client
-        .post(format!("{base}/api/v1/owner/sites/shop/scan-jobs"))
-        .bearer_auth(&key)
-        .json(&json!({"url": "http://localhost:1/"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
+    let res = enqueue(json!({"url": "http://localhost:1/"})).await;
+    assert_eq!(res.status, 422);
 
-    let res = client
-        .post(format!("{base}/api/v1/owner/sites/shop/scan-jobs"))
-        .bearer_auth(&key)
-        .json(&json!({"url": format!("{shop_origin}/"), "max_pages": 2, "depth": 1, "browser_pages": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
-    let job: Value = res.json().await.unwrap();
-    let status_url = format!("{base}{}", job["status_url"].as_str().unwrap());
+    let res = enqueue(json!({"url": format!("{shop_origin}/"), "max_pages": 2, "depth": 1, "browser_pages": 0})).await;
+    assert_eq!(res.status, 202);
+    let job = res.json();
+    let status_path = job["status_url"].as_str().unwrap().to_owned();
 
     // The real worker process takes exactly this one job and exits.
     let redis_url = redis.url();
@@ -103,66 +60,38 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
             .unwrap()
     });
 
-    let t = Instant::now();
-    let done = loop {
-        let v: Value = client
-            .get(&status_url)
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if v["status"] == "done" || v["status"] == "failed" {
-            break v;
-        }
-        assert!(t.elapsed() < Duration::from_secs(60), "never finished: {v}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let done = e2e::finished_job(
+        port,
+        &status_path,
+        &key,
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+    )
+    .await;
     let out = worker.await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(done["status"], "done", "{done}");
 
-    let report: Value = client
-        .get(format!("{base}{}", done["scan_url"].as_str().unwrap()))
-        .bearer_auth(&key)
-        .send()
+    let report = e2e::get_with_key(port, done["scan_url"].as_str().unwrap(), &key)
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(report["site"], format!("{shop_origin}/"));
     assert_eq!(report["summary"]["pages_static"], 2);
     // Compared against the site's declared configuration the job carried.
     let origin = report["declaration"]["origin"].as_str().unwrap();
     assert!(origin.starts_with("job "), "{origin}");
+    let any = |list: &str, wanted: &dyn Fn(&Value) -> bool| report[list].as_array().unwrap().iter().any(wanted);
     assert!(
-        report["platforms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["id"] == "meta-pixel"),
+        any("platforms", &|p| p["id"] == "meta-pixel"),
         "{}",
         report["platforms"]
     );
     assert!(
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["platform"] == "meta-pixel"),
+        any("findings", &|f| f["platform"] == "meta-pixel"),
         "the Meta pixel on the shop's start page is a finding"
     );
     // The fixture's HTTP cookie is not in the starter configuration.
-    assert!(
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["rule"] == "undeclared-cookie" && f["title"].as_str().unwrap_or("").contains("srv_ab")),
-        "{}",
-        report["findings"]
-    );
+    let srv_ab = |f: &Value| f["rule"] == "undeclared-cookie" && f["title"].as_str().unwrap_or("").contains("srv_ab");
+    assert!(any("findings", &srv_ab), "{}", report["findings"]);
 }

@@ -6,6 +6,12 @@
 //!   the same port and data.
 //! - [`ServerProcess`]: the built `consent-server` binary on a free port,
 //!   ready once `/readyz` answers; supports `kill -9` and SIGTERM.
+//! - [`admin_password`], [`ServerProcess::admin_password`], [`AdminSession`],
+//!   [`http_request`]: the first-start
+//!   admin password, and the owner API as that admin, without an HTTP
+//!   client dependency (the server tests of several crates share them).
+//! - [`poll`], [`finished_job`]: waiting for something asynchronous (a scan
+//!   job), with a deadline.
 
 pub mod browser;
 pub mod widget_site;
@@ -44,6 +50,223 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     Ok((status, body))
+}
+
+/// One answer of [`http_request`].
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    /// Header names in lower case, in the order sent.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpReply {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON (`Null` when it is none).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Sends one HTTP/1.1 request to 127.0.0.1:`port` over a fresh connection
+/// (`Connection: close`), with `headers` and, when given, a JSON body.
+/// Async, so it can talk to a server running on the test's own runtime.
+pub async fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json: Option<&serde_json::Value>,
+) -> std::io::Result<HttpReply> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let body = json.map(|v| v.to_string()).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if json.is_some() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    s.write_all(head.as_bytes()).await?;
+    s.write_all(body.as_bytes()).await?;
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut raw))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 30 s"))??;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    Ok(HttpReply { status, headers, body })
+}
+
+/// Joins the chunks of a `Transfer-Encoding: chunked` body.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// `GET path` with an API key (`Authorization: Bearer key`).
+pub async fn get_with_key(port: u16, path: &str, key: &str) -> std::io::Result<HttpReply> {
+    let auth = format!("Bearer {key}");
+    http_request(port, "GET", path, &[("Authorization", auth.as_str())], None).await
+}
+
+/// `POST path` with an API key and a JSON body.
+pub async fn post_with_key(port: u16, path: &str, key: &str, body: &serde_json::Value) -> std::io::Result<HttpReply> {
+    let auth = format!("Bearer {key}");
+    http_request(port, "POST", path, &[("Authorization", auth.as_str())], Some(body)).await
+}
+
+/// Polls the scan job at `status_path` (read with `key`) every `every` until
+/// it is `done` or `failed` and returns that status; panics on an answer
+/// other than 200, or after `limit`.
+pub async fn finished_job(
+    port: u16,
+    status_path: &str,
+    key: &str,
+    limit: Duration,
+    every: Duration,
+) -> serde_json::Value {
+    poll(limit, every, async || {
+        let res = get_with_key(port, status_path, key).await.map_err(|e| e.to_string())?;
+        assert_eq!(res.status, 200, "{status_path}: {}", res.body);
+        let v = res.json();
+        if v["status"] == "done" || v["status"] == "failed" {
+            Ok(v)
+        } else {
+            Err(format!("job never finished: {v}"))
+        }
+    })
+    .await
+}
+
+/// The admin password a server's first start prints (`Password: …`) in
+/// `stdout`; panics, showing `stdout`, when there is none.
+pub fn admin_password(stdout: &str) -> String {
+    stdout
+        .split("Password: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password in {stdout:?}"))
+        .to_owned()
+}
+
+/// The admin password one of `servers` printed at its first start. Waits up
+/// to 5 s for the line: `/readyz` can answer before the thread copying the
+/// process's stdout has passed it on.
+pub fn admin_password_of(servers: &[&ServerProcess]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out: String = servers.iter().map(|s| s.stdout()).collect();
+        if out.contains("Password: ") || Instant::now() > deadline {
+            return admin_password(&out);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The admin logged in to the owner API of a server on 127.0.0.1:`port`:
+/// the session cookie and the CSRF token every state change needs.
+pub struct AdminSession {
+    port: u16,
+    cookie: String,
+    pub csrf: String,
+}
+
+impl AdminSession {
+    /// Logs in as `admin` with `password`.
+    pub async fn login(port: u16, password: &str) -> anyhow::Result<Self> {
+        let body = serde_json::json!({"username": "admin", "password": password});
+        let res = http_request(port, "POST", "/api/v1/auth/login", &[], Some(&body)).await?;
+        if res.status != 200 {
+            bail!("log-in answered {}: {}", res.status, res.body);
+        }
+        let cookie = res
+            .headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .filter_map(|(_, v)| v.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let csrf = res.json()["csrf"]
+            .as_str()
+            .context("no csrf in the log-in answer")?
+            .to_owned();
+        Ok(Self { port, cookie, csrf })
+    }
+
+    /// `POST path` with the session and the CSRF token and a JSON body.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> std::io::Result<HttpReply> {
+        let headers = [("Cookie", self.cookie.as_str()), ("X-CSRF-Token", self.csrf.as_str())];
+        http_request(self.port, "POST", path, &headers, Some(body)).await
+    }
+
+    /// Creates `site` allowing `origin` and returns a new API key for it with `scopes`.
+    pub async fn site_with_key(&self, site: &str, origin: &str, scopes: &[&str]) -> anyhow::Result<String> {
+        let res = self
+            .post(
+                "/api/v1/owner/sites",
+                &serde_json::json!({"id": site, "allowed_origins": [origin]}),
+            )
+            .await?;
+        if res.status != 201 {
+            bail!("creating site {site} answered {}: {}", res.status, res.body);
+        }
+        let path = format!("/api/v1/owner/sites/{site}/keys");
+        let res = self
+            .post(&path, &serde_json::json!({"name": "test", "scopes": scopes}))
+            .await?;
+        if res.status != 201 {
+            bail!("creating a key for {site} answered {}: {}", res.status, res.body);
+        }
+        Ok(res.json()["key"].as_str().context("no key in the answer")?.to_owned())
+    }
+}
+
+/// Calls `probe` until it gives `Ok`, pausing `every` between calls, and
+/// returns that; panics with the last `Err` once `limit` has passed.
+pub async fn poll<T, E: std::fmt::Display>(
+    limit: Duration,
+    every: Duration,
+    mut probe: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    let t = Instant::now();
+    loop {
+        match probe().await {
+            Ok(v) => return v,
+            Err(e) => assert!(t.elapsed() < limit, "{e}"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// A `redis-server` child process with its own data directory.
@@ -153,6 +376,8 @@ pub struct ServerProcess {
     args: Vec<String>,
     port: u16,
     stdout: Arc<Mutex<String>>,
+    /// The data directory [`start_fresh`](Self::start_fresh) made, kept as long as the process.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl ServerProcess {
@@ -165,9 +390,31 @@ impl ServerProcess {
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             port: free_port(),
             stdout: Arc::default(),
+            _data: None,
         };
         s.launch()?;
         Ok(s)
+    }
+
+    /// [`start_unlimited`](Self::start_unlimited) with `--data-dir` a new
+    /// empty directory of its own, which lasts (across restarts) until the
+    /// process is dropped.
+    pub fn start_fresh(bin: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let dir = data.path().to_str().context("temporary directory name")?.to_owned();
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--data-dir", &dir]);
+        let mut s = Self::start_unlimited(bin, &all)?;
+        s._data = Some(data);
+        Ok(s)
+    }
+
+    /// [`start`](Self::start) with the per-client, per-site and log-in rate
+    /// limits off, for tests that load the server or log in repeatedly.
+    pub fn start_unlimited(bin: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        let mut all = vec!["--client-rate", "0", "--site-rate", "0", "--login-rate", "0"];
+        all.extend_from_slice(args);
+        Self::start(bin, &all)
     }
 
     fn launch(&mut self) -> anyhow::Result<()> {
@@ -216,6 +463,12 @@ impl ServerProcess {
     /// The process id while it runs (for measuring its CPU time).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// The admin password this process printed at its first start
+    /// ([`admin_password_of`] this one).
+    pub fn admin_password(&self) -> String {
+        admin_password_of(&[self])
     }
 
     /// Everything the process printed to stdout so far.

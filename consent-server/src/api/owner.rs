@@ -165,7 +165,8 @@ pub struct DecisionPage {
     pub next_after: Option<u64>,
 }
 
-fn site_id(s: &str) -> Result<SiteId, ApiError> {
+/// A site id from the path; one that cannot exist is simply not found.
+pub(crate) fn site_id(s: &str) -> Result<SiteId, ApiError> {
     SiteId::parse(s).map_err(|_| ApiError::not_found("no such site"))
 }
 
@@ -195,7 +196,7 @@ pub fn check_origins(origins: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn existing_site(app: &AppState, id: &SiteId) -> Result<Site, ApiError> {
+pub(crate) async fn existing_site(app: &AppState, id: &SiteId) -> Result<Site, ApiError> {
     app.store
         .site(id)
         .await?

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::decisions::now_ms;
+use crate::api::owner::{existing_site, site_id};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
@@ -64,17 +65,6 @@ pub struct ScanParams {
     pub before: Option<String>,
     /// Page size, 1-200 (default 50).
     pub limit: Option<usize>,
-}
-
-fn site_id(s: &str) -> Result<SiteId, ApiError> {
-    SiteId::parse(s).map_err(|_| ApiError::not_found("no such site"))
-}
-
-async fn existing_site(app: &AppState, id: &SiteId) -> Result<(), ApiError> {
-    match app.store.site(id).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::not_found("no such site")),
-    }
 }
 
 /// Checks the report's shape (a `keurmerk-scan-report` object with an integer
@@ -128,6 +118,19 @@ pub fn summarise(body: &[u8]) -> Result<(String, std::collections::BTreeMap<Stri
     Ok((url, counts))
 }
 
+/// What both scan writes (an upload, a queued job) check first, in this
+/// order: a valid site id, `scans:write` on it, a body within `limit`.
+fn scan_write(
+    who: &Principal,
+    site: &str,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<(SiteId, Bytes), ApiError> {
+    let id = site_id(site)?;
+    who.require(&id, Scope::ScansWrite)?;
+    Ok((id, ApiError::body_within(body, limit)?))
+}
+
 #[utoipa::path(post, path = "/api/v1/sites/{site}/scans", tag = "owner",
     params(("site" = String, Path, description = "Site id")),
     request_body(content = Object, description = "A scan report (`scanner/REPORT.md`, schema `keurmerk-scan-report`), at most 4 MiB"),
@@ -146,18 +149,7 @@ pub async fn upload(
     Path(site): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let id = site_id(&site)?;
-    who.require(&id, Scope::ScansWrite)?;
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(MAX_SCAN_BYTES)
-        } else {
-            ApiError::invalid("", r.body_text())
-        }
-    })?;
-    if body.len() > MAX_SCAN_BYTES {
-        return Err(ApiError::too_large(MAX_SCAN_BYTES));
-    }
+    let (id, body) = scan_write(&who, &site, body, MAX_SCAN_BYTES)?;
     existing_site(&app, &id).await?;
     let (url, counts) = summarise(&body)?;
     let mut random = [0u8; 6];
@@ -421,12 +413,7 @@ pub async fn enqueue(
     Path(site): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let id = site_id(&site)?;
-    who.require(&id, Scope::ScansWrite)?;
-    let body = body.map_err(|r| ApiError::invalid("", r.body_text()))?;
-    if body.len() > MAX_JOB_REQUEST {
-        return Err(ApiError::too_large(MAX_JOB_REQUEST));
-    }
+    let (id, body) = scan_write(&who, &site, body, MAX_JOB_REQUEST)?;
     queue(&app)?;
     let req: ScanJobRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ScanJobRequest::default()

@@ -78,16 +78,35 @@ impl TestApp {
         &self.base
     }
 
-    pub async fn demo_version(&self) -> String {
-        let v: Value = self
-            .client
-            .get(self.url("/api/v1/sites/demo/config"))
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `GET path` with one extra request header (`If-None-Match`, `Accept-Encoding` …).
+    pub async fn get_with_header(&self, path: &str, name: &str, value: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` without credentials, the body as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.client
+            .get(self.url(path))
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn demo_version(&self) -> String {
+        let v = self.get_json("/api/v1/sites/demo/config").await;
         v["version"].as_str().unwrap().to_owned()
     }
 
@@ -116,15 +135,42 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A visitor's own request: `method path` with their consent secret in
+    /// `x-keurmerk-secret`.
+    pub async fn as_visitor(&self, method: reqwest::Method, path: &str, secret: &str) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .header("x-keurmerk-secret", secret)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `GET path` with an API key: the owner-API calls most tests repeat.
     pub async fn get_with_key(&self, path: &str, key: &str) -> reqwest::Response {
         self.client.get(self.url(path)).bearer_auth(key).send().await.unwrap()
     }
 
-    /// `POST path` with an API key and a JSON body.
-    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+    /// `GET path` with an API key, the body as JSON.
+    pub async fn json_with_key(&self, path: &str, key: &str) -> Value {
+        self.get_with_key(path, key).await.json().await.unwrap()
+    }
+
+    /// `GET path` with an API key, the body as text.
+    pub async fn text_with_key(&self, path: &str, key: &str) -> String {
+        self.get_with_key(path, key).await.text().await.unwrap()
+    }
+
+    /// `method path` with an API key and a JSON body.
+    pub async fn send_with_key(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.client
-            .post(self.url(path))
+            .request(method, self.url(path))
             .bearer_auth(key)
             .json(body)
             .send()
@@ -132,12 +178,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `PUT path` with an API key and a JSON body.
+    pub async fn put_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.send_with_key(reqwest::Method::PUT, path, key, body).await
+    }
+
+    /// `POST path` with an API key and a JSON body.
+    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.send_with_key(reqwest::Method::POST, path, key, body).await
+    }
+
     pub async fn leaf_count(&self) -> u64 {
         self.state.store.leaf_count().await.unwrap()
     }
 
-    /// Logs in as the admin; returns a client holding the session cookie and the CSRF token.
-    pub async fn admin(&self) -> (reqwest::Client, String) {
+    /// Logs in as the admin over the owner API.
+    pub async fn admin(&self) -> Admin {
         let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
         let res = client
             .post(self.url("/api/v1/auth/login"))
@@ -147,19 +203,21 @@ impl TestApp {
             .unwrap();
         assert_eq!(res.status(), 200);
         let body: Value = res.json().await.unwrap();
-        (client, body["csrf"].as_str().unwrap().to_owned())
+        Admin {
+            client,
+            csrf: body["csrf"].as_str().unwrap().to_owned(),
+            base: self.base.clone(),
+        }
     }
 
     /// Creates an API key for `site` with `scopes` (as the admin).
     pub async fn api_key(&self, site: &str, scopes: &[&str]) -> String {
-        let (admin, csrf) = self.admin().await;
-        let res = admin
-            .post(self.url(&format!("/api/v1/owner/sites/{site}/keys")))
-            .header("X-CSRF-Token", csrf)
-            .json(&json!({"name": "test", "scopes": scopes}))
-            .send()
+        let path = format!("/api/v1/owner/sites/{site}/keys");
+        let res = self
+            .admin()
             .await
-            .unwrap();
+            .post(&path, &json!({"name": "test", "scopes": scopes}))
+            .await;
         assert_eq!(res.status(), 201);
         let v: Value = res.json().await.unwrap();
         v["key"].as_str().unwrap().to_owned()
@@ -167,16 +225,153 @@ impl TestApp {
 
     /// Creates a site (as the admin) allowing `origin`.
     pub async fn create_site(&self, id: &str, origin: &str) {
-        let (admin, csrf) = self.admin().await;
-        let res = admin
-            .post(self.url("/api/v1/owner/sites"))
-            .header("X-CSRF-Token", csrf)
-            .json(&json!({"id": id, "allowed_origins": [origin]}))
+        let body = json!({"id": id, "allowed_origins": [origin]});
+        let res = self.admin().await.post("/api/v1/owner/sites", &body).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
+
+    /// Logs in to the dashboard with its form; the browser holds the session.
+    pub async fn dashboard_login(&self) -> reqwest::Client {
+        let b = browser();
+        let res = b
+            .post(self.url("/dashboard/login"))
+            .form(&[("username", "admin"), ("password", self.admin_password.as_str())])
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/dashboard/");
+        b
     }
+}
+
+impl TestApp {
+    /// `GET path` from dashboard browser `b`, asking for `lang` when given:
+    /// the status and the page.
+    pub async fn page(&self, b: &reqwest::Client, path: &str, lang: Option<&str>) -> (u16, String) {
+        let mut req = b.get(self.url(path));
+        if let Some(lang) = lang {
+            req = req.header("Accept-Language", lang);
+        }
+        let res = req.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// Uploads scan `report` for `site` with `key`; returns the scan's id.
+    pub async fn upload_scan(&self, site: &str, key: &str, report: &Value) -> String {
+        let res = self
+            .post_with_key(&format!("/api/v1/sites/{site}/scans"), key, report)
+            .await;
+        assert_eq!(res.status(), 201);
+        let v: Value = res.json().await.unwrap();
+        v["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The admin's owner-API session: a client holding the session cookie, and
+/// the CSRF token every state change needs.
+pub struct Admin {
+    pub client: reqwest::Client,
+    pub csrf: String,
+    base: String,
+}
+
+impl Admin {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `GET path`, the body as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
+    /// `POST path` with a JSON body and the session's CSRF token.
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.post_with_csrf(path, Some(&self.csrf), body).await
+    }
+
+    /// `POST path` with a JSON body and `csrf` as the token (none: no header),
+    /// for showing what a forged request gets.
+    pub async fn post_with_csrf(&self, path: &str, csrf: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(csrf) = csrf {
+            req = req.header("X-CSRF-Token", csrf);
+        }
+        req.send().await.unwrap()
+    }
+}
+
+/// A browser for the dashboard: keeps cookies, follows no redirects (tests
+/// check where they point).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The CSRF token in a dashboard page's form.
+pub fn csrf_of(page: &str) -> String {
+    let at = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+/// `GET url` from `client`, the body as JSON.
+pub async fn get_json_at(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// Allowed on the demo site whatever port the server runs on (for tests
+/// against a server process, which has no `TestApp`).
+pub const DEMO_ORIGIN: &str = "http://127.0.0.1:8080";
+
+/// A decision for the demo site of the server at `base`, on its current
+/// configuration, made with `method` and `categories`, in `language`.
+pub async fn demo_decision_at(
+    client: &reqwest::Client,
+    base: &str,
+    method: &str,
+    categories: Value,
+    language: &str,
+) -> Value {
+    let config = get_json_at(client, &format!("{base}/api/v1/sites/demo/config")).await;
+    json!({
+        "config_version": config["version"],
+        "method": method,
+        "categories": categories,
+        "language": language,
+        "page_path": "/",
+    })
+}
+
+/// POSTs decision `body` for the demo site to the server at `base`, from
+/// [`DEMO_ORIGIN`]; an error when the server is gone.
+pub async fn post_demo_decision_at(
+    client: &reqwest::Client,
+    base: &str,
+    body: &Value,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("{base}/api/v1/sites/demo/decisions"))
+        .header("Origin", DEMO_ORIGIN)
+        .json(body)
+        .send()
+        .await
+}
+
+/// A connection to the Redis at `url`.
+pub async fn redis_con(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
 }
 
 /// Runs an async test body once per backend.
