@@ -472,7 +472,8 @@ async fn sqlite_migrates_a_version_1_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_wal_starts_over_under_steady_load() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+    // A small bound (1 MiB) so that a short test crosses it many times.
+    let store = SqliteStore::open_with_wal_bound(dir.path(), 256).unwrap();
     let a = site_id("a");
     let until = std::time::Instant::now() + std::time::Duration::from_millis(2500);
     let mut tasks = Vec::new();
