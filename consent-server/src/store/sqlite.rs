@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -119,32 +119,33 @@ pub struct Writer {
     /// Tells the checkpointer a commit happened (never blocks; one pending
     /// tick is enough).
     committed: mpsc::SyncSender<()>,
-    /// Set by the checkpointer after each pass: the WAL is (nearly) all
-    /// copied back, the moment for the writer to restart it (see `run_writer`).
-    backfilled: Arc<AtomicBool>,
+    /// Set by the checkpointer to the WAL's size in pages once the WAL is
+    /// (nearly) all copied back and over its bound: the moment for the
+    /// writer to let it start over (see `run_writer`). Zero otherwise.
+    backfilled: Arc<AtomicI64>,
+    /// The WAL's bound in pages.
+    restart_after: i64,
 }
 
 /// How often at most the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// How long the writer waits for readers when it restarts the WAL.
+/// How long the writer waits for readers when it must force the WAL to
+/// start over.
 const RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
 /// How long a connection waits for a lock before giving up.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// WAL pages (256 MiB) after which the writer starts the WAL over under
 /// steady load (when writes pause, it starts over by itself). Each restart
-/// costs the writer a pause of 10–40 ms on this machine's disk (it finishes
+/// costs the writer a pause of 2–20 ms on this machine's disk (it finishes
 /// the checkpoint and fsyncs), so it is paid per 256 MiB written rather than
-/// per checkpoint: at 20,000 decisions/s about every 1.5 s, which keeps p99
-/// latency near 25 ms; every 64 MiB it was ~35 ms.
+/// per checkpoint: at 25,000 decisions/s about every 1.3 s. (Per 64 MiB,
+/// p99 latency was ~35 ms instead of ~21 ms.)
 const RESTART_AFTER_PAGES: i64 = 65_536;
 
 /// A checkpoint pass that copied at most this many pages (2 MiB) leaves
 /// little for the writer to finish.
 const SHORT_PASS_PAGES: i64 = 512;
-
-/// WAL pages (256 MiB) past which the WAL is reported as not starting over.
-const WAL_PAGES_WARN: i64 = 65_536;
 
 type Done = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&mut Writer) -> Done + Send>;
@@ -215,7 +216,7 @@ impl SqliteStore {
         }
         let (tx, rx) = mpsc::sync_channel::<Job>(MAX_BATCH * 4);
         let (committed, ticks) = mpsc::sync_channel::<()>(1);
-        let backfilled = Arc::new(AtomicBool::new(false));
+        let backfilled = Arc::new(AtomicI64::new(0));
         let checkpointed = backfilled.clone();
         let writer = Writer {
             conn,
@@ -223,6 +224,7 @@ impl SqliteStore {
             poisoned: None,
             committed,
             backfilled: backfilled.clone(),
+            restart_after: restart_after_pages,
         };
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -371,13 +373,19 @@ fn run_writer(mut w: Writer, rx: mpsc::Receiver<Job>) {
         // on a wholly checkpointed snapshot while no reader still reads older
         // frames, and the writer's next transaction begins right after its
         // commit. So once the checkpointer has copied the bulk back, the
-        // writer copies the few frames since, waits briefly for readers
-        // (RESTART, bounded by a short busy timeout) and so lets its next
-        // write start the WAL over; otherwise, under steady load, the WAL
-        // would grow without end.
-        if w.backfilled.swap(false, Ordering::Relaxed) {
+        // writer copies the few frames since (PASSIVE: no waiting for
+        // readers), which lets its next write start the WAL over. Should
+        // readers keep preventing that until the WAL is twice its bound, the
+        // writer waits for them, briefly (RESTART with a short busy timeout).
+        let pages = w.backfilled.swap(0, Ordering::Relaxed);
+        if pages > 0 {
+            let mode = if pages > 2 * w.restart_after {
+                "PRAGMA wal_checkpoint(RESTART)"
+            } else {
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            };
             let _ = w.conn.busy_timeout(RESTART_WAIT);
-            let _ = w.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+            let _ = w.conn.query_row(mode, [], |_| Ok(()));
             let _ = w.conn.busy_timeout(BUSY_TIMEOUT);
         }
     }
@@ -392,7 +400,7 @@ fn run_writer(mut w: Writer, rx: mpsc::Receiver<Job>) {
 /// of times a second, each rewriting the same hot pages (the ends of the
 /// leaf table and its index) and fsyncing the database file, all on the one
 /// writer thread. Ends when the writer ends (the tick channel closes).
-fn run_checkpointer(conn: &Connection, ticks: &mpsc::Receiver<()>, backfilled: &AtomicBool, restart_after: i64) {
+fn run_checkpointer(conn: &Connection, ticks: &mpsc::Receiver<()>, backfilled: &AtomicI64, restart_after: i64) {
     let mut copied_before = 0;
     while ticks.recv().is_ok() {
         let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
@@ -402,7 +410,7 @@ fn run_checkpointer(conn: &Connection, ticks: &mpsc::Receiver<()>, backfilled: &
         let copied = match passive {
             Ok((pages, done)) => {
                 wal_pages = pages;
-                if pages > WAL_PAGES_WARN {
+                if pages > 4 * restart_after {
                     tracing::warn!(pages, done, "the WAL is not starting over: long-running readers?");
                 }
                 // `done` counts since the WAL last started over.
@@ -428,7 +436,7 @@ fn run_checkpointer(conn: &Connection, ticks: &mpsc::Receiver<()>, backfilled: &
             continue;
         }
         if wal_pages > restart_after {
-            backfilled.store(true, Ordering::Relaxed);
+            backfilled.store(wal_pages, Ordering::Relaxed);
         }
         std::thread::sleep(CHECKPOINT_EVERY);
     }
