@@ -414,18 +414,12 @@ async fn scan_now<S: Store + Clone>(
     form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    let Some(s) = session(&dash, &headers).await else {
-        return to_login();
-    };
-    let c = chrome(lang, &s);
     let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if sent != s.csrf {
-        return message(&c, StatusCode::FORBIDDEN, "forbidden");
-    }
-    let site = match site_or_page(&dash, &c, &site).await {
-        Ok(site) => site,
+    let (s, site) = match posted_for_site(&dash, &headers, lang, &site, &sent).await {
+        Ok(found) => found,
         Err(res) => return res,
     };
+    let c = chrome(lang, &s);
     match dash.auth.queue_scan(site.id.clone()).await {
         QueueOutcome::Queued(_) => Redirect::to(&format!("{BASE}/sites/{}/scans", site.id.as_str())).into_response(),
         QueueOutcome::NotConfigured => message(&c, StatusCode::SERVICE_UNAVAILABLE, "queue_off"),
@@ -548,6 +542,26 @@ async fn site_or_page<S: Store + Clone>(
     }
 }
 
+/// The start every form POST about a site shares: a session (else the log-in
+/// page), the form's CSRF token matching it (else 403), the site (else 404).
+async fn posted_for_site<S: Store + Clone>(
+    dash: &Dash<S>,
+    headers: &HeaderMap,
+    lang: Lang,
+    site: &str,
+    csrf: &str,
+) -> Result<(Session, consent_core::store::Site), Response> {
+    let Some(s) = session(dash, headers).await else {
+        return Err(to_login());
+    };
+    let c = chrome(lang, &s);
+    if csrf != s.csrf {
+        return Err(message(&c, StatusCode::FORBIDDEN, "forbidden"));
+    }
+    let site = site_or_page(dash, &c, site).await?;
+    Ok((s, site))
+}
+
 /// The configuration editor: JSON in a textarea, the error by field above it.
 fn config_page(c: &Chrome, site: &SiteId, text: &str, error: Option<(String, String)>, draft: bool) -> Response {
     let lang = c.lang;
@@ -626,21 +640,15 @@ async fn save_config<S: Store + Clone>(
     form: Result<Form<ConfigForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    let Some(s) = session(&dash, &headers).await else {
-        return to_login();
-    };
-    let c = chrome(lang, &s);
     let form = form.map(|Form(f)| f).unwrap_or(ConfigForm {
         csrf: String::new(),
         config: String::new(),
     });
-    if form.csrf != s.csrf {
-        return message(&c, StatusCode::FORBIDDEN, "forbidden");
-    }
-    let site = match site_or_page(&dash, &c, &site).await {
-        Ok(site) => site,
+    let (s, site) = match posted_for_site(&dash, &headers, lang, &site, &form.csrf).await {
+        Ok(found) => found,
         Err(res) => return res,
     };
+    let c = chrome(lang, &s);
     let config: SiteConfig = match serde_json::from_str(&form.config) {
         Ok(config) => config,
         Err(e) => return config_page(&c, &site.id, &form.config, Some((String::new(), e.to_string())), false),
@@ -676,19 +684,15 @@ async fn declare<S: Store + Clone>(
     form: Result<Form<DeclareForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    let Some(s) = session(&dash, &headers).await else {
-        return to_login();
+    let csrf = form.as_ref().map_or("", |Form(f)| f.csrf.as_str());
+    let (s, site) = match posted_for_site(&dash, &headers, lang, &site, csrf).await {
+        Ok(found) => found,
+        Err(res) => return res,
     };
     let c = chrome(lang, &s);
+    // A form that did not parse carried no token, so it was refused above.
     let Ok(Form(form)) = form else {
         return message(&c, StatusCode::FORBIDDEN, "forbidden");
-    };
-    if form.csrf != s.csrf {
-        return message(&c, StatusCode::FORBIDDEN, "forbidden");
-    }
-    let site = match site_or_page(&dash, &c, &site).await {
-        Ok(site) => site,
-        Err(res) => return res,
     };
     let mut config = match current_config(&dash, &c, &site).await {
         Ok(config) => config,
