@@ -102,18 +102,6 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -130,7 +118,7 @@ impl FromRequestParts<AppState> for Principal {
                 None => Err(ApiError::unauthorized("unknown API key")),
             };
         }
-        let Some(token) = cookie(parts, SESSION_COOKIE) else {
+        let Some(token) = dashboard::auth::cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(ApiError::unauthorized("log in or send an API key"));
         };
         let now = crate::api::decisions::now_ms();

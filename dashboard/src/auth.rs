@@ -6,9 +6,22 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue, header};
 use consent_core::SiteId;
 use consent_core::store::Session;
+
+/// The value of cookie `name` in a request's `Cookie` headers. Shared with
+/// the server, which reads the same session cookie for the API.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::BASE;
-use crate::auth::{Auth, LoginOutcome, QueueOutcome, ScanJobs};
+use crate::auth::{Auth, LoginOutcome, QueueOutcome, ScanJobs, cookie};
 use crate::html::{Chrome, Lang, esc, page, refreshing_page, secure, time};
 
 const CSS: &str = include_str!("../static/dashboard.css");
@@ -53,17 +53,6 @@ async fn css() -> Response {
         HeaderValue::from_static("text/css; charset=utf-8"),
     );
     res
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
 }
 
 async fn session<S>(dash: &Dash<S>, headers: &HeaderMap) -> Option<Session> {
