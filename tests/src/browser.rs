@@ -113,6 +113,18 @@ pub async fn wait_for(page: &Page, condition: &str, timeout: Duration) -> Result
     }
 }
 
+/// Activates `opener` (the banner's Preferences button, the reopen control,
+/// a `data-consent-open` link) and waits until the preferences dialog is open.
+pub async fn open_dialog(page: &Page, opener: &str, timeout: Duration) -> Result<()> {
+    click(page, opener).await?;
+    wait_for(
+        page,
+        "document.querySelector('.km-dlg') && document.querySelector('.km-dlg').open",
+        timeout,
+    )
+    .await
+}
+
 /// Navigates and waits for the load event.
 pub async fn goto(page: &Page, url: &str) -> Result<()> {
     page.goto(url).await?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
-use e2e::browser::{Chromium, click, eval, exclusive, goto, wait_for};
+use e2e::browser::{Chromium, click, eval, exclusive, goto, open_dialog, wait_for};
 use e2e::widget_site::{SiteServer, Trackers, launch, repo_root};
 use serde_json::Value;
 
@@ -58,13 +58,7 @@ async fn banner_and_dialog_have_no_axe_violations_and_work_by_keyboard() -> Resu
     .await?;
     assert_eq!(same, serde_json::json!([true, true, true, true]));
 
-    click(&page, "[data-km=prefs]").await?;
-    wait_for(
-        &page,
-        "document.querySelector('.km-dlg') && document.querySelector('.km-dlg').open",
-        T,
-    )
-    .await?;
+    open_dialog(&page, "[data-km=prefs]", T).await?;
     // Open every service list so axe checks the cookie tables too.
     let _: bool = eval(
         &page,

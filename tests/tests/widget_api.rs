@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use e2e::browser::{Chromium, click, eval, exclusive, goto, wait_for};
+use e2e::browser::{Chromium, click, eval, exclusive, goto, open_dialog, wait_for};
 use e2e::widget_site::{SiteServer, Trackers, launch};
 use serde_json::Value;
 
@@ -21,13 +21,7 @@ async fn api_links_and_embed_placeholders() -> Result<()> {
     wait_for(&page, "document.querySelector('.km-banner')", T).await?;
 
     // Analytics only, through the preferences.
-    click(&page, "[data-km=prefs]").await?;
-    wait_for(
-        &page,
-        "document.querySelector('.km-dlg') && document.querySelector('.km-dlg').open",
-        T,
-    )
-    .await?;
+    open_dialog(&page, "[data-km=prefs]", T).await?;
     click(&page, "#km-c-analytics").await?;
     click(&page, ".km-dlg [data-km=save]").await?;
     wait_for(&page, "keurmerk.receipt()", T).await?;
@@ -80,13 +74,7 @@ async fn api_links_and_embed_placeholders() -> Result<()> {
     )
     .await?;
     assert_eq!(ui, 0, "no UI on a return visit until asked");
-    click(&page, "a[data-consent-open]").await?;
-    wait_for(
-        &page,
-        "document.querySelector('.km-dlg') && document.querySelector('.km-dlg').open",
-        T,
-    )
-    .await?;
+    open_dialog(&page, "a[data-consent-open]", T).await?;
     let shown: Value = eval(
         &page,
         "[document.getElementById('km-c-analytics').checked, document.getElementById('km-c-marketing').checked, document.getElementById('km-s-youtube').checked]",

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use consent_core::config::Service;
-use e2e::browser::{Chromium, click, eval, exclusive, goto, wait_for};
+use e2e::browser::{Chromium, click, eval, exclusive, goto, open_dialog, wait_for};
 use e2e::widget_site::{SiteServer, Trackers, demo_config, launch};
 use serde_json::Value;
 
@@ -65,13 +65,7 @@ async fn withdrawal_deletes_the_category_cookies_and_consent_mode_follows() -> R
     wait_for(&page, "keurmerk.receipt()", T).await?;
 
     // Withdraw marketing through the persistent control.
-    click(&page, ".km-reopen").await?;
-    wait_for(
-        &page,
-        "document.querySelector('.km-dlg') && document.querySelector('.km-dlg').open",
-        T,
-    )
-    .await?;
+    open_dialog(&page, ".km-reopen", T).await?;
     let checked: bool = eval(&page, "document.getElementById('km-c-marketing').checked").await?;
     assert!(checked, "the dialog shows the current decision");
     click(&page, "#km-c-marketing").await?;
@@ -124,13 +118,7 @@ async fn gpc_is_announced_prerefused_and_recorded() -> Result<()> {
     .await?;
     goto(&page, &site.url("index.html")).await?;
     wait_for(&page, "document.querySelector('.km-banner .km-gpc')", T).await?;
-    click(&page, "[data-km=prefs]").await?;
-    wait_for(
-        &page,
-        "document.querySelector('.km-dlg') && document.querySelector('.km-dlg').open",
-        T,
-    )
-    .await?;
+    open_dialog(&page, "[data-km=prefs]", T).await?;
     let state: Value = eval(
         &page,
         "({m: document.getElementById('km-c-marketing').checked, d: document.getElementById('km-cd-marketing').textContent})",

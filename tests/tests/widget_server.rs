@@ -14,7 +14,7 @@ use axum::response::Html;
 use axum::routing::get;
 use consent_core::note::NoteVerifier;
 use consent_core::tlog_proof::ProofBundle;
-use e2e::browser::{Chromium, Launch, click, eval, exclusive, goto, wait_for};
+use e2e::browser::{Chromium, Launch, click, eval, exclusive, goto, open_dialog, wait_for};
 use e2e::widget_site::{build_widget, consent_server_bin, repo_root};
 use e2e::{RedisServer, ServerProcess};
 use serde_json::{Value, json};
@@ -260,13 +260,7 @@ async fn visit_accept_and_return(server: &ServerProcess) -> Result<()> {
     wait_for(&page, "document.querySelector('.km-reopen')", T).await?;
     let banner: bool = eval(&page, "!!document.querySelector('.km-banner')").await?;
     assert!(!banner, "no banner on a return visit");
-    click(&page, ".km-reopen").await?;
-    wait_for(
-        &page,
-        "document.querySelector('.km-dlg') && document.querySelector('.km-dlg').open",
-        T,
-    )
-    .await?;
+    open_dialog(&page, ".km-reopen", T).await?;
     click(&page, "#km-c-marketing").await?;
     click(&page, ".km-dlg [data-km=save]").await?;
     let first_index = me["receipt"]["index"].as_u64().context("index")?;
@@ -283,13 +277,7 @@ async fn visit_accept_and_return(server: &ServerProcess) -> Result<()> {
 
     // The proof the visitor downloads from the dialog is the server's
     // standard bundle array, which verifies against the log's key.
-    click(&page, ".km-reopen").await?;
-    wait_for(
-        &page,
-        "document.querySelector('.km-dlg') && document.querySelector('.km-dlg').open",
-        T,
-    )
-    .await?;
+    open_dialog(&page, ".km-reopen", T).await?;
     let _: bool = eval(
         &page,
         "(() => { const o = URL.createObjectURL; URL.createObjectURL = b => (window.__blob = b, o(b)); \
