@@ -44,6 +44,22 @@ pub struct LoaderContext<'a> {
     pub base_url: &'a str,
 }
 
+/// `Cache-Control` of `GET /s/{site}/loader.js`.
+///
+/// The loader is a synchronous script at the top of `<head>`: whenever the
+/// browser has to ask the server for it, the page's parsing waits one round
+/// trip. It also carries the site's blocking rules, so a changed
+/// configuration must reach visitors soon. Hence:
+/// - `max-age=300`: a visitor browsing the site sends no request for the
+///   loader for five minutes (a new configuration waits at most that long);
+/// - `stale-while-revalidate=86400`: for a day after that the cached loader
+///   still runs at once while the browser revalidates it in the background
+///   (a `304` of a few hundred bytes, or the new loader, used from the next
+///   page on), so a returning visitor never waits for that round trip and at
+///   most one page view runs rules older than five minutes;
+/// - past that day the browser revalidates before running it (`ETag`, `304`).
+pub const CACHE_CONTROL: &str = "public, max-age=300, stale-while-revalidate=86400";
+
 /// The identifier in the template that [`render`] replaces with the rules.
 pub const RULES_PLACEHOLDER: &str = "__KEURMERK_RULES__";
 

@@ -259,11 +259,13 @@ async fn public_config_and_loader_are_cacheable(kind: Kind) {
             .unwrap()
             .starts_with("application/javascript")
     );
+    assert_eq!(res.headers()["cache-control"], consent_core::loader::CACHE_CONTROL);
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let script = res.text().await.unwrap();
     assert!(script.contains(&config.version().0));
     let res = app.get_with_header("/s/demo/loader.js", "If-None-Match", &etag).await;
     assert_eq!(res.status(), 304);
+    assert_eq!(res.headers()["cache-control"], consent_core::loader::CACHE_CONTROL);
     assert_eq!(app.get("/s/nope/loader.js").await.status(), 404);
 }
 both_backends!(public_config_and_loader_are_cacheable);

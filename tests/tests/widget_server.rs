@@ -169,31 +169,39 @@ async fn visit_accept_and_return(server: &ServerProcess) -> Result<()> {
         .await?;
     let version = config["version"].as_str().context("version")?.to_owned();
     let loader = reqwest::get(format!("{base}/s/demo/loader.js")).await?.text().await?;
-    // Browsers that take brotli get the same script brotli-compressed.
-    let raw = reqwest::Client::builder()
-        .no_brotli()
-        .no_gzip()
-        .no_deflate()
-        .build()?
-        .get(format!("{base}/s/demo/loader.js"))
-        .header("accept-encoding", "gzip, deflate, br, zstd")
-        .send()
-        .await?
-        .error_for_status()?;
-    assert_eq!(
-        raw.headers().get("content-encoding").map(|v| v.as_bytes()),
-        Some(&b"br"[..])
-    );
-    let compressed = raw.bytes().await?;
-    let mut plain = Vec::new();
-    brotli::BrotliDecompress(&mut &compressed[..], &mut plain)?;
-    assert_eq!(String::from_utf8(plain)?, loader);
-    assert!(
-        compressed.len() * 2 < loader.len(),
-        "loader: {} bytes brotli of {}",
-        compressed.len(),
-        loader.len()
-    );
+    // Browsers that take brotli get the same loader and configuration
+    // brotli-compressed.
+    let raw_client = reqwest::Client::builder().no_brotli().no_gzip().no_deflate().build()?;
+    for (path, plain_body) in [
+        ("/s/demo/loader.js", loader.clone()),
+        ("/api/v1/sites/demo/config", config.to_string()),
+    ] {
+        let raw = raw_client
+            .get(format!("{base}{path}"))
+            .header("accept-encoding", "gzip, deflate, br, zstd")
+            .send()
+            .await?
+            .error_for_status()?;
+        assert_eq!(
+            raw.headers().get("content-encoding").map(|v| v.as_bytes()),
+            Some(&b"br"[..]),
+            "{path}"
+        );
+        let compressed = raw.bytes().await?;
+        let mut plain = Vec::new();
+        brotli::BrotliDecompress(&mut &compressed[..], &mut plain)?;
+        if path.ends_with(".js") {
+            assert_eq!(String::from_utf8(plain)?, plain_body);
+        } else {
+            assert_eq!(serde_json::from_slice::<Value>(&plain)?, config);
+        }
+        assert!(
+            compressed.len() * 2 < plain_body.len(),
+            "{path}: {} bytes brotli of {}",
+            compressed.len(),
+            plain_body.len()
+        );
+    }
     let asset_version = loader
         .split("?v=")
         .nth(1)
