@@ -168,6 +168,20 @@ pub struct SiteState {
     pub decisions: Mutex<Vec<Value>>,
     /// While set, the decisions endpoint answers 503 (the server is "down").
     pub api_down: AtomicBool,
+    /// Off (tests): everything is sent uncompressed and `no-cache`, so a
+    /// test that changes the configuration sees the new loader on reload.
+    /// On (the benchmark): headers and bodies as a visitor gets them in
+    /// production, so bytes on the wire and cache hits are real: the loader
+    /// brotli 11 with [`consent_core::loader::CACHE_CONTROL`] and an ETag
+    /// (304 on `If-None-Match`), `/widget/*` immutable for a year as the
+    /// consent server sends it, vanilla-cookieconsent's library files as a
+    /// CDN sends a versioned npm file (brotli, immutable for a year), and its
+    /// per-site init file with the same policy as the loader.
+    pub production: AtomicBool,
+    /// In production mode: the per-site scripts go out `no-cache` instead,
+    /// so the next visit revalidates them (how a cached loader past its
+    /// `max-age` and its stale-while-revalidate window behaves).
+    pub per_site_no_cache: AtomicBool,
     next_index: AtomicU64,
 }
 
@@ -203,9 +217,7 @@ impl SiteServer {
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        serve_http_and_https(listener, app, tls_acceptor(&[SITE_HOST, CONSENT_HOST], true)?);
         Ok(SiteServer { addr, state })
     }
 
@@ -213,9 +225,42 @@ impl SiteServer {
     pub fn url(&self, page: &str) -> String {
         format!("http://{SITE_HOST}/demo/{page}")
     }
+
+    /// A demo page over HTTPS, as sites are visited in production (Chromium
+    /// only offers brotli on HTTPS). Use with [`SiteState::production`]:
+    /// the loader then names the consent server by `https://` too.
+    pub fn secure_url(&self, page: &str) -> String {
+        format!("https://{SITE_HOST}/demo/{page}")
+    }
 }
 
-async fn loader(State(st): State<Arc<SiteState>>, Path(site): Path<String>) -> Response {
+/// Serves `app` on `listener`, plain HTTP and TLS on the one port (the
+/// browser maps http:// and https:// of a host to it): a TLS connection
+/// starts with a handshake record.
+fn serve_http_and_https(listener: tokio::net::TcpListener, app: Router, tls: tokio_rustls::TlsAcceptor) {
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (app, tls) = (app.clone(), tls.clone());
+            tokio::spawn(async move {
+                let mut first = [0u8; 1];
+                if stream.peek(&mut first).await.is_err() {
+                    return;
+                }
+                let service = TowerToHyperService::new(app);
+                let server = AutoBuilder::new(TokioExecutor::new());
+                if first[0] == 0x16 {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        let _ = server.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                } else {
+                    let _ = server.serve_connection(TokioIo::new(stream), service).await;
+                }
+            });
+        }
+    });
+}
+
+async fn loader(State(st): State<Arc<SiteState>>, Path(site): Path<String>, headers: HeaderMap) -> Response {
     let Ok(site) = SiteId::parse(&site) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -223,7 +268,12 @@ async fn loader(State(st): State<Arc<SiteState>>, Path(site): Path<String>) -> R
     let template = std::fs::read_to_string(repo_root().join("consent-widget/loader/loader.js")).unwrap_or_default();
     let cfg = st.config();
     let version = cfg.version();
-    let base = format!("http://{CONSENT_HOST}");
+    let scheme = if st.production.load(Ordering::SeqCst) {
+        "https"
+    } else {
+        "http"
+    };
+    let base = format!("{scheme}://{CONSENT_HOST}");
     let body = render(
         &template,
         &LoaderContext {
@@ -233,6 +283,9 @@ async fn loader(State(st): State<Arc<SiteState>>, Path(site): Path<String>) -> R
             base_url: &base,
         },
     );
+    if st.production.load(Ordering::SeqCst) {
+        return per_site_file(&st, &headers, body.into_bytes(), "text/javascript; charset=utf-8");
+    }
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
@@ -243,9 +296,90 @@ async fn loader(State(st): State<Arc<SiteState>>, Path(site): Path<String>) -> R
         .into_response()
 }
 
-async fn config(State(st): State<Arc<SiteState>>, Path(site): Path<String>) -> Response {
+/// Brotli at quality 11, what the consent server and CDNs send.
+pub fn brotli11(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("in-memory brotli");
+    out
+}
+
+/// [`brotli11`] once per content, as the consent server caches its loader's
+/// and a CDN its files' (compressing on every request would time the
+/// compressor, not the widget).
+fn brotli11_cached(bytes: &[u8]) -> Vec<u8> {
+    static CACHE: OnceLock<Mutex<BTreeMap<Vec<u8>, Vec<u8>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(b) = cache.lock().unwrap().get(bytes) {
+        return b.clone();
+    }
+    let b = brotli11(bytes);
+    cache.lock().unwrap().insert(bytes.to_vec(), b.clone());
+    b
+}
+
+fn accepts_br(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("br"))
+}
+
+/// A per-site script in production mode (the loader, vanilla's init file):
+/// brotli, the loader's cache policy, an ETag of the content and `304` when
+/// the browser already has it.
+fn per_site_file(st: &SiteState, headers: &HeaderMap, body: Vec<u8>, content_type: &'static str) -> Response {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    let etag = format!("\"{:016x}\"", h.finish());
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    let mut resp = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if accepts_br(headers) {
+        let mut r = Response::new(Body::from(brotli11_cached(&body)));
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+        r
+    } else {
+        Response::new(Body::from(body))
+    };
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let cache = if st.per_site_no_cache.load(Ordering::SeqCst) {
+        "no-cache"
+    } else {
+        consent_core::loader::CACHE_CONTROL
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    resp
+}
+
+async fn config(State(st): State<Arc<SiteState>>, Path(site): Path<String>, headers: HeaderMap) -> Response {
     let cfg = st.config();
-    axum::Json(json!({"site": site, "version": cfg.version(), "config": cfg})).into_response()
+    let body = json!({"site": site, "version": cfg.version(), "config": cfg});
+    if !st.production.load(Ordering::SeqCst) {
+        return axum::Json(body).into_response();
+    }
+    // As the consent server sends it: brotli, cacheable for a minute.
+    let json = body.to_string().into_bytes();
+    let br = accepts_br(&headers);
+    let mut resp = Response::new(Body::from(if br { brotli11_cached(&json) } else { json }));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    if br {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+    }
+    resp
 }
 
 async fn decide(State(st): State<Arc<SiteState>>, body: String) -> Response {
@@ -291,15 +425,12 @@ fn safe(path: &str) -> bool {
     !path.split('/').any(|p| p.is_empty() || p.starts_with('.'))
 }
 
-async fn widget_file(Path(path): Path<String>, headers: HeaderMap) -> Response {
+async fn widget_file(State(st): State<Arc<SiteState>>, Path(path): Path<String>, headers: HeaderMap) -> Response {
     if !safe(&path) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let file = repo_root().join("consent-widget/dist").join(&path);
-    let br = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("br"));
+    let br = accepts_br(&headers);
     let mut br_path = file.clone().into_os_string();
     br_path.push(".br");
     let (bytes, encoded) = match (br, std::fs::read(&br_path)) {
@@ -312,7 +443,12 @@ async fn widget_file(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let mut resp = Response::new(Body::from(bytes));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path)));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let cache = if st.production.load(Ordering::SeqCst) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if encoded {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
     }
@@ -320,21 +456,41 @@ async fn widget_file(Path(path): Path<String>, headers: HeaderMap) -> Response {
 }
 
 /// The benchmark's baseline, vanilla-cookieconsent from the npm registry.
-async fn baseline_file(Path(path): Path<String>) -> Response {
+async fn baseline_file(State(st): State<Arc<SiteState>>, Path(path): Path<String>, headers: HeaderMap) -> Response {
     let dir = repo_root().join("tools/node_modules/vanilla-cookieconsent/dist");
-    match std::fs::read(dir.join(&path)) {
-        Ok(bytes) if safe(&path) => ([(header::CONTENT_TYPE, content_type(&path))], bytes).into_response(),
-        _ => StatusCode::NOT_FOUND.into_response(),
+    let bytes = match std::fs::read(dir.join(&path)) {
+        Ok(bytes) if safe(&path) => bytes,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    if !st.production.load(Ordering::SeqCst) {
+        return ([(header::CONTENT_TYPE, content_type(&path))], bytes).into_response();
     }
+    let br = accepts_br(&headers);
+    let mut resp = Response::new(Body::from(if br { brotli11_cached(&bytes) } else { bytes }));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path)));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if br {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+    }
+    resp
 }
 
-async fn demo_file(Path(path): Path<String>) -> Response {
+async fn demo_file(State(st): State<Arc<SiteState>>, Path(path): Path<String>, headers: HeaderMap) -> Response {
     if !safe(&path) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let Ok(bytes) = std::fs::read(repo_root().join("consent-widget/demo").join(&path)) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    // vanilla-cookieconsent's per-site part: the site serves it like the
+    // consent server serves a site's loader.
+    if path == "bench-vanilla-init.js" && st.production.load(Ordering::SeqCst) {
+        return per_site_file(&st, &headers, bytes, "text/javascript; charset=utf-8");
+    }
     let mut resp = Response::new(Body::from(bytes));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path)));
@@ -369,29 +525,7 @@ impl Trackers {
         let app = Router::new().fallback(tracker).with_state(hits.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let tls = tls_acceptor()?;
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (app, tls) = (app.clone(), tls.clone());
-                tokio::spawn(async move {
-                    // One port for http:// and https:// (the browser maps both
-                    // to it): a TLS connection starts with a handshake record.
-                    let mut first = [0u8; 1];
-                    if stream.peek(&mut first).await.is_err() {
-                        return;
-                    }
-                    let service = TowerToHyperService::new(app);
-                    let server = AutoBuilder::new(TokioExecutor::new());
-                    if first[0] == 0x16 {
-                        if let Ok(stream) = tls.accept(stream).await {
-                            let _ = server.serve_connection(TokioIo::new(stream), service).await;
-                        }
-                    } else {
-                        let _ = server.serve_connection(TokioIo::new(stream), service).await;
-                    }
-                });
-            }
-        });
+        serve_http_and_https(listener, app, tls_acceptor(&TRACKER_HOSTS, false)?);
         Ok(Trackers { addr, hits })
     }
 
@@ -412,10 +546,12 @@ impl Trackers {
     }
 }
 
-/// A self-signed certificate for every tracker host; the browser runs with
-/// `--ignore-certificate-errors` (loopback only).
-fn tls_acceptor() -> Result<tokio_rustls::TlsAcceptor> {
-    let names: Vec<String> = TRACKER_HOSTS.iter().map(|h| (*h).to_owned()).collect();
+/// A self-signed certificate for `hosts`; the browser runs with
+/// `--ignore-certificate-errors` (loopback only). `h2`: offer HTTP/2, as a
+/// production site and consent server behind a TLS front end do (one
+/// connection per origin instead of up to six, each with its handshake).
+fn tls_acceptor(hosts: &[&str], h2: bool) -> Result<tokio_rustls::TlsAcceptor> {
+    let names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
     let cert = rcgen::generate_simple_self_signed(names)?;
     let key = rustls::pki_types::PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -423,7 +559,11 @@ fn tls_acceptor() -> Result<tokio_rustls::TlsAcceptor> {
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(vec![cert.cert.der().clone()], key.into())?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if h2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
