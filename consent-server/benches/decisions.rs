@@ -190,6 +190,31 @@ fn drive(
     }
 }
 
+/// What Redis did for the decisions: (command, calls, µs per call) from
+/// `INFO commandstats`, busiest first.
+fn redis_commandstats(port: u16) -> Vec<(String, u64, f64)> {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "INFO", "commandstats"])
+        .output()
+        .expect("running redis-cli (run scripts/setup)");
+    let mut stats: Vec<(String, u64, f64)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            // cmdstat_evalsha:calls=123,usec=4567,usec_per_call=37.13,...
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let field = |k: &str| rest.split(',').find_map(|f| f.strip_prefix(k)?.strip_prefix('='));
+            Some((
+                name.to_owned(),
+                field("calls")?.parse().ok()?,
+                field("usec")?.parse().ok()?,
+            ))
+        })
+        .map(|(name, calls, usec): (String, u64, f64)| (name, calls, usec / calls.max(1) as f64))
+        .collect();
+    stats.sort_by(|a, b| (b.1 as f64 * b.2).total_cmp(&(a.1 as f64 * a.2)));
+    stats
+}
+
 fn redis_benchmark_set(port: u16) -> f64 {
     let out = Command::new("redis-benchmark")
         .args([
@@ -289,6 +314,22 @@ fn main() {
         )
     };
     print("redis", &on_redis);
+    // Every decision of the run (warm-up included) is in the log.
+    let decisions: u64 = redis::Client::open(redis.url())
+        .and_then(|c| c.get_connection())
+        .and_then(|mut c| redis::cmd("GET").arg("kmk:log:size").query(&mut c))
+        .unwrap_or(0);
+    let stats = redis_commandstats(redis.port());
+    let busiest: Vec<String> = stats
+        .iter()
+        .take(4)
+        .map(|(name, calls, us)| format!("{name} {calls} calls × {us:.0} µs"))
+        .collect();
+    println!(
+        "         inside Redis: {} ({decisions} decisions; {:.1} µs of command time per decision)",
+        busiest.join(", "),
+        stats.iter().map(|(_, c, us)| *c as f64 * us).sum::<f64>() / decisions.max(1) as f64
+    );
     let ceiling = redis_benchmark_set(redis.port());
     println!("redis-benchmark -t set (50 clients, same Redis, appendfsync always): {ceiling:.0} SET/s");
     println!(

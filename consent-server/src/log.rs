@@ -62,10 +62,15 @@ impl Log {
                 key::load_or_create(data_dir, &settings.public_url)?,
                 LogStorage::Sqlite(SqliteLog::open(data_dir)?),
             ),
-            StorageSettings::Redis { url, prefix } => (
-                key::load_or_create_in_redis(url, prefix, &settings.public_url)?,
-                LogStorage::Redis(RedisLog::open(url, prefix)?),
-            ),
+            StorageSettings::Redis { url, prefix } => {
+                let Backend::Redis(decisions) = store else {
+                    anyhow::bail!("Redis log storage needs the Redis decision store");
+                };
+                (
+                    key::load_or_create_in_redis(url, prefix, &settings.public_url)?,
+                    LogStorage::Redis(RedisLog::open(url, prefix, decisions.clone())?),
+                )
+            }
         };
         let interval = std::env::var("KEURMERK_CHECKPOINT_INTERVAL_MS")
             .ok()

@@ -465,6 +465,124 @@ async fn sqlite_migrates_a_version_1_database() {
     assert_eq!(store.leaf_count().await.unwrap(), 4);
 }
 
+/// Redis data written by layout 1 (three keys per visitor: secret hash,
+/// sealing key, by-consent sorted set) moves to layout 2 on first use and
+/// reads back the same; erasure and new decisions then work on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_migrates_layout_1() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let a = site_id("a");
+    let (kept, erased) = (ConsentId::from_random([5; 16]), ConsentId::from_random([6; 16]));
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    {
+        let mut pipe = redis::pipe();
+        // Interleaved: kept 0, erased 1, kept 2.
+        for (idx, c) in [(0u64, &kept), (1, &erased), (2, &kept)] {
+            pipe.hset("t:log:leaves", idx, leaf(&a, c, 100 + idx))
+                .zadd("t:by-site:a", idx, idx)
+                .zadd(format!("t:by-consent:a:{c}"), idx, idx);
+        }
+        pipe.set("t:log:size", 3)
+            .set(format!("t:visitor:a:{kept}"), &[7u8; 32][..])
+            .set(format!("t:visitor:a:{erased}"), &[8u8; 32][..])
+            .set(format!("t:sealing-key:a:{kept}"), &[9u8; 32][..]);
+        let () = pipe.query_async(&mut conn).await.unwrap();
+    }
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    let v = store.visitor(&a, &kept).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([7; 32], Some([9; 32])));
+    let v = store.visitor(&a, &erased).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([8; 32], None), "erased stays erased");
+    let left: Vec<String> = redis::cmd("KEYS").arg("t:*:a:*").query_async(&mut conn).await.unwrap();
+    assert!(left.is_empty(), "layout-1 keys left behind: {left:?}");
+    let schema: u32 = redis::cmd("GET").arg("t:schema").query_async(&mut conn).await.unwrap();
+    assert_eq!(schema, 2);
+
+    let indexes = async |c: &ConsentId, after: Option<u64>| {
+        let q = DecisionQuery {
+            consent_id: Some(c.clone()),
+            after,
+            limit: 100,
+            ..DecisionQuery::default()
+        };
+        let found = store.decisions(&a, &q).await.unwrap();
+        found.iter().map(|d| d.index).collect::<Vec<_>>()
+    };
+    assert_eq!(indexes(&kept, None).await, [0, 2]);
+    assert_eq!(indexes(&erased, None).await, [1]);
+    // A returning visitor's next decision joins the migrated list.
+    assert_eq!(store.append(append(&a, &kept, 200, None)).await.unwrap(), 3);
+    assert_eq!(indexes(&kept, None).await, [0, 2, 3]);
+    assert_eq!(indexes(&kept, Some(0)).await, [2, 3]);
+    assert!(store.erase_sealing_key(&a, &kept).await.unwrap());
+    assert!(!store.erase_sealing_key(&a, &kept).await.unwrap(), "once");
+    let v = store.visitor(&a, &kept).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([7; 32], None));
+    assert_eq!(indexes(&kept, None).await, [0, 2, 3], "erasure keeps the decisions");
+    // A second store (another instance) finds layout 2 and moves nothing.
+    assert_eq!(
+        RedisStore::open(&redis.url(), "t:").unwrap().migrate().await.unwrap(),
+        0
+    );
+}
+
+/// One batch of appends may hold several decisions of one returning
+/// visitor, new visitors of several sites and refusals: each gets its own
+/// answer, and the visitor's list holds every accepted index once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_batch_with_mixed_appends() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let store = Arc::new(RedisStore::open(&redis.url(), "t:").unwrap());
+    let (a, b) = (site_id("a"), site_id("b"));
+    let back = ConsentId::from_random([1; 16]);
+    assert_eq!(store.append(append(&a, &back, 1, Some(1))).await.unwrap(), 0);
+    let unknown = ConsentId::from_random([2; 16]);
+    // Sent together, so the appender sees them at once.
+    let mut tasks = Vec::new();
+    for i in 0..60u8 {
+        let store = store.clone();
+        let job = match i % 4 {
+            0 => append(&a, &back, 10 + u64::from(i), None),
+            1 => append(&b, &ConsentId::from_random([100 + i; 16]), 10, Some(i)),
+            2 => append(&a, &unknown, 10, None),
+            _ => append(&a, &back, 10, Some(3)),
+        };
+        tasks.push(tokio::spawn(async move { (i % 4, store.append(job).await) }));
+    }
+    let mut accepted = BTreeSet::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (0 | 1, Ok(idx)) => assert!(accepted.insert(idx)),
+            (2 | 3, Err(StoreError::Conflict(_))) => {}
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(
+        accepted,
+        (1..31).collect::<BTreeSet<u64>>(),
+        "gap-free, refusals take no index"
+    );
+    let q = DecisionQuery {
+        consent_id: Some(back.clone()),
+        limit: 100,
+        ..DecisionQuery::default()
+    };
+    let found: Vec<u64> = store.decisions(&a, &q).await.unwrap().iter().map(|d| d.index).collect();
+    assert_eq!(found.len(), 16);
+    assert_eq!(found[0], 0);
+    assert!(found.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(store.visitor(&a, &back).await.unwrap().unwrap().secret_sha256, [1; 32]);
+    let all_b = DecisionQuery {
+        limit: 100,
+        ..DecisionQuery::default()
+    };
+    assert_eq!(store.decisions(&b, &all_b).await.unwrap().len(), 15);
+}
+
 /// Under steady load, with readers beside the writer, the WAL must start
 /// over now and then instead of holding every page ever written: the
 /// checkpoints run beside the writer, and a WAL only restarts when a write

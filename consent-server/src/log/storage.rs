@@ -386,10 +386,12 @@ pub struct RedisLog {
     prefix: String,
     lease: Script,
     commit: Script,
+    /// The decision store on the same Redis: it owns the visitors' sealing keys.
+    decisions: crate::store::RedisStore,
 }
 
 impl RedisLog {
-    pub fn open(url: &str, prefix: &str) -> Result<Self, StoreError> {
+    pub fn open(url: &str, prefix: &str, decisions: crate::store::RedisStore) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
@@ -402,6 +404,7 @@ impl RedisLog {
             prefix: prefix.to_owned(),
             lease: Script::new(LEASE),
             commit: Script::new(COMMIT),
+            decisions,
         })
     }
 
@@ -478,19 +481,14 @@ impl RedisLog {
         Ok(r == 1)
     }
 
-    /// Deletes the sealing key (`sealing-key:<site>:<consent>`, the decision
-    /// store's key), then asks Redis to rewrite its append-only file so the
-    /// old `SET` does not stay on disk.
+    /// Destroys the sealing key (kept by the decision store, see
+    /// `store::redis`), then asks Redis to rewrite its append-only file so
+    /// the key's bytes do not stay on disk.
     async fn erase(&self, site: &SiteId, consent: &ConsentId) -> Result<bool, StoreError> {
-        let key = self.key(&format!("sealing-key:{site}:{consent}"));
-        let n: i64 = redis::cmd("DEL")
-            .arg(&key)
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
+        let n = self.decisions.erase_sealing_key(site, consent).await?;
         // Best effort: a rewrite already running will not include the key
         // either; Redis without AOF has nothing to rewrite.
         let _: Result<String, _> = redis::cmd("BGREWRITEAOF").query_async(&mut self.conn.clone()).await;
-        Ok(n > 0)
+        Ok(n)
     }
 }
