@@ -10,6 +10,7 @@
 //! would only cost an import.
 
 use alloc::string::String;
+use core::cell::UnsafeCell;
 
 use wasm_bindgen::prelude::*;
 pub use web_sys::Element;
@@ -36,17 +37,36 @@ fn trap() -> ! {
     unreachable!()
 }
 
-#[wasm_bindgen]
-extern "C" {
-    // The global `document`, typed by web-sys. Not `web_sys::window()?.document()`:
-    // that looks the global object up through four imports plus an
-    // `instanceof Window` check.
-    #[wasm_bindgen(thread_local_v2, js_name = document)]
-    static DOCUMENT: Document;
+/// The page's `document`, handed over by the JS side in [`crate::start`].
+/// Not `web_sys::window()?.document()`: that looks the global object up
+/// through four imports plus an `instanceof Window` check; and not a
+/// `thread_local_v2` import: its lazy cell keeps poisoning panics, with
+/// their messages and source paths, in the wasm.
+struct DocumentSlot(UnsafeCell<Option<Document>>);
+// SAFETY: the widget runs on the page's one JS thread; nothing is shared
+// across threads.
+unsafe impl Sync for DocumentSlot {}
+static DOCUMENT: DocumentSlot = DocumentSlot(UnsafeCell::new(None));
+
+/// Keeps the page's `document` for the rest of the page's life (once,
+/// before anything else).
+pub fn set_document(d: Document) {
+    // SAFETY: single-threaded, and called once by `start` before any
+    // `document()`, so no reference to the slot exists yet.
+    unsafe { *DOCUMENT.0.get() = Some(d) }
+}
+
+fn document() -> &'static Document {
+    // SAFETY: single-threaded; the slot is written once, by `set_document`,
+    // before the first call, and never again, so the reference stays valid.
+    match unsafe { &*DOCUMENT.0.get() } {
+        Some(d) => d,
+        None => trap(),
+    }
 }
 
 fn location() -> Option<Location> {
-    DOCUMENT.with(Document::location)
+    document().location()
 }
 
 /// The page's host name (`location.hostname`).
@@ -64,12 +84,12 @@ pub fn reload() {
 
 /// A switch, `<dialog>` or other element of the widget's own markup, by id.
 pub fn by_id(id: &str) -> Option<Element> {
-    DOCUMENT.with(|d| d.get_element_by_id(id))
+    document().get_element_by_id(id)
 }
 
 /// The focused element (`document.activeElement`).
 pub fn focused() -> Option<Element> {
-    DOCUMENT.with(Document::active_element)
+    document().active_element()
 }
 
 /// Whether two handles are the same JS object: `===`, an intrinsic, where
@@ -85,7 +105,7 @@ pub fn focus(e: &JsValue) {
 }
 
 pub fn el(tag: &str, class: &str) -> Element {
-    let e = sure(DOCUMENT.with(|d| d.create_element(tag)));
+    let e = sure(document().create_element(tag));
     if !class.is_empty() {
         e.set_class_name(class);
     }
@@ -121,7 +141,7 @@ pub fn button(class: &str, label: &str, action: &str) -> Element {
 pub fn root(lang: &str) -> Element {
     let root = el("div", "km-root");
     attr(&root, "lang", lang);
-    if let Some(body) = DOCUMENT.with(Document::body) {
+    if let Some(body) = document().body() {
         add(&body, &root);
     }
     root

@@ -55,11 +55,19 @@ unsafe impl Sync for Slot {}
 static UI: Slot = Slot(RefCell::new(None));
 
 /// Called once by the loader. `k` is `window.keurmerk` (the loader's API;
-/// `k.lang` is the visitor's language), `config` the site's configuration,
-/// `texts` the built-in texts of that language. Returns the widget's root,
-/// for the JS side to listen on.
+/// `k.lang` is the visitor's language), `doc` the page's `document`,
+/// `config` the site's configuration, `texts` the built-in texts of that
+/// language. Returns the widget's root, for the JS side to listen on.
 #[wasm_bindgen]
-pub fn start(k: Api, config: JsValue, texts: JsValue, decided: bool, open_prefs: bool) -> Element {
+pub fn start(
+    k: Api,
+    doc: web_sys::Document,
+    config: JsValue,
+    texts: JsValue,
+    decided: bool,
+    open_prefs: bool,
+) -> Element {
+    dom::set_document(doc);
     let lang = site::string(&k, "lang");
     let site = Site::new(k, config, texts, lang);
     let root = dom::root(&site.lang);
@@ -72,7 +80,11 @@ pub fn start(k: Api, config: JsValue, texts: JsValue, decided: bool, open_prefs:
     if !decided {
         ui.banner = Some(banner::show(&ui.site, &ui.root));
     }
-    *UI.0.borrow_mut() = Some(ui);
+    // `try_`: `borrow_mut` would keep its panic message and source path in
+    // the wasm. Nothing holds the state while `start` runs.
+    if let Ok(mut slot) = UI.0.try_borrow_mut() {
+        *slot = Some(ui);
+    }
     if open_prefs {
         open();
     }

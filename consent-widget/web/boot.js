@@ -30,7 +30,7 @@ K._boot(function show() {
     initSync({ module: a[0] });
     I.config = a[1];
     K.open = open;
-    var root = start(K, a[1].config, a[2], !!I.dec(), !!K._o);
+    var root = start(K, d, a[1].config, a[2], !!I.dec(), !!K._o);
     root.addEventListener("click", function (e) {
       var b = e.target.closest("[data-km]");
       if (b) act(b.getAttribute("data-km"));
