@@ -79,6 +79,9 @@
     modP = new Promise(function (ok) { K._boot = ok; });
     var s = d.createElement("script");
     s.src = wb + "widget.js" + v;
+    // An async script is fetched at low priority, after the wasm, the
+    // stylesheet and the JSON; but the banner waits for it like for them.
+    s.fetchPriority = "high";
     if (nonce) s.nonce = nonce;
     s.__km = 2;
     d.head.appendChild(s);
@@ -89,6 +92,9 @@
   // that it can show the banner in the very task it runs in.
   function load(openPrefs) {
     K._o = K._o || openPrefs;
+    // widget.js asked for first: it cannot run before this task ends, when
+    // K._f is set.
+    var m = mod();
     if (!K._f) {
       var get = function (u, json) {
         var r = oFetch.call(w, u, { credentials: "omit" });
@@ -107,7 +113,7 @@
       ];
       d.head.appendChild(l);
     }
-    mod().then(function (m) { m(); });
+    m.then(function (show) { show(); });
   }
   if (!dec) load(false);
 
