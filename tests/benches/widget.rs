@@ -56,8 +56,12 @@ fn probe(selector: &str) -> String {
     format!(
         "(() => {{
   window.__long = [];
+  window.__longAt = [];
   addEventListener('keurmerk:ui', () => performance.mark('keurmerk:ui started'));
-  try {{ new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
+  try {{ new PerformanceObserver(l => l.getEntries().forEach(e => {{
+            window.__long.push(e.duration);
+            window.__longAt.push([e.startTime, e.duration]);
+          }}))
           .observe({{ type: 'longtask', buffered: true }}); }} catch (e) {{}}
   const check = () => {{
     const e = document.querySelector({sel});
@@ -96,6 +100,7 @@ const TIMELINE: &str = "(() => {
   for (const p of performance.getEntriesByType('mark')) out.push([p.name, p.startTime, p.startTime, p.startTime]);
   for (const p of performance.getEntriesByType('paint')) out.push([p.name, p.startTime, p.startTime, p.startTime]);
   for (const r of performance.getEntriesByType('resource')) out.push([r.name.replace(/^https?:\\/\\/[^/]+/, '').replace(/\\?.*/, ''), r.startTime, r.responseStart, r.responseEnd]);
+  for (const l of window.__longAt) out.push(['long task (' + l[1].toFixed(0) + ' ms)', l[0], l[0], l[0] + l[1]]);
   out.push(['banner visible', window.__visibleAt, window.__visibleAt, window.__visibleAt]);
   return out.sort((a, b) => a[1] - b[1]);
 })()";
