@@ -82,6 +82,11 @@
     // An async script is fetched at low priority, after the wasm, the
     // stylesheet and the JSON; but the banner waits for it like for them.
     s.fetchPriority = "high";
+    // Anonymous, like the fetches below: the browser keeps connections of
+    // requests without credentials apart, so one mode for all five means one
+    // connection (and one TLS handshake) to the consent server instead of
+    // two; with `crossorigin` on the loader's own tag, it is the loader's.
+    s.crossOrigin = "anonymous";
     if (nonce) s.nonce = nonce;
     s.__km = 2;
     d.head.appendChild(s);
@@ -103,6 +108,7 @@
       var l = d.createElement("link");
       l.rel = "stylesheet";
       l.href = wb + "widget.css" + v;
+      l.crossOrigin = "anonymous";
       if (nonce) l.nonce = nonce;
       K._f = [
         // Compiled while it streams in.

@@ -131,6 +131,8 @@ async fn time_banner(tab: &Page, url: &str, selector: &str, t: &mut Timing) -> R
 struct Wire {
     url: String,
     status: i64,
+    /// The connection it went over (the browser's id).
+    connection: f64,
     /// Bytes received for the response's headers.
     header_bytes: f64,
     /// All bytes received (headers and encoded body); 0 when served from
@@ -156,6 +158,7 @@ async fn record_wire(tab: &Page) -> Result<Arc<Mutex<HashMap<String, Wire>>>> {
             let mut l = l.lock().unwrap();
             let w = l.entry(e.request_id.inner().clone()).or_default();
             w.status = e.response.status;
+            w.connection = e.response.connection_id;
             w.header_bytes = e.response.encoded_data_length;
         }
     });
@@ -175,7 +178,7 @@ async fn record_wire(tab: &Page) -> Result<Arc<Mutex<HashMap<String, Wire>>>> {
 /// The consent widget's requests (not the page, its stylesheet, the
 /// favicon, nor the decision POST) of one page load: (what, status, bytes
 /// on the wire, of which headers).
-fn widget_requests(log: &Mutex<HashMap<String, Wire>>) -> Vec<(String, i64, f64, f64)> {
+fn widget_requests(log: &Mutex<HashMap<String, Wire>>) -> Vec<Row> {
     let mut v: Vec<_> = log
         .lock()
         .unwrap()
@@ -185,16 +188,24 @@ fn widget_requests(log: &Mutex<HashMap<String, Wire>>) -> Vec<(String, i64, f64,
         .filter(|w| !w.url.contains("favicon") && !w.url.contains("/decisions"))
         .map(|w| {
             let what = w.url.replace("http://", "").replace("https://", "");
-            let what = what.split_once('/').map_or(what.as_str(), |(_, p)| p);
             let what = what.split('?').next().unwrap_or_default().to_owned();
-            (what, w.status, w.total_bytes, w.header_bytes.min(w.total_bytes))
+            (
+                what,
+                w.status,
+                w.total_bytes,
+                w.header_bytes.min(w.total_bytes),
+                w.connection,
+            )
         })
         .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
 
-fn print_wire(who: &str, visit: &str, reqs: &[(String, i64, f64, f64)]) {
+/// (host and path, status, bytes on the wire, of which headers, connection id)
+type Row = (String, i64, f64, f64, f64);
+
+fn print_wire(who: &str, visit: &str, reqs: &[Row]) {
     let total: f64 = reqs.iter().map(|r| r.2).sum();
     let headers: f64 = reqs.iter().map(|r| r.3).sum();
     println!(
@@ -203,9 +214,13 @@ fn print_wire(who: &str, visit: &str, reqs: &[(String, i64, f64, f64)]) {
         headers / 1000.0,
         reqs.len()
     );
-    for (what, status, bytes, hdr) in reqs {
-        let from = if *bytes == 0.0 { "  (browser cache)" } else { "" };
-        println!("      {status:>3} {what:<40} {bytes:>6.0} B ({hdr:.0} headers){from}");
+    for (what, status, bytes, hdr, conn) in reqs {
+        let from = if *bytes == 0.0 {
+            "  (browser cache)".to_owned()
+        } else {
+            format!("  connection {conn}")
+        };
+        println!("      {status:>3} {what:<48} {bytes:>6.0} B ({hdr:.0} headers){from}");
     }
 }
 
@@ -406,7 +421,9 @@ async fn main() -> Result<()> {
             "document.cookie.includes('cc_cookie')",
         ),
     ];
-    {
+    // `KM_BENCH_QUICK=1`: only the first timing method (while working).
+    let quick = std::env::var("KM_BENCH_QUICK").is_ok_and(|v| v == "1");
+    if !quick {
         let mut chrome = Chromium::launch(launch(&site, &trackers, "en")).await?;
         for p in pages {
             visits(&mut chrome, &site, p, false).await?;
@@ -456,6 +473,9 @@ async fn main() -> Result<()> {
     }
     report(&widgets, &timings);
 
+    if quick {
+        return Ok(());
+    }
     // Method 2 (the earlier one, kept for comparison): a newly launched
     // Chromium with a fresh profile per visit. It also times the browser's
     // own start-up work (network service, first renderer, first
