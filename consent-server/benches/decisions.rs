@@ -9,8 +9,8 @@
 //! generator cost 36 µs per decision, a third of the server's own cost).
 //!
 //! `cargo bench -p consent-server --bench decisions` (release build).
-//! Environment: `BENCH_SECONDS` (default 10), `BENCH_CONNECTIONS` (default
-//! 256), `BENCH_BACKENDS` (default `sqlite,redis`).
+//! Environment: `BENCH_SECONDS` (default 10), `BENCH_CONNECTIONS` (a count
+//! or a list, default `128,256`), `BENCH_BACKENDS` (default `sqlite,redis`).
 
 use std::path::Path;
 use std::process::Command;
@@ -249,96 +249,126 @@ fn print(name: &str, f: &Figures) {
     println!("         server CPU µs per decision by thread: {}", threads.join(", "));
 }
 
+/// `BENCH_CONNECTIONS`: one count or a comma-separated list.
+fn connection_counts() -> Vec<usize> {
+    std::env::var("BENCH_CONNECTIONS")
+        .unwrap_or_else(|_| "128,256".into())
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect()
+}
+
+fn redis_query<T: redis::FromRedisValue>(url: &str, cmd: &mut redis::Cmd) -> Option<T> {
+    let mut con = redis::Client::open(url).ok()?.get_connection().ok()?;
+    cmd.query(&mut con).ok()
+}
+
 fn main() {
     let seconds = env_or("BENCH_SECONDS", 10);
     // Many visitors at once: with group commit, throughput is the number of
-    // decisions in flight divided by the fsync time.
-    let connections = env_or("BENCH_CONNECTIONS", 256) as usize;
+    // decisions in flight divided by the fsync time. Past the point where
+    // the cores are saturated (~128 here), more connections add only
+    // queueing: p99 grows with them while throughput stays. Both are shown.
+    let counts = connection_counts();
     let warmup = 2;
     // `BENCH_BACKENDS=sqlite` (or `redis`) runs one backend only.
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,redis".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "decisions over keep-alive HTTP/1.1 on loopback: {connections} connections, {seconds} s after {}s warm-up, \
+        "decisions over keep-alive HTTP/1.1 on loopback: {counts:?} connections, {seconds} s after {}s warm-up, \
          {cores} cores, durability on; load average before: {}",
         warmup,
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
 
-    // A data directory on the real disk: fsync must cost what it costs.
-    let data = tempfile::tempdir().unwrap();
     let rate_off = ["--client-rate", "0", "--site-rate", "0"];
     if backends.contains("sqlite") {
-        let sqlite = {
-            let mut args = rate_off.to_vec();
-            args.extend(["--data-dir", data.path().to_str().unwrap()]);
-            let server = ServerProcess::start(Path::new(BIN), &args).unwrap();
-            drive(
-                &server.base_url(),
-                server.pid().unwrap(),
-                None,
-                connections,
-                warmup,
-                seconds,
-            )
-        };
-        print("sqlite", &sqlite);
-        println!(
-            "target: sqlite >= 20000/s with p99 <= 25 ms: {}",
-            if sqlite.per_second >= 20_000.0 && sqlite.p99_ms <= 25.0 {
-                "met"
-            } else {
-                "MISSED"
-            }
-        );
+        for &connections in &counts {
+            // A data directory on the real disk: fsync must cost what it costs.
+            let data = tempfile::tempdir().unwrap();
+            let sqlite = {
+                let mut args = rate_off.to_vec();
+                args.extend(["--data-dir", data.path().to_str().unwrap()]);
+                let server = ServerProcess::start(Path::new(BIN), &args).unwrap();
+                drive(
+                    &server.base_url(),
+                    server.pid().unwrap(),
+                    None,
+                    connections,
+                    warmup,
+                    seconds,
+                )
+            };
+            print(&format!("sqlite {connections}"), &sqlite);
+            println!(
+                "target: sqlite >= 20000/s with p99 <= 25 ms at {connections} connections: {}",
+                if sqlite.per_second >= 20_000.0 && sqlite.p99_ms <= 25.0 {
+                    "met"
+                } else {
+                    "MISSED"
+                }
+            );
+        }
     }
     if !backends.contains("redis") {
         return;
     }
 
     let redis = RedisServer::start().unwrap();
-    let redis_data = tempfile::tempdir().unwrap();
-    let on_redis = {
-        let mut args = rate_off.to_vec();
-        let url = redis.url();
-        args.extend(["--redis", &url, "--data-dir", redis_data.path().to_str().unwrap()]);
-        let server = ServerProcess::start(Path::new(BIN), &args).unwrap();
-        drive(
-            &server.base_url(),
-            server.pid().unwrap(),
-            redis_pid(redis.port()),
-            connections,
-            warmup,
-            seconds,
-        )
-    };
-    print("redis", &on_redis);
-    // Every decision of the run (warm-up included) is in the log.
-    let decisions: u64 = redis::Client::open(redis.url())
-        .and_then(|c| c.get_connection())
-        .and_then(|mut c| redis::cmd("GET").arg("kmk:log:size").query(&mut c))
-        .unwrap_or(0);
-    let stats = redis_commandstats(redis.port());
-    let busiest: Vec<String> = stats
-        .iter()
-        .take(4)
-        .map(|(name, calls, us)| format!("{name} {calls} calls × {us:.0} µs"))
-        .collect();
-    println!(
-        "         inside Redis: {} ({decisions} decisions; {:.1} µs of command time per decision)",
-        busiest.join(", "),
-        stats.iter().map(|(_, c, us)| *c as f64 * us).sum::<f64>() / decisions.max(1) as f64
-    );
+    let url = redis.url();
+    let mut best = 0f64;
+    for &connections in &counts {
+        let redis_data = tempfile::tempdir().unwrap();
+        let _: Option<()> = redis_query(&url, redis::cmd("CONFIG").arg("RESETSTAT"));
+        let before: u64 = redis_query(&url, redis::cmd("GET").arg("kmk:log:size")).unwrap_or(0);
+        let on_redis = {
+            let mut args = rate_off.to_vec();
+            args.extend(["--redis", &url, "--data-dir", redis_data.path().to_str().unwrap()]);
+            let server = ServerProcess::start(Path::new(BIN), &args).unwrap();
+            drive(
+                &server.base_url(),
+                server.pid().unwrap(),
+                redis_pid(redis.port()),
+                connections,
+                warmup,
+                seconds,
+            )
+        };
+        print(&format!("redis {connections}"), &on_redis);
+        // Every decision of the run (warm-up included) is in the log.
+        let after: u64 = redis_query(&url, redis::cmd("GET").arg("kmk:log:size")).unwrap_or(0);
+        let decisions = after.saturating_sub(before).max(1);
+        let stats = redis_commandstats(redis.port());
+        let busiest: Vec<String> = stats
+            .iter()
+            .take(4)
+            .map(|(name, calls, us)| format!("{name} {calls} calls × {us:.0} µs"))
+            .collect();
+        // A script's time includes the commands it runs (listed beside it).
+        let script_us = stats
+            .iter()
+            .find(|(name, _, _)| name == "evalsha")
+            .map_or(0.0, |(_, calls, us)| *calls as f64 * us);
+        println!(
+            "         inside Redis: {} ({decisions} decisions; {:.1} per script call; script time {:.1} µs per decision, its commands included)",
+            busiest.join(", "),
+            decisions as f64 / stats.iter().find(|s| s.0 == "evalsha").map_or(1, |s| s.1.max(1)) as f64,
+            script_us / decisions as f64
+        );
+        // What the cores would allow if Redis cost nothing: the server's and
+        // the load generator's CPU per decision alone.
+        println!(
+            "         with Redis free, {cores} cores would allow at most {:.0} decisions/s (server + load generator CPU)",
+            cores as f64 * 1e6 / (on_redis.server_cpu_us + on_redis.client_cpu_us)
+        );
+        best = best.max(on_redis.per_second);
+    }
     let ceiling = redis_benchmark_set(redis.port());
     println!("redis-benchmark -t set (50 clients, same Redis, appendfsync always): {ceiling:.0} SET/s");
     println!(
         "target: redis >= 0.5 x SET rate: {:.2} x ({})",
-        on_redis.per_second / ceiling,
-        if on_redis.per_second >= 0.5 * ceiling {
-            "met"
-        } else {
-            "MISSED"
-        },
+        best / ceiling,
+        if best >= 0.5 * ceiling { "met" } else { "MISSED" },
     );
 }
