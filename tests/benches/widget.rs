@@ -58,11 +58,17 @@ fn probe(selector: &str) -> String {
   window.__long = [];
   window.__longAt = [];
   addEventListener('keurmerk:ui', () => performance.mark('keurmerk:ui started'));
+  window.__frames = [];
   try {{ new PerformanceObserver(l => l.getEntries().forEach(e => {{
             window.__long.push(e.duration);
             window.__longAt.push([e.startTime, e.duration]);
           }}))
           .observe({{ type: 'longtask', buffered: true }}); }} catch (e) {{}}
+  // Long animation frames name the scripts that ran in them (where a long
+  // task only says that one happened).
+  try {{ new PerformanceObserver(l => l.getEntries().forEach(e => window.__frames.push([e.startTime, e.duration,
+            e.scripts.map(s => s.sourceURL.replace(/^.*\\//, '').replace(/\\?.*/, '') + ' ' + s.invokerType + ' ' + s.duration.toFixed(0) + ' ms').join(', ')])))
+          .observe({{ type: 'long-animation-frame', buffered: true }}); }} catch (e) {{}}
   const check = () => {{
     const e = document.querySelector({sel});
     if (!e) return false;
@@ -101,6 +107,7 @@ const TIMELINE: &str = "(() => {
   for (const p of performance.getEntriesByType('paint')) out.push([p.name, p.startTime, p.startTime, p.startTime]);
   for (const r of performance.getEntriesByType('resource')) out.push([r.name.replace(/^https?:\\/\\/[^/]+/, '').replace(/\\?.*/, ''), r.startTime, r.responseStart, r.responseEnd]);
   for (const l of window.__longAt) out.push(['long task (' + l[1].toFixed(0) + ' ms)', l[0], l[0], l[0] + l[1]]);
+  for (const f of window.__frames) out.push(['long animation frame (' + f[1].toFixed(0) + ' ms): ' + (f[2] || 'no script'), f[0], f[0], f[0] + f[1]]);
   out.push(['banner visible', window.__visibleAt, window.__visibleAt, window.__visibleAt]);
   return out.sort((a, b) => a[1] - b[1]);
 })()";
