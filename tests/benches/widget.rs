@@ -209,25 +209,25 @@ fn widget_requests(log: &Mutex<HashMap<String, Wire>>) -> Vec<Row> {
     v
 }
 
-/// (host and path, status, bytes on the wire, of which headers, connection id)
+/// (host and path, status, bytes on the wire (headers, HPACK-compressed on
+/// HTTP/2, and the encoded body), header bytes as first reported (not
+/// reliable on HTTP/2, so not printed), connection id)
 type Row = (String, i64, f64, f64, f64);
 
 fn print_wire(who: &str, visit: &str, reqs: &[Row]) {
     let total: f64 = reqs.iter().map(|r| r.2).sum();
-    let headers: f64 = reqs.iter().map(|r| r.3).sum();
     println!(
-        "  {who:<22} {visit:<44} {:>7.2} KB on the wire ({:.2} KB of it headers), {} requests",
+        "  {who:<22} {visit:<44} {:>7.2} KB on the wire, {} requests",
         total / 1000.0,
-        headers / 1000.0,
         reqs.len()
     );
-    for (what, status, bytes, hdr, conn) in reqs {
+    for (what, status, bytes, _, conn) in reqs {
         let from = if *bytes == 0.0 {
             "  (browser cache)".to_owned()
         } else {
             format!("  connection {conn}")
         };
-        println!("      {status:>3} {what:<48} {bytes:>6.0} B ({hdr:.0} headers){from}");
+        println!("      {status:>3} {what:<48} {bytes:>6.0} B{from}");
     }
 }
 
