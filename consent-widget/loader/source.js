@@ -86,7 +86,8 @@
     // requests without credentials apart, so one mode for all five means one
     // connection (and one TLS handshake) to the consent server instead of
     // two; with `crossorigin` on the loader's own tag, it is the loader's.
-    s.crossOrigin = "anonymous";
+    // ("" is the anonymous state, and shorter.)
+    s.crossOrigin = "";
     if (nonce) s.nonce = nonce;
     s.__km = 2;
     d.head.appendChild(s);
@@ -108,7 +109,7 @@
       var l = d.createElement("link");
       l.rel = "stylesheet";
       l.href = wb + "widget.css" + v;
-      l.crossOrigin = "anonymous";
+      l.crossOrigin = "";
       if (nonce) l.nonce = nonce;
       var wasm = get(wb + "widget_bg.wasm" + v);
       K._f = [
