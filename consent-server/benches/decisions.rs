@@ -18,7 +18,12 @@ use std::process::Command;
 use e2e::{RedisServer, ServerProcess};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
+/// The server under test: this build's, or `BENCH_SERVER_BIN` (another
+/// build, e.g. the previous commit's, to compare in the same conditions).
+fn server_bin() -> std::path::PathBuf {
+    std::env::var_os("BENCH_SERVER_BIN")
+        .map_or_else(|| env!("CARGO_BIN_EXE_consent-server").into(), Into::into)
+}
 const ORIGIN: &str = "http://127.0.0.1:8080";
 
 struct Figures {
@@ -290,7 +295,7 @@ fn main() {
             let sqlite = {
                 let mut args = rate_off.to_vec();
                 args.extend(["--data-dir", data.path().to_str().unwrap()]);
-                let server = ServerProcess::start(Path::new(BIN), &args).unwrap();
+                let server = ServerProcess::start(&server_bin(), &args).unwrap();
                 drive(
                     &server.base_url(),
                     server.pid().unwrap(),
@@ -325,7 +330,7 @@ fn main() {
         let on_redis = {
             let mut args = rate_off.to_vec();
             args.extend(["--redis", &url, "--data-dir", redis_data.path().to_str().unwrap()]);
-            let server = ServerProcess::start(Path::new(BIN), &args).unwrap();
+            let server = ServerProcess::start(&server_bin(), &args).unwrap();
             drive(
                 &server.base_url(),
                 server.pid().unwrap(),
