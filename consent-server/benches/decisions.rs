@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 /// The server under test: this build's, or `BENCH_SERVER_BIN` (another
 /// build, e.g. the previous commit's, to compare in the same conditions).
 fn server_bin() -> std::path::PathBuf {
-    std::env::var_os("BENCH_SERVER_BIN")
-        .map_or_else(|| env!("CARGO_BIN_EXE_consent-server").into(), Into::into)
+    std::env::var_os("BENCH_SERVER_BIN").map_or_else(|| env!("CARGO_BIN_EXE_consent-server").into(), Into::into)
 }
+
 const ORIGIN: &str = "http://127.0.0.1:8080";
 
 struct Figures {
