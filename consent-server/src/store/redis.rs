@@ -110,7 +110,8 @@ return out
 /// once the visitor was erased; the visitor's leaf indexes follow, 8 bytes
 /// big-endian each, ascending. One field per visitor in one hash per site
 /// (rather than keys per visitor) keeps a new visitor to a field in a
-/// variadic HSET, and its memory to ~100 bytes instead of three keys.
+/// variadic HSET, and its memory to ~170 bytes instead of ~520 in three
+/// keys (measured with 50,000 visitors).
 const VISITOR_HEAD: usize = 65;
 
 fn visitor_head(v: &NewVisitor) -> Vec<u8> {
