@@ -270,6 +270,26 @@ async fn public_config_and_loader_are_cacheable(kind: Kind) {
 }
 both_backends!(public_config_and_loader_are_cacheable);
 
+/// Two sites with the same configuration share its version (a content
+/// address), yet each must get its own answer: the compressed body is
+/// cached by what it says, not by the version alone.
+async fn sites_with_one_configuration_get_their_own_config(kind: Kind) {
+    let app = spawn_app(kind).await;
+    app.create_site("twin-a", "https://a.example").await;
+    app.create_site("twin-b", "https://b.example").await;
+    let mut versions = Vec::new();
+    for site in ["twin-a", "twin-b", "twin-a"] {
+        // The client asks for brotli and decodes it.
+        let res = app.get(&format!("/api/v1/sites/{site}/config")).await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["site"], site);
+        versions.push(body["version"].clone());
+    }
+    assert_eq!(versions[0], versions[1], "the twins share a configuration version");
+}
+both_backends!(sites_with_one_configuration_get_their_own_config);
+
 #[tokio::test]
 async fn widget_assets_demo_pages_and_root() {
     let app = spawn_app(Kind::Sqlite).await;

@@ -95,7 +95,7 @@ pub async fn config(
     // loader.
     let brotli = if accepts_br(&headers) {
         let json = serde_json::to_string(&body).expect("config serialises");
-        brotli(&etag, &json).await
+        brotli(&json).await
     } else {
         None
     };
@@ -165,7 +165,7 @@ pub async fn loader(
         return Ok(cacheable_for(StatusCode::NOT_MODIFIED.into_response(), &etag, cache));
     }
     let brotli = if accepts_br(&headers) {
-        brotli(&etag, &script).await
+        brotli(&script).await
     } else {
         None
     };
@@ -187,20 +187,22 @@ pub async fn loader(
 
 /// The loader or a configuration brotli-compressed at the best level (about
 /// 40% of its size; the widget's other assets are precompressed by its
-/// build). That level costs ~10 ms per loader, so it is paid once per
-/// version (`etag`: a loader's is a content hash, a configuration's its
-/// version, so the two never collide), not per visitor. None if compression
-/// fails: the caller sends it plain.
-async fn brotli(etag: &str, script: &str) -> Option<Bytes> {
+/// build). That level costs ~10 ms per loader, so it is paid once per text,
+/// not per visitor. The cache is keyed by the text's own hash: an ETag would
+/// not do, since sites with the same configuration share its version while
+/// their answers differ (each names its site). None if compression fails:
+/// the caller sends it plain.
+async fn brotli(text: &str) -> Option<Bytes> {
     use tower::ServiceExt;
     use tower_http::compression::{Compression, CompressionLevel};
 
-    static CACHE: OnceLock<Mutex<HashMap<String, Bytes>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Bytes>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(b) = cache.lock().ok()?.get(etag) {
+    let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+    if let Some(b) = cache.lock().ok()?.get(&key) {
         return Some(b.clone());
     }
-    let mut body = Some(script.to_owned());
+    let mut body = Some(text.to_owned());
     let svc = Compression::new(tower::service_fn(move |_req: axum::http::Request<Body>| {
         let res = Response::new(Body::from(body.take().unwrap_or_default()));
         async move { Ok::<_, std::convert::Infallible>(res) }
@@ -215,10 +217,11 @@ async fn brotli(etag: &str, script: &str) -> Option<Bytes> {
     }
     let bytes = axum::body::to_bytes(Body::new(res.into_body()), 1 << 20).await.ok()?;
     let mut cache = cache.lock().ok()?;
-    // One entry per site version in use; a restart or this bound clears it.
+    // One entry per loader and configuration answer in use; a restart or
+    // this bound clears it.
     if cache.len() >= 4096 {
         cache.clear();
     }
-    cache.insert(etag.to_owned(), bytes.clone());
+    cache.insert(key, bytes.clone());
     Some(bytes)
 }
