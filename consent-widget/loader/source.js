@@ -48,17 +48,17 @@
   var T = R.t[lang];
 
   // The stored decision: version.fingerprint.time.granted+cats.svc:1+svc:0.gpc
-  function readCookie() {
-    var m = d.cookie.match(/(?:^|;\s*)keurmerk=([^;]*)/);
-    if (!m) return null;
-    var p = decodeURIComponent(m[1]).split(".");
+  // (The wasm writes it: consent-widget/src/cookie_jar.rs.)
+  function parse(value) {
+    var p = decodeURIComponent(value).split(".");
     if (p.length < 6) return null;
     var dec = { v: p[0], f: p[1], t: +p[2], c: {}, s: {}, g: p[5] === "1" };
     p[3].split("+").forEach(function (c) { if (c) dec.c[c] = true; });
     p[4].split("+").forEach(function (x) { x = x.split(":"); if (x[0]) dec.s[x[0]] = x[1] === "1"; });
     return dec;
   }
-  var dec = readCookie();
+  var m = d.cookie.match(/(?:^|;\s*)keurmerk=([^;]*)/);
+  var dec = m && parse(m[1]);
   // A decision lapses after expiry_days, and when the purposes changed.
   if (dec && (dec.f !== R.f || dec.t + R.e * 86400 < Date.now() / 1000)) dec = null;
 
@@ -74,6 +74,20 @@
   // cache /widget/* for a year, so a new build must mean new URLs.
   var v = "?v=" + KEURMERK_ASSET_VERSION;
   var modP = null;
+  function get(u, json) {
+    var r = oFetch.call(w, u, { credentials: "omit" });
+    return json ? r.then(function (r) { if (!r.ok) throw r.status; return r.json(); }) : r;
+  }
+  // The wasm, compiled while it streams in (K._w).
+  function wasm(r) {
+    return K._w || (K._w = WebAssembly.compileStreaming(r || get(wb + "widget_bg.wasm" + v)));
+  }
+  // The module without the UI: a decision to send, an embed granted.
+  function need() {
+    var m = mod();
+    wasm();
+    return m;
+  }
   function mod() {
     if (modP) return modP;
     modP = new Promise(function (ok) { K._boot = ok; });
@@ -102,18 +116,13 @@
     // K._f is set.
     var m = mod();
     if (!K._f) {
-      var get = function (u, json) {
-        var r = oFetch.call(w, u, { credentials: "omit" });
-        return json ? r.then(function (r) { if (!r.ok) throw r.status; return r.json(); }) : r;
-      };
       var l = d.createElement("link");
       l.rel = "stylesheet";
       l.href = wb + "widget.css" + v;
       l.crossOrigin = "";
       if (nonce) l.nonce = nonce;
-      var wasm = get(wb + "widget_bg.wasm" + v);
+      var wr = K._w || get(wb + "widget_bg.wasm" + v);
       K._f = [
-        wasm,
         get(base + "/api/v1/sites/" + R.s + "/config", 1),
         get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v, 1),
         new Promise(function (ok) { l.onload = l.onerror = ok; })
@@ -123,7 +132,7 @@
       // the first use of WebAssembly costs the main thread a few ms (6 ms
       // measured in the bench under load), which held back the requests
       // after it.
-      K._f[0] = WebAssembly.compileStreaming(wasm);
+      wasm(wr);
     }
     m.then(function (show) { show(); });
   }
@@ -347,18 +356,24 @@
   }
   K.on = function (f) { w.addEventListener("keurmerk:change", function (e) { f(e.detail); }); };
 
-  // Changing a decision (apply, store, record, delete withdrawn cookies) lives
-  // in the UI module (web/decide.js): a returning visitor never needs it.
-  K.allow = function (cat, svc) { mod().then(function () { K.allow(cat, svc); }); };
+  // Changing a decision (what to store, record, delete) is the wasm's: a
+  // returning visitor never needs it. widget.js replaces this.
+  K.allow = function (cat, svc) { need().then(function () { K.allow(cat, svc); }); };
   K.decision = function () { return dec && { categories: dec.c, services: dec.s, time: dec.t, gpc: dec.g }; };
   K.receipt = function () { return (store(STORE) || {}).receipt || null; };
   K.gpc = gpc;
 
-  // What the UI module needs of the loader's state.
+  // What the UI module needs of the loader (consent-widget/src/loader.rs).
   K._i = {
-    R: R, oFetch: oFetch, store: store, STORE: STORE, QUEUE: QUEUE,
-    allowed: allowed, gtag: gtag, signals: signals, release: releaseAllowed, emit: emit, reopen: reopen,
-    dec: function (x) { if (x) dec = x; return dec; }
+    R: R, oFetch: oFetch, store: store, emit: emit,
+    dec: function () { return dec; },
+    // A new decision, as the cookie value the wasm wrote: in force at once.
+    apply: function (value) {
+      dec = parse(value);
+      gtag("consent", "update", signals());
+      releaseAllowed();
+      reopen();
+    }
   };
 
   // Replaced by the UI's own once it runs.
@@ -384,7 +399,7 @@
   });
   function ready() {
     if (dec) reopen();
-    if ((store(QUEUE) || []).length) mod().then(function () { K._flush(); });
+    if ((store(QUEUE) || []).length) need().then(function () { K._flush(); });
   }
   if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", ready); else ready();
 })(__KEURMERK_RULES__);

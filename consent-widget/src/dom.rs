@@ -14,7 +14,16 @@ use core::cell::UnsafeCell;
 
 use wasm_bindgen::prelude::*;
 pub use web_sys::Element;
-use web_sys::{Document, HtmlElement, Location};
+use web_sys::{Document, HtmlDocument, HtmlElement, Location};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `localStorage.removeItem`; throws where storage is off.
+    #[wasm_bindgen(js_namespace = localStorage, js_name = removeItem, catch)]
+    fn local_remove(key: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_namespace = Date)]
+    fn now() -> f64;
+}
 
 /// The value of a DOM call `web-sys` marks as throwing (`Result`). For what
 /// the widget passes (its own tag names, attributes and selectors) none
@@ -72,6 +81,38 @@ fn location() -> Option<Location> {
 /// The page's host name (`location.hostname`).
 pub fn hostname() -> String {
     location().and_then(|l| l.hostname().ok()).unwrap_or_default()
+}
+
+/// `location.pathname` (never the query string: it may carry personal data).
+pub fn pathname() -> String {
+    location().and_then(|l| l.pathname().ok()).unwrap_or_default()
+}
+
+pub fn is_https() -> bool {
+    location()
+        .and_then(|l| l.protocol().ok())
+        .is_some_and(|p| p == "https:")
+}
+
+/// `document.cookie` (empty where the page may not read cookies).
+pub fn cookies() -> String {
+    document().unchecked_ref::<HtmlDocument>().cookie().unwrap_or_default()
+}
+
+/// Sets one cookie (`document.cookie = ...`); a page that may not write
+/// cookies keeps the decision for this page view only.
+pub fn set_cookie(c: &str) {
+    let _ = document().unchecked_ref::<HtmlDocument>().set_cookie(c);
+}
+
+/// Removes a localStorage item, if storage is on.
+pub fn forget_local(key: &str) {
+    let _ = local_remove(key);
+}
+
+/// Unix time in whole seconds.
+pub fn unix_now() -> u64 {
+    (now() / 1000.0) as u64
 }
 
 /// Reloads the page (the reload notice's button).
@@ -173,7 +214,7 @@ pub fn fill(template: &str, name: &str, value: &str) -> String {
 }
 
 /// Appends a small number's decimal digits (no `core::fmt`).
-pub fn push_number(s: &mut String, n: usize) {
+pub fn push_number(s: &mut String, n: u64) {
     if n >= 10 {
         push_number(s, n / 10);
     }
@@ -194,7 +235,7 @@ mod tests {
 
     #[test]
     fn numbers() {
-        for n in [0usize, 7, 10, 256, 18_446_744_073_709_551_615] {
+        for n in [0u64, 7, 10, 256, 18_446_744_073_709_551_615] {
             let mut s = String::new();
             push_number(&mut s, n);
             assert_eq!(s, n.to_string());

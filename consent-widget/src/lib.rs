@@ -1,21 +1,25 @@
-//! Keurmerk's consent banner (wasm).
+//! Keurmerk's consent UI and decisions (wasm).
 //!
 //! The synchronous loader (`loader/loader.js`) has already blocked trackers
-//! and applied any stored decision; it fetches this UI only when the visitor
-//! must decide or asks for the preferences, then calls [`start`] with the
-//! site's configuration and the built-in texts of the visitor's language.
-//! Decisions go back to the loader's `_set`, which applies, stores and
-//! records them.
+//! and put any stored decision into force; it fetches this module only when
+//! the visitor must decide, asks for the preferences, grants an embed, or
+//! has a decision still to send. `web/boot.js` instantiates it, calls
+//! [`init`], and [`start`] when the UI is to be shown.
 //!
-//! - [`site`]: reading the site configuration and texts (plain JS objects,
-//!   read through `Reflect` so no JSON parser ships in the wasm).
+//! - [`loader`]: the loader's API and the site's rules (JS objects read
+//!   through `Reflect`, so no JSON parser ships in the wasm).
+//! - [`site`]: the site's configuration and texts in the visitor's language.
 //! - [`dom`]: the DOM (through `web-sys`) and the helpers the views need;
 //!   text only via `textContent`.
 //! - [`banner`]: the first layer (who and why, Accept all / Reject all /
 //!   Preferences).
 //! - [`preferences`]: the second layer (categories, services, cookies,
-//!   receipt download).
-//! - [`choice`]: turning switches into a decision and handing it over.
+//!   proof download).
+//! - [`choice`]: turning buttons and switches into a [`decision::Choice`].
+//! - [`decision`]: applying, storing and recording a decision.
+//! - [`cookie_jar`]: the decision cookie; deleting withdrawn cookies.
+//! - [`record`]: the queue to the consent server; the visitor's proof.
+//! - [`json`]: the small JSON texts the widget writes.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
@@ -23,8 +27,13 @@ extern crate alloc;
 
 mod banner;
 mod choice;
+mod cookie_jar;
+mod decision;
 mod dom;
+mod json;
+mod loader;
 mod preferences;
+mod record;
 mod site;
 
 #[cfg(target_arch = "wasm32")]
@@ -35,10 +44,26 @@ use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 use dom::Element;
-use site::{Api, Site};
+use loader::{Api, Internals};
+use site::Site;
 use web_sys::HtmlDialogElement;
 
-/// Everything the UI holds between events.
+/// Everything the module holds between events.
+struct Widget {
+    /// `window.keurmerk`, and its internals.
+    k: Api,
+    internals: Internals,
+    /// The site's rules, from the loader.
+    rules: JsValue,
+    /// A decision is on its way to the server.
+    sending: bool,
+    /// Something granted was withdrawn on this page.
+    reload_suggested: bool,
+    /// The UI, once shown.
+    ui: Option<Ui>,
+}
+
+/// The UI, once shown.
 struct Ui {
     site: Site,
     root: Element,
@@ -46,45 +71,56 @@ struct Ui {
     dialog: Option<HtmlDialogElement>,
 }
 
-/// The UI state. wasm in a page is single-threaded; the wrapper only exists
-/// to let a `static` hold a `RefCell` (what `thread_local!` does with std).
-struct Slot(RefCell<Option<Ui>>);
+/// The module's state. wasm in a page is single-threaded; the wrapper only
+/// exists to let a `static` hold a `RefCell` (what `thread_local!` does
+/// with std).
+struct Slot(RefCell<Option<Widget>>);
 // SAFETY: the widget runs on the page's one JS thread; nothing is shared
 // across threads.
 unsafe impl Sync for Slot {}
-static UI: Slot = Slot(RefCell::new(None));
+static WIDGET: Slot = Slot(RefCell::new(None));
 
-/// Called once by the loader. `k` is `window.keurmerk` (the loader's API;
-/// `k.lang` is the visitor's language), `doc` the page's `document`,
-/// `config` the site's configuration, `texts` the built-in texts of that
-/// language. Returns the widget's root, for the JS side to listen on.
+/// Called once, right after instantiation: `k` is `window.keurmerk` (the
+/// loader's API), `doc` the page's `document`.
 #[wasm_bindgen]
-pub fn start(
-    k: Api,
-    doc: web_sys::Document,
-    config: JsValue,
-    texts: JsValue,
-    decided: bool,
-    open_prefs: bool,
-) -> Element {
+pub fn init(k: Api, doc: web_sys::Document) {
     dom::set_document(doc);
-    let lang = site::string(&k, "lang");
-    let site = Site::new(k, config, texts, lang);
-    let root = dom::root(&site.lang);
-    let mut ui = Ui {
-        site,
-        root: root.clone(),
-        banner: None,
-        dialog: None,
-    };
-    if !decided {
-        ui.banner = Some(banner::show(&ui.site, &ui.root));
-    }
+    let internals = k.internals();
+    let rules = internals.rules();
     // `try_`: `borrow_mut` would keep its panic message and source path in
-    // the wasm. Nothing holds the state while `start` runs.
-    if let Ok(mut slot) = UI.0.try_borrow_mut() {
-        *slot = Some(ui);
+    // the wasm. Nothing holds the state yet.
+    if let Ok(mut slot) = WIDGET.0.try_borrow_mut() {
+        *slot = Some(Widget {
+            k,
+            internals,
+            rules,
+            sending: false,
+            reload_suggested: false,
+            ui: None,
+        });
     }
+}
+
+/// Shows the UI: `config` is the site's configuration, `texts` the built-in
+/// texts of the visitor's language (`keurmerk.lang`). The banner appears
+/// when no decision is in force; `open_prefs` opens the preferences too.
+/// Returns the widget's root, for the JS side to listen on.
+#[wasm_bindgen]
+pub fn start(config: JsValue, texts: JsValue, open_prefs: bool) -> Option<Element> {
+    let mut root = None;
+    with_widget(|w| {
+        let lang = loader::string(&w.k, "lang");
+        let site = Site::new(w.k.clone().unchecked_into(), config, texts, lang);
+        let r = dom::root(&site.lang);
+        let banner = loader::is_nothing(&w.internals.dec()).then(|| banner::show(&site, &r));
+        w.ui = Some(Ui {
+            site,
+            root: r.clone(),
+            banner,
+            dialog: None,
+        });
+        root = Some(r);
+    });
     if open_prefs {
         open();
     }
@@ -97,28 +133,67 @@ pub fn open() {
     with_ui(preferences::open);
 }
 
-fn with_ui(f: impl FnOnce(&mut Ui)) {
+fn with_widget(f: impl FnOnce(&mut Widget)) {
     // A handler re-entering while another runs is skipped rather than
     // panicking (a synchronous event fired from inside a handler).
-    if let Ok(mut ui) = UI.0.try_borrow_mut()
-        && let Some(ui) = ui.as_mut()
+    if let Ok(mut w) = WIDGET.0.try_borrow_mut()
+        && let Some(w) = w.as_mut()
     {
-        f(ui);
+        f(w);
     }
+}
+
+fn with_ui(f: impl FnOnce(&mut Ui)) {
+    with_widget(|w| {
+        if let Some(ui) = w.ui.as_mut() {
+            f(ui)
+        }
+    });
 }
 
 /// A click on a `data-km` control inside the widget, by its action.
 #[wasm_bindgen]
 pub fn act(action: &str) {
-    with_ui(|ui| match action {
-        "accept" => choice::all(ui, true),
-        "reject" => choice::all(ui, false),
-        "save" => choice::save(ui),
-        "prefs" => preferences::open(ui),
-        "close" => preferences::close(ui),
-        "receipt" => preferences::download_receipt(ui),
-        "reload" => dom::reload(),
-        _ => {}
+    with_widget(|w| match action {
+        "accept" => choice::all(w, true),
+        "reject" => choice::all(w, false),
+        "save" => choice::save(w),
+        "receipt" => preferences::download_proof(w),
+        _ => {
+            if let Some(ui) = w.ui.as_mut() {
+                match action {
+                    "prefs" => preferences::open(ui),
+                    "close" => preferences::close(ui),
+                    "reload" => dom::reload(),
+                    _ => {}
+                }
+            }
+        }
+    });
+}
+
+/// "Always allow" on a blocked embed (`keurmerk.allow(category, service)`;
+/// `service` empty for the whole category).
+#[wasm_bindgen]
+pub fn allow(category: &str, service: &str) {
+    with_widget(|w| decision::allow(w, category, service));
+}
+
+/// Sends what is queued (on start-up with a queue, and when the browser
+/// comes back online).
+#[wasm_bindgen]
+pub fn flush() {
+    with_widget(record::flush);
+}
+
+/// The answer to a request the module made through `keurmerk._x`: `tag`
+/// says which, `status` is the HTTP status (0: no answer), `body` the parsed
+/// JSON (null if none).
+#[wasm_bindgen]
+pub fn answer(tag: u32, status: u32, body: JsValue) {
+    with_widget(|w| match tag {
+        record::RECORDED => record::recorded(w, status, body),
+        _ => record::proofs(w, body),
     });
 }
 

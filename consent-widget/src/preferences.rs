@@ -11,7 +11,8 @@ use web_sys::{HtmlDialogElement, HtmlInputElement, Node};
 
 use crate::Ui;
 use crate::dom::{Element, add, attr, button, el, sure, text};
-use crate::site::{COOKIE_FIELDS, Site, get};
+use crate::loader::get;
+use crate::site::{COOKIE_FIELDS, Site};
 
 fn id(prefix: &str, slug: &str) -> String {
     let mut s = String::from(prefix);
@@ -79,7 +80,7 @@ fn build(site: &Site) -> HtmlDialogElement {
             let det = el("details", "km-svcs");
             let mut summary = site.text("services");
             summary.push_str(" (");
-            crate::dom::push_number(&mut summary, services.len());
+            crate::dom::push_number(&mut summary, services.len() as u64);
             summary.push(')');
             add(&det, &text("summary", "", &summary));
             for s in services {
@@ -217,18 +218,15 @@ pub fn announce_reload(ui: &mut Ui) {
     add(&ui.root, &toast);
 }
 
-/// The visitor's proof as a file: the UI module (`web/decide.js`, `_dl`)
-/// fetches the server's proof bundles, falling back to the receipt. Done in
-/// JS, where fetch and Blob cost no glue in the wasm.
-pub fn download_receipt(ui: &mut Ui) {
-    let receipt = ui.site.k.receipt();
-    if receipt.is_null() || receipt.is_undefined() {
-        if let Some(s) = crate::dom::by_id("km-st") {
-            s.set_text_content(Some(&ui.site.text("no_receipt")));
-        }
+/// The proof download button: the file comes when the server answers
+/// ([`crate::record`]); until a decision is recorded, the dialog says so.
+pub fn download_proof(w: &mut crate::Widget) {
+    if crate::record::download(w) {
         return;
     }
-    ui.site.k.download();
+    if let (Some(ui), Some(s)) = (&w.ui, crate::dom::by_id("km-st")) {
+        s.set_text_content(Some(&ui.site.text("no_receipt")));
+    }
 }
 
 /// Moves the focus to the other end of the open dialog when Tab would

@@ -2,72 +2,14 @@
 //! see `consent_core::config::SiteConfig`) and the texts, read straight from
 //! the JS objects the loader fetched. `Reflect` keeps serde_json out of the
 //! wasm (it would roughly triple its size, see REFERENCE.md §E.2).
-//!
-//! These bindings are declared here, not taken from `web-sys`: they read
-//! plain JS objects (the configuration, the texts) and call the loader's own
-//! API, neither of which is a Web API.
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsValue;
 
-#[wasm_bindgen]
-extern "C" {
-    // Not js-sys's `Reflect::get`: that one takes a `JsValue` key (a string
-    // made per read) and is `catch` (a try/catch per read); `get` below only
-    // calls it on objects, where it cannot throw.
-    #[wasm_bindgen(js_namespace = Reflect, js_name = get)]
-    fn reflect_get(target: &JsValue, key: &str) -> JsValue;
-
-    /// A plain JS array of the configuration (not a Web API type).
-    type List;
-    #[wasm_bindgen(method, getter)]
-    fn length(this: &List) -> u32;
-    #[wasm_bindgen(method, indexing_getter)]
-    fn at(this: &List, i: u32) -> JsValue;
-
-    /// `window.keurmerk`, the loader's API (methods of web/decide.js and
-    /// the loader, see loader/source.js): ours, so not in web-sys.
-    pub type Api;
-    #[wasm_bindgen(method, getter)]
-    pub fn gpc(this: &Api) -> bool;
-    #[wasm_bindgen(method, getter = reloadSuggested)]
-    pub fn reload_suggested(this: &Api) -> bool;
-    /// The stored decision (`{categories, services, ...}`) or null.
-    #[wasm_bindgen(method)]
-    pub fn decision(this: &Api) -> JsValue;
-    #[wasm_bindgen(method)]
-    pub fn receipt(this: &Api) -> JsValue;
-    /// Applies, stores and records a decision.
-    #[wasm_bindgen(method, js_name = "_set")]
-    pub fn set_decision(this: &Api, categories: &JsValue, services: &JsValue, method: &str);
-    /// Downloads the visitor's proof.
-    #[wasm_bindgen(method, js_name = "_dl")]
-    pub fn download(this: &Api);
-}
-
-/// `v[key]`, or undefined when `v` is not an object (where `Reflect.get`
-/// would throw).
-pub fn get(v: &JsValue, key: &str) -> JsValue {
-    if v.is_object() {
-        reflect_get(v, key)
-    } else {
-        JsValue::UNDEFINED
-    }
-}
-
-pub fn string(v: &JsValue, key: &str) -> String {
-    get(v, key).as_string().unwrap_or_default()
-}
-
-/// The items of the array `v[key]` (none when it is missing).
-pub fn list(v: &JsValue, key: &str) -> impl Iterator<Item = JsValue> {
-    let l: List = get(v, key).unchecked_into();
-    let n = if l.is_object() { l.length() } else { 0 };
-    (0..n).map(move |i| l.at(i))
-}
+use crate::loader::{Api, get, list, string};
 
 /// The columns of a service's cookie table: the text key of each heading is
 /// the field's name, except `cookie` for `name`.
