@@ -1,6 +1,7 @@
 //! Making a decision: the visitor's answers completed with the site's
 //! rules (required categories always on), compared with the decision in
-//! force (taking back a grant is a withdrawal, whatever button did it),
+//! force (taking back a grant, of a category or of a service granted on its
+//! own, is a withdrawal, whatever button did it),
 //! stored in the first-party cookie, put into force by the loader, the
 //! withdrawn purposes' cookies deleted, and queued for the consent server.
 
@@ -53,16 +54,23 @@ pub fn decide(w: &mut Widget, choice: Choice) -> bool {
         }
         categories.push((c, on));
     }
+    // A service granted on its own is withdrawn when it is refused now, on
+    // its own or with its category (a "Reject all" lists no services).
+    let site = w.ui.as_ref().map(|ui| &ui.site);
+    for s in keys(&before_s) {
+        let now = choice.service(&s).unwrap_or_else(|| {
+            let category = site.and_then(|site| site.services.iter().find(|x| x.id == s));
+            category.is_none_or(|x| categories.iter().any(|(c, on)| *c == x.category && *on))
+        });
+        if get(&before_s, &s).as_bool() == Some(true) && !now {
+            withdrawn.push((String::new(), s));
+        }
+    }
     let method = if withdrawn.is_empty() {
         choice.method
     } else {
         "withdrawal"
     };
-    for s in keys(&before_s) {
-        if get(&before_s, &s).as_bool() == Some(true) && choice.service(&s) == Some(false) {
-            withdrawn.push((String::new(), s));
-        }
-    }
 
     let gpc = w.k.gpc();
     let version = string(rules, "v");

@@ -101,6 +101,26 @@ async fn withdrawal_deletes_the_category_cookies_and_consent_mode_follows() -> R
     assert_eq!(calls[1][1], "update");
     assert_eq!(calls[1][2]["analytics_storage"], "granted");
     assert_eq!(calls[1][2]["ad_user_data"], "denied");
+
+    // One service granted on its own (its category stays off) runs; a later
+    // "Reject all", which names no service, withdraws it: its cookie goes.
+    goto(&page, &site.url("index.html")).await?;
+    open_dialog(&page, ".km-reopen", T).await?;
+    click(&page, "#km-s-meta").await?;
+    click(&page, ".km-dlg [data-km=save]").await?;
+    wait_for(&page, "document.cookie.includes('_fbp=')", T).await?;
+    assert_eq!(
+        eval::<Value>(&page, "keurmerk.decision().services").await?,
+        serde_json::json!({ "meta": true })
+    );
+    open_dialog(&page, ".km-reopen", T).await?;
+    click(&page, ".km-dlg [data-km=reject]").await?;
+    wait_for(&page, "!document.cookie.includes('_fbp=')", T).await?;
+    wait_for(&page, "keurmerk.receipt() && keurmerk.receipt().index === 3", T).await?;
+    let recorded = site.state.decisions();
+    assert_eq!(recorded[2]["method"], "custom");
+    assert_eq!(recorded[2]["services"]["meta"], true);
+    assert_eq!(recorded[3]["method"], "withdrawal", "{}", recorded[3]);
     chrome.close().await;
     Ok(())
 }
