@@ -32,6 +32,9 @@ extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify)]
     fn stringify(v: &JsValue, replacer: &JsValue, indent: u32) -> JsValue;
 
+    #[wasm_bindgen(js_namespace = Array, js_name = isArray)]
+    pub fn is_array(v: &JsValue) -> bool;
+
     /// A plain JS array (of the configuration, the queue): not a Web API.
     pub type List;
     #[wasm_bindgen(method, getter)]

@@ -12,7 +12,7 @@ use alloc::string::String;
 use wasm_bindgen::prelude::*;
 
 use crate::Widget;
-use crate::loader::{List, get, is_nothing, items, json, object, parse_json, pretty_json, set, string};
+use crate::loader::{List, get, is_array, is_nothing, items, json, object, parse_json, pretty_json, set, string};
 
 /// Which request an answer belongs to (see [`crate::answer`]).
 pub const RECORDED: u32 = 0;
@@ -32,10 +32,12 @@ fn queue_key(w: &Widget) -> String {
     key(w, "keurmerk:q:")
 }
 
-/// The stored queue, as an array (a new one when there is none).
+/// The stored queue, as an array (a new one when there is none, or when
+/// something else overwrote it: a page script may write any localStorage
+/// key, and a broken queue must not stop the decisions after it).
 fn queue(w: &Widget) -> List {
     let q = w.internals.load(&queue_key(w));
-    if q.is_object() { q } else { parse_json("[]") }.unchecked_into()
+    if is_array(&q) { q } else { parse_json("[]") }.unchecked_into()
 }
 
 /// `/api/v1/sites/{site}/{rest}` on the consent server.

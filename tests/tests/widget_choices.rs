@@ -271,6 +271,16 @@ async fn server_down_the_decision_applies_and_is_sent_later() -> Result<()> {
     assert_eq!(recorded[0]["page_path"], "/demo/index.html");
     let queued: usize = eval(&page, "JSON.parse(localStorage.getItem('keurmerk:q:demo')).length").await?;
     assert_eq!(queued, 0);
+
+    // A page script overwrote the queue with something else: the next
+    // decision still goes out.
+    let _: bool = eval(&page, "localStorage.setItem('keurmerk:q:demo', '{\"x\":1}'), true").await?;
+    open_dialog(&page, ".km-reopen", T).await?;
+    click(&page, ".km-dlg [data-km=reject]").await?;
+    wait_for(&page, "keurmerk.receipt().index === 1", T).await?;
+    let recorded = site.state.decisions();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[1]["method"], "withdrawal");
     chrome.close().await;
     Ok(())
 }
