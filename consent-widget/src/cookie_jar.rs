@@ -2,87 +2,30 @@
 //! `keurmerk` cookie that holds the visitor's decision (read back by the
 //! loader on every page), and the deletion of a withdrawn purpose's declared
 //! cookies.
+//!
+//! The decision cookie's value is
+//! `version.fingerprint.time.cat+cat.svc:1+svc:0.gpc` (see `parse` in
+//! loader/source.js), written by [`crate::decision::decide`] with [`add`].
+//! It needs no escaping: ids are slugs (`[a-z0-9_-]`, checked by
+//! `consent_core::config`), the version and fingerprint hex, and `+ : .`
+//! are allowed in cookie values (and left alone by `decodeURIComponent`).
+//!
+//! Bytewise code throughout: `str::split`, `find` and `trim` bring their
+//! searchers and char decoding into the wasm, and panicking slices bring
+//! `core::fmt`.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
-use crate::loader::{get, string};
+use crate::loader::string;
 use crate::site::Site;
 
-/// A decision as the cookie holds it.
-pub struct Stored<'a> {
-    /// The configuration version (its first 16 characters).
-    pub version: &'a str,
-    /// The purposes fingerprint the decision answered.
-    pub fingerprint: &'a str,
-    /// Unix seconds.
-    pub time: u64,
-    /// Every category with its answer.
-    pub categories: &'a [(String, bool)],
-    /// Required categories: always granted, so not written.
-    pub required: &'a [String],
-    /// Per-service answers that differ from their category.
-    pub services: &'a [(String, bool)],
-    pub gpc: bool,
-}
-
-/// The cookie's value: `version.fingerprint.time.cat+cat.svc:1+svc:0.gpc`,
-/// percent-encoded like `encodeURIComponent` (the loader decodes it with
-/// `decodeURIComponent`; see `readCookie` in loader/source.js).
-pub fn value(d: &Stored<'_>) -> String {
-    let mut plain = String::new();
-    plain.push_str(d.version.get(..16).unwrap_or(d.version));
-    plain.push('.');
-    plain.push_str(d.fingerprint);
-    plain.push('.');
-    crate::dom::push_number(&mut plain, d.time);
-    plain.push('.');
-    let granted = d
-        .categories
-        .iter()
-        .filter(|(c, on)| *on && !d.required.contains(c))
-        .map(|(c, _)| c.as_str());
-    join(&mut plain, granted);
-    plain.push('.');
-    let mut services = Vec::new();
-    for (s, on) in d.services {
-        let mut x = s.clone();
-        x.push_str(if *on { ":1" } else { ":0" });
-        services.push(x);
+/// Appends `id` and `suffix` to the `+`-separated list the value ends with.
+pub fn add(value: &mut String, id: &str, suffix: &str) {
+    if value.as_bytes().last() != Some(&b'.') {
+        value.push('+');
     }
-    join(&mut plain, services.iter().map(String::as_str));
-    plain.push_str(if d.gpc { ".1" } else { ".0" });
-    encode(&plain)
-}
-
-fn join<'a>(out: &mut String, parts: impl Iterator<Item = &'a str>) {
-    for (i, p) in parts.enumerate() {
-        if i > 0 {
-            out.push('+');
-        }
-        out.push_str(p);
-    }
-}
-
-/// `encodeURIComponent`: every byte but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` as
-/// `%XX`.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            push_hex(&mut out, b, b"0123456789ABCDEF");
-        }
-    }
-    out
-}
-
-/// Two hex digits of a byte from the given digit table (no `core::fmt`).
-pub fn push_hex(out: &mut String, b: u8, digits: &[u8; 16]) {
-    out.push(char::from(digits[usize::from(b >> 4)]));
-    out.push(char::from(digits[usize::from(b & 15)]));
+    value.push_str(id);
+    value.push_str(suffix);
 }
 
 /// Writes the decision cookie for the whole site, for `days`.
@@ -99,85 +42,97 @@ pub fn write(value: &str, days: u64) {
 }
 
 /// Deletes the declared cookies (and same-named localStorage items) of a
-/// withdrawn category or service: every cookie of the page whose name
-/// matches a declared name or `*` pattern, on the page's host, each parent
-/// domain, and the declared domain, since a tag may have set it on any.
+/// withdrawn category, or of one service when `service` is not empty:
+/// every cookie of the page whose name matches a declared name or `*`
+/// pattern, host-only, on each parent domain and on the declared domain,
+/// since a tag may have set it on any of them.
 pub fn wipe(site: &Site, category: &str, service: &str) {
     let jar = crate::dom::cookies();
-    let names: Vec<&str> = pieces(&jar, b';')
-        .filter_map(|c| pieces(c, b'=').next())
-        .map(|n| n.trim_matches(' '))
-        .filter(|n| !n.is_empty())
-        .collect();
     let host = crate::dom::hostname();
-    let declared = site.services.iter().filter(|s| {
-        if service.is_empty() {
+    for s in &site.services {
+        let theirs = if service.is_empty() {
             s.category == category
         } else {
             s.id == service
+        };
+        if !theirs {
+            continue;
         }
-    });
-    for s in declared {
         for k in &s.cookies {
             let pattern = string(k, "name");
-            let domain = get(k, "domain").as_string();
-            for n in names.iter().filter(|n| glob(pattern.as_bytes(), n.as_bytes())) {
-                let mut domains = parent_domains(&host);
-                domains.push(String::new());
-                domains.extend(domain.clone());
-                for d in &domains {
-                    let mut c = String::from(*n);
-                    c.push_str("=;path=/;max-age=0");
-                    if !d.is_empty() {
-                        c.push_str(";domain=");
-                        c.push_str(d);
-                    }
-                    crate::dom::set_cookie(&c);
+            let domain = string(k, "domain");
+            each_name(&jar, &mut |name| {
+                if glob(pattern.as_bytes(), name.as_bytes()) {
+                    expire(name, &host, &domain, &mut |c| crate::dom::set_cookie(c));
+                    crate::dom::forget_local(name);
                 }
-                crate::dom::forget_local(n);
-            }
+            });
         }
     }
 }
 
-/// `a.b.example.nl` → `.a.b.example.nl`, `.b.example.nl`, `.example.nl`
-/// (not the bare public suffix, where browsers refuse cookies anyway).
-fn parent_domains(host: &str) -> Vec<String> {
-    let labels: Vec<&str> = pieces(host, b'.').collect();
-    (0..labels.len().saturating_sub(1))
-        .map(|i| {
-            let mut d = String::new();
-            for l in labels.get(i..).unwrap_or_default() {
-                d.push('.');
-                d.push_str(l);
+/// Calls `f` with the name of each cookie in `document.cookie`'s text.
+fn each_name(jar: &str, f: &mut dyn FnMut(&str)) {
+    let b = jar.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        let mut eq = None;
+        while let Some(&c) = b.get(i) {
+            if c == b';' {
+                break;
             }
-            d
-        })
-        .collect()
+            if c == b'=' && eq.is_none() {
+                eq = Some(i);
+            }
+            i += 1;
+        }
+        let name = trim(jar.get(start..eq.unwrap_or(i)).unwrap_or_default());
+        if !name.is_empty() {
+            f(name);
+        }
+        i += 1;
+    }
 }
 
-/// The parts of `s` between `sep` bytes. (Not `str::split`: its searcher
-/// and the char-boundary panics of slicing cost kilobytes of wasm; `sep` is
-/// ASCII, so every cut is on a char boundary and `get` never fails.)
-fn pieces(s: &str, sep: u8) -> impl Iterator<Item = &str> {
-    let mut from = 0;
-    let mut done = false;
-    core::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        let rest = s.as_bytes().get(from..).unwrap_or_default();
-        let end = match rest.iter().position(|b| *b == sep) {
-            Some(i) => from + i,
-            None => {
-                done = true;
-                s.len()
+fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let (mut a, mut z) = (0, b.len());
+    while a < z && b.get(a) == Some(&b' ') {
+        a += 1;
+    }
+    while z > a && b.get(z - 1) == Some(&b' ') {
+        z -= 1;
+    }
+    s.get(a..z).unwrap_or_default()
+}
+
+/// Hands `set` the cookie strings that delete `name`: host-only, on the
+/// declared domain, and on `.host` and each parent domain above it but the
+/// top-level one (`a.b.example.nl` → `.a.b.example.nl`, `.b.example.nl`,
+/// `.example.nl`).
+fn expire(name: &str, host: &str, declared: &str, set: &mut dyn FnMut(&str)) {
+    let gone = |domain: &str, dot: bool, set: &mut dyn FnMut(&str)| {
+        let mut c = String::from(name);
+        c.push_str("=;path=/;max-age=0");
+        if !domain.is_empty() {
+            c.push_str(";domain=");
+            if dot {
+                c.push('.');
             }
-        };
-        let piece = s.get(from..end).unwrap_or_default();
-        from = end + 1;
-        Some(piece)
-    })
+            c.push_str(domain);
+        }
+        set(&c);
+    };
+    gone("", false, set);
+    if !declared.is_empty() {
+        gone(declared, false, set);
+    }
+    let mut d = host;
+    while let Some(dot) = d.bytes().position(|b| b == b'.') {
+        gone(d, true, set);
+        d = d.get(dot + 1..).unwrap_or_default();
+    }
 }
 
 /// Whether a cookie name matches a declared name, where `*` stands for any
@@ -215,6 +170,7 @@ pub fn glob(pattern: &[u8], name: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     #[test]
     fn glob_matches_like_the_declared_patterns_mean() {
@@ -235,43 +191,51 @@ mod tests {
     }
 
     #[test]
-    fn pieces_like_split() {
-        for s in ["a;b; c", "", ";", "a;;b;", "é;ü"] {
-            assert_eq!(
-                pieces(s, b';').collect::<Vec<_>>(),
-                s.split(';').collect::<Vec<_>>(),
-                "{s}"
-            );
-        }
-    }
-
-    #[test]
-    fn parent_domains_of_a_host() {
-        assert_eq!(
-            parent_domains("www.shop.example.nl"),
-            [".www.shop.example.nl", ".shop.example.nl", ".example.nl"]
-        );
-        assert!(parent_domains("localhost").is_empty());
-        assert_eq!(parent_domains("example.nl"), [".example.nl"]);
-    }
-
-    #[test]
-    fn the_cookie_value_is_what_the_loader_parses() {
-        let cats = [
-            ("necessary".into(), true),
-            ("analytics".into(), true),
-            ("marketing".into(), false),
-        ];
-        let v = value(&Stored {
-            version: "0123456789abcdef0123",
-            fingerprint: "fp",
-            time: 1_700_000_000,
-            categories: &cats,
-            required: &["necessary".into()],
-            services: &[("meta".into(), true), ("tiktok".into(), false)],
-            gpc: true,
+    fn cookie_names_from_the_jar() {
+        let mut names = Vec::new();
+        each_name(" _ga=GA1.2=3; _fbp=fb.1 ;;x=; lonely ; =v", &mut |n| {
+            names.push(String::from(n))
         });
-        assert_eq!(v, "0123456789abcdef.fp.1700000000.analytics.meta%3A1%2Btiktok%3A0.1");
-        assert_eq!(encode("a b/é"), "a%20b%2F%C3%A9");
+        assert_eq!(names, ["_ga", "_fbp", "x", "lonely"]);
+    }
+
+    #[test]
+    fn expiry_covers_the_host_its_parents_and_the_declared_domain() {
+        let mut set = Vec::new();
+        expire("_ga", "www.shop.example.nl", "example.nl", &mut |c| {
+            set.push(String::from(c))
+        });
+        assert_eq!(
+            set,
+            [
+                "_ga=;path=/;max-age=0",
+                "_ga=;path=/;max-age=0;domain=example.nl",
+                "_ga=;path=/;max-age=0;domain=.www.shop.example.nl",
+                "_ga=;path=/;max-age=0;domain=.shop.example.nl",
+                "_ga=;path=/;max-age=0;domain=.example.nl",
+            ]
+        );
+        set.clear();
+        expire("x", "localhost", "", &mut |c| set.push(String::from(c)));
+        assert_eq!(set, ["x=;path=/;max-age=0"]);
+    }
+
+    #[test]
+    fn the_value_is_what_the_loader_parses() {
+        let mut v = String::from("0123456789abcdef.fp.1700000000.");
+        add(&mut v, "analytics", "");
+        add(&mut v, "marketing", "");
+        v.push('.');
+        add(&mut v, "meta", ":1");
+        add(&mut v, "tiktok", ":0");
+        v.push_str(".1");
+        assert_eq!(
+            v,
+            "0123456789abcdef.fp.1700000000.analytics+marketing.meta:1+tiktok:0.1"
+        );
+        let mut empty = String::from("v.f.1.");
+        empty.push('.');
+        empty.push_str(".0");
+        assert_eq!(empty.split('.').count(), 6, "empty lists keep their place");
     }
 }

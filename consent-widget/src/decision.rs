@@ -1,9 +1,13 @@
 //! Making a decision: the visitor's answers completed with the site's
 //! rules (required categories always on), compared with the decision in
 //! force (taking back a grant, of a category or of a service granted on its
-//! own, is a withdrawal, whatever button did it),
-//! stored in the first-party cookie, put into force by the loader, the
-//! withdrawn purposes' cookies deleted, and queued for the consent server.
+//! own, is a withdrawal, whatever button did it), stored in the first-party
+//! cookie, put into force by the loader, the withdrawn purposes' cookies
+//! deleted, and queued for the consent server.
+//!
+//! Written as plain loops over the rules' JS arrays into a few `String`s:
+//! every iterator adapter, `Vec` of pairs and temporary `String` costs wasm,
+//! and this code is on every first visit (see the README's sizes).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -11,91 +15,94 @@ use alloc::vec::Vec;
 use crate::Widget;
 use crate::cookie_jar;
 use crate::json;
-use crate::loader::{get, is_nothing, keys, list, parse_json, string};
+use crate::loader::{JsCast, List, get, keys, parse_json, string};
 
 /// What the visitor answered: categories and services, each granted or
-/// not, and how (`consent_core::decision::Method`'s names).
+/// not, and how (`consent_core::decision::Method`'s names). Categories not
+/// listed are refused; services not listed follow their category.
 pub struct Choice {
     pub categories: Vec<(String, bool)>,
     pub services: Vec<(String, bool)>,
     pub method: &'static str,
 }
 
-impl Choice {
-    fn category(&self, id: &str) -> bool {
-        self.categories.iter().any(|(c, on)| c == id && *on)
+fn answer(list: &[(String, bool)], id: &str) -> Option<bool> {
+    for (k, on) in list {
+        if k == id {
+            return Some(*on);
+        }
     }
-
-    fn service(&self, id: &str) -> Option<bool> {
-        self.services.iter().find(|(s, _)| s == id).map(|(_, on)| *on)
-    }
-}
-
-fn strings(v: &wasm_bindgen::JsValue, key: &str) -> Vec<String> {
-    list(v, key).filter_map(|s| s.as_string()).collect()
+    None
 }
 
 /// Applies, stores and records a choice. True when it withdrew something
 /// granted before (services already running stop only after a reload).
 pub fn decide(w: &mut Widget, choice: Choice) -> bool {
     let rules = &w.rules;
-    let required = strings(rules, "r");
+    let ids: List = get(rules, "c").unchecked_into();
+    let required: List = get(rules, "r").unchecked_into();
     let before = w.internals.dec();
     let (before_c, before_s) = (get(&before, "c"), get(&before, "s"));
-    let decided_before = !is_nothing(&before);
+    let site = w.ui.as_ref().map(|ui| &ui.site);
+    let mut withdrawn = false;
 
-    let mut categories = Vec::new();
-    // (category, service): one of the two is empty.
-    let mut withdrawn: Vec<(String, String)> = Vec::new();
-    for c in strings(rules, "c") {
-        let on = required.contains(&c) || choice.category(&c);
-        if decided_before && !on && get(&before_c, &c).as_bool() == Some(true) {
-            withdrawn.push((c.clone(), String::new()));
+    // The cookie value (`cookie_jar::value`'s format) and the JSON of the
+    // categories, written side by side.
+    let version = string(rules, "v");
+    let mut cookie = String::from(version.get(..16).unwrap_or(&version));
+    cookie.push('.');
+    cookie.push_str(&string(rules, "f"));
+    cookie.push('.');
+    crate::dom::push_number(&mut cookie, crate::dom::unix_now());
+    cookie.push('.');
+    let mut cats = json::Object::new();
+    let mut granted: Vec<String> = Vec::new();
+    for i in 0..ids.length() {
+        let c = ids.at(i).as_string().unwrap_or_default();
+        let req = required.includes(&c);
+        let on = req || answer(&choice.categories, &c) == Some(true);
+        if !on && get(&before_c, &c).as_bool() == Some(true) {
+            withdrawn = true;
+            if let Some(site) = site {
+                cookie_jar::wipe(site, &c, "");
+            }
         }
-        categories.push((c, on));
+        if on && !req {
+            cookie_jar::add(&mut cookie, &c, "");
+        }
+        cats = cats.bool(&c, on);
+        if on {
+            granted.push(c);
+        }
+    }
+    cookie.push('.');
+    let mut svcs = json::Object::new();
+    for (s, on) in &choice.services {
+        cookie_jar::add(&mut cookie, s, if *on { ":1" } else { ":0" });
+        svcs = svcs.bool(s, *on);
     }
     // A service granted on its own is withdrawn when it is refused now, on
     // its own or with its category (a "Reject all" lists no services).
-    let site = w.ui.as_ref().map(|ui| &ui.site);
     for s in keys(&before_s) {
-        let now = choice.service(&s).unwrap_or_else(|| {
-            let category = site.and_then(|site| site.services.iter().find(|x| x.id == s));
-            category.is_none_or(|x| categories.iter().any(|(c, on)| *c == x.category && *on))
+        let now = answer(&choice.services, &s).unwrap_or_else(|| match site.and_then(|site| site.service(&s)) {
+            Some(x) => granted.contains(&x.category),
+            None => true,
         });
-        if get(&before_s, &s).as_bool() == Some(true) && !now {
-            withdrawn.push((String::new(), s));
+        if !now && get(&before_s, &s).as_bool() == Some(true) {
+            withdrawn = true;
+            if let Some(site) = site {
+                cookie_jar::wipe(site, "", &s);
+            }
         }
     }
-    let method = if withdrawn.is_empty() {
-        choice.method
-    } else {
-        "withdrawal"
-    };
-
     let gpc = w.k.gpc();
-    let version = string(rules, "v");
-    let value = cookie_jar::value(&cookie_jar::Stored {
-        version: &version,
-        fingerprint: &string(rules, "f"),
-        time: crate::dom::unix_now(),
-        categories: &categories,
-        required: &required,
-        services: &choice.services,
-        gpc,
-    });
+    cookie.push_str(if gpc { ".1" } else { ".0" });
     let days = get(rules, "e").as_f64().unwrap_or(182.0) as u64;
-    cookie_jar::write(&value, days);
-    // Only the UI has the declared cookies; a grant ("always allow" on a
-    // placeholder, without the UI) never withdraws.
-    if let Some(ui) = &w.ui {
-        for (c, s) in &withdrawn {
-            cookie_jar::wipe(&ui.site, c, s);
-        }
-    }
-    w.internals.apply(&value);
+    cookie_jar::write(&cookie, days);
+    w.internals.apply(&cookie);
 
-    let cats = json::flags(&categories);
-    let svcs = json::flags(&choice.services);
+    let method = if withdrawn { "withdrawal" } else { choice.method };
+    let (cats, svcs) = (cats.done(), svcs.done());
     let body = json::Object::new()
         .str("config_version", &version)
         .str("method", method)
@@ -112,10 +119,10 @@ pub fn decide(w: &mut Widget, choice: Choice) -> bool {
         .raw("categories", &cats)
         .raw("services", &svcs)
         .str("method", method)
-        .bool("withdrawn", !withdrawn.is_empty())
+        .bool("withdrawn", withdrawn)
         .done();
     w.internals.emit("keurmerk:change", &parse_json(&detail));
-    !withdrawn.is_empty()
+    withdrawn
 }
 
 /// "Always allow" on a blocked embed's placeholder: the decision in force,
@@ -123,21 +130,19 @@ pub fn decide(w: &mut Widget, choice: Choice) -> bool {
 pub fn allow(w: &mut Widget, category: &str, service: &str) {
     let before = w.internals.dec();
     let (before_c, before_s) = (get(&before, "c"), get(&before, "s"));
-    let categories = strings(&w.rules, "c")
-        .into_iter()
-        .map(|c| {
-            let on = get(&before_c, &c).as_bool() == Some(true) || (service.is_empty() && c == category);
-            (c, on)
-        })
-        .collect();
-    let mut services: Vec<(String, bool)> = keys(&before_s)
-        .filter(|s| s != service)
-        .map(|s| {
-            let on = get(&before_s, &s).as_bool() == Some(true);
-            (s, on)
-        })
-        .collect();
-    if !service.is_empty() {
+    let mut categories = Vec::new();
+    for c in keys(&before_c) {
+        let on = get(&before_c, &c).as_bool() == Some(true);
+        categories.push((c, on));
+    }
+    let mut services = Vec::new();
+    for s in keys(&before_s) {
+        let on = s == service || get(&before_s, &s).as_bool() == Some(true);
+        services.push((s, on));
+    }
+    if service.is_empty() {
+        categories.push((category.into(), true));
+    } else if answer(&services, service).is_none() {
         services.push((service.into(), true));
     }
     decide(

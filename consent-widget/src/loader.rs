@@ -11,6 +11,7 @@
 
 use alloc::string::String;
 
+pub use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -45,6 +46,8 @@ extern "C" {
     pub fn push(this: &List, v: &JsValue);
     #[wasm_bindgen(method)]
     pub fn slice(this: &List, start: i32) -> List;
+    #[wasm_bindgen(method)]
+    pub fn includes(this: &List, v: &str) -> bool;
 
     /// `window.keurmerk`.
     pub type Api;

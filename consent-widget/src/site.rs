@@ -107,6 +107,10 @@ impl Site {
         self.k.gpc()
     }
 
+    pub fn service(&self, id: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
     pub fn services_of<'a>(&'a self, cat: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
         self.services.iter().filter(move |s| s.category == cat)
     }
