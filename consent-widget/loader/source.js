@@ -73,26 +73,15 @@
   // The assets' content hash, set by scripts/build-widget: the server may
   // cache /widget/* for a year, so a new build must mean new URLs.
   var v = "?v=" + KEURMERK_ASSET_VERSION;
-  var modP = null;
-  function get(u, json) {
-    var r = oFetch.call(w, u, { credentials: "omit" });
-    return json ? r.then(function (r) { if (!r.ok) throw r.status; return r.json(); }) : r;
-  }
-  // The wasm, compiled while it streams in (K._w).
-  function wasm(r) {
-    return K._w || (K._w = WebAssembly.compileStreaming(r || get(wb + "widget_bg.wasm" + v)));
-  }
-  // The module without the UI: a decision to send, an embed granted.
-  function need() {
-    var m = mod();
-    wasm();
-    return m;
-  }
-  function mod() {
-    if (modP) return modP;
-    modP = new Promise(function (ok) { K._boot = ok; });
+  // The module's two builds: "widget" (banner and decisions) and "prefs"
+  // (the same plus the preferences dialog, fetched only when the visitor
+  // opens them). NAME.js calls K["_b" + NAME] with its show().
+  var mods = {};
+  function mod(n) {
+    if (mods[n]) return mods[n];
+    mods[n] = new Promise(function (ok) { K["_b" + n] = ok; });
     var s = d.createElement("script");
-    s.src = wb + "widget.js" + v;
+    s.src = wb + n + ".js" + v;
     // An async script is fetched at low priority, after the wasm, the
     // stylesheet and the JSON; but the banner waits for it like for them.
     s.fetchPriority = "high";
@@ -105,35 +94,49 @@
     if (nonce) s.nonce = nonce;
     s.__km = 2;
     d.head.appendChild(s);
-    return modP;
+    return mods[n];
   }
-  // Starts the UI's requests (once) and has widget.js show it. Everything
-  // that can happen before widget.js arrives does (compiling, parsing), so
-  // that it can show the banner in the very task it runs in.
+  function get(u, json) {
+    var r = oFetch.call(w, u, { credentials: "omit" });
+    return json ? r.then(function (r) { if (!r.ok) throw r.status; return r.json(); }) : r;
+  }
+  // A build's wasm, compiled while it streams in (K["_w" + NAME]).
+  function wasm(n, r) {
+    return K["_w" + n] || (K["_w" + n] = WebAssembly.compileStreaming(r || get(wb + n + "_bg.wasm" + v)));
+  }
+  // The banner's module without the UI: a decision to send, an embed granted.
+  function need() {
+    var m = mod("widget");
+    wasm("widget");
+    return m;
+  }
+  // Starts the UI's requests (once) and has the module show it. Everything
+  // that can happen before NAME.js arrives does (compiling, parsing), so
+  // that it can show the UI in the very task it runs in.
   function load(openPrefs) {
-    K._o = K._o || openPrefs;
-    // widget.js asked for first: it cannot run before this task ends, when
+    var n = openPrefs ? "prefs" : "widget";
+    if (openPrefs) K._o = 1;
+    // NAME.js asked for first: it cannot run before this task ends, when
     // K._f is set.
-    var m = mod();
+    var m = mod(n), wr = K["_w" + n] || get(wb + n + "_bg.wasm" + v);
     if (!K._f) {
       var l = d.createElement("link");
       l.rel = "stylesheet";
       l.href = wb + "widget.css" + v;
       l.crossOrigin = "";
       if (nonce) l.nonce = nonce;
-      var wr = K._w || get(wb + "widget_bg.wasm" + v);
       K._f = [
         get(base + "/api/v1/sites/" + R.s + "/config", 1),
         get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v, 1),
         new Promise(function (ok) { l.onload = l.onerror = ok; })
       ];
       d.head.appendChild(l);
-      // Compiled while it streams in. Started after every request is out:
-      // the first use of WebAssembly costs the main thread a few ms (6 ms
-      // measured in the bench under load), which held back the requests
-      // after it.
-      wasm(wr);
     }
+    // Compiled while it streams in. Started after every request is out:
+    // the first use of WebAssembly costs the main thread a few ms (6 ms
+    // measured in the bench under load), which held back the requests
+    // after it.
+    wasm(n, wr);
     m.then(function (show) { show(); });
   }
   if (!dec) load(false);

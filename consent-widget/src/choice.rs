@@ -2,11 +2,14 @@
 //! after it: the banner goes, the dialog closes, and a withdrawal offers a
 //! reload.
 
+#[cfg(feature = "dialog")]
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::Widget;
 use crate::decision::{self, Choice};
+use crate::dom::{add, attr, button, el, text};
+#[cfg(feature = "dialog")]
 use crate::preferences::{self, input};
 
 /// Accept all or Reject all, from either layer.
@@ -25,6 +28,7 @@ pub fn all(w: &mut Widget, granted: bool) {
 }
 
 /// The switches of the preferences dialog as they stand.
+#[cfg(feature = "dialog")]
 pub fn save(w: &mut Widget) {
     let Some(ui) = &w.ui else { return };
     let mut categories: Vec<(String, bool)> = Vec::new();
@@ -72,8 +76,19 @@ fn apply(w: &mut Widget, choice: Choice) {
     if let Some(b) = ui.banner.take() {
         b.remove();
     }
+    #[cfg(feature = "dialog")]
     preferences::close(ui);
     if reload {
-        preferences::announce_reload(ui);
+        announce_reload(ui);
     }
+}
+
+/// Tells the visitor, in a live region that outlasts the dialog, that
+/// services already running stop only after a reload.
+fn announce_reload(ui: &mut crate::Ui) {
+    let toast = el("div", "km-toast");
+    attr(&toast, "role", "status");
+    add(&toast, &text("p", "", &ui.site.text("reload_notice")));
+    add(&toast, &button("km-btn", &ui.site.text("reload"), "reload"));
+    add(&ui.root, &toast);
 }

@@ -123,16 +123,19 @@ pub fn reload() {
     }
 }
 
+#[cfg(feature = "dialog")]
 /// A switch, `<dialog>` or other element of the widget's own markup, by id.
 pub fn by_id(id: &str) -> Option<Element> {
     document().get_element_by_id(id)
 }
 
+#[cfg(feature = "dialog")]
 /// The focused element (`document.activeElement`).
 pub fn focused() -> Option<Element> {
     document().active_element()
 }
 
+#[cfg(feature = "dialog")]
 /// Whether two handles are the same JS object: `===`, an intrinsic, where
 /// `==` on web-sys types is an `Object.is` import.
 pub fn same(a: &JsValue, b: &JsValue) -> bool {

@@ -6,6 +6,11 @@
 //! has a decision still to send. `web/boot.js` instantiates it, calls
 //! [`init`], and [`start`] when the UI is to be shown.
 //!
+//! Built twice: the module of a first visit has the banner and the
+//! decisions; with the `dialog` feature it also has the preferences dialog,
+//! and is fetched only when the visitor opens them (most never do), then
+//! takes over the UI.
+//!
 //! - [`loader`]: the loader's API and the site's rules (JS objects read
 //!   through `Reflect`, so no JSON parser ships in the wasm).
 //! - [`site`]: the site's configuration and texts in the visitor's language.
@@ -32,6 +37,7 @@ mod decision;
 mod dom;
 mod json;
 mod loader;
+#[cfg(feature = "dialog")]
 mod preferences;
 mod record;
 mod site;
@@ -46,6 +52,7 @@ use wasm_bindgen::prelude::*;
 use dom::Element;
 use loader::{Api, Internals};
 use site::Site;
+#[cfg(feature = "dialog")]
 use web_sys::HtmlDialogElement;
 
 /// Everything the module holds between events.
@@ -55,8 +62,6 @@ struct Widget {
     internals: Internals,
     /// The site's rules, from the loader.
     rules: JsValue,
-    /// A decision is on its way to the server.
-    sending: bool,
     /// Something granted was withdrawn on this page.
     reload_suggested: bool,
     /// The UI, once shown.
@@ -68,6 +73,7 @@ struct Ui {
     site: Site,
     root: Element,
     banner: Option<Element>,
+    #[cfg(feature = "dialog")]
     dialog: Option<HtmlDialogElement>,
 }
 
@@ -94,7 +100,6 @@ pub fn init(k: Api, doc: web_sys::Document) {
             k,
             internals,
             rules,
-            sending: false,
             reload_suggested: false,
             ui: None,
         });
@@ -103,10 +108,10 @@ pub fn init(k: Api, doc: web_sys::Document) {
 
 /// Shows the UI: `config` is the site's configuration, `texts` the built-in
 /// texts of the visitor's language (`keurmerk.lang`). The banner appears
-/// when no decision is in force; `open_prefs` opens the preferences too.
-/// Returns the widget's root, for the JS side to listen on.
+/// when no decision is in force. Returns the widget's root, for the JS side
+/// to listen on.
 #[wasm_bindgen]
-pub fn start(config: JsValue, texts: JsValue, open_prefs: bool) -> Option<Element> {
+pub fn start(config: JsValue, texts: JsValue) -> Option<Element> {
     let mut root = None;
     with_widget(|w| {
         let lang = loader::string(&w.k, "lang");
@@ -117,17 +122,16 @@ pub fn start(config: JsValue, texts: JsValue, open_prefs: bool) -> Option<Elemen
             site,
             root: r.clone(),
             banner,
+            #[cfg(feature = "dialog")]
             dialog: None,
         });
         root = Some(r);
     });
-    if open_prefs {
-        open();
-    }
     root
 }
 
-/// Opens the preferences dialog (the loader's `keurmerk.open()`).
+/// Opens the preferences dialog (`keurmerk.open()` once this module runs).
+#[cfg(feature = "dialog")]
 #[wasm_bindgen]
 pub fn open() {
     with_ui(preferences::open);
@@ -143,6 +147,7 @@ fn with_widget(f: impl FnOnce(&mut Widget)) {
     }
 }
 
+#[cfg(feature = "dialog")]
 fn with_ui(f: impl FnOnce(&mut Ui)) {
     with_widget(|w| {
         if let Some(ui) = w.ui.as_mut() {
@@ -157,18 +162,19 @@ pub fn act(action: &str) {
     with_widget(|w| match action {
         "accept" => choice::all(w, true),
         "reject" => choice::all(w, false),
+        "reload" => dom::reload(),
+        #[cfg(feature = "dialog")]
         "save" => choice::save(w),
+        #[cfg(feature = "dialog")]
         "receipt" => preferences::download_proof(w),
-        _ => {
-            if let Some(ui) = w.ui.as_mut() {
-                match action {
-                    "prefs" => preferences::open(ui),
-                    "close" => preferences::close(ui),
-                    "reload" => dom::reload(),
-                    _ => {}
-                }
-            }
-        }
+        #[cfg(feature = "dialog")]
+        "close" => w.ui.as_mut().map_or((), preferences::close),
+        #[cfg(feature = "dialog")]
+        "prefs" => w.ui.as_mut().map_or((), preferences::open),
+        // The dialog's module takes over (the loader fetches it).
+        #[cfg(not(feature = "dialog"))]
+        "prefs" => w.k.open(),
+        _ => {}
     });
 }
 
@@ -201,6 +207,7 @@ pub fn answer(tag: u32, status: u32, body: JsValue) {
 /// around: the modal `<dialog>` makes the page inert, but the browser would
 /// still let focus leave to its own UI. True when it moved the focus (the
 /// JS side then cancels the key's default).
+#[cfg(feature = "dialog")]
 #[wasm_bindgen]
 pub fn tab(shift: bool) -> bool {
     let mut moved = false;
@@ -209,6 +216,7 @@ pub fn tab(shift: bool) -> bool {
 }
 
 /// A category switch moved: its services follow it.
+#[cfg(feature = "dialog")]
 #[wasm_bindgen]
 pub fn follow(category: &str) {
     with_ui(|ui| preferences::follow_category(ui, category));

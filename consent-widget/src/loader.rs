@@ -57,6 +57,9 @@ extern "C" {
     /// services, ...}`), or null.
     #[wasm_bindgen(method)]
     pub fn decision(this: &Api) -> JsValue;
+    /// Opens the preferences (the loader fetches the dialog's module).
+    #[wasm_bindgen(method)]
+    pub fn open(this: &Api);
     #[wasm_bindgen(method, getter = _i)]
     pub fn internals(this: &Api) -> Internals;
     /// `fetch` through the loader's original, answering to

@@ -208,16 +208,6 @@ pub fn follow_category(ui: &mut Ui, cat: &str) {
     }
 }
 
-/// Tells the visitor, in the dialog's live region and after it closes,
-/// that services already running stop only after a reload.
-pub fn announce_reload(ui: &mut Ui) {
-    let toast = el("div", "km-toast");
-    attr(&toast, "role", "status");
-    add(&toast, &text("p", "", &ui.site.text("reload_notice")));
-    add(&toast, &button("km-btn", &ui.site.text("reload"), "reload"));
-    add(&ui.root, &toast);
-}
-
 /// The proof download button: the file comes when the server answers
 /// ([`crate::record`]); until a decision is recorded, the dialog says so.
 pub fn download_proof(w: &mut crate::Widget) {

@@ -16,6 +16,7 @@ use crate::loader::{List, get, is_array, is_nothing, items, json, object, parse_
 
 /// Which request an answer belongs to (see [`crate::answer`]).
 pub const RECORDED: u32 = 0;
+#[cfg(feature = "dialog")]
 pub const PROOFS: u32 = 1;
 
 fn key(w: &Widget, prefix: &str) -> String {
@@ -60,7 +61,9 @@ pub fn enqueue(w: &Widget, body: &str) {
 
 /// Sends the first queued decision, unless one is on its way.
 pub fn flush(w: &mut Widget) {
-    if w.sending {
+    // Shared by both builds of the module (the dialog's may take over
+    // while the first one's request is out), so kept on `window.keurmerk`.
+    if get(&w.k, "_busy").is_truthy() {
         return;
     }
     let Some(first) = items(queue(w).into()).next() else {
@@ -82,13 +85,13 @@ pub fn flush(w: &mut Widget) {
         with_id.push_str(rest);
         body = with_id;
     }
-    w.sending = true;
+    set(&w.k, "_busy", &JsValue::TRUE);
     w.k.call(&url(w, "decisions"), Some(&body), None, RECORDED);
 }
 
 /// The server's answer to a recorded decision (`status` 0: no answer).
 pub fn recorded(w: &mut Widget, status: u32, answer: JsValue) {
-    w.sending = false;
+    set(&w.k, "_busy", &JsValue::FALSE);
     if status == 0 || status == 429 || status >= 500 {
         return;
     }
@@ -116,6 +119,7 @@ pub fn recorded(w: &mut Widget, status: u32, answer: JsValue) {
     w.internals.emit("keurmerk:recorded", &detail);
 }
 
+#[cfg(feature = "dialog")]
 /// The visitor's proof as a file: the server's proof bundles (RFC 9162
 /// inclusion in a signed checkpoint, checked offline by `keurmerk-verify
 /// proof`) once a checkpoint covers the decision, else the server's receipt.

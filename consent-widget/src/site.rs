@@ -13,25 +13,32 @@ use crate::loader::{Api, get, list, string};
 
 /// The columns of a service's cookie table: the text key of each heading is
 /// the field's name, except `cookie` for `name`.
+#[cfg(feature = "dialog")]
 pub const COOKIE_FIELDS: [&str; 5] = ["name", "purpose", "retention", "provider", "country"];
 
 pub struct Category {
     pub id: String,
     pub required: bool,
-    pub gpc_opt_out: bool,
     pub title: String,
+    // What only the dialog shows (the banner's module never reads it).
+    #[cfg(feature = "dialog")]
+    pub gpc_opt_out: bool,
+    #[cfg(feature = "dialog")]
     pub description: String,
 }
 
 pub struct Service {
     pub id: String,
-    pub name: String,
     pub category: String,
-    pub provider: String,
-    pub description: String,
     /// The declared cookies as the configuration has them (objects with
-    /// the fields in [`COOKIE_FIELDS`]), shown as they are.
+    /// the fields of the dialog's cookie table), shown as they are.
     pub cookies: Vec<JsValue>,
+    #[cfg(feature = "dialog")]
+    pub name: String,
+    #[cfg(feature = "dialog")]
+    pub provider: String,
+    #[cfg(feature = "dialog")]
+    pub description: String,
 }
 
 /// One site as the visitor sees it, in the visitor's language.
@@ -68,24 +75,28 @@ impl Site {
             key.push_str(&id);
             let title = non_empty(string(&label, "title")).unwrap_or_else(|| site.text_or(&key, &id));
             key.push_str("_d");
-            let description = non_empty(string(&label, "description")).unwrap_or_else(|| site.text(&key));
             site.categories.push(Category {
                 required: get(&c, "required").is_truthy(),
+                #[cfg(feature = "dialog")]
                 gpc_opt_out: get(&c, "gpc_opt_out").is_truthy(),
+                #[cfg(feature = "dialog")]
+                description: non_empty(string(&label, "description")).unwrap_or_else(|| site.text(&key)),
                 id,
                 title,
-                description,
             });
         }
         for s in list(&config, "services") {
             let cookies = list(&s, "cookies").collect();
             site.services.push(Service {
                 id: string(&s, "id"),
-                name: string(&s, "name"),
                 category: string(&s, "category"),
-                provider: string(&s, "provider"),
-                description: string(&get(&s, "description"), &site.lang),
                 cookies,
+                #[cfg(feature = "dialog")]
+                name: string(&s, "name"),
+                #[cfg(feature = "dialog")]
+                provider: string(&s, "provider"),
+                #[cfg(feature = "dialog")]
+                description: string(&get(&s, "description"), &site.lang),
             });
         }
         site
@@ -111,6 +122,7 @@ impl Site {
         self.services.iter().find(|s| s.id == id)
     }
 
+    #[cfg(feature = "dialog")]
     pub fn services_of<'a>(&'a self, cat: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
         self.services.iter().filter(move |s| s.category == cat)
     }

@@ -1,26 +1,35 @@
-// Entry of widget.js (bundled as a classic script). The wasm holds the UI
-// and the decisions; this file only connects it to the page: it
-// instantiates the module the loader compiled (K._w), routes the widget's
-// DOM events to it, and is the wasm's transport for the two things that
-// wait on a promise (a fetch, whose answer goes back to `answer`) or need a
-// Blob (saving the proof file). The loader already sent the UI's requests
-// (K._f: the site's configuration and the texts of the visitor's language
-// as parsed JSON, the stylesheet's load); show() waits for whatever is
-// still missing and shows the banner in the task that instantiates the
-// module. A returning visitor with a decision to send, or granting an embed,
-// loads this without show().
-import { initSync, init, start, open, act, follow, tab, allow, flush, answer } from "./glue/consent_widget.js";
+// Entry of NAME.js (bundled as a classic script, once per build of the
+// module: NAME is "widget" for the banner and decisions, "prefs" for the
+// same plus the preferences dialog, DIALOG says which). The wasm holds the
+// UI and the decisions; this file only connects it to the page: it
+// instantiates the module the loader compiled (K["_w" + NAME]), routes the
+// widget's DOM events to it, and is the wasm's transport for the two
+// things that wait on a promise (a fetch, whose answer goes back to
+// `answer`) or need a Blob (saving the proof file). The loader already
+// sent the UI's requests (K._f: the site's configuration and the texts of
+// the visitor's language as parsed JSON, the stylesheet's load); show()
+// waits for whatever is still missing and shows the UI in the task that
+// instantiates the module. The dialog's module, once it runs, takes over
+// the page's UI and the API from the banner's. A returning visitor with a
+// decision to send, or granting an embed, loads the banner's module
+// without show().
+import * as m from "./glue/consent_widget.js";
 
-var K = window.keurmerk, I = K._i, w = window, d = document, shown, ready;
-function inst(m) {
+var K = window.keurmerk, I = K._i, w = window, d = document, W = K["_w" + NAME], shown, ready;
+function inst(mod) {
   if (!ready) {
     ready = 1;
-    initSync({ module: m });
-    init(K, d);
+    m.initSync({ module: mod });
+    m.init(K, d);
   }
 }
 function wasm(f) {
-  K._w.then(function (m) { inst(m); f(); });
+  W.then(function (mod) { inst(mod); f(); });
+}
+// (Through wasm(): the banner's module may call this one's _x after the
+// dialog's took over, before it is instantiated.)
+function back(tag, status, j) {
+  wasm(function () { m.answer(tag, status, j); });
 }
 K._x = function (url, body, secret, tag) {
   var h = {};
@@ -29,11 +38,11 @@ K._x = function (url, body, secret, tag) {
   I.oFetch.call(w, url, { method: body ? "POST" : "GET", headers: h, body: body, credentials: "omit", keepalive: !!body }).then(
     function (r) {
       return r.json().then(
-        function (j) { answer(tag, r.status, j); },
-        function () { answer(tag, r.status, null); }
+        function (j) { back(tag, r.status, j); },
+        function () { back(tag, r.status, null); }
       );
     },
-    function () { answer(tag, 0, null); }
+    function () { back(tag, 0, null); }
   );
 };
 K._save = function (text, name) {
@@ -45,14 +54,17 @@ K._save = function (text, name) {
   a.remove();
   setTimeout(function () { URL.revokeObjectURL(u); });
 };
-K.allow = function (cat, svc) { wasm(function () { allow(cat, svc || ""); }); };
-K._flush = function () { wasm(flush); };
-w.addEventListener("online", K._flush);
-K._boot(function show() {
+K.allow = function (cat, svc) { wasm(function () { m.allow(cat, svc || ""); }); };
+K._flush = function () { wasm(m.flush); };
+if (!K._on) {
+  K._on = 1;
+  w.addEventListener("online", function () { K._flush(); });
+}
+K["_b" + NAME](function show() {
   if (shown) return;
   var f = K._f;
   shown = Promise.all([
-    K._w,
+    W,
     f[0],
     f[1],
     f[2],
@@ -62,20 +74,29 @@ K._boot(function show() {
       else d.addEventListener("DOMContentLoaded", ok);
     }),
   ]).then(function (a) {
+    // The visitor asked for the preferences before this module could
+    // show the banner: the dialog's module shows both.
+    if (!DIALOG && K._o) return;
     inst(a[0]);
-    K.open = open;
-    var root = start(a[1].config, a[2], !!K._o);
+    if (K._drop) K._drop();
+    var root = m.start(a[1].config, a[2]);
     root.addEventListener("click", function (e) {
       var b = e.target.closest("[data-km]");
-      if (b) act(b.getAttribute("data-km"));
+      if (b) m.act(b.getAttribute("data-km"));
     });
-    root.addEventListener("change", function (e) {
-      var c = e.target.getAttribute("data-cat");
-      if (c) follow(c);
-    });
-    root.addEventListener("keydown", function (e) {
-      if (e.key === "Tab" && tab(e.shiftKey)) e.preventDefault();
-    });
+    if (DIALOG) {
+      K.open = m.open;
+      m.open();
+      root.addEventListener("change", function (e) {
+        var c = e.target.getAttribute("data-cat");
+        if (c) m.follow(c);
+      });
+      root.addEventListener("keydown", function (e) {
+        if (e.key === "Tab" && m.tab(e.shiftKey)) e.preventDefault();
+      });
+    } else {
+      K._drop = function () { root.remove(); };
+    }
     I.emit("keurmerk:ui", null);
   });
 });

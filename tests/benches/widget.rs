@@ -352,7 +352,7 @@ async fn main() -> Result<()> {
     let parts = [
         ("loader (rendered for the demo site)", loader_br),
         ("widget.js (glue + boot)", dist("widget.js.br")?),
-        ("widget_bg.wasm", dist("widget_bg.wasm.br")?),
+        ("widget_bg.wasm (banner + decisions)", dist("widget_bg.wasm.br")?),
         ("widget.css", dist("widget.css.br")?),
         ("i18n/en.json (one language)", dist("i18n/en.json.br")?),
     ];
@@ -393,6 +393,15 @@ async fn main() -> Result<()> {
         "  keurmerk  {:<40} {:>9}",
         "site config JSON (API, site data)",
         kb(config_br)
+    );
+    // The module with the preferences dialog: not part of a first visit,
+    // fetched (instead of the banner's, or after it) when the visitor opens
+    // the preferences.
+    let dialog = dist("prefs.js.br")? + dist("prefs_bg.wasm.br")?;
+    println!(
+        "  keurmerk  {:<40} {:>9}   (only when the visitor opens the preferences)",
+        "prefs.js + prefs_bg.wasm (with the dialog)",
+        kb(dialog)
     );
     for (name, n) in &vanilla {
         println!("  vanilla   {name:<40} {:>9}", kb(*n));

@@ -58,7 +58,20 @@ async fn banner_and_dialog_have_no_axe_violations_and_work_by_keyboard() -> Resu
     .await?;
     assert_eq!(same, serde_json::json!([true, true, true, true]));
 
+    // The dialog is in a second build of the module, fetched only when the
+    // visitor asks for it; that one then takes the UI over.
+    let prefs = "performance.getEntriesByType('resource').some(e => e.name.includes('/widget/prefs'))";
+    let fetched: bool = eval(&page, prefs).await?;
+    assert!(!fetched, "the dialog's module is not part of the first visit");
     open_dialog(&page, "[data-km=prefs]", T).await?;
+    let ui: Value = eval(
+        &page,
+        &format!(
+            "[document.querySelectorAll('.km-root').length, document.querySelectorAll('.km-banner').length, {prefs}]"
+        ),
+    )
+    .await?;
+    assert_eq!(ui, serde_json::json!([1, 1, true]), "one UI, the dialog module's");
     // Open every service list so axe checks the cookie tables too.
     let _: bool = eval(
         &page,
