@@ -104,6 +104,16 @@
   function wasm(n, r) {
     return K["_w" + n] || (K["_w" + n] = WebAssembly.compileStreaming(r || get(wb + n + "_bg.wasm" + v)));
   }
+  // A stylesheet of the widget's; resolves once loaded (or failed).
+  function css(n) {
+    var l = d.createElement("link");
+    l.rel = "stylesheet";
+    l.href = wb + n + ".css" + v;
+    l.crossOrigin = "";
+    if (nonce) l.nonce = nonce;
+    d.head.appendChild(l);
+    return new Promise(function (ok) { l.onload = l.onerror = ok; });
+  }
   // The banner's module without the UI: a decision to send, an embed granted.
   function need() {
     var m = mod("widget");
@@ -119,19 +129,12 @@
     // NAME.js asked for first: it cannot run before this task ends, when
     // K._f is set.
     var m = mod(n), wr = K["_w" + n] || get(wb + n + "_bg.wasm" + v);
-    if (!K._f) {
-      var l = d.createElement("link");
-      l.rel = "stylesheet";
-      l.href = wb + "widget.css" + v;
-      l.crossOrigin = "";
-      if (nonce) l.nonce = nonce;
-      K._f = [
-        get(base + "/api/v1/sites/" + R.s + "/config", 1),
-        get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v, 1),
-        new Promise(function (ok) { l.onload = l.onerror = ok; })
-      ];
-      d.head.appendChild(l);
-    }
+    if (!K._f) K._f = [
+      get(base + "/api/v1/sites/" + R.s + "/config", 1),
+      get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v, 1),
+      css("widget")
+    ];
+    if (openPrefs && !K._p) K._p = css("prefs");
     // Compiled while it streams in. Started after every request is out:
     // the first use of WebAssembly costs the main thread a few ms (6 ms
     // measured in the bench under load), which held back the requests

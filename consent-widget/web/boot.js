@@ -68,6 +68,7 @@ K["_b" + NAME](function show() {
     f[0],
     f[1],
     f[2],
+    DIALOG && K._p,
     // The UI lives in <body>; a slow page may not have one yet.
     new Promise(function (ok) {
       if (d.body) ok();

@@ -397,10 +397,10 @@ async fn main() -> Result<()> {
     // The module with the preferences dialog: not part of a first visit,
     // fetched (instead of the banner's, or after it) when the visitor opens
     // the preferences.
-    let dialog = dist("prefs.js.br")? + dist("prefs_bg.wasm.br")?;
+    let dialog = dist("prefs.js.br")? + dist("prefs_bg.wasm.br")? + dist("prefs.css.br")?;
     println!(
         "  keurmerk  {:<40} {:>9}   (only when the visitor opens the preferences)",
-        "prefs.js + prefs_bg.wasm (with the dialog)",
+        "prefs.js, prefs_bg.wasm, prefs.css",
         kb(dialog)
     );
     for (name, n) in &vanilla {
