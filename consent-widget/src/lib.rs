@@ -199,7 +199,9 @@ pub fn flush() {
 pub fn answer(tag: u32, status: u32, body: JsValue) {
     with_widget(|w| match tag {
         record::RECORDED => record::recorded(w, status, body),
-        _ => record::proofs(w, body),
+        #[cfg(feature = "dialog")]
+        record::PROOFS => record::proofs(w, body),
+        _ => {}
     });
 }
 

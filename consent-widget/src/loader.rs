@@ -138,6 +138,7 @@ pub fn keys(o: &JsValue) -> impl Iterator<Item = String> {
 }
 
 /// `JSON.stringify(v, null, 2)`.
+#[cfg(feature = "dialog")]
 pub fn pretty_json(v: &JsValue) -> String {
     stringify(v, &JsValue::NULL, 2).as_string().unwrap_or_default()
 }

@@ -12,7 +12,7 @@ use alloc::string::String;
 use wasm_bindgen::prelude::*;
 
 use crate::Widget;
-use crate::loader::{List, get, is_array, is_nothing, items, json, object, parse_json, pretty_json, set, string};
+use crate::loader::{List, get, is_array, is_nothing, items, json, object, parse_json, set, string};
 
 /// Which request an answer belongs to (see [`crate::answer`]).
 pub const RECORDED: u32 = 0;
@@ -136,12 +136,16 @@ pub fn download(w: &Widget) -> bool {
     true
 }
 
+#[cfg(feature = "dialog")]
 /// The answer to [`download`]'s request.
 pub fn proofs(w: &Widget, bundles: JsValue) {
     if items(bundles.clone()).next().is_some() {
-        w.k.save(&pretty_json(&bundles), "keurmerk-proof.json");
+        w.k.save(&crate::loader::pretty_json(&bundles), "keurmerk-proof.json");
     } else {
         let me = w.internals.load(&visitor_key(w));
-        w.k.save(&pretty_json(&get(&me, "receipt")), "keurmerk-receipt.json");
+        w.k.save(
+            &crate::loader::pretty_json(&get(&me, "receipt")),
+            "keurmerk-receipt.json",
+        );
     }
 }

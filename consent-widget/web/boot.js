@@ -45,7 +45,7 @@ K._x = function (url, body, secret, tag) {
     function () { back(tag, 0, null); }
   );
 };
-K._save = function (text, name) {
+if (DIALOG) K._save = function (text, name) {
   var a = d.createElement("a"), u = URL.createObjectURL(new Blob([text], { type: "application/json" }));
   a.href = u;
   a.download = name;
