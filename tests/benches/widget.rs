@@ -13,6 +13,10 @@
 //! - the load average before and after, since the machine may be shared.
 //!
 //! `cargo bench -p e2e --bench widget` (after scripts/setup).
+//! While working: `KM_BENCH_RUNS=N`, `KM_BENCH_QUICK=1` (first method only),
+//! `KM_BENCH_PROFILE=1` (a V8 CPU profile of one more visit),
+//! `KM_BENCH_TRACE=1` (that plus a Chrome trace of the renderer's main
+//! thread; `KM_TRACE_MIN_US` sets the shortest slice shown, default 1000).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -276,6 +280,172 @@ async fn visits(
     Ok(())
 }
 
+/// `KM_BENCH_PROFILE=1`: one more first visit of `url` under the V8 sampling
+/// profiler (100 µs), printing where the renderer's main thread spent its
+/// time until the banner was visible: self time per function (JS, wasm, and
+/// V8's "(program)" for the browser's native work such as style and layout).
+async fn profile_visit(chrome: &mut Chromium, url: &str, selector: &str) -> Result<()> {
+    use chromiumoxide::cdp::js_protocol::profiler::{EnableParams, SetSamplingIntervalParams, StartParams, StopParams};
+    chrome.browser.start_incognito_context().await?;
+    let tab = chrome.blank().await?;
+    tab.execute(EnableParams::default()).await?;
+    tab.execute(SetSamplingIntervalParams::new(100)).await?;
+    tab.execute(StartParams::default()).await?;
+    let mut t = Timing::default();
+    time_banner(&tab, url, selector, &mut t).await?;
+    let profile = tab.execute(StopParams::default()).await?.result.profile;
+    let _ = tab.close().await;
+    chrome.browser.quit_incognito_context().await?;
+    let name: HashMap<i64, String> = profile
+        .nodes
+        .iter()
+        .map(|n| {
+            let f = &n.call_frame;
+            let file = f.url.rsplit('/').next().unwrap_or("").split('?').next().unwrap_or("");
+            (
+                n.id,
+                format!("{} {}:{}:{}", f.function_name, file, f.line_number, f.column_number),
+            )
+        })
+        .collect();
+    let mut self_us: HashMap<&str, i64> = HashMap::new();
+    let (samples, deltas) = (
+        profile.samples.unwrap_or_default(),
+        profile.time_deltas.unwrap_or_default(),
+    );
+    // A sample's time is the delta to the next one.
+    for (i, id) in samples.iter().enumerate() {
+        let us = deltas.get(i + 1).copied().unwrap_or(0);
+        *self_us.entry(name.get(id).map_or("?", String::as_str)).or_insert(0) += us;
+    }
+    let mut rows: Vec<_> = self_us.into_iter().collect();
+    rows.sort_by_key(|(_, us)| -us);
+    println!(
+        "
+== V8 profile of one first visit (banner visible at {:.1} ms): self time ==",
+        t.visible_ms.first().copied().unwrap_or(f64::NAN)
+    );
+    for (what, us) in rows.iter().take(25) {
+        println!("  {:8.1} ms  {what}", *us as f64 / 1000.0);
+    }
+    Ok(())
+}
+
+/// `KM_BENCH_TRACE=1`: one more first visit of `url` under Chrome's tracing,
+/// printing the renderer main thread's slices of 1 ms or more (style,
+/// layout, parsing, script, fonts...) in time order, relative to the
+/// navigation's start: where the time between the requests and the banner
+/// goes, including the browser's native work the V8 profile only calls
+/// "(program)".
+async fn trace_visit(chrome: &mut Chromium, url: &str, selector: &str) -> Result<()> {
+    use chromiumoxide::cdp::browser_protocol::tracing::{
+        EndParams, EventDataCollected, EventTracingComplete, StartParams, StartTransferMode, TraceConfig,
+    };
+    chrome.browser.start_incognito_context().await?;
+    let tab = chrome.blank().await?;
+    let mut data = tab.event_listener::<EventDataCollected>().await?;
+    let mut done = tab.event_listener::<EventTracingComplete>().await?;
+    let config = TraceConfig {
+        included_categories: Some(
+            [
+                "devtools.timeline",
+                "disabled-by-default-devtools.timeline",
+                "blink",
+                "blink.user_timing",
+                "loading",
+                "v8",
+                "fonts",
+                "toplevel",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        ..Default::default()
+    };
+    let start = StartParams {
+        transfer_mode: Some(StartTransferMode::ReportEvents),
+        trace_config: Some(config),
+        ..Default::default()
+    };
+    tab.execute(start).await?;
+    let mut t = Timing::default();
+    time_banner(&tab, url, selector, &mut t).await?;
+    tab.execute(EndParams {}).await?;
+    let mut events: Vec<Value> = Vec::new();
+    loop {
+        tokio::select! {
+            Some(d) = data.next() => events.extend(d.value.iter().cloned()),
+            _ = done.next() => break,
+            _ = tokio::time::sleep(Duration::from_secs(10)) => break,
+        }
+    }
+    while let Ok(Some(d)) = tokio::time::timeout(Duration::from_millis(200), data.next()).await {
+        events.extend(d.value.iter().cloned());
+    }
+    let _ = tab.close().await;
+    chrome.browser.quit_incognito_context().await?;
+    // The page's renderer: the process whose main thread marked the page's navigationStart.
+    let main_threads: Vec<(i64, i64)> = events
+        .iter()
+        .filter(|e| e["name"] == "thread_name" && e["args"]["name"] == "CrRendererMain")
+        .map(|e| (e["pid"].as_i64().unwrap_or(0), e["tid"].as_i64().unwrap_or(0)))
+        .collect();
+    let nav = events
+        .iter()
+        .rev()
+        .find(|e| {
+            e["name"] == "navigationStart"
+                && main_threads.contains(&(e["pid"].as_i64().unwrap_or(0), e["tid"].as_i64().unwrap_or(0)))
+                && e["args"]["data"]["documentLoaderURL"]
+                    .as_str()
+                    .is_some_and(|u| u.contains("bench-keurmerk"))
+        })
+        .context("no navigationStart for the page")?;
+    let (pid, tid, t0) = (
+        nav["pid"].as_i64(),
+        nav["tid"].as_i64(),
+        nav["ts"].as_f64().unwrap_or(0.0),
+    );
+    let mut slices: Vec<(f64, f64, String)> = events
+        .iter()
+        .filter(|e| e["pid"].as_i64() == pid && e["tid"].as_i64() == tid)
+        .filter(|e| {
+            (e["ph"] == "X"
+                && e["dur"].as_f64().unwrap_or(0.0)
+                    >= std::env::var("KM_TRACE_MIN_US")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(1000.0))
+                || (e["ph"] == "R" || e["ph"] == "I" || e["ph"] == "n")
+                    && e["cat"].as_str().is_some_and(|c| c.contains("user_timing"))
+        })
+        .map(|e| {
+            let what = e["args"]["data"]["url"]
+                .as_str()
+                .or(e["args"]["data"]["functionName"].as_str())
+                .unwrap_or("")
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            (
+                (e["ts"].as_f64().unwrap_or(0.0) - t0) / 1000.0,
+                e["dur"].as_f64().unwrap_or(0.0) / 1000.0,
+                format!("{} {what}", e["name"].as_str().unwrap_or("?")),
+            )
+        })
+        .collect();
+    slices.sort_by(|a, b| a.0.total_cmp(&b.0));
+    println!(
+        "\n== Chrome trace of one first visit (banner visible at {:.1} ms): renderer main thread, slices >= 1 ms ==",
+        t.visible_ms.first().copied().unwrap_or(f64::NAN)
+    );
+    for (at, dur, what) in slices.iter().filter(|s| s.0 >= 0.0) {
+        println!("  {at:7.1} ms  {dur:6.1} ms  {what}");
+    }
+    Ok(())
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
@@ -488,6 +658,21 @@ async fn main() -> Result<()> {
         chrome.close().await;
     }
     report(&widgets, &timings);
+    if std::env::var("KM_BENCH_PROFILE").is_ok_and(|v| v == "1") {
+        let mut chrome = Chromium::launch(launch(&site, &trackers, "en")).await?;
+        let (_, page, sel) = widgets[0];
+        // The first navigation of a browser is a warm-up (see above).
+        profile_visit(&mut chrome, &site.secure_url(page), sel).await?;
+        profile_visit(&mut chrome, &site.secure_url(page), sel).await?;
+        chrome.close().await;
+    }
+    if std::env::var("KM_BENCH_TRACE").is_ok_and(|v| v == "1") {
+        let mut chrome = Chromium::launch(launch(&site, &trackers, "en")).await?;
+        let (_, page, sel) = widgets[0];
+        profile_visit(&mut chrome, &site.secure_url(page), sel).await?;
+        trace_visit(&mut chrome, &site.secure_url(page), sel).await?;
+        chrome.close().await;
+    }
 
     if quick {
         return Ok(());
