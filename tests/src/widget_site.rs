@@ -214,6 +214,13 @@ impl SiteServer {
             .route("/demo/{*path}", get(demo_file))
             .route("/baseline/{*path}", get(baseline_file))
             .layer(CorsLayer::permissive())
+            // Lets the page's Resource Timing see when each cross-origin
+            // answer started (the bench's timelines print first bytes).
+            .layer(axum::middleware::map_response(|mut r: Response| async move {
+                r.headers_mut()
+                    .insert("timing-allow-origin", HeaderValue::from_static("*"));
+                r
+            }))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
