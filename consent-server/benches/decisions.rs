@@ -10,7 +10,8 @@
 //!
 //! `cargo bench -p consent-server --bench decisions` (release build).
 //! Environment: `BENCH_SECONDS` (default 10), `BENCH_CONNECTIONS` (a count
-//! or a list, default `128,256`), `BENCH_BACKENDS` (default `sqlite,redis`).
+//! or a list, default `128,256`), `BENCH_BACKENDS` (default `sqlite,redis`),
+//! `BENCH_ROUNDS` (Redis rounds, each between two SET measurements; default 3).
 
 use std::path::Path;
 use std::process::Command;
@@ -322,58 +323,76 @@ fn main() {
 
     let redis = RedisServer::start().unwrap();
     let url = redis.url();
-    let mut best = 0f64;
-    for &connections in &counts {
-        let redis_data = tempfile::tempdir().unwrap();
-        let _: Option<()> = redis_query(&url, redis::cmd("CONFIG").arg("RESETSTAT"));
-        let before: u64 = redis_query(&url, redis::cmd("GET").arg("kmk:log:size")).unwrap_or(0);
-        let on_redis = {
-            let mut args = rate_off.to_vec();
-            args.extend(["--redis", &url, "--data-dir", redis_data.path().to_str().unwrap()]);
-            let server = ServerProcess::start(&server_bin(), &args).unwrap();
-            drive(
-                &server.base_url(),
-                server.pid().unwrap(),
-                redis_pid(redis.port()),
-                connections,
-                warmup,
-                seconds,
-            )
-        };
-        print(&format!("redis {connections}"), &on_redis);
-        // Every decision of the run (warm-up included) is in the log.
-        let after: u64 = redis_query(&url, redis::cmd("GET").arg("kmk:log:size")).unwrap_or(0);
-        let decisions = after.saturating_sub(before).max(1);
-        let stats = redis_commandstats(redis.port());
-        let busiest: Vec<String> = stats
-            .iter()
-            .take(4)
-            .map(|(name, calls, us)| format!("{name} {calls} calls × {us:.0} µs"))
-            .collect();
-        // A script's time includes the commands it runs (listed beside it).
-        let script_us = stats
-            .iter()
-            .find(|(name, _, _)| name == "evalsha")
-            .map_or(0.0, |(_, calls, us)| *calls as f64 * us);
+    // This machine's speed drifts by tens of percent from minute to minute
+    // (the same build's server CPU per decision ranged 26-53 µs in one
+    // hour), so the ceiling is measured right before and right after each
+    // round's decision runs, and the ratio is the median over the rounds.
+    let rounds = env_or("BENCH_ROUNDS", 3).max(1);
+    let mut ratios = Vec::new();
+    for round in 1..=rounds {
+        let set_before = redis_benchmark_set(redis.port());
+        let mut best = 0f64;
+        for &connections in &counts {
+            let redis_data = tempfile::tempdir().unwrap();
+            let _: Option<()> = redis_query(&url, redis::cmd("CONFIG").arg("RESETSTAT"));
+            let before: u64 = redis_query(&url, redis::cmd("GET").arg("kmk:log:size")).unwrap_or(0);
+            let on_redis = {
+                let mut args = rate_off.to_vec();
+                args.extend(["--redis", &url, "--data-dir", redis_data.path().to_str().unwrap()]);
+                let server = ServerProcess::start(&server_bin(), &args).unwrap();
+                drive(
+                    &server.base_url(),
+                    server.pid().unwrap(),
+                    redis_pid(redis.port()),
+                    connections,
+                    warmup,
+                    seconds,
+                )
+            };
+            print(&format!("redis {connections}"), &on_redis);
+            // Every decision of the run (warm-up included) is in the log.
+            let after: u64 = redis_query(&url, redis::cmd("GET").arg("kmk:log:size")).unwrap_or(0);
+            let decisions = after.saturating_sub(before).max(1);
+            let stats = redis_commandstats(redis.port());
+            let busiest: Vec<String> = stats
+                .iter()
+                .take(4)
+                .map(|(name, calls, us)| format!("{name} {calls} calls × {us:.0} µs"))
+                .collect();
+            // A script's time includes the commands it runs (listed beside it).
+            let script_us = stats
+                .iter()
+                .find(|(name, _, _)| name == "evalsha")
+                .map_or(0.0, |(_, calls, us)| *calls as f64 * us);
+            println!(
+                "         inside Redis: {} ({decisions} decisions; {:.1} per script call; script time {:.1} µs per decision, its commands included)",
+                busiest.join(", "),
+                decisions as f64 / stats.iter().find(|s| s.0 == "evalsha").map_or(1, |s| s.1.max(1)) as f64,
+                script_us / decisions as f64
+            );
+            // What the cores would allow if Redis cost nothing: the server's and
+            // the load generator's CPU per decision alone.
+            println!(
+                "         with Redis free, {cores} cores would allow at most {:.0} decisions/s (server + load generator CPU)",
+                cores as f64 * 1e6 / (on_redis.server_cpu_us + on_redis.client_cpu_us)
+            );
+            best = best.max(on_redis.per_second);
+        }
+        let set_after = redis_benchmark_set(redis.port());
+        let ceiling = (set_before + set_after) / 2.0;
+        ratios.push(best / ceiling);
         println!(
-            "         inside Redis: {} ({decisions} decisions; {:.1} per script call; script time {:.1} µs per decision, its commands included)",
-            busiest.join(", "),
-            decisions as f64 / stats.iter().find(|s| s.0 == "evalsha").map_or(1, |s| s.1.max(1)) as f64,
-            script_us / decisions as f64
+            "round {round}/{rounds}: redis-benchmark -t set (50 clients, same Redis, appendfsync always): \
+         {set_before:.0} SET/s before, {set_after:.0} after; best {best:.0} decisions/s = {:.2} x their mean",
+            best / ceiling
         );
-        // What the cores would allow if Redis cost nothing: the server's and
-        // the load generator's CPU per decision alone.
-        println!(
-            "         with Redis free, {cores} cores would allow at most {:.0} decisions/s (server + load generator CPU)",
-            cores as f64 * 1e6 / (on_redis.server_cpu_us + on_redis.client_cpu_us)
-        );
-        best = best.max(on_redis.per_second);
     }
-    let ceiling = redis_benchmark_set(redis.port());
-    println!("redis-benchmark -t set (50 clients, same Redis, appendfsync always): {ceiling:.0} SET/s");
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
     println!(
-        "target: redis >= 0.5 x SET rate: {:.2} x ({})",
-        best / ceiling,
-        if best >= 0.5 * ceiling { "met" } else { "MISSED" },
+        "target: redis >= 0.5 x SET rate: median {median:.2} x over {rounds} rounds (min {:.2}, max {:.2}) ({})",
+        ratios[0],
+        ratios[ratios.len() - 1],
+        if median >= 0.5 { "met" } else { "MISSED" },
     );
 }
