@@ -230,6 +230,10 @@ async fn sigterm_finishes_in_flight_work_and_the_password_is_shown_once() {
     let mut set = load(vec![server.base_url()], body, 4, acked.clone());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(server.terminate().unwrap(), "clean exit on SIGTERM");
+    // A clean stop folds the WAL back: no log of up to a GiB left on disk.
+    let wal = server.data_dir().unwrap().join("keurmerk.sqlite3-wal");
+    let wal_bytes = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(wal_bytes, 0, "WAL left after a clean stop");
     while set.join_next().await.is_some() {}
     server.restart().unwrap();
     assert!(

@@ -409,6 +409,11 @@ impl ServerProcess {
         Ok(s)
     }
 
+    /// The data directory [`start_fresh`](Self::start_fresh) made, if it made one.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self._data.as_ref().map(tempfile::TempDir::path)
+    }
+
     /// [`start`](Self::start) with the per-client, per-site and log-in rate
     /// limits off, for tests that load the server or log in repeatedly.
     pub fn start_unlimited(bin: &Path, args: &[&str]) -> anyhow::Result<Self> {
