@@ -135,13 +135,19 @@ const RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
 /// How long a connection waits for a lock before giving up.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// WAL pages (256 MiB) after which the writer starts the WAL over under
+/// WAL pages (1 GiB) after which the writer starts the WAL over under
 /// steady load (when writes pause, it starts over by itself). Each restart
 /// costs the writer a pause of 2–20 ms on this machine's disk (it finishes
-/// the checkpoint and fsyncs), so it is paid per 256 MiB written rather than
-/// per checkpoint: at 25,000 decisions/s about every 1.3 s. (Per 64 MiB,
-/// p99 latency was ~35 ms instead of ~21 ms.)
-const RESTART_AFTER_PAGES: i64 = 65_536;
+/// the checkpoint and fsyncs), and every request waiting meanwhile waits
+/// that much longer, so the bound sets how much of the time is spent in such
+/// pauses: at 25,000 decisions/s (~200 MiB of WAL a second) a restart comes
+/// about every 5 s. Measured with the decision bench, alternating builds:
+/// p99 at 128 connections 11.6–18.0 ms per 1 GiB against 15.0–41.6 ms per
+/// 256 MiB and 27.5–30.3 ms per 512 MiB (per 64 MiB it was ~35 ms). The
+/// price is disk: under sustained load the WAL file grows to this size (to
+/// twice it while readers hold the restart back, see `run_writer`), and
+/// opening after a crash scans it.
+const RESTART_AFTER_PAGES: i64 = 262_144;
 
 /// A checkpoint pass that copied at most this many pages (2 MiB) leaves
 /// little for the writer to finish.
