@@ -658,19 +658,20 @@ async fn main() -> Result<()> {
         chrome.close().await;
     }
     report(&widgets, &timings);
-    if std::env::var("KM_BENCH_PROFILE").is_ok_and(|v| v == "1") {
+    let on = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
+    let (profile, trace) = (on("KM_BENCH_PROFILE"), on("KM_BENCH_TRACE"));
+    if profile || trace {
         let mut chrome = Chromium::launch(launch(&site, &trackers, "en")).await?;
         let (_, page, sel) = widgets[0];
+        let url = site.secure_url(page);
         // The first navigation of a browser is a warm-up (see above).
-        profile_visit(&mut chrome, &site.secure_url(page), sel).await?;
-        profile_visit(&mut chrome, &site.secure_url(page), sel).await?;
-        chrome.close().await;
-    }
-    if std::env::var("KM_BENCH_TRACE").is_ok_and(|v| v == "1") {
-        let mut chrome = Chromium::launch(launch(&site, &trackers, "en")).await?;
-        let (_, page, sel) = widgets[0];
-        profile_visit(&mut chrome, &site.secure_url(page), sel).await?;
-        trace_visit(&mut chrome, &site.secure_url(page), sel).await?;
+        profile_visit(&mut chrome, &url, sel).await?;
+        if profile {
+            profile_visit(&mut chrome, &url, sel).await?;
+        }
+        if trace {
+            trace_visit(&mut chrome, &url, sel).await?;
+        }
         chrome.close().await;
     }
 
