@@ -1,10 +1,12 @@
 //! Prometheus metrics: requests and latency per route, decisions recorded,
 //! storage errors. Served as text at `/metrics`.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -14,17 +16,19 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+// Label values are static strings: building a label set then costs no
+// allocation, where owned strings cost four a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub method: String,
-    pub route: String,
+    pub method: &'static str,
+    pub route: &'static str,
     pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LatencyLabels {
-    pub method: String,
-    pub route: String,
+    pub method: &'static str,
+    pub route: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -40,6 +44,7 @@ fn latency_histogram() -> Histogram {
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
+    routes: Arc<RwLock<HashSet<&'static str>>>,
     requests: Family<RouteLabels, Counter>,
     latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
     pub decisions: Counter,
@@ -76,6 +81,7 @@ impl Metrics {
         }));
         Self {
             registry: Arc::new(registry),
+            routes: Arc::default(),
             requests,
             latency,
             decisions,
@@ -92,10 +98,43 @@ impl Metrics {
             .inc();
     }
 
+    /// The route template as a static string. Templates are the router's
+    /// own (`/api/v1/sites/{site}/decisions`, never a concrete path), so
+    /// there are as many as there are routes and each is leaked once.
+    fn route(&self, template: &str) -> &'static str {
+        if let Some(r) = self.routes.read().unwrap_or_else(PoisonError::into_inner).get(template) {
+            return r;
+        }
+        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(r) = routes.get(template) {
+            return r;
+        }
+        let r: &'static str = Box::leak(template.to_owned().into_boxed_str());
+        routes.insert(r);
+        r
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// The method as a label; methods outside HTTP's own are one label, so a
+/// client cannot add series at will.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::HEAD => "HEAD",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
     }
 }
 
@@ -106,18 +145,14 @@ pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> 
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
-    let method = req.method().as_str().to_owned();
+        .map_or("unmatched", |p| metrics.route(p.as_str()));
+    let method = method_label(req.method());
     let start = Instant::now();
     let res = next.run(req).await;
     let status = res.status().as_u16();
     metrics
         .latency
-        .get_or_create(&LatencyLabels {
-            method: method.clone(),
-            route: route.clone(),
-        })
+        .get_or_create(&LatencyLabels { method, route })
         .observe(start.elapsed().as_secs_f64());
     metrics
         .requests
