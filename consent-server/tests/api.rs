@@ -341,11 +341,18 @@ async fn health_readiness_and_metrics(kind: Kind) {
     // A method of the client's own invention is counted, but under one
     // label: clients cannot add series at will.
     let odd = reqwest::Method::from_bytes(b"BREW").unwrap();
-    let res = reqwest::Client::new().request(odd, app.url("/healthz")).send().await.unwrap();
+    let res = reqwest::Client::new()
+        .request(odd, app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 405);
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(text.contains("keurmerk_decisions_recorded_total 1"), "{text}");
-    assert!(text.contains(r#"method="other",route="/healthz",status="405""#), "{text}");
+    assert!(
+        text.contains(r#"method="other",route="/healthz",status="405""#),
+        "{text}"
+    );
     assert!(!text.contains("BREW"), "{text}");
     assert!(
         text.contains(
