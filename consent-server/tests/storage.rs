@@ -497,10 +497,20 @@ async fn redis_migrates_layout_1() {
     assert_eq!((v.secret_sha256, v.sealing_key), ([7; 32], Some([9; 32])));
     let v = store.visitor(&a, &erased).await.unwrap().unwrap();
     assert_eq!((v.secret_sha256, v.sealing_key), ([8; 32], None), "erased stays erased");
-    let left: Vec<String> = redis::cmd("KEYS").arg("t:*:a:*").query_async(&mut conn).await.unwrap();
-    assert!(left.is_empty(), "layout-1 keys left behind: {left:?}");
+    let mut left = Vec::new();
+    for pattern in [
+        "t:visitor:*",
+        "t:sealing-key:*",
+        "t:by-consent:*",
+        "t:by-site:*",
+        "t:log:leaves",
+    ] {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut conn).await.unwrap();
+        left.extend(keys);
+    }
+    assert!(left.is_empty(), "older layouts' keys left behind: {left:?}");
     let schema: u32 = redis::cmd("GET").arg("t:schema").query_async(&mut conn).await.unwrap();
-    assert_eq!(schema, 2);
+    assert_eq!(schema, 3);
 
     let indexes = async |c: &ConsentId, after: Option<u64>| {
         let q = DecisionQuery {
@@ -528,6 +538,224 @@ async fn redis_migrates_layout_1() {
         RedisStore::open(&redis.url(), "t:").unwrap().migrate().await.unwrap(),
         0
     );
+}
+
+/// Redis data written by layout 2 (the leaves in one hash, each site's
+/// index a sorted set) moves to layout 3 on first use: every leaf reads back
+/// at its index across list boundaries, sites' pages and visitors' decisions
+/// are the same, and the log goes on from where it was. Two instances
+/// migrating at once move everything exactly once between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_migrates_layout_2() {
+    use consent_server::store::redis::LEAF_CHUNK;
+    let redis = e2e::RedisServer::start().unwrap();
+    let (a, b) = (site_id("a"), site_id("b"));
+    let n = LEAF_CHUNK + 904;
+    let visitor = |i: u64| ConsentId::from_random([(i % 40) as u8; 16]);
+    let site_of = |i: u64| if i % 40 < 20 { &a } else { &b };
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut leaves = Vec::new();
+    let mut fields: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        let (site, c) = (site_of(i), visitor(i));
+        let l = leaf(site, &c, 1000 + i);
+        pipe.hset("t:log:leaves", i, &l)
+            .ignore()
+            .zadd(format!("t:by-site:{site}"), i, i)
+            .ignore();
+        leaves.push(l);
+        let field = fields.entry(i % 40).or_insert_with(|| {
+            let mut head = vec![(i % 40) as u8; 32];
+            head.push(1);
+            head.extend([9u8; 32]);
+            head
+        });
+        field.extend(i.to_be_bytes());
+    }
+    for (v, field) in &fields {
+        pipe.hset(format!("t:visitors:{}", site_of(*v)), visitor(*v).as_str(), field)
+            .ignore();
+    }
+    pipe.set("t:log:size", n).ignore().set("t:schema", 2).ignore();
+    let () = pipe.query_async(&mut conn).await.unwrap();
+
+    let (one, two) = (
+        RedisStore::open(&redis.url(), "t:").unwrap(),
+        RedisStore::open(&redis.url(), "t:").unwrap(),
+    );
+    let (x, y) = tokio::join!(one.migrate(), two.migrate());
+    assert_eq!(x.unwrap() + y.unwrap(), 2 * n, "every leaf and index entry moved once");
+    let store = one;
+    let schema: u32 = redis::cmd("GET").arg("t:schema").query_async(&mut conn).await.unwrap();
+    assert_eq!(schema, 3);
+    let old: Vec<String> = redis::cmd("KEYS")
+        .arg("t:by-site:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let hash: bool = redis::cmd("EXISTS")
+        .arg("t:log:leaves")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(old.is_empty() && !hash, "layout-2 keys left behind: {old:?}");
+
+    assert_eq!(store.leaves(0..n).await.unwrap(), leaves);
+    let edge = LEAF_CHUNK - 3..LEAF_CHUNK + 3;
+    assert_eq!(
+        store.leaves(edge.clone()).await.unwrap(),
+        leaves[edge.start as usize..edge.end as usize]
+    );
+    let page = |after: Option<u64>, limit: usize| DecisionQuery {
+        after,
+        limit,
+        ..DecisionQuery::default()
+    };
+    let indexes = async |site: &SiteId, q: DecisionQuery| {
+        let found = store.decisions(site, &q).await.unwrap();
+        for d in found.iter().filter(|d| d.index < n) {
+            assert_eq!(d.record.canonical_bytes(), leaves[d.index as usize]);
+        }
+        found.iter().map(|d| d.index).collect::<Vec<_>>()
+    };
+    let want_a: Vec<u64> = (0..n).filter(|i| site_of(*i) == &a).collect();
+    let from = LEAF_CHUNK - 50;
+    let expect: Vec<u64> = want_a.iter().copied().filter(|i| *i > from).take(70).collect();
+    assert_eq!(indexes(&a, page(Some(from), 70)).await, expect);
+    assert_eq!(indexes(&a, page(None, 100_000)).await, want_a);
+    let mine: Vec<u64> = (0..n).filter(|i| i % 40 == 27).collect();
+    let q = DecisionQuery {
+        consent_id: Some(visitor(27)),
+        ..page(None, 100_000)
+    };
+    assert_eq!(indexes(&b, q).await, mine);
+
+    // The log goes on where it was.
+    let c = visitor(3);
+    assert_eq!(store.append(append(&a, &c, 9000, None)).await.unwrap(), n);
+    let q = DecisionQuery {
+        consent_id: Some(c.clone()),
+        after: Some(n - 100),
+        ..page(None, 10)
+    };
+    let last = store.decisions(&a, &q).await.unwrap();
+    assert_eq!(last.last().map(|d| d.index), Some(n));
+    assert_eq!(indexes(&a, page(Some(n - 1), 10)).await, [n]);
+
+    // A layout-2 server still running writes the old way; what it wrote
+    // reads back, and the next append moves its leaf into place.
+    let stray = leaf(&a, &c, 9001);
+    let mut pipe = redis::pipe();
+    pipe.hset("t:log:leaves", n + 1, &stray)
+        .ignore()
+        .zadd("t:by-site:a", n + 1, n + 1)
+        .ignore()
+        .incr("t:log:size", 1)
+        .ignore();
+    let () = pipe.query_async(&mut conn).await.unwrap();
+    assert_eq!(store.leaves(n + 1..n + 2).await.unwrap(), std::slice::from_ref(&stray));
+    assert_eq!(indexes(&a, page(Some(n - 1), 10)).await, [n, n + 1]);
+    assert_eq!(store.append(append(&a, &c, 9002, None)).await.unwrap(), n + 2);
+    let hash: bool = redis::cmd("EXISTS")
+        .arg("t:log:leaves")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!hash, "the stray leaf moved");
+    let list: u64 = redis::cmd("LLEN")
+        .arg("t:log:leaves:1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(list, n + 3 - LEAF_CHUNK);
+    assert_eq!(store.leaves(n..n + 3).await.unwrap()[1], stray);
+    assert_eq!(indexes(&a, page(Some(n - 1), 10)).await, [n, n + 1, n + 2]);
+    assert_eq!(
+        RedisStore::open(&redis.url(), "t:").unwrap().migrate().await.unwrap(),
+        0
+    );
+}
+
+/// Layout 3 splits a site's index into strings of `SITE_CHUNK` indexes and
+/// the leaves into lists of `LEAF_CHUNK`: appends across both boundaries
+/// land in order and read back across them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_appends_across_chunk_boundaries() {
+    use consent_server::store::redis::{LEAF_CHUNK, SITE_CHUNK};
+    let redis = e2e::RedisServer::start().unwrap();
+    let a = site_id("a");
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // A log three leaves short of a site chunk, as if written before.
+    let start = SITE_CHUNK - 3;
+    let filler = leaf(&a, &ConsentId::from_random([1; 16]), 1);
+    let list = format!("t:log:leaves:{}", start / LEAF_CHUNK);
+    let mut pipe = redis::pipe();
+    for _ in 0..start % LEAF_CHUNK {
+        pipe.rpush(&list, &filler).ignore();
+    }
+    pipe.set("t:log:size", start).ignore().set("t:schema", 3).ignore();
+    let () = pipe.query_async(&mut conn).await.unwrap();
+
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    // One batch of eight, so one script crosses both boundaries.
+    let jobs = (0..8u8)
+        .map(|i| append(&a, &ConsentId::from_random([10 + i; 16]), 100 + u64::from(i), Some(i)))
+        .collect();
+    let got: Vec<u64> = store
+        .append_together(jobs)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let want: Vec<u64> = (start..start + 8).collect();
+    assert_eq!(got, want);
+    let q = |after: Option<u64>| DecisionQuery {
+        after,
+        limit: 100,
+        ..DecisionQuery::default()
+    };
+    let found: Vec<u64> = store
+        .decisions(&a, &q(None))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.index)
+        .collect();
+    assert_eq!(found, want);
+    let found: Vec<u64> = store
+        .decisions(&a, &q(Some(SITE_CHUNK - 1)))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.index)
+        .collect();
+    assert_eq!(found, want[3..]);
+    let leaves = store.leaves(start - 2..start + 8).await.unwrap();
+    assert_eq!(leaves.len(), 10);
+    assert_eq!(leaves[..2], [filler.clone(), filler]);
+    for (l, d) in leaves[2..].iter().zip(store.decisions(&a, &q(None)).await.unwrap()) {
+        assert_eq!(l, &d.record.canonical_bytes());
+    }
+    let low: u64 = redis::cmd("STRLEN")
+        .arg("t:site-index:a:0")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let high: u64 = redis::cmd("STRLEN")
+        .arg("t:site-index:a:1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!((low, high), (3 * 8, 5 * 8));
 }
 
 /// One batch of appends may hold several decisions of one returning
