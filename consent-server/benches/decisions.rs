@@ -269,6 +269,14 @@ fn redis_query<T: redis::FromRedisValue>(url: &str, cmd: &mut redis::Cmd) -> Opt
     cmd.query(&mut con).ok()
 }
 
+/// The bytes Redis's allocator holds for data (`used_memory`).
+fn redis_used_memory(url: &str) -> u64 {
+    let info: String = redis_query(url, redis::cmd("INFO").arg("memory")).unwrap_or_default();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:")?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn main() {
     let seconds = env_or("BENCH_SECONDS", 10);
     // Many visitors at once: with group commit, throughput is the number of
@@ -336,6 +344,7 @@ fn main() {
             let redis_data = tempfile::tempdir().unwrap();
             let _: Option<()> = redis_query(&url, redis::cmd("CONFIG").arg("RESETSTAT"));
             let before: u64 = redis_query(&url, redis::cmd("GET").arg("kmk:log:size")).unwrap_or(0);
+            let memory_before = redis_used_memory(&url);
             let on_redis = {
                 let mut args = rate_off.to_vec();
                 args.extend(["--redis", &url, "--data-dir", redis_data.path().to_str().unwrap()]);
@@ -353,6 +362,7 @@ fn main() {
             // Every decision of the run (warm-up included) is in the log.
             let after: u64 = redis_query(&url, redis::cmd("GET").arg("kmk:log:size")).unwrap_or(0);
             let decisions = after.saturating_sub(before).max(1);
+            let memory = redis_used_memory(&url).saturating_sub(memory_before) as f64 / decisions as f64;
             let stats = redis_commandstats(redis.port());
             let busiest: Vec<String> = stats
                 .iter()
@@ -365,7 +375,7 @@ fn main() {
                 .find(|(name, _, _)| name == "evalsha")
                 .map_or(0.0, |(_, calls, us)| *calls as f64 * us);
             println!(
-                "         inside Redis: {} ({decisions} decisions; {:.1} per script call; script time {:.1} µs per decision, its commands included)",
+                "         inside Redis: {} ({decisions} decisions; {:.1} per script call; script time {:.1} µs per decision, its commands included; memory {memory:.0} bytes per decision)",
                 busiest.join(", "),
                 decisions as f64 / stats.iter().find(|s| s.0 == "evalsha").map_or(1, |s| s.1.max(1)) as f64,
                 script_us / decisions as f64
