@@ -681,6 +681,65 @@ async fn redis_migrates_layout_2() {
     );
 }
 
+/// While another instance holds the migration lock, requests are answered
+/// `Unavailable` after a short wait instead of hanging; once the lock is
+/// gone this instance moves the data itself and serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_waits_for_another_instances_migration() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let a = site_id("a");
+    let c = ConsentId::from_random([4; 16]);
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let l = leaf(&a, &c, 100);
+    let () = redis::pipe()
+        .hset("t:log:leaves", 0, &l)
+        .ignore()
+        .zadd("t:by-site:a", 0, 0)
+        .ignore()
+        .set("t:log:size", 1)
+        .ignore()
+        .set("t:schema", 2)
+        .ignore()
+        .set("t:migrating", "another instance")
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), store.leaves(0..1))
+        .await
+        .expect("an answer, not a hang");
+    match answer {
+        Err(StoreError::Unavailable(why)) => assert!(why.contains("layout"), "{why}"),
+        other => panic!("expected Unavailable while another instance migrates, got {other:?}"),
+    }
+    let schema: u32 = redis::cmd("GET").arg("t:schema").query_async(&mut conn).await.unwrap();
+    assert_eq!(schema, 2, "nothing moved under another's lock");
+    let () = redis::cmd("DEL")
+        .arg("t:migrating")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut served = None;
+    for _ in 0..50 {
+        match store.leaves(0..1).await {
+            Ok(leaves) => {
+                served = Some(leaves);
+                break;
+            }
+            Err(StoreError::Unavailable(_)) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(served, Some(vec![l]));
+    let schema: u32 = redis::cmd("GET").arg("t:schema").query_async(&mut conn).await.unwrap();
+    assert_eq!(schema, 3);
+}
+
 /// Layout 3 splits a site's index into strings of `SITE_CHUNK` indexes and
 /// the leaves into lists of `LEAF_CHUNK`: appends across both boundaries
 /// land in order and read back across them.

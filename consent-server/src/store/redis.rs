@@ -19,7 +19,7 @@ use consent_core::store::{
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 /// A batch of appends: Redis runs the script atomically, so indexes stay
 /// gap-free however many processes append at once, and each decision's rows
@@ -362,10 +362,27 @@ pub struct RedisStore {
     /// inside the runtime; `open` may not). It ends when every clone of the
     /// store is gone.
     appender: Arc<OnceLock<mpsc::Sender<AppendJob>>>,
-    /// Set once this process has seen the storage at [`SCHEMA`] (migrating
-    /// it if need be); everything that reads or writes visitors waits for it.
-    schema: Arc<tokio::sync::OnceCell<()>>,
+    /// Whether this process has seen the storage at [`SCHEMA`] (migrating it
+    /// if need be); everything that reads or writes the log waits for it.
+    schema: Arc<watch::Sender<Layout>>,
 }
+
+/// Where this process stands with the storage's layout.
+#[derive(Clone, Debug, Default)]
+enum Layout {
+    #[default]
+    Unchecked,
+    /// A task is checking, or moving the data (or waiting for another
+    /// instance that moves it).
+    Moving,
+    Current,
+    Failed(StoreError),
+}
+
+/// How long a request waits for a migration before it is answered `503`:
+/// moving a large log takes minutes (about 130,000 leaves a second here),
+/// and a visitor's browser should hear "try again" rather than hang.
+const MIGRATION_WAIT: Duration = Duration::from_secs(2);
 
 /// Group commit for Redis: takes every append waiting (up to a batch),
 /// sends them as one script, and keeps up to [`APPENDS_IN_FLIGHT`] scripts
@@ -449,7 +466,7 @@ impl RedisStore {
                 erase: Script::new(ERASE),
             }),
             appender: Arc::default(),
-            schema: Arc::default(),
+            schema: Arc::new(watch::Sender::new(Layout::Unchecked)),
         })
     }
 
@@ -550,13 +567,44 @@ impl RedisStore {
         }
     }
 
-    /// Waits until the storage is at [`SCHEMA`]: checked (and migrated if
-    /// need be) by the first call in this process, free afterwards.
+    /// Waits until the storage is at [`SCHEMA`]: the first call in this
+    /// process starts a task that checks (and migrates if need be); later
+    /// calls are free. The task runs on its own, so a request that gives up
+    /// waiting (after [`MIGRATION_WAIT`], as `Unavailable`) does not cut a
+    /// migration short; a failed check is retried by the next call.
     async fn ready(&self) -> Result<(), StoreError> {
-        self.schema
-            .get_or_try_init(|| async { self.migrate().await.map(|_| ()) })
-            .await
-            .map(|_| ())
+        if matches!(*self.schema.borrow(), Layout::Current) {
+            return Ok(());
+        }
+        let mut seen = self.schema.subscribe();
+        let start = self.schema.send_if_modified(|l| match l {
+            Layout::Unchecked | Layout::Failed(_) => {
+                *l = Layout::Moving;
+                true
+            }
+            _ => false,
+        });
+        if start {
+            let store = self.without_appender();
+            tokio::spawn(async move {
+                let outcome = match store.migrate().await {
+                    Ok(_) => Layout::Current,
+                    Err(e) => Layout::Failed(e),
+                };
+                store.schema.send_replace(outcome);
+            });
+        }
+        let waited = tokio::time::timeout(MIGRATION_WAIT, seen.wait_for(|l| !matches!(l, Layout::Moving))).await;
+        match waited {
+            Ok(Ok(layout)) => match &*layout {
+                Layout::Failed(e) => Err(e.clone()),
+                _ => Ok(()),
+            },
+            Ok(Err(_)) => Err(StoreError::Unavailable("the store is gone".into())),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the Redis data is moving to layout {SCHEMA}; try again shortly"
+            ))),
+        }
     }
 
     /// Brings the data to [`SCHEMA`], then records it in `<prefix>schema`:
@@ -903,16 +951,30 @@ impl RedisStore {
         Ok(())
     }
 
-    /// The leaves at `ids`, one `LINDEX` each in one pipeline.
+    /// The leaves at `ids`, in one pipeline: one `LRANGE` per run
+    /// of consecutive indexes within a list, so a site that has the log to
+    /// itself reads a page with a command or two rather than one per leaf.
     async fn leaves_at(&self, ids: &[u64]) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut pipe = redis::pipe();
+        let mut runs: Vec<(u64, u64)> = Vec::new();
         for &i in ids {
-            pipe.cmd("LINDEX")
-                .arg(self.leaf_list(i / LEAF_CHUNK))
-                .arg(i % LEAF_CHUNK);
+            match runs.last_mut() {
+                Some((first, n)) if *first + *n == i && i % LEAF_CHUNK != 0 => *n += 1,
+                _ => runs.push((i, 1)),
+            }
         }
-        let found: Vec<Option<Vec<u8>>> = pipe.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
-        let slots: Vec<(u64, Option<Vec<u8>>)> = ids.iter().copied().zip(found).collect();
+        for &(first, n) in &runs {
+            pipe.cmd("LRANGE")
+                .arg(self.leaf_list(first / LEAF_CHUNK))
+                .arg(first % LEAF_CHUNK)
+                .arg(first % LEAF_CHUNK + n - 1);
+        }
+        let found: Vec<Vec<Vec<u8>>> = pipe.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        let mut slots = Vec::with_capacity(ids.len());
+        for ((first, n), list) in runs.into_iter().zip(found) {
+            let mut list = list.into_iter();
+            slots.extend((first..first + n).map(|i| (i, list.next())));
+        }
         self.fill_strays(slots).await
     }
 
