@@ -45,6 +45,11 @@ fn append(site: &SiteId, consent: &ConsentId, time_ms: u64, new: Option<u8>) -> 
     }
 }
 
+/// One Redis command with one argument, for looking at what a store wrote.
+async fn ask<T: redis::FromRedisValue>(conn: &mut redis::aio::MultiplexedConnection, cmd: &str, arg: &str) -> T {
+    redis::cmd(cmd).arg(arg).query_async(conn).await.unwrap()
+}
+
 /// Everything every backend must do the same way.
 async fn conformance<S: Store + Clone>(store: S) {
     store.ping().await.unwrap();
@@ -509,7 +514,7 @@ async fn redis_migrates_layout_1() {
         left.extend(keys);
     }
     assert!(left.is_empty(), "older layouts' keys left behind: {left:?}");
-    let schema: u32 = redis::cmd("GET").arg("t:schema").query_async(&mut conn).await.unwrap();
+    let schema: u32 = ask(&mut conn, "GET", "t:schema").await;
     assert_eq!(schema, 3);
 
     let indexes = async |c: &ConsentId, after: Option<u64>| {
@@ -591,18 +596,10 @@ async fn redis_migrates_layout_2() {
     let (x, y) = tokio::join!(one.migrate(), two.migrate());
     assert_eq!(x.unwrap() + y.unwrap(), 2 * n, "every leaf and index entry moved once");
     let store = one;
-    let schema: u32 = redis::cmd("GET").arg("t:schema").query_async(&mut conn).await.unwrap();
+    let schema: u32 = ask(&mut conn, "GET", "t:schema").await;
     assert_eq!(schema, 3);
-    let old: Vec<String> = redis::cmd("KEYS")
-        .arg("t:by-site:*")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let hash: bool = redis::cmd("EXISTS")
-        .arg("t:log:leaves")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let old: Vec<String> = ask(&mut conn, "KEYS", "t:by-site:*").await;
+    let hash: bool = ask(&mut conn, "EXISTS", "t:log:leaves").await;
     assert!(old.is_empty() && !hash, "layout-2 keys left behind: {old:?}");
 
     assert_eq!(store.leaves(0..n).await.unwrap(), leaves);
@@ -661,17 +658,9 @@ async fn redis_migrates_layout_2() {
     assert_eq!(store.leaves(n + 1..n + 2).await.unwrap(), std::slice::from_ref(&stray));
     assert_eq!(indexes(&a, page(Some(n - 1), 10)).await, [n, n + 1]);
     assert_eq!(store.append(append(&a, &c, 9002, None)).await.unwrap(), n + 2);
-    let hash: bool = redis::cmd("EXISTS")
-        .arg("t:log:leaves")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let hash: bool = ask(&mut conn, "EXISTS", "t:log:leaves").await;
     assert!(!hash, "the stray leaf moved");
-    let list: u64 = redis::cmd("LLEN")
-        .arg("t:log:leaves:1")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let list: u64 = ask(&mut conn, "LLEN", "t:log:leaves:1").await;
     assert_eq!(list, n + 3 - LEAF_CHUNK);
     assert_eq!(store.leaves(n..n + 3).await.unwrap()[1], stray);
     assert_eq!(indexes(&a, page(Some(n - 1), 10)).await, [n, n + 1, n + 2]);
@@ -717,13 +706,9 @@ async fn redis_waits_for_another_instances_migration() {
         Err(StoreError::Unavailable(why)) => assert!(why.contains("layout"), "{why}"),
         other => panic!("expected Unavailable while another instance migrates, got {other:?}"),
     }
-    let schema: u32 = redis::cmd("GET").arg("t:schema").query_async(&mut conn).await.unwrap();
+    let schema: u32 = ask(&mut conn, "GET", "t:schema").await;
     assert_eq!(schema, 2, "nothing moved under another's lock");
-    let () = redis::cmd("DEL")
-        .arg("t:migrating")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let () = ask(&mut conn, "DEL", "t:migrating").await;
     let mut served = None;
     for _ in 0..50 {
         match store.leaves(0..1).await {
@@ -736,7 +721,7 @@ async fn redis_waits_for_another_instances_migration() {
         }
     }
     assert_eq!(served, Some(vec![l]));
-    let schema: u32 = redis::cmd("GET").arg("t:schema").query_async(&mut conn).await.unwrap();
+    let schema: u32 = ask(&mut conn, "GET", "t:schema").await;
     assert_eq!(schema, 3);
 }
 
@@ -804,16 +789,8 @@ async fn redis_appends_across_chunk_boundaries() {
     for (l, d) in leaves[2..].iter().zip(store.decisions(&a, &q(None)).await.unwrap()) {
         assert_eq!(l, &d.record.canonical_bytes());
     }
-    let low: u64 = redis::cmd("STRLEN")
-        .arg("t:site-index:a:0")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let high: u64 = redis::cmd("STRLEN")
-        .arg("t:site-index:a:1")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let low: u64 = ask(&mut conn, "STRLEN", "t:site-index:a:0").await;
+    let high: u64 = ask(&mut conn, "STRLEN", "t:site-index:a:1").await;
     assert_eq!((low, high), (3 * 8, 5 * 8));
 }
 

@@ -696,22 +696,28 @@ impl RedisStore {
         Ok(())
     }
 
+    /// One step of a `SCAN` over the keys starting with `start` (and of
+    /// `kind`, if given): the next cursor (0 at the end) and the keys found.
+    async fn scan_step(&self, cursor: u64, start: &str, kind: Option<&str>) -> Result<(u64, Vec<String>), StoreError> {
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{}*", glob_escape(start)))
+            .arg("COUNT")
+            .arg(1000);
+        if let Some(kind) = kind {
+            scan.arg("TYPE").arg(kind);
+        }
+        scan.query_async(&mut self.conn.clone()).await.map_err(unavailable)
+    }
+
     /// Layout 1 → 2: each visitor's three keys become one field, in one script each.
     async fn move_visitors(&self) -> Result<u64, StoreError> {
         let mut conn = self.conn.clone();
         let old = format!("{}visitor:", self.prefix);
-        let pattern = format!("{}*", glob_escape(&old));
         let (mut cursor, mut moved) = (0u64, 0u64);
         loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let (next, keys) = self.scan_step(cursor, &old, None).await?;
             let mut pipe = redis::pipe();
             let mut queued = 0;
             for k in &keys {
@@ -768,20 +774,9 @@ impl RedisStore {
     async fn move_site_indexes(&self, token: &str) -> Result<u64, StoreError> {
         let mut conn = self.conn.clone();
         let old = format!("{}by-site:", self.prefix);
-        let pattern = format!("{}*", glob_escape(&old));
         let (mut cursor, mut moved, mut steps) = (0u64, 0u64, 0u64);
         loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .arg("TYPE")
-                .arg("zset")
-                .query_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let (next, keys) = self.scan_step(cursor, &old, Some("zset")).await?;
             for k in &keys {
                 let Some(site) = k.strip_prefix(&old) else { continue };
                 let strings = self.key(&["site-index", site, ""]);
