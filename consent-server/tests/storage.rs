@@ -45,6 +45,15 @@ fn append(site: &SiteId, consent: &ConsentId, time_ms: u64, new: Option<u8>) -> 
     }
 }
 
+/// A connection of the test's own to the store's Redis.
+async fn connect(redis: &e2e::RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
 /// One Redis command with one argument, for looking at what a store wrote.
 async fn ask<T: redis::FromRedisValue>(conn: &mut redis::aio::MultiplexedConnection, cmd: &str, arg: &str) -> T {
     redis::cmd(cmd).arg(arg).query_async(conn).await.unwrap()
@@ -478,11 +487,7 @@ async fn redis_migrates_layout_1() {
     let redis = e2e::RedisServer::start().unwrap();
     let a = site_id("a");
     let (kept, erased) = (ConsentId::from_random([5; 16]), ConsentId::from_random([6; 16]));
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut conn = connect(&redis).await;
     {
         let mut pipe = redis::pipe();
         // Interleaved: kept 0, erased 1, kept 2.
@@ -558,11 +563,7 @@ async fn redis_migrates_layout_2() {
     let n = LEAF_CHUNK + 904;
     let visitor = |i: u64| ConsentId::from_random([(i % 40) as u8; 16]);
     let site_of = |i: u64| if i % 40 < 20 { &a } else { &b };
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut conn = connect(&redis).await;
     let mut leaves = Vec::new();
     let mut fields: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
     let mut pipe = redis::pipe();
@@ -678,11 +679,7 @@ async fn redis_waits_for_another_instances_migration() {
     let redis = e2e::RedisServer::start().unwrap();
     let a = site_id("a");
     let c = ConsentId::from_random([4; 16]);
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut conn = connect(&redis).await;
     let l = leaf(&a, &c, 100);
     let () = redis::pipe()
         .hset("t:log:leaves", 0, &l)
@@ -733,11 +730,7 @@ async fn redis_appends_across_chunk_boundaries() {
     use consent_server::store::redis::{LEAF_CHUNK, SITE_CHUNK};
     let redis = e2e::RedisServer::start().unwrap();
     let a = site_id("a");
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut conn = connect(&redis).await;
     // A log three leaves short of a site chunk, as if written before.
     let start = SITE_CHUNK - 3;
     let filler = leaf(&a, &ConsentId::from_random([1; 16]), 1);
