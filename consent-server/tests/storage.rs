@@ -722,6 +722,34 @@ async fn redis_waits_for_another_instances_migration() {
     assert_eq!(schema, 3);
 }
 
+/// A log whose leaves below its size are nowhere refuses appends as
+/// corrupt (not "try again") and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_refuses_to_append_to_a_log_with_a_gap() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let mut conn = connect(&redis).await;
+    let () = redis::pipe()
+        .set("t:log:size", 5)
+        .ignore()
+        .set("t:schema", 3)
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    let a = site_id("a");
+    match store
+        .append(append(&a, &ConsentId::from_random([3; 16]), 1, Some(3)))
+        .await
+    {
+        Err(StoreError::Corrupt(why)) => assert!(why.contains("lacks leaf 0"), "{why}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let size: u64 = ask(&mut conn, "GET", "t:log:size").await;
+    let lists: Vec<String> = ask(&mut conn, "KEYS", "t:log:leaves*").await;
+    assert_eq!((size, lists), (5, Vec::<String>::new()));
+}
+
 /// Layout 3 splits a site's index into strings of `SITE_CHUNK` indexes and
 /// the leaves into lists of `LEAF_CHUNK`: appends across both boundaries
 /// land in order and read back across them.

@@ -418,6 +418,19 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
+/// What the scripts say when a leaf below the log's size is nowhere.
+const LACKS_LEAF: &str = "the log lacks leaf";
+
+/// A script's failure: its own report of a missing leaf is corrupt data
+/// (retrying cannot help), anything else Redis being unavailable.
+fn script_failed(e: redis::RedisError) -> StoreError {
+    if e.to_string().contains(LACKS_LEAF) {
+        corrupt(e)
+    } else {
+        unavailable(e)
+    }
+}
+
 /// `s` as a literal in a Redis MATCH pattern.
 fn glob_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -546,7 +559,7 @@ impl RedisStore {
                 indexes.len(),
                 order.len()
             ))),
-            Err(e) => Err(unavailable(e)),
+            Err(e) => Err(script_failed(e)),
         };
         match outcome {
             Ok(indexes) => {
@@ -655,14 +668,18 @@ impl RedisStore {
         if moved.is_ok() {
             let _: () = conn.set(&schema_key, SCHEMA).await.map_err(unavailable)?;
         }
-        let _: i64 = self
+        // A lock that cannot be dropped (Redis went away) lapses by itself;
+        // the migration's own outcome is what the caller needs.
+        let dropped: Result<i64, _> = self
             .scripts
             .drop_lock
             .key(&lock_key)
             .arg(&token)
             .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+            .await;
+        if let Err(e) = dropped {
+            tracing::warn!(error = %e, "Redis storage: dropping the migration lock");
+        }
         let moved = moved?;
         if moved > 0 {
             tracing::info!(moved, "Redis storage: moved to layout {SCHEMA}");
@@ -761,7 +778,7 @@ impl RedisStore {
                 .arg(LEAF_CHUNK.min(size - first))
                 .invoke_async(&mut self.conn.clone())
                 .await
-                .map_err(|e| corrupt(format!("moving leaves {first}..: {e}")))?;
+                .map_err(script_failed)?;
             moved += n;
             if chunk % 16 == 15 {
                 self.hold(token).await?;
@@ -1115,27 +1132,8 @@ impl Store for RedisStore {
         if range.start >= end {
             return Ok(Vec::new());
         }
-        // One LRANGE per list the range touches, in one pipeline.
-        let mut pipe = redis::pipe();
-        let mut spans = Vec::new();
-        let mut at = range.start;
-        while at < end {
-            let chunk = at / LEAF_CHUNK;
-            let upto = end.min((chunk + 1) * LEAF_CHUNK);
-            pipe.cmd("LRANGE")
-                .arg(self.leaf_list(chunk))
-                .arg(at % LEAF_CHUNK)
-                .arg((upto - 1) % LEAF_CHUNK);
-            spans.push(at..upto);
-            at = upto;
-        }
-        let lists: Vec<Vec<Vec<u8>>> = pipe.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
-        let mut slots = Vec::with_capacity((end - range.start) as usize);
-        for (span, list) in spans.into_iter().zip(lists) {
-            let mut list = list.into_iter();
-            slots.extend(span.map(|i| (i, list.next())));
-        }
-        self.fill_strays(slots).await
+        let ids: Vec<u64> = (range.start..end).collect();
+        self.leaves_at(&ids).await
     }
 
     async fn decisions(&self, site: &SiteId, q: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
@@ -1304,6 +1302,9 @@ mod tests {
     #[test]
     fn scripts_use_the_chunk_sizes() {
         assert!(APPEND.contains(&format!("local LEAF_CHUNK, SITE_CHUNK = {LEAF_CHUNK}, {SITE_CHUNK}\n")));
+        for script in [APPEND, MOVE_LEAVES] {
+            assert!(script.contains(&format!("\"ERR {LACKS_LEAF} \"")));
+        }
         for script in [SITE_PAGE, MOVE_SITE_INDEX] {
             assert!(script.contains(&format!("local SITE_CHUNK = {SITE_CHUNK}\n")));
         }
