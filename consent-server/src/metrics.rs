@@ -13,6 +13,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -70,6 +71,12 @@ impl Metrics {
             latency.clone(),
         );
         registry.register("decisions_recorded", "Decisions durably recorded", decisions.clone());
+        // The runtime this process actually serves with (`--workers`).
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let threads = Gauge::<i64>::default();
+            threads.set(runtime.metrics().num_workers() as i64);
+            registry.register("runtime_threads", "Threads that serve requests (--workers)", threads);
+        }
         registry.register(
             "storage_errors",
             "Storage operations that failed (storage unreachable or refusing writes)",

@@ -127,6 +127,17 @@ fn assert_gap_free(stored: &[(String, u64)]) {
     );
 }
 
+/// The threads a server's runtime serves with, as its `/metrics` reports them.
+fn runtime_workers(server: &ServerProcess) -> usize {
+    let (status, text) = e2e::http_get(server.port(), "/metrics").unwrap();
+    assert_eq!(status, 200);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("keurmerk_runtime_threads "))
+        .expect(&text);
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_kill_9_loses_no_acknowledged_decision() {
     let mut server = start(&[]);
@@ -162,8 +173,13 @@ async fn redis_kill_9_of_server_and_redis_loses_no_acknowledged_decision() {
 async fn two_processes_on_one_redis_share_one_gap_free_sequence() {
     let redis = RedisServer::start().unwrap();
     let url = redis.url();
-    let a = start(&["--redis", &url]);
+    // One on a multi-threaded runtime, one on the default: one thread fewer
+    // than the cores, a single thread (the single-threaded runtime) on 2.
+    let a = start(&["--redis", &url, "--workers", "3"]);
     let b = start(&["--redis", &url]);
+    assert_eq!(runtime_workers(&a), 3);
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(runtime_workers(&b), cores.saturating_sub(1).max(1), "{cores} cores");
     // Exactly one of them created the admin.
     let password = e2e::admin_password_of(&[&a, &b]);
     let outputs = [a.stdout(), b.stdout()];
