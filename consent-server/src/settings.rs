@@ -48,8 +48,8 @@ pub struct Cli {
     /// Redis for the scan queue (redis://…) when storage is embedded [default: the --redis URL, if any].
     #[arg(long, env = "KEURMERK_SCAN_QUEUE")]
     pub scan_queue: Option<String>,
-    /// Threads that serve requests [default: one fewer than the cores, at least one].
-    #[arg(long, env = "KEURMERK_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Threads that serve requests, 1 to 1024 [default: one fewer than the cores, at least one].
+    #[arg(long, env = "KEURMERK_WORKERS", value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
     pub workers: Option<u16>,
 }
 
@@ -158,7 +158,9 @@ impl Settings {
             login_rate: cli.login_rate.or(file.login_rate).unwrap_or(10),
             scan_queue,
             workers: match cli.workers.or(file.workers) {
-                Some(0) => anyhow::bail!("workers must be at least 1"),
+                Some(n) if n == 0 || n > MAX_WORKERS => {
+                    anyhow::bail!("workers must be between 1 and {MAX_WORKERS}, not {n}")
+                }
                 Some(n) => usize::from(n),
                 None => default_workers(),
             },
@@ -172,6 +174,10 @@ impl Settings {
             .unwrap_or_default()
     }
 }
+
+/// A bound on `--workers`: a typo such as 20000 would otherwise try to start
+/// that many threads before serving anything.
+const MAX_WORKERS: u16 = 1024;
 
 /// One thread fewer than the cores, at least one. The server shares its
 /// machine with its storage: SQLite's writer thread, or a Redis beside it.
@@ -238,6 +244,16 @@ mod tests {
         std::fs::write(&file, "workers = 0\n").unwrap();
         assert!(from_file(Cli::default()).is_err(), "no threads to serve with");
         assert!(Cli::try_parse_from(["consent-server", "--workers", "0"]).is_err());
+        std::fs::write(&file, "workers = 20000\n").unwrap();
+        let err = from_file(Cli::default()).unwrap_err().to_string();
+        assert!(err.contains("between 1 and 1024"), "{err}");
+        assert!(Cli::try_parse_from(["consent-server", "--workers", "1025"]).is_err());
+        assert_eq!(
+            Cli::try_parse_from(["consent-server", "--workers", "1024"])
+                .unwrap()
+                .workers,
+            Some(1024)
+        );
         std::fs::write(&file, "colour = \"red\"\n").unwrap();
         assert!(
             Settings::resolve(Cli {
