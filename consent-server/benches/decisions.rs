@@ -76,6 +76,64 @@ fn children_cpu_seconds() -> f64 {
     (f.get(13).unwrap_or(&0.0) + f.get(14).unwrap_or(&0.0)) / 100.0
 }
 
+/// A yardstick for the host's speed at this moment: one core's SHA-256
+/// throughput in MiB/s (best of three passes over 32 MiB). This machine's
+/// speed drifts by tens of percent from minute to minute, invisibly from
+/// inside the VM (steal time stays near zero), so each run's figures are
+/// printed beside it: figures measured at different speeds are then told
+/// apart, not mistaken for an effect of the code.
+fn host_speed() -> f64 {
+    use sha2::Digest as _;
+    let block = vec![0x5au8; 1 << 20];
+    (0..3)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let mut hash = sha2::Sha256::new();
+            for _ in 0..32 {
+                hash.update(&block);
+            }
+            std::hint::black_box(hash.finalize());
+            32.0 / start.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// A second yardstick: round trips a second of 64 bytes over loopback TCP
+/// between two threads (best of three passes of 20,000). Each round trip is
+/// what a decision costs the kernel: two socket writes, two reads and two
+/// wake-ups of a thread that sleeps on another core.
+fn loopback_speed() -> f64 {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let echo = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut buf = [0u8; 64];
+        while s.read_exact(&mut buf).is_ok() {
+            if s.write_all(&buf).is_err() {
+                break;
+            }
+        }
+    });
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut buf = [7u8; 64];
+    let best = (0..3)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            for _ in 0..20_000 {
+                s.write_all(&buf).unwrap();
+                s.read_exact(&mut buf).unwrap();
+            }
+            20_000.0 / start.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max);
+    drop(s);
+    echo.join().unwrap();
+    best
+}
+
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -291,9 +349,12 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "decisions over keep-alive HTTP/1.1 on loopback: {counts:?} connections, {seconds} s after {}s warm-up, \
-         {cores} cores, durability on; load average before: {}",
+         {cores} cores, durability on; load average before: {}; host speed (one core's SHA-256): {:.0} MiB/s; \
+         loopback: {:.0} round trips/s",
         warmup,
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        host_speed(),
+        loopback_speed()
     );
 
     let rate_off = ["--client-rate", "0", "--site-rate", "0"];
@@ -301,6 +362,7 @@ fn main() {
         for &connections in &counts {
             // A data directory on the real disk: fsync must cost what it costs.
             let data = tempfile::tempdir().unwrap();
+            let speed_before = host_speed();
             let sqlite = {
                 let mut args = rate_off.to_vec();
                 args.extend(["--data-dir", data.path().to_str().unwrap()]);
@@ -315,6 +377,10 @@ fn main() {
                 )
             };
             print(&format!("sqlite {connections}"), &sqlite);
+            println!(
+                "         host speed (one core's SHA-256): {speed_before:.0} MiB/s before, {:.0} after",
+                host_speed()
+            );
             println!(
                 "target: sqlite >= 20000/s with p99 <= 25 ms at {connections} connections: {}",
                 if sqlite.per_second >= 20_000.0 && sqlite.p99_ms <= 25.0 {
@@ -338,6 +404,7 @@ fn main() {
     let rounds = env_or("BENCH_ROUNDS", 3).max(1);
     let mut ratios = Vec::new();
     for round in 1..=rounds {
+        let speed_before = host_speed();
         let set_before = redis_benchmark_set(redis.port());
         let mut best = 0f64;
         for &connections in &counts {
@@ -393,8 +460,10 @@ fn main() {
         ratios.push(best / ceiling);
         println!(
             "round {round}/{rounds}: redis-benchmark -t set (50 clients, same Redis, appendfsync always): \
-         {set_before:.0} SET/s before, {set_after:.0} after; best {best:.0} decisions/s = {:.2} x their mean",
-            best / ceiling
+         {set_before:.0} SET/s before, {set_after:.0} after; best {best:.0} decisions/s = {:.2} x their mean; \
+         host speed {speed_before:.0} MiB/s before, {:.0} after",
+            best / ceiling,
+            host_speed()
         );
     }
     ratios.sort_by(f64::total_cmp);

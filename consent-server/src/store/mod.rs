@@ -7,6 +7,7 @@
 
 pub mod redis;
 pub mod sqlite;
+mod wal_buffer;
 
 use std::ops::Range;
 

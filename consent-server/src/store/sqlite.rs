@@ -196,7 +196,12 @@ impl SqliteStore {
     pub fn open_with_wal_bound(dir: &Path, restart_after_pages: i64) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(unavailable)?;
         let path = dir.join("keurmerk.sqlite3");
-        let conn = open(&path, OpenFlags::default())?;
+        // The writer's WAL appends reach the file in one write per commit
+        // (see `wal_buffer`); it keeps synchronous=FULL, which that needs.
+        super::wal_buffer::register().map_err(unavailable)?;
+        let conn = Connection::open_with_flags_and_vfs(&path, OpenFlags::default(), super::wal_buffer::NAME)
+            .map_err(unavailable)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
         // FULL: the WAL is fsynced at every commit, so an answered write
         // survives power loss, not just a process crash.
         // A small page cache over a memory-mapped file. Consent ids are
