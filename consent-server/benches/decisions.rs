@@ -99,7 +99,7 @@ fn host_speed() -> f64 {
 }
 
 /// A second yardstick: round trips a second of 64 bytes over loopback TCP
-/// between two threads (best of three passes of 20,000). Each round trip is
+/// between two threads (best of three passes of 3,000). Each round trip is
 /// what a decision costs the kernel: two socket writes, two reads and two
 /// wake-ups of a thread that sleeps on another core.
 fn loopback_speed() -> f64 {
@@ -122,16 +122,25 @@ fn loopback_speed() -> f64 {
     let best = (0..3)
         .map(|_| {
             let start = std::time::Instant::now();
-            for _ in 0..20_000 {
+            for _ in 0..3_000 {
                 s.write_all(&buf).unwrap();
                 s.read_exact(&mut buf).unwrap();
             }
-            20_000.0 / start.elapsed().as_secs_f64()
+            3_000.0 / start.elapsed().as_secs_f64()
         })
         .fold(0.0, f64::max);
     drop(s);
     echo.join().unwrap();
     best
+}
+
+/// Both yardsticks, as printed beside each run.
+fn yardsticks() -> String {
+    format!(
+        "one core's SHA-256 {:.0} MiB/s, loopback {:.0} round trips/s",
+        host_speed(),
+        loopback_speed()
+    )
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -349,12 +358,10 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "decisions over keep-alive HTTP/1.1 on loopback: {counts:?} connections, {seconds} s after {}s warm-up, \
-         {cores} cores, durability on; load average before: {}; host speed (one core's SHA-256): {:.0} MiB/s; \
-         loopback: {:.0} round trips/s",
+         {cores} cores, durability on; load average before: {}; host: {}",
         warmup,
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        host_speed(),
-        loopback_speed()
+        yardsticks()
     );
 
     let rate_off = ["--client-rate", "0", "--site-rate", "0"];
@@ -362,7 +369,7 @@ fn main() {
         for &connections in &counts {
             // A data directory on the real disk: fsync must cost what it costs.
             let data = tempfile::tempdir().unwrap();
-            let speed_before = host_speed();
+            let speed_before = yardsticks();
             let sqlite = {
                 let mut args = rate_off.to_vec();
                 args.extend(["--data-dir", data.path().to_str().unwrap()]);
@@ -377,10 +384,7 @@ fn main() {
                 )
             };
             print(&format!("sqlite {connections}"), &sqlite);
-            println!(
-                "         host speed (one core's SHA-256): {speed_before:.0} MiB/s before, {:.0} after",
-                host_speed()
-            );
+            println!("         host: before: {speed_before}; after: {}", yardsticks());
             println!(
                 "target: sqlite >= 20000/s with p99 <= 25 ms at {connections} connections: {}",
                 if sqlite.per_second >= 20_000.0 && sqlite.p99_ms <= 25.0 {
@@ -404,7 +408,7 @@ fn main() {
     let rounds = env_or("BENCH_ROUNDS", 3).max(1);
     let mut ratios = Vec::new();
     for round in 1..=rounds {
-        let speed_before = host_speed();
+        let speed_before = yardsticks();
         let set_before = redis_benchmark_set(redis.port());
         let mut best = 0f64;
         for &connections in &counts {
@@ -460,10 +464,10 @@ fn main() {
         ratios.push(best / ceiling);
         println!(
             "round {round}/{rounds}: redis-benchmark -t set (50 clients, same Redis, appendfsync always): \
-         {set_before:.0} SET/s before, {set_after:.0} after; best {best:.0} decisions/s = {:.2} x their mean; \
-         host speed {speed_before:.0} MiB/s before, {:.0} after",
+         {set_before:.0} SET/s before, {set_after:.0} after; best {best:.0} decisions/s = {:.2} x their mean\n\
+         host: before: {speed_before}; after: {}",
             best / ceiling,
-            host_speed()
+            yardsticks()
         );
     }
     ratios.sort_by(f64::total_cmp);
