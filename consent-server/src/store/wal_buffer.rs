@@ -1,11 +1,12 @@
 //! A thin SQLite VFS over the default one that gathers a connection's
-//! appends to its write-ahead log into one `pwrite` per commit.
+//! appends to its write-ahead log into one `pwrite` per commit (per 124 KiB
+//! of it).
 //!
 //! SQLite writes each WAL frame with two calls: its 24-byte header, then
 //! the page. A commit of 60 pages is 120 `pwrite`s, and on this host (a
 //! nested virtual machine, where every entry into the kernel is paid for
-//! again by the hypervisor) those calls were the writer thread's largest
-//! cost after `fsync`. Here consecutive writes to the WAL are copied into
+//! again by the hypervisor) those calls cost the writer thread as much as
+//! its `fsync`s. Here consecutive writes to the WAL are copied into
 //! a buffer and reach the file in one call, at the latest when SQLite syncs
 //! the WAL, which with `synchronous=FULL` it does at every commit, before
 //! the commit is published to other connections (the wal-index is updated
