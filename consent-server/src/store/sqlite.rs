@@ -185,6 +185,16 @@ fn open(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// The writer's connection: its WAL appends reach the file in one write per
+/// commit (see `wal_buffer`), which needs the synchronous=FULL it keeps.
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    super::wal_buffer::register().map_err(unavailable)?;
+    let conn = Connection::open_with_flags_and_vfs(path, OpenFlags::default(), super::wal_buffer::NAME)
+        .map_err(unavailable)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+    Ok(conn)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) `dir/keurmerk.sqlite3` and starts the writer thread.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
@@ -196,12 +206,7 @@ impl SqliteStore {
     pub fn open_with_wal_bound(dir: &Path, restart_after_pages: i64) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(unavailable)?;
         let path = dir.join("keurmerk.sqlite3");
-        // The writer's WAL appends reach the file in one write per commit
-        // (see `wal_buffer`); it keeps synchronous=FULL, which that needs.
-        super::wal_buffer::register().map_err(unavailable)?;
-        let conn = Connection::open_with_flags_and_vfs(&path, OpenFlags::default(), super::wal_buffer::NAME)
-            .map_err(unavailable)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+        let conn = open_writer(&path)?;
         // FULL: the WAL is fsynced at every commit, so an answered write
         // survives power loss, not just a process crash.
         // A small page cache over a memory-mapped file. Consent ids are

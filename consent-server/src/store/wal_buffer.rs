@@ -166,19 +166,21 @@ unsafe fn flush(file: *mut ffi::sqlite3_file) -> c_int {
 unsafe extern "C" fn x_write(file: *mut ffi::sqlite3_file, data: *const c_void, amount: c_int, offset: i64) -> c_int {
     // SAFETY: `file` is a WalFile; `data` holds `amount` bytes (SQLite's contract).
     unsafe {
-        let w = &mut *file.cast::<WalFile>();
         let amount = amount as usize;
-        let contiguous = !w.buf.is_empty() && offset == w.start + w.buf.len() as i64;
-        if !contiguous || w.buf.len() + amount > MAX_BUFFER {
+        let (start, len) = {
+            let w = &*file.cast::<WalFile>();
+            (w.start, w.buf.len())
+        };
+        let contiguous = len > 0 && offset == start + len as i64;
+        if !contiguous || len + amount > MAX_BUFFER {
             let rc = flush(file);
             if rc != ffi::SQLITE_OK {
                 return rc;
             }
-            let w = &mut *file.cast::<WalFile>();
-            w.start = offset;
+            (*file.cast::<WalFile>()).start = offset;
         }
-        let w = &mut *file.cast::<WalFile>();
-        w.buf
+        (*file.cast::<WalFile>())
+            .buf
             .extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), amount));
         ffi::SQLITE_OK
     }
@@ -282,12 +284,17 @@ mod tests {
 
     use super::*;
 
-    fn buffered(path: &std::path::Path) -> Connection {
+    /// A new database in a temporary directory, opened through this VFS
+    /// as the writer opens it, with `schema` applied.
+    fn buffered(schema: &str) -> (tempfile::TempDir, std::path::PathBuf, Connection) {
         register().unwrap();
-        let conn = Connection::open_with_flags_and_vfs(path, OpenFlags::default(), NAME).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let conn = Connection::open_with_flags_and_vfs(&path, OpenFlags::default(), NAME).unwrap();
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;")
             .unwrap();
-        conn
+        conn.execute_batch(schema).unwrap();
+        (dir, path, conn)
     }
 
     /// A transaction far larger than the buffer and than one write of the
@@ -297,11 +304,8 @@ mod tests {
     /// every committed row, before and after a checkpoint.
     #[test]
     fn large_transactions_and_reads_of_buffered_frames_are_exact() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.sqlite3");
-        let conn = buffered(&path);
-        conn.execute_batch("PRAGMA cache_size=16; CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL);")
-            .unwrap();
+        let (_dir, path, conn) =
+            buffered("PRAGMA cache_size=16; CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL);");
         let row = |k: i64| -> Vec<u8> {
             (0..1500)
                 .map(|i| (k as u8).wrapping_mul(31).wrapping_add(i as u8))
@@ -357,11 +361,7 @@ mod tests {
     /// crash leaves) holds it.
     #[test]
     fn a_commit_is_on_file_when_it_returns() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.sqlite3");
-        let conn = buffered(&path);
-        conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL);")
-            .unwrap();
+        let (dir, _path, conn) = buffered("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL);");
         conn.execute("INSERT INTO t (k, v) VALUES (1, 'kept')", []).unwrap();
         let copy = tempfile::tempdir().unwrap();
         for name in ["t.sqlite3", "t.sqlite3-wal"] {
