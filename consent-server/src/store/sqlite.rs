@@ -464,10 +464,12 @@ fn run_checkpointer(
         let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
             Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
         });
-        let mut wal_pages = 0;
+        // The pages this pass copied start towards the disk now, not all
+        // at the sync that completes the checkpoint.
         if let Err(e) = start_writeback(database_file) {
             tracing::debug!(error = %e, "starting the database file's writeback");
         }
+        let mut wal_pages = 0;
         let copied = match passive {
             Ok((pages, done)) => {
                 wal_pages = pages;
