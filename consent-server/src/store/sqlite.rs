@@ -518,7 +518,9 @@ fn run_checkpointer(
 ///
 /// Only a hint: it makes nothing durable and nothing relies on it (the
 /// checkpoint's own sync still does). Hand-written because std has no
-/// `sync_file_range`; one call into libc.
+/// `sync_file_range`; one call into libc. The call is Linux's own; elsewhere
+/// (a developer's macOS, say) there is no hint and the burst stays.
+#[cfg(target_os = "linux")]
 fn start_writeback(file: &std::fs::File) -> std::io::Result<()> {
     use std::os::fd::AsRawFd as _;
     // SAFETY: a plain system call on a descriptor `file` keeps open; offset
@@ -529,6 +531,11 @@ fn start_writeback(file: &std::fs::File) -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
 }
 
 impl Writer {
@@ -997,7 +1004,7 @@ fn now_ms_for_sweep(new_expiry_ms: u64) -> i64 {
     new_expiry_ms.saturating_sub(crate::auth::SESSION_TTL_MS) as i64
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use std::io::Write as _;
 
