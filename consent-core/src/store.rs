@@ -220,6 +220,13 @@ pub trait Store: Send + Sync + 'static {
         version: &ConfigVersion,
     ) -> impl Future<Output = Result<Option<SiteConfig>, StoreError>> + Send;
 
+    /// A consent id for a new visitor, if the store issues its own (the
+    /// embedded store does, to append new visitors' rows rather than place
+    /// them at random). `None`: the caller draws 128 random bits. Either way
+    /// the id must be unpredictable and say nothing about the device.
+    fn issue_consent_id(&self) -> Option<ConsentId> {
+        None
+    }
     fn visitor(
         &self,
         site: &SiteId,

@@ -479,6 +479,113 @@ async fn sqlite_migrates_a_version_1_database() {
     assert_eq!(store.leaf_count().await.unwrap(), 4);
 }
 
+/// The embedded schema of version 2: visitors keyed by their (random)
+/// consent ids.
+const SCHEMA_V2: &str = "
+CREATE TABLE leaves (idx INTEGER PRIMARY KEY, site TEXT NOT NULL, consent_id TEXT NOT NULL,
+    time_ms INTEGER NOT NULL, leaf BLOB NOT NULL, prev INTEGER);
+CREATE INDEX leaves_by_site ON leaves(site, idx);
+CREATE TABLE visitors (site TEXT NOT NULL, consent_id TEXT NOT NULL, secret_sha256 BLOB NOT NULL,
+    sealing_key BLOB, last_idx INTEGER NOT NULL, PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
+CREATE TABLE sites (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE configs (site TEXT NOT NULL, version TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (site, version)) WITHOUT ROWID;
+CREATE TABLE api_keys (sha256 BLOB PRIMARY KEY, site TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX api_keys_by_site ON api_keys(site);
+CREATE TABLE admins (username TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE sessions (sha256 BLOB PRIMARY KEY, expires_ms INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE scans (site TEXT NOT NULL, id TEXT NOT NULL, meta TEXT NOT NULL, report BLOB NOT NULL,
+    PRIMARY KEY (site, id));
+PRAGMA user_version = 2;
+";
+
+/// The embedded store issues its own consent ids and appends new visitors'
+/// rows under the numbers they encrypt; a version 2 database's visitors keep
+/// their random ids as keys. Both kinds work side by side and after a
+/// restart, whose numbering goes on where it stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_issues_consent_ids_beside_a_version_2_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keurmerk.sqlite3");
+    let (a, b) = (site_id("a"), site_id("b"));
+    let old = ConsentId::from_random([5; 16]);
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(SCHEMA_V2).unwrap();
+        conn.execute(
+            "INSERT INTO leaves (idx, site, consent_id, time_ms, leaf) VALUES (0, 'a', ?1, 100, ?2)",
+            rusqlite::params![old.as_str(), leaf(&a, &old, 100)],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO visitors (site, consent_id, secret_sha256, sealing_key, last_idx) VALUES ('a', ?1, ?2, ?3, 0)",
+            rusqlite::params![old.as_str(), &[7u8; 32][..], &[8u8; 32][..]],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let v = store.visitor(&a, &old).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([7; 32], Some([8; 32])));
+
+    let new = store.issue_consent_id().expect("the embedded store issues ids");
+    assert!(ConsentId::parse(new.as_str()).is_ok());
+    assert_ne!(new, old);
+    assert_eq!(store.append(append(&a, &new, 101, Some(3))).await.unwrap(), 1);
+    assert_eq!(store.append(append(&a, &old, 102, None)).await.unwrap(), 2);
+    assert_eq!(store.append(append(&a, &new, 103, None)).await.unwrap(), 3);
+    let v = store.visitor(&a, &new).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([3; 32], Some([4; 32])));
+    assert!(
+        store.visitor(&b, &new).await.unwrap().is_none(),
+        "another site's id is not this site's visitor"
+    );
+    assert!(
+        matches!(
+            store.append(append(&b, &new, 104, None)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "nor can it decide for this site"
+    );
+    let by = |c: &ConsentId| DecisionQuery {
+        consent_id: Some(c.clone()),
+        from_ms: None,
+        to_ms: None,
+        after: None,
+        limit: 100,
+    };
+    let indexes = |found: Vec<consent_core::store::LoggedDecision>| found.iter().map(|d| d.index).collect::<Vec<_>>();
+    assert_eq!(indexes(store.decisions(&a, &by(&new)).await.unwrap()), [1, 3]);
+    assert_eq!(indexes(store.decisions(&a, &by(&old)).await.unwrap()), [0, 2]);
+    drop(store);
+
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let next = store.issue_consent_id().unwrap();
+    assert_ne!(next, new);
+    assert_eq!(store.append(append(&b, &next, 105, Some(5))).await.unwrap(), 4);
+    assert!(store.visitor(&b, &next).await.unwrap().is_some());
+    assert_eq!(indexes(store.decisions(&a, &by(&new)).await.unwrap()), [1, 3]);
+    drop(store);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut keys = conn
+        .prepare("SELECT site, visitor_key FROM visitors ORDER BY site, visitor_key")
+        .unwrap();
+    let keys: Vec<(String, String)> = keys
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = |s: &str, k: &str| (s.to_owned(), k.to_owned());
+    assert_eq!(
+        keys,
+        [
+            key("a", old.as_str()),
+            key("a", "~0000000000000001"),
+            key("b", "~0000000000000002")
+        ],
+        "issued ids' rows are keyed by their numbers, in order; older ones by the id"
+    );
+}
+
 /// Redis data written by layout 1 (three keys per visitor: secret hash,
 /// sealing key, by-consent sorted set) moves to layout 2 on first use and
 /// reads back the same; erasure and new decisions then work on it.

@@ -163,7 +163,10 @@ async fn record_inner(
             }
         }
         None => {
-            let consent_id = ConsentId::from_random(id_bytes.try_into().expect("16 bytes"));
+            let consent_id = app
+                .store
+                .issue_consent_id()
+                .unwrap_or_else(|| ConsentId::from_random(id_bytes.try_into().expect("16 bytes")));
             let secret = URL_SAFE_NO_PAD.encode(secret_bytes);
             let key: [u8; 32] = key_bytes.try_into().expect("32 bytes");
             let new = NewVisitor {

@@ -309,7 +309,7 @@ impl SqliteLog {
     }
 
     /// Clears the sealing key in the decision store's own table (its layout:
-    /// `visitors(site, consent_id, …, sealing_key)`), with
+    /// `visitors(site, visitor_key, …, sealing_key)`), with
     /// `secure_delete` so SQLite zeroes the freed bytes, then checkpoints and
     /// truncates the WAL so no older page image keeps them either.
     async fn erase(&self, site: &SiteId, consent: &ConsentId) -> Result<bool, StoreError> {
@@ -320,8 +320,8 @@ impl SqliteLog {
             let n = conn
                 .execute(
                     "UPDATE visitors SET sealing_key = NULL
-                     WHERE site = ?1 AND consent_id = ?2 AND sealing_key IS NOT NULL",
-                    params![site.as_str(), consent.as_str()],
+                     WHERE site = ?1 AND visitor_key = ?2 AND sealing_key IS NOT NULL",
+                    params![site.as_str(), crate::store::sqlite_visitor_key(&conn, &consent)?],
                 )
                 .map_err(unavailable)?;
             // Readers may hold old snapshots for a moment: retry until the

@@ -5,8 +5,10 @@
 //! configured backend. Code that should work with any store (the conformance
 //! suite, the dashboard) stays generic over `S: Store`.
 
+mod issued_id;
 pub mod redis;
 pub mod sqlite;
+pub use issued_id::row_key as sqlite_visitor_key;
 mod wal_buffer;
 
 use std::ops::Range;
@@ -45,6 +47,13 @@ impl Backend {
 }
 
 impl Store for Backend {
+    fn issue_consent_id(&self) -> Option<ConsentId> {
+        match self {
+            Self::Sqlite(s) => s.issue_consent_id(),
+            Self::Redis(s) => s.issue_consent_id(),
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         match self {
             Self::Sqlite(s) => s.ping().await,

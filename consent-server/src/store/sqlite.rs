@@ -22,22 +22,24 @@ use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId}
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
+use super::issued_id::Issuer;
+
 /// The most writes one transaction takes; bounds the latency of a batch.
 const MAX_BATCH: usize = 8192;
 const READERS: usize = 4;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
-/// Version 2. Recording a decision must touch as few randomly placed pages
-/// as possible: every dirty page costs a whole page in the WAL at commit, and
-/// consent ids are random, so each index keyed by them costs about one page
-/// per decision. Hence one such row per decision, in `visitors`: a new
-/// visitor's secret hash, sealing key and latest leaf in one row, and a
-/// returning visitor's decision moves `last_idx`. A visitor's decisions are
-/// found by following `prev` from `last_idx` (rarely more than a handful),
-/// not through an index on (site, consent_id). The `leaves` rows themselves
-/// are appended in index order.
+/// Version 3. Recording a decision must touch as few randomly placed pages
+/// as possible: every dirty page costs a whole page in the WAL at commit.
+/// Hence one row per visitor, in `visitors`: a new visitor's secret hash,
+/// sealing key and latest leaf in one row, and a returning visitor's decision
+/// moves `last_idx`. A visitor's decisions are found by following `prev` from
+/// `last_idx` (rarely more than a handful), not through an index on
+/// (site, consent_id). Since version 3 the row's key is not the consent id
+/// but a number the id encrypts (see `issued_id`), so new rows are appended
+/// like the `leaves` rows; visitors from before keep their id as their key.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS leaves (
     idx INTEGER PRIMARY KEY,
@@ -51,13 +53,15 @@ CREATE TABLE IF NOT EXISTS leaves (
 CREATE INDEX IF NOT EXISTS leaves_by_site ON leaves(site, idx);
 CREATE TABLE IF NOT EXISTS visitors (
     site TEXT NOT NULL,
-    consent_id TEXT NOT NULL,
+    -- `issued_id::Issuer::row_key` of the consent id.
+    visitor_key TEXT NOT NULL,
     secret_sha256 BLOB NOT NULL,
     -- NULL once erased (with secure_delete, so the bytes are zeroed).
     sealing_key BLOB,
     last_idx INTEGER NOT NULL,
-    PRIMARY KEY (site, consent_id)
+    PRIMARY KEY (site, visitor_key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sites (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS configs (
     site TEXT NOT NULL,
@@ -107,6 +111,16 @@ PRAGMA user_version = 2;
 COMMIT;
 ";
 
+/// From version 2 to 3: the visitors' key column gets its new name; the
+/// rows keep their consent ids as keys. `meta` (which will hold the key
+/// consent ids are issued under) comes with the schema.
+const MIGRATE_2_TO_3: &str = "
+BEGIN IMMEDIATE;
+ALTER TABLE visitors RENAME COLUMN consent_id TO visitor_key;
+PRAGMA user_version = 3;
+COMMIT;
+";
+
 /// The writer thread's state, handed to every write job.
 pub struct Writer {
     conn: Connection,
@@ -125,6 +139,8 @@ pub struct Writer {
     backfilled: Arc<AtomicI64>,
     /// The WAL's bound in pages.
     restart_after: i64,
+    /// Maps consent ids to their visitors' row keys.
+    ids: Arc<Issuer>,
 }
 
 /// How often at most the WAL is copied back into the database file.
@@ -159,6 +175,7 @@ type Job = Box<dyn FnOnce(&mut Writer) -> Done + Send>;
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: mpsc::SyncSender<Job>,
+    ids: Arc<Issuer>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: Arc<std::path::PathBuf>,
 }
@@ -231,6 +248,7 @@ impl SqliteStore {
         let checkpointer = open(&path, OpenFlags::default())?;
         let database_file = std::fs::File::open(&path).map_err(unavailable)?;
         let next_index = next_index(&conn)?;
+        let ids = Arc::new(Issuer::load(&conn)?);
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             readers.push(open(
@@ -249,6 +267,7 @@ impl SqliteStore {
             committed,
             backfilled: backfilled.clone(),
             restart_after: restart_after_pages,
+            ids: ids.clone(),
         };
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -268,6 +287,7 @@ impl SqliteStore {
             .map_err(unavailable)?;
         Ok(Self {
             jobs: tx,
+            ids,
             readers: Arc::new(Mutex::new(readers)),
             path: Arc::new(path),
         })
@@ -361,24 +381,27 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         [],
         |r| r.get(0),
     ))?;
-    match (version, has_leaves) {
-        (0, false) => {
-            sql(conn.execute_batch(SCHEMA))?;
-            sql(conn.pragma_update(None, "user_version", SCHEMA_VERSION))
-        }
-        (0, true) => {
-            let r = conn.execute_batch(MIGRATE_1_TO_2);
+    if version == 0 && !has_leaves {
+        sql(conn.execute_batch(SCHEMA))?;
+        return sql(conn.pragma_update(None, "user_version", SCHEMA_VERSION));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {version}; this server knows up to {SCHEMA_VERSION}"
+        )));
+    }
+    // Version 1 did not set `user_version`: 0 with tables is version 1.
+    let steps = [(1, MIGRATE_1_TO_2), (2, MIGRATE_2_TO_3)];
+    for (from, step) in steps {
+        if version.max(1) <= from {
+            let r = conn.execute_batch(step);
             if r.is_err() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
             sql(r)?;
-            sql(conn.execute_batch(SCHEMA))
         }
-        (SCHEMA_VERSION, _) => sql(conn.execute_batch(SCHEMA)),
-        (v, _) => Err(StoreError::Corrupt(format!(
-            "the database has schema version {v}; this server knows up to {SCHEMA_VERSION}"
-        ))),
     }
+    sql(conn.execute_batch(SCHEMA))
 }
 
 fn next_index(conn: &Connection) -> Result<u64, StoreError> {
@@ -557,18 +580,19 @@ impl Writer {
 
     fn append(&mut self, a: Append) -> Result<u64, StoreError> {
         let index = self.next_index;
+        let key = self.ids.row_key(&a.consent_id);
         let result = (|| {
             let prev: Option<i64> = match &a.new_visitor {
                 Some(v) => {
                     let inserted = self
                         .conn
                         .prepare_cached(
-                            "INSERT OR IGNORE INTO visitors (site, consent_id, secret_sha256, sealing_key, last_idx)
+                            "INSERT OR IGNORE INTO visitors (site, visitor_key, secret_sha256, sealing_key, last_idx)
                              VALUES (?1, ?2, ?3, ?4, ?5)",
                         )?
                         .execute(params![
                             a.site.as_str(),
-                            a.consent_id.as_str(),
+                            key,
                             &v.secret_sha256[..],
                             &v.sealing_key[..],
                             index as i64
@@ -581,15 +605,15 @@ impl Writer {
                 None => {
                     let prev = self
                         .conn
-                        .prepare_cached("SELECT last_idx FROM visitors WHERE site = ?1 AND consent_id = ?2")?
-                        .query_row(params![a.site.as_str(), a.consent_id.as_str()], |r| r.get(0))
+                        .prepare_cached("SELECT last_idx FROM visitors WHERE site = ?1 AND visitor_key = ?2")?
+                        .query_row(params![a.site.as_str(), key], |r| r.get(0))
                         .optional()?;
                     let Some(prev) = prev else {
                         return Ok(Err(StoreError::Conflict(format!("no visitor {}", a.consent_id))));
                     };
                     self.conn
-                        .prepare_cached("UPDATE visitors SET last_idx = ?3 WHERE site = ?1 AND consent_id = ?2")?
-                        .execute(params![a.site.as_str(), a.consent_id.as_str(), index as i64])?;
+                        .prepare_cached("UPDATE visitors SET last_idx = ?3 WHERE site = ?1 AND visitor_key = ?2")?
+                        .execute(params![a.site.as_str(), key, index as i64])?;
                     Some(prev)
                 }
             };
@@ -626,11 +650,16 @@ impl Writer {
 
 /// A visitor's leaves as (index, time, leaf), oldest first, found by
 /// following the `prev` chain back from the visitor's latest leaf.
-fn visitor_leaves(c: &Connection, site: &SiteId, cid: &ConsentId) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+fn visitor_leaves(
+    c: &Connection,
+    ids: &Issuer,
+    site: &SiteId,
+    cid: &ConsentId,
+) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
     let last: Option<i64> = sql(c
-        .prepare_cached("SELECT last_idx FROM visitors WHERE site = ?1 AND consent_id = ?2")
+        .prepare_cached("SELECT last_idx FROM visitors WHERE site = ?1 AND visitor_key = ?2")
         .and_then(|mut s| {
-            s.query_row(params![site.as_str(), cid.as_str()], |r| r.get(0))
+            s.query_row(params![site.as_str(), ids.row_key(cid)], |r| r.get(0))
                 .optional()
         }))?;
     let mut out = Vec::new();
@@ -650,7 +679,7 @@ fn visitor_leaves(c: &Connection, site: &SiteId, cid: &ConsentId) -> Result<Vec<
     Ok(out)
 }
 
-fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
+pub(super) fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
     r.map_err(unavailable)
 }
 
@@ -662,6 +691,10 @@ fn site_row(conn: &Connection, id: &SiteId) -> Result<Option<Site>, StoreError> 
 }
 
 impl Store for SqliteStore {
+    fn issue_consent_id(&self) -> Option<ConsentId> {
+        Some(self.ids.issue())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| sql(c.query_row("SELECT 1", [], |_| Ok(())))).await
     }
@@ -750,15 +783,13 @@ impl Store for SqliteStore {
     }
 
     async fn visitor(&self, site: &SiteId, consent_id: &ConsentId) -> Result<Option<Visitor>, StoreError> {
-        let (site, consent_id) = (site.clone(), consent_id.clone());
+        let (site, key) = (site.clone(), self.ids.row_key(consent_id));
         self.read(move |c| {
             let row: Option<(Vec<u8>, Option<Vec<u8>>)> = sql(c
-                .prepare_cached("SELECT secret_sha256, sealing_key FROM visitors WHERE site = ?1 AND consent_id = ?2")
+                .prepare_cached("SELECT secret_sha256, sealing_key FROM visitors WHERE site = ?1 AND visitor_key = ?2")
                 .and_then(|mut s| {
-                    s.query_row(params![site.as_str(), consent_id.as_str()], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
-                    .optional()
+                    s.query_row(params![site.as_str(), key], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
                 }))?;
             row.map(|(secret, key)| {
                 Ok(Visitor {
@@ -791,7 +822,7 @@ impl Store for SqliteStore {
     }
 
     async fn decisions(&self, site: &SiteId, q: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
-        let (site, q) = (site.clone(), q.clone());
+        let (site, q, ids) = (site.clone(), q.clone(), self.ids.clone());
         self.read(move |c| {
             let after = q.after.map_or(-1, |a| a as i64);
             let from = q.from_ms.map_or(i64::MIN, |f| f as i64);
@@ -807,7 +838,7 @@ impl Store for SqliteStore {
                 Ok(())
             };
             if let Some(cid) = &q.consent_id {
-                let leaves = visitor_leaves(c, &site, cid)?;
+                let leaves = visitor_leaves(c, &ids, &site, cid)?;
                 let wanted = leaves
                     .into_iter()
                     .filter(|(i, t, _)| *i > after && (from..to).contains(t))
