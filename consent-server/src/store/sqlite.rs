@@ -226,14 +226,15 @@ impl SqliteStore {
         let conn = open_writer(&path)?;
         // FULL: the WAL is fsynced at every commit, so an answered write
         // survives power loss, not just a process crash.
-        // A small page cache over a memory-mapped file. Consent ids are
-        // random, so the visitor tables are written at random pages, and the
-        // B-tree splits that causes make SQLite move a page through the
-        // 1 GiB lock-byte page number; at each commit its page cache then
-        // walks its whole hash table to drop that page (27% of the writer's
-        // time with a 64 MiB cache). A 4 MiB cache keeps the walk short, and
-        // the mapping serves the pages it no longer holds without a read
-        // call each. Writes still go through the WAL with an fsync each
+        // A small page cache over a memory-mapped file. Chosen while consent
+        // ids were random keys (before schema version 3): visitors were
+        // written at random pages, and the B-tree splits that caused made
+        // SQLite move a page through the 1 GiB lock-byte page number; at each
+        // commit its page cache then walked its whole hash table to drop that
+        // page (27% of the writer's time with a 64 MiB cache). A 4 MiB cache
+        // keeps the walk short, and the mapping serves the pages it no longer
+        // holds without a read call each (returning visitors from before
+        // version 3 are still found at random pages). Writes still go through the WAL with an fsync each
         // commit; the mapping only reads (2 GB is SQLite's own upper bound).
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;
