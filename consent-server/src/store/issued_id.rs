@@ -83,8 +83,9 @@ impl Issuer {
         Ok(Self::new(key, highest + 1))
     }
 
-    /// A new visitor's consent id. A number taken by a decision that then
-    /// fails is skipped: its id was never given to anyone.
+    /// A new visitor's consent id. A number whose decision is then not
+    /// recorded was never given to anyone; after a restart the numbering goes
+    /// on after the highest recorded one, so it may be issued again.
     pub fn issue(&self) -> ConsentId {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let mut block = [0u8; 16];
@@ -97,7 +98,8 @@ impl Issuer {
 
     /// The number `id` was issued with, if this store issued it.
     fn number(&self, id: &ConsentId) -> Option<u64> {
-        let mut block: [u8; 16] = hex::decode(id.as_str()).ok()?.try_into().ok()?;
+        let mut block = [0u8; 16];
+        hex::decode_to_slice(id.as_str(), &mut block).ok()?;
         let b = (&mut block).into();
         self.cipher.decrypt_block(b);
         if block[..8] != TAG {
