@@ -380,17 +380,8 @@ async fn redis_unreachable_is_unavailable_and_recovers() {
     assert_eq!(store.leaf_count().await.unwrap(), 1);
 }
 
-/// The embedded schema of the first release (version 1): sealing keys in a
-/// table of their own and leaves indexed by consent id.
-const SCHEMA_V1: &str = "
-CREATE TABLE leaves (idx INTEGER PRIMARY KEY, site TEXT NOT NULL, consent_id TEXT NOT NULL,
-    time_ms INTEGER NOT NULL, leaf BLOB NOT NULL);
-CREATE INDEX leaves_by_site ON leaves(site, idx);
-CREATE INDEX leaves_by_consent ON leaves(site, consent_id, idx);
-CREATE TABLE visitors (site TEXT NOT NULL, consent_id TEXT NOT NULL, secret_sha256 BLOB NOT NULL,
-    PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
-CREATE TABLE sealing_keys (site TEXT NOT NULL, consent_id TEXT NOT NULL, sealing_key BLOB NOT NULL,
-    PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
+/// The tables versions 1 and 2 of the embedded schema had alike.
+const SCHEMA_V1_V2_REST: &str = "
 CREATE TABLE sites (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE configs (site TEXT NOT NULL, version TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (site, version)) WITHOUT ROWID;
@@ -402,6 +393,20 @@ CREATE TABLE scans (site TEXT NOT NULL, id TEXT NOT NULL, meta TEXT NOT NULL, re
     PRIMARY KEY (site, id));
 ";
 
+/// The embedded schema of the first release (version 1, with
+/// [`SCHEMA_V1_V2_REST`]): sealing keys in a
+/// table of their own and leaves indexed by consent id.
+const SCHEMA_V1: &str = "
+CREATE TABLE leaves (idx INTEGER PRIMARY KEY, site TEXT NOT NULL, consent_id TEXT NOT NULL,
+    time_ms INTEGER NOT NULL, leaf BLOB NOT NULL);
+CREATE INDEX leaves_by_site ON leaves(site, idx);
+CREATE INDEX leaves_by_consent ON leaves(site, consent_id, idx);
+CREATE TABLE visitors (site TEXT NOT NULL, consent_id TEXT NOT NULL, secret_sha256 BLOB NOT NULL,
+    PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
+CREATE TABLE sealing_keys (site TEXT NOT NULL, consent_id TEXT NOT NULL, sealing_key BLOB NOT NULL,
+    PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
+";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_migrates_a_version_1_database() {
     let dir = tempfile::tempdir().unwrap();
@@ -410,6 +415,7 @@ async fn sqlite_migrates_a_version_1_database() {
     {
         let conn = rusqlite::Connection::open(dir.path().join("keurmerk.sqlite3")).unwrap();
         conn.execute_batch(SCHEMA_V1).unwrap();
+        conn.execute_batch(SCHEMA_V1_V2_REST).unwrap();
         // Interleaved: kept 0, erased 1, kept 2.
         for (idx, c) in [(0i64, &kept), (1, &erased), (2, &kept)] {
             conn.execute(
@@ -479,23 +485,14 @@ async fn sqlite_migrates_a_version_1_database() {
     assert_eq!(store.leaf_count().await.unwrap(), 4);
 }
 
-/// The embedded schema of version 2: visitors keyed by their (random)
-/// consent ids.
+/// The embedded schema of version 2 (with [`SCHEMA_V1_V2_REST`]): visitors
+/// keyed by their (random) consent ids.
 const SCHEMA_V2: &str = "
 CREATE TABLE leaves (idx INTEGER PRIMARY KEY, site TEXT NOT NULL, consent_id TEXT NOT NULL,
     time_ms INTEGER NOT NULL, leaf BLOB NOT NULL, prev INTEGER);
 CREATE INDEX leaves_by_site ON leaves(site, idx);
 CREATE TABLE visitors (site TEXT NOT NULL, consent_id TEXT NOT NULL, secret_sha256 BLOB NOT NULL,
     sealing_key BLOB, last_idx INTEGER NOT NULL, PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
-CREATE TABLE sites (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE configs (site TEXT NOT NULL, version TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (site, version)) WITHOUT ROWID;
-CREATE TABLE api_keys (sha256 BLOB PRIMARY KEY, site TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX api_keys_by_site ON api_keys(site);
-CREATE TABLE admins (username TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE sessions (sha256 BLOB PRIMARY KEY, expires_ms INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE scans (site TEXT NOT NULL, id TEXT NOT NULL, meta TEXT NOT NULL, report BLOB NOT NULL,
-    PRIMARY KEY (site, id));
 PRAGMA user_version = 2;
 ";
 
@@ -512,6 +509,7 @@ async fn sqlite_issues_consent_ids_beside_a_version_2_database() {
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(SCHEMA_V2).unwrap();
+        conn.execute_batch(SCHEMA_V1_V2_REST).unwrap();
         conn.execute(
             "INSERT INTO leaves (idx, site, consent_id, time_ms, leaf) VALUES (0, 'a', ?1, 100, ?2)",
             rusqlite::params![old.as_str(), leaf(&a, &old, 100)],
