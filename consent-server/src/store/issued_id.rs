@@ -26,10 +26,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aes::Aes128;
 use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
 use consent_core::ConsentId;
+use consent_core::store::StoreError;
 use rand::RngCore as _;
 use rusqlite::{Connection, OptionalExtension, params};
-
-use consent_core::store::StoreError;
 
 use super::sqlite::sql;
 
