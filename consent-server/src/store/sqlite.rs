@@ -234,8 +234,9 @@ impl SqliteStore {
         // page (27% of the writer's time with a 64 MiB cache). A 4 MiB cache
         // keeps the walk short, and the mapping serves the pages it no longer
         // holds without a read call each (returning visitors from before
-        // version 3 are still found at random pages). Writes still go through the WAL with an fsync each
-        // commit; the mapping only reads (2 GB is SQLite's own upper bound).
+        // version 3 are still found at random pages). Writes still go
+        // through the WAL with an fsync each commit; the mapping only reads
+        // (2 GB is SQLite's own upper bound).
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;
              PRAGMA cache_size=-4096; PRAGMA mmap_size=2147418112;",
