@@ -2,9 +2,10 @@
 //!
 //! Every instance runs one; only the holder of the lease works. Each round
 //! (every `interval`, at once again while a backlog remains) it reads the
-//! leaves after the latest checkpoint from the decision store, appends their
-//! hashes to the right edge it keeps in memory (a few KiB: never the tree),
-//! signs one checkpoint for the whole batch and commits tiles and checkpoint
+//! leaves after the latest checkpoint from the decision store, a slice at a
+//! time so that requests are served in between, appends their hashes to
+//! the right edge it keeps in memory (a few KiB: never the tree), signs
+//! one checkpoint for the whole batch and commits tiles and checkpoint
 //! atomically, conditional on the lease and on the checkpoint it started
 //! from. Losing the lease or a commit drops the in-memory edge; the next
 //! round resumes from storage, so a takeover continues exactly where the
@@ -24,6 +25,11 @@ use crate::store::Backend;
 /// At most this many leaves per checkpoint, so a large backlog (a restart
 /// after downtime) is worked off in bounded steps with bounded memory.
 pub const MAX_BATCH: u64 = 50_000;
+/// Leaves read and hashed at a time. A round's reads run on the request
+/// thread and on the storage's one connection: in one piece, a second's
+/// worth of leaves (~30,000, 21 MB) held Redis for ~8 ms and the thread for
+/// tens of ms, and every decision in flight waited behind them.
+pub const READ_SLICE: u64 = 1024;
 /// How long a lease lasts without renewal: the takeover time after a crash.
 pub const LEASE_TTL: Duration = Duration::from_secs(3);
 
@@ -117,17 +123,23 @@ impl Integrator {
             return Ok(Round::Idle);
         }
         let upto = count.min(size + MAX_BATCH);
-        let leaves = self.store.leaves(size..upto).await?;
-        if leaves.len() as u64 != upto - size {
-            return Err(IntegrateError::ShortRead {
-                got: leaves.len(),
-                want: upto - size,
-            });
+        let mut at = size;
+        while at < upto {
+            let end = upto.min(at + READ_SLICE);
+            let leaves = self.store.leaves(at..end).await?;
+            if leaves.len() as u64 != end - at {
+                return Err(IntegrateError::ShortRead {
+                    got: leaves.len(),
+                    want: end - at,
+                });
+            }
+            for leaf in &leaves {
+                edge.push(leaf_hash(leaf));
+            }
+            at = end;
+            // Let the requests that came in meanwhile go first.
+            tokio::task::yield_now().await;
         }
-        for leaf in &leaves {
-            edge.push(leaf_hash(leaf));
-        }
-        drop(leaves);
         let writes = edge.take_writes();
         let note = self.sign(upto, edge.root())?;
         if self
@@ -176,4 +188,72 @@ fn checkpoint_root(note: &str) -> Result<[u8; 32], String> {
 
 fn root_size(note: &str) -> Option<u64> {
     Checkpoint::parse_text(note_text(note)).ok().map(|c| c.size)
+}
+
+#[cfg(test)]
+mod tests {
+    use consent_core::merkle::MemoryTree;
+    use consent_core::store::{Append, NewVisitor, Site};
+    use consent_core::{ConsentId, SiteConfig, SiteId};
+
+    use super::*;
+    use crate::log::storage::SqliteLog;
+    use crate::store::SqliteStore;
+
+    /// A round whose leaves span several read slices (the last one partial)
+    /// publishes the root of exactly those leaves, in index order.
+    #[tokio::test]
+    async fn a_round_over_several_slices_publishes_the_whole_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Backend::Sqlite(SqliteStore::open(dir.path()).unwrap());
+        let site = SiteId::parse("sliced").unwrap();
+        let config = SiteConfig::starter();
+        let record = Site {
+            id: site.clone(),
+            allowed_origins: vec!["https://sliced.example".into()],
+            current_version: config.version(),
+            created_ms: 1,
+        };
+        store.create_site(&record, &config).await.unwrap();
+        let n = 2 * READ_SLICE + 300;
+        let mut appends = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let (store, site) = (store.clone(), site.clone());
+            appends.spawn(async move {
+                let mut id = [0u8; 16];
+                id[..8].copy_from_slice(&i.to_be_bytes());
+                store
+                    .append(Append {
+                        site,
+                        consent_id: ConsentId::from_random(id),
+                        time_ms: 1_700_000_000_000 + i,
+                        leaf: format!("leaf {i}").into_bytes(),
+                        new_visitor: Some(NewVisitor {
+                            secret_sha256: [1; 32],
+                            sealing_key: [2; 32],
+                        }),
+                    })
+                    .await
+                    .unwrap()
+            });
+        }
+        while let Some(done) = appends.join_next().await {
+            done.unwrap();
+        }
+
+        let signer = NoteSigner::from_seed("keurmerk.test/log", &[7; 32]).unwrap();
+        let storage = LogStorage::Sqlite(SqliteLog::open(dir.path()).unwrap());
+        let mut integrator = Integrator::new(signer, storage.clone(), store.clone(), "one".into());
+        // A new log first publishes the empty tree, then everything waiting.
+        assert_eq!(integrator.round().await.unwrap(), Round::Published(0));
+        assert_eq!(integrator.round().await.unwrap(), Round::Published(n));
+
+        let mut expected = MemoryTree::new();
+        for leaf in store.leaves(0..n).await.unwrap() {
+            expected.push(leaf_hash(&leaf));
+        }
+        let (size, note) = storage.checkpoint().await.unwrap().unwrap();
+        assert_eq!(size, n);
+        assert_eq!(checkpoint_root(&note).unwrap(), expected.root());
+    }
 }
