@@ -47,6 +47,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "storage not ready at start; the demo site and admin will be created on a later start")
         }
     }
+    if let consent_server::store::Backend::Redis(redis) = &state.store {
+        match redis.persistence_warnings().await {
+            Ok(warnings) => {
+                for warning in warnings {
+                    tracing::warn!("Redis storage: {warning}");
+                }
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "Redis storage: could not read its persistence settings; check them against the README"
+            ),
+        }
+    }
     tracing::info!(listen = %settings.listen, backend, public_url = %settings.public_url, "serving");
     app::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -334,6 +334,54 @@ async fn redis_conforms() {
     conformance(RedisStore::open(&redis.url(), "test:").unwrap()).await;
 }
 
+/// The server warns at start when Redis's settings break the promise of a
+/// `201`. The harness's Redis has the README's production setting and draws
+/// no warning; each setting turned wrong draws one naming it; a user that
+/// may not run `CONFIG` gets an error, not a clean bill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_persistence_settings_are_judged() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let store = RedisStore::open(&redis.url(), "test:").unwrap();
+    assert_eq!(store.persistence_warnings().await.unwrap(), Vec::<String>::new());
+
+    let mut conn = connect(&redis).await;
+    let mut set = async |name: &str, value: &str| {
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    };
+    for (name, value) in [
+        ("appendfsync", "everysec"),
+        ("maxmemory-policy", "allkeys-lru"),
+        ("auto-aof-rewrite-percentage", "100"),
+    ] {
+        set(name, value).await;
+        let warnings = store.persistence_warnings().await.unwrap();
+        let expected = format!("{name} is {value}:");
+        assert!(warnings.iter().any(|w| w.starts_with(&expected)), "{warnings:?}");
+    }
+    assert_eq!(store.persistence_warnings().await.unwrap().len(), 3);
+    // Without the AOF, how it is synced no longer matters.
+    set("appendonly", "no").await;
+    let warnings = store.persistence_warnings().await.unwrap();
+    assert!(warnings[0].starts_with("appendonly is no:"), "{warnings:?}");
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+
+    set("appendonly", "yes").await;
+    let () = redis::cmd("ACL")
+        .arg(&["SETUSER", "limited", "on", ">secret", "~*", "+@all", "-config"][..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let limited = RedisStore::open(&format!("redis://limited:secret@127.0.0.1:{}/", redis.port()), "test:").unwrap();
+    limited.ping().await.expect("the limited user may use the store");
+    assert!(limited.persistence_warnings().await.is_err());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_keeps_everything_across_reopen() {
     let dir = tempfile::tempdir().unwrap();

@@ -410,6 +410,60 @@ async fn run_appender(store: RedisStore, mut rx: mpsc::Receiver<AppendJob>) {
     }
 }
 
+/// The Redis settings [`persistence_warnings`] judges.
+const PERSISTENCE_SETTINGS: [&str; 4] = [
+    "appendonly",
+    "appendfsync",
+    "maxmemory-policy",
+    "auto-aof-rewrite-percentage",
+];
+
+/// Judges Redis's persistence settings (as `CONFIG GET` names them) against
+/// the README's production setting; a setting that is missing is not judged.
+pub fn persistence_warnings(settings: &std::collections::HashMap<String, String>) -> Vec<String> {
+    let get = |name: &str| settings.get(name).map(String::as_str);
+    let mut out = Vec::new();
+    if get("appendonly") == Some("no") {
+        out.push(
+            "appendonly is no: decisions acknowledged with 201 since Redis's last snapshot are lost \
+             if Redis stops; set appendonly yes"
+                .to_owned(),
+        );
+    } else {
+        match get("appendfsync") {
+            Some("everysec") => out.push(
+                "appendfsync is everysec: about the last second of decisions acknowledged with 201 \
+                 is lost on a power loss or kernel crash; set appendfsync always"
+                    .to_owned(),
+            ),
+            Some("no") => out.push(
+                "appendfsync is no: the operating system decides when decisions acknowledged with \
+                 201 reach the disk; set appendfsync always"
+                    .to_owned(),
+            ),
+            _ => {}
+        }
+    }
+    if let Some(policy) = get("maxmemory-policy")
+        && policy != "noeviction"
+    {
+        out.push(format!(
+            "maxmemory-policy is {policy}: Redis may evict decisions when its memory is full; \
+             set maxmemory-policy noeviction"
+        ));
+    }
+    if let Some(percent) = get("auto-aof-rewrite-percentage")
+        && percent != "0"
+    {
+        out.push(format!(
+            "auto-aof-rewrite-percentage is {percent}: every rewrite re-serialises the whole \
+             decision log in a forked child, which costs CPU and up to twice Redis's memory; \
+             set it to 0 and rewrite in a quiet hour if at all (see the README)"
+        ));
+    }
+    out
+}
+
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -821,6 +875,27 @@ impl RedisStore {
                 return Ok(moved);
             }
         }
+    }
+
+    /// What this Redis's persistence settings put at risk, one sentence
+    /// each; empty for the README's production setting. The server's `201`
+    /// promises durability that only Redis's settings can keep, so an
+    /// operator should hear at start when they do not. An error when Redis
+    /// refuses `CONFIG GET` (managed services often rename it).
+    pub async fn persistence_warnings(&self) -> Result<Vec<String>, StoreError> {
+        let mut settings = std::collections::HashMap::new();
+        for name in PERSISTENCE_SETTINGS {
+            let pair: Vec<String> = redis::cmd("CONFIG")
+                .arg("GET")
+                .arg(name)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+            if let [key, value] = &pair[..] {
+                settings.insert(key.clone(), value.clone());
+            }
+        }
+        Ok(persistence_warnings(&settings))
     }
 
     /// Destroys a visitor's sealing key, keeping the rest of its field.
