@@ -411,7 +411,7 @@ async fn run_appender(store: RedisStore, mut rx: mpsc::Receiver<AppendJob>) {
 }
 
 /// The Redis settings [`persistence_warnings`] judges.
-const PERSISTENCE_SETTINGS: [&str; 4] = [
+pub const PERSISTENCE_SETTINGS: [&str; 4] = [
     "appendonly",
     "appendfsync",
     "maxmemory-policy",
