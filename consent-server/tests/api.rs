@@ -245,6 +245,35 @@ async fn public_config_and_loader_are_cacheable(kind: Kind) {
         "the version is the content address"
     );
     assert!(config.service("youtube").is_some() && config.service("meta-pixel").is_some());
+    // Plain and brotli answers (built once per version, then served from
+    // memory) say the same, with the same headers.
+    let raw = reqwest::Client::builder().no_brotli().no_gzip().build().unwrap();
+    let mut answers = Vec::new();
+    for encoding in ["identity", "br", "identity", "gzip, deflate, br"] {
+        let res = raw
+            .get(app.url("/api/v1/sites/demo/config"))
+            .header("Accept-Encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "application/json");
+        assert_eq!(res.headers()["etag"], etag.as_str());
+        assert_eq!(res.headers()["vary"], "accept-encoding");
+        let br = res
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(br.is_some(), encoding.contains("br"), "{encoding}");
+        answers.push(res.bytes().await.unwrap());
+    }
+    assert_eq!(serde_json::from_slice::<Value>(&answers[0]).unwrap(), body);
+    assert_eq!(answers[0], answers[2]);
+    assert_eq!(answers[1], answers[3]);
+    assert!(
+        answers[1].len() < answers[0].len() / 2,
+        "brotli shrinks the configuration"
+    );
     let res = app
         .get_with_header("/api/v1/sites/demo/config", "If-None-Match", &etag)
         .await;
