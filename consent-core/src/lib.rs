@@ -10,11 +10,14 @@
 //! - [`id`]: identifiers (site ids, consent ids) and their shapes.
 //! - [`loader`]: the per-site synchronous loader script the server serves.
 //! - [`store`]: the storage traits the server's backends implement.
+//! - [`scan_job`]: the scan queue's contract between the server and the
+//!   scanner's workers (Redis keys, the job).
 //! - Proof log (feature `proof`): [`merkle`] (RFC 9162 tree, proofs over any
 //!   store of subtree hashes), [`tile`] (how those hashes are stored),
 //!   [`note`] (C2SP signed notes, Ed25519), [`checkpoint`] (C2SP
 //!   tlog-checkpoint), [`tlog_proof`] (C2SP tlog-proof@v1) and [`receipt`]
 //!   (the signed promise returned with every decision).
+#![deny(rustdoc::broken_intra_doc_links)]
 
 #[cfg(feature = "proof")]
 pub mod checkpoint;
@@ -29,6 +32,7 @@ pub mod note;
 #[cfg(feature = "proof")]
 pub mod receipt;
 pub mod record;
+pub mod scan_job;
 pub mod store;
 #[cfg(feature = "proof")]
 pub mod tile;

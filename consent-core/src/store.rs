@@ -3,7 +3,7 @@
 //! [`Store`] twice — embedded SQLite and Redis — and runs one conformance
 //! suite against both.
 //!
-//! The decision records form the transparency log's leaf sequence: [`Store::append`]
+//! The decision records form the transparency log's leaf sequence: [`DecisionStore::append`]
 //! gives every record a gap-free index (0, 1, 2, ...) in the same durable step
 //! that writes it, so "leaf `i`" and "decision `i`" are the same thing.
 //!
@@ -21,20 +21,69 @@ use crate::id::{ConsentId, SiteId};
 use crate::record::DecisionRecord;
 
 /// What can go wrong talking to storage. Handlers map `Unavailable` to 503.
-#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// Storage cannot be reached or refused the write; retrying later may work.
     #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    /// The thing to create exists already.
+    Unavailable(#[source] Cause),
+    /// The thing to create exists already (names it).
     #[error("already exists: {0}")]
     Conflict(String),
-    /// The thing to change does not exist.
+    /// The thing to change does not exist (names it).
     #[error("not found: {0}")]
     NotFound(String),
     /// Stored bytes do not parse: a bug or tampering, never the caller's fault.
     #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] Cause),
+}
+
+impl StoreError {
+    /// Storage unavailable because of `e` (kept whole, as the error's source).
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unavailable(Cause::new(e))
+    }
+
+    /// Corrupt stored data, as `e` found it.
+    pub fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Corrupt(Cause::new(e))
+    }
+}
+
+/// The error behind a [`StoreError`]: the backend's own error, kept whole
+/// (its type and chain) rather than flattened into a string, and cheap to
+/// clone because one failed batch answers many waiting requests.
+#[derive(Clone, Debug)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(e))
+    }
+
+    /// A cause that is only a message (no underlying error value exists).
+    pub fn msg(message: impl Into<String>) -> Self {
+        #[derive(Debug, thiserror::Error)]
+        #[error("{0}")]
+        struct Message(String);
+        Self::new(Message(message.into()))
+    }
+
+    /// The underlying error, to downcast to the backend's type.
+    pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 /// A site (tenant) as stored.
@@ -85,7 +134,10 @@ pub struct LoggedDecision {
     pub record: DecisionRecord,
 }
 
-/// Filters for listing a site's decisions, oldest first.
+/// Filters for listing a site's decisions: oldest first, or newest first
+/// with [`newest_first`](Self::newest_first). A store reads only the rows it
+/// returns (plus those the time filter skips), so the newest page of a long
+/// history costs as little as the oldest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DecisionQuery {
     pub consent_id: Option<ConsentId>,
@@ -93,14 +145,21 @@ pub struct DecisionQuery {
     pub from_ms: Option<u64>,
     /// Exclusive upper bound on `time_ms`.
     pub to_ms: Option<u64>,
-    /// Only decisions with a leaf index above this one (pagination cursor).
+    /// Only decisions with a leaf index above this one (the cursor of
+    /// oldest-first pages).
     pub after: Option<u64>,
+    /// Only decisions with a leaf index below this one (the cursor of
+    /// newest-first pages).
+    pub before: Option<u64>,
+    /// Newest (highest index) first.
+    pub newest_first: bool,
     pub limit: usize,
 }
 
 impl DecisionQuery {
     pub fn matches(&self, d: &LoggedDecision) -> bool {
         self.after.is_none_or(|a| d.index > a)
+            && self.before.is_none_or(|b| d.index < b)
             && self.from_ms.is_none_or(|f| d.record.time_ms >= f)
             && self.to_ms.is_none_or(|t| d.record.time_ms < t)
             && self.consent_id.as_ref().is_none_or(|c| *c == d.record.consent_id)
@@ -194,19 +253,25 @@ pub struct ScanQuery {
     pub limit: usize,
 }
 
-/// Everything Keurmerk keeps. Implementations must make [`append`](Store::append)
-/// durable before returning `Ok` and keep indexes unique and gap-free even
-/// with several processes appending at once.
-pub trait Store: Send + Sync + 'static {
-    /// Whether storage answers (for `/readyz` and recovering from outages).
-    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+/// Everything Keurmerk keeps, by concern: a use case asks only for the
+/// traits it needs, and a backend implements all four. Callers holding a
+/// concrete store import the traits whose methods they call.
+pub trait Store: SiteStore + DecisionStore + AccountStore + ScanStore {}
 
+impl<T: SiteStore + DecisionStore + AccountStore + ScanStore> Store for T {}
+
+/// Sites (tenants) and their immutable configuration versions.
+pub trait SiteStore: Send + Sync + 'static {
     /// Creates a site with its first configuration; `Conflict` if it exists.
     fn create_site(&self, site: &Site, config: &SiteConfig) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn site(&self, id: &SiteId) -> impl Future<Output = Result<Option<Site>, StoreError>> + Send;
+
     fn sites(&self) -> impl Future<Output = Result<Vec<Site>, StoreError>> + Send;
+
     /// Replaces a site's allowed origins; `NotFound` if there is no such site.
     fn set_origins(&self, id: &SiteId, origins: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Saves a configuration under its version (saving the same one twice is
     /// harmless) and makes it the site's current one.
     fn save_config(
@@ -214,11 +279,20 @@ pub trait Store: Send + Sync + 'static {
         id: &SiteId,
         config: &SiteConfig,
     ) -> impl Future<Output = Result<ConfigVersion, StoreError>> + Send;
+
     fn config(
         &self,
         id: &SiteId,
         version: &ConfigVersion,
     ) -> impl Future<Output = Result<Option<SiteConfig>, StoreError>> + Send;
+}
+
+/// The decision log and its visitors. Implementations must make
+/// [`append`](DecisionStore::append) durable before returning `Ok` and keep
+/// indexes unique and gap-free even with several processes appending at once.
+pub trait DecisionStore: Send + Sync + 'static {
+    /// Whether storage answers (for `/readyz` and recovering from outages).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A consent id for a new visitor, if the store issues its own (the
     /// embedded store does, to append new visitors' rows rather than place
@@ -227,50 +301,75 @@ pub trait Store: Send + Sync + 'static {
     fn issue_consent_id(&self) -> Option<ConsentId> {
         None
     }
+
     fn visitor(
         &self,
         site: &SiteId,
         consent_id: &ConsentId,
     ) -> impl Future<Output = Result<Option<Visitor>, StoreError>> + Send;
+
     /// Appends a decision and returns its leaf index, durably.
     fn append(&self, append: Append) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// The number of leaves (decisions) in the log.
     fn leaf_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// The leaves with indexes in `range` (clipped to the log's size), in order.
     fn leaves(&self, range: Range<u64>) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
-    /// A site's decisions matching `query`, by ascending index, at most `query.limit`.
+
+    /// A site's decisions matching `query`, by ascending index (descending
+    /// with `query.newest_first`), at most `query.limit`.
     fn decisions(
         &self,
         site: &SiteId,
         query: &DecisionQuery,
     ) -> impl Future<Output = Result<Vec<LoggedDecision>, StoreError>> + Send;
 
+    /// Destroys a visitor's sealing key (crypto-shredding), through the same
+    /// durable write path as appends, and makes sure no copy of it is left in
+    /// the store's files. Returns whether there was a key to destroy.
+    fn erase(&self, site: &SiteId, consent_id: &ConsentId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Who may act for a site: API keys, admins and their sessions.
+pub trait AccountStore: Send + Sync + 'static {
     fn create_api_key(&self, key: &ApiKey, sha256: [u8; 32]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn api_key(&self, sha256: &[u8; 32]) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+
     fn api_keys(&self, site: &SiteId) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send;
 
     /// Creates an admin; `Conflict` if the name is taken (so only one of
     /// several processes starting at once creates the first admin).
     fn create_admin(&self, admin: &Admin) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn admin(&self, username: &str) -> impl Future<Output = Result<Option<Admin>, StoreError>> + Send;
+
     fn create_session(
         &self,
         sha256: [u8; 32],
         session: &Session,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The session if it exists and has not expired at `now_ms`.
     fn session(
         &self,
         sha256: &[u8; 32],
         now_ms: u64,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
-    fn delete_session(&self, sha256: &[u8; 32]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    fn delete_session(&self, sha256: &[u8; 32]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Scan reports, kept per site.
+pub trait ScanStore: Send + Sync + 'static {
     /// Saves a scan report (callers keep it within [`MAX_SCAN_BYTES`]);
     /// `Conflict` if the site already has a scan with this id.
     fn save_scan(&self, meta: &ScanMeta, report: &[u8]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A site's scans, newest (highest id) first, at most `query.limit`.
     fn scans(&self, site: &SiteId, query: &ScanQuery)
     -> impl Future<Output = Result<Vec<ScanMeta>, StoreError>> + Send;
+
     fn scan(&self, site: &SiteId, id: &str) -> impl Future<Output = Result<Option<StoredScan>, StoreError>> + Send;
 }

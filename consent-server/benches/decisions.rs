@@ -408,7 +408,7 @@ fn main() {
     // round's decision runs, and the ratio is the median over the rounds.
     let rounds = env_or("BENCH_ROUNDS", 3).max(1);
     // Read back rather than assumed: what the figures were measured with.
-    let persistence = consent_server::store::redis::PERSISTENCE_SETTINGS
+    let persistence = consent_server::storage::redis::PERSISTENCE_SETTINGS
         .iter()
         .map(|name| {
             let got: Option<Vec<String>> = redis_query(&url, redis::cmd("CONFIG").arg("GET").arg(name));

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
@@ -19,29 +20,15 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{decisions, health, owner, public, scans, session};
+use crate::http::{decisions, health, owner, public, scans, session};
 use crate::limits::Limits;
 use crate::log::Log;
 use crate::metrics::Metrics;
+pub use crate::service::AppState;
+use crate::service::Services;
 use crate::settings::{Settings, StorageSettings};
 use crate::sites::SiteCache;
-use crate::store::{Backend, RedisStore, SqliteStore};
-
-/// Everything a handler may need; cheap to clone.
-pub struct Inner {
-    pub store: Backend,
-    pub sites: SiteCache,
-    pub limits: Limits,
-    pub metrics: Metrics,
-    pub settings: Settings,
-    pub log: Log,
-    /// An argon2 hash of nothing, verified for unknown usernames at log-in.
-    pub dummy_hash: String,
-    /// Scans queued for scanner workers; `None` without `--redis`/`--scan-queue`.
-    pub scan_queue: Option<crate::scan_queue::ScanQueue>,
-}
-
-pub type AppState = Arc<Inner>;
+use crate::storage::{Backend, RedisStore, SqliteStore};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -71,7 +58,7 @@ impl utoipa::Modify for Security {
         );
         components.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::http::auth::SESSION_COOKIE))),
         );
     }
 }
@@ -84,7 +71,10 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Backend> {
     })
 }
 
-pub fn state(settings: Settings, store: Backend) -> AppState {
+/// The services over `store`, with the proof log and (when configured) the
+/// scan queue's collector started. Fails if the log's key or storage cannot
+/// be opened: a server must not run without proofs.
+pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
     let metrics = Metrics::new(store.name());
     let limits = Limits::new(settings.client_rate, settings.site_rate, settings.login_rate);
     let sweeper = limits.clone();
@@ -95,21 +85,16 @@ pub fn state(settings: Settings, store: Backend) -> AppState {
             sweeper.sweep();
         }
     });
-    // The proof log (issue 3): its key, storage and integrator. A broken key
-    // file must stop the server rather than let it run without proofs.
-    let log = Log::start(&settings, &store).unwrap_or_else(|e| {
-        eprintln!("error: starting the proof log: {e:#}");
-        std::process::exit(2)
-    });
-    let scan_queue = settings.scan_queue.as_deref().map(|url| {
-        let queue = crate::scan_queue::ScanQueue::open(url).unwrap_or_else(|e| {
-            eprintln!("error: --scan-queue: {e}");
-            std::process::exit(2)
-        });
-        queue.spawn_collector(store.clone());
-        queue
-    });
-    Arc::new(Inner {
+    let log = Log::start(&settings, &store).context("starting the proof log")?;
+    let scan_queue = match settings.scan_queue.as_deref() {
+        Some(url) => {
+            let queue = crate::scan_queue::ScanQueue::open(url).context("--scan-queue")?;
+            queue.spawn_collector(store.clone());
+            Some(queue)
+        }
+        None => None,
+    };
+    Ok(Arc::new(Services {
         scan_queue,
         store,
         sites: SiteCache::default(),
@@ -117,8 +102,8 @@ pub fn state(settings: Settings, store: Backend) -> AppState {
         metrics,
         settings,
         log,
-        dummy_hash: crate::auth::hash_password(&crate::auth::random_token(16)),
-    })
+        dummy_hash: crate::service::credentials::hash_password(&crate::service::credentials::random_token(16)),
+    }))
 }
 
 /// The API routes with their OpenAPI description.
@@ -150,7 +135,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(decisions)
         .merge(owner)
         .merge(scans)
-        .merge(crate::log::api::routes())
+        .merge(crate::http::log::routes())
         .routes(routes!(public::config))
         .routes(routes!(public::loader))
         .routes(routes!(health::healthz))
@@ -205,7 +190,7 @@ pub fn router(state: AppState) -> Router {
         dashboard::BASE,
         dashboard::router(
             state.store.clone(),
-            Arc::new(crate::dashboard::DashboardAuth(state.clone())),
+            Arc::new(crate::http::dashboard::DashboardHost(state.clone())),
         ),
     )
     .with_state(state)

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use consent_core::store::{Admin, Site, Store, StoreError};
+use consent_core::store::{AccountStore, Admin, Site, SiteStore, StoreError};
 use consent_core::{CookieDecl, LegalBasis, Service, SiteConfig, SiteId};
 
-use crate::api::decisions::now_ms;
-use crate::app::AppState;
-use crate::auth::{hash_password, random_token};
+use crate::clock::now_ms;
+use crate::service::AppState;
+use crate::service::credentials::{hash_password, random_token};
 
 pub const DEMO_SITE: &str = "demo";
 pub const ADMIN: &str = "admin";

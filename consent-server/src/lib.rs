@@ -1,30 +1,40 @@
 //! Keurmerk's consent server: the composition root.
 //!
-//! - [`settings`]: flags, environment and TOML file.
-//! - [`store`]: the storage backends (embedded SQLite, Redis) behind `consent_core::store::Store`.
+//! Three layers, each in its own folder; a request goes down through them and
+//! never sideways:
+//!
+//! - [`http`]: the handlers and the extractors they share (the cached site
+//!   from the path, CORS, body limits, the caller), the error shape, and the
+//!   dashboard's host adapter. Handlers parse and answer; they decide nothing.
+//! - [`service`]: the use cases (record a decision, log in, erase a visitor,
+//!   queue a scan, publish a configuration), called by the API and the
+//!   dashboard alike.
+//! - [`storage`]: the embedded SQLite and the Redis backends, each owning all
+//!   of its storage (decisions, the proof log's tiles and lease, erasure,
+//!   migrations, scripts).
+//!
+//! Beside them:
 //! - [`app`]: state, routes, serving and graceful shutdown.
-//! - [`api`]: the HTTP handlers.
-//! - [`auth`]: API keys, admin sessions, CSRF.
+//! - [`settings`]: flags, environment and TOML file.
+//! - [`log`]: the transparency log (key, receipts, the integrator).
 //! - [`sites`]: caches of sites and configuration versions.
-//! - [`limits`]: rate limits.
-//! - [`metrics`]: Prometheus metrics.
-//! - [`log`]: the transparency log's seam (issue 3).
-//! - [`dashboard`]: the dashboard's hook into admin sessions.
+//! - [`limits`]: rate limits. [`metrics`]: Prometheus metrics.
+//! - [`scan_queue`]: scans queued for scanner workers over Redis.
 //! - [`bootstrap`]: the demo site and admin account on first start.
 //! - [`browser`]: the coarse browser summary kept with a decision.
-//! - [`scan_queue`]: scans queued for scanner workers over Redis, results collected.
+//! - [`clock`]: wall time.
+#![deny(rustdoc::broken_intra_doc_links)]
 
-pub mod api;
 pub mod app;
-pub mod auth;
 pub mod bootstrap;
 pub mod browser;
-pub mod dashboard;
-pub mod error;
+pub mod clock;
+pub mod http;
 pub mod limits;
 pub mod log;
 pub mod metrics;
 pub mod scan_queue;
+pub mod service;
 pub mod settings;
 pub mod sites;
-pub mod store;
+pub mod storage;

@@ -15,9 +15,26 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
-
 pub type ClientKey = [u8; 16];
+
+/// A limit was reached: come back after `retry_after_secs`.
+#[derive(Debug, thiserror::Error)]
+pub enum Limited {
+    #[error("too many requests {what}")]
+    Rate { retry_after_secs: u64, what: &'static str },
+    /// A site's scans waiting for a worker.
+    #[error("{waiting} scans of this site are already waiting for a worker; try again when they ran")]
+    TooManyJobs { waiting: usize },
+}
+
+impl Limited {
+    fn rate(wait: Duration, what: &'static str) -> Self {
+        Self::Rate {
+            retry_after_secs: retry_after(wait).max(1),
+            what,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Limits {
@@ -67,29 +84,24 @@ impl Limits {
         h.finalize()[..16].try_into().expect("16 bytes")
     }
 
-    pub fn check_decision(&self, client: &ClientKey, site: &SiteId) -> Result<(), ApiError> {
+    pub fn check_decision(&self, client: &ClientKey, site: &SiteId) -> Result<(), Limited> {
         // Each limiter's own clock: building a clock probes the CPU (cpuid),
         // far too slow to do per request.
         if let Some(l) = &self.per_client {
-            l.check_key(client).map_err(|n| {
-                ApiError::rate_limited(retry_after(n.wait_time_from(l.clock().now())), "from this client")
-            })?;
+            l.check_key(client)
+                .map_err(|n| Limited::rate(n.wait_time_from(l.clock().now()), "from this client"))?;
         }
         if let Some(l) = &self.per_site {
             l.check_key(site)
-                .map_err(|n| ApiError::rate_limited(retry_after(n.wait_time_from(l.clock().now())), "for this site"))?;
+                .map_err(|n| Limited::rate(n.wait_time_from(l.clock().now()), "for this site"))?;
         }
         Ok(())
     }
 
-    pub fn check_login(&self, client: &ClientKey) -> Result<(), ApiError> {
+    pub fn check_login(&self, client: &ClientKey) -> Result<(), Limited> {
         let Some(l) = &self.logins else { return Ok(()) };
-        l.check_key(client).map_err(|n| {
-            ApiError::rate_limited(
-                retry_after(n.wait_time_from(l.clock().now())),
-                "logging in from this client",
-            )
-        })
+        l.check_key(client)
+            .map_err(|n| Limited::rate(n.wait_time_from(l.clock().now()), "logging in from this client"))
     }
 
     /// Forgets idle keys so the limiters' memory stays bounded.

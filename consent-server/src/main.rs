@@ -35,7 +35,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", settings.listen))?;
     let store = app::open_store(&settings)?;
     let backend = store.name();
-    let state = app::state(settings.clone(), store);
+    let state = app::state(settings.clone(), store)?;
     match bootstrap::first_start(&state).await {
         // Printed once, to stdout only: never through the logger.
         Ok(Some(password)) => println!(
@@ -47,7 +47,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "storage not ready at start; the demo site and admin will be created on a later start")
         }
     }
-    if let consent_server::store::Backend::Redis(redis) = &state.store {
+    if let consent_server::storage::Backend::Redis(redis) = &state.store {
         match redis.persistence_warnings().await {
             Ok(warnings) => {
                 for warning in warnings {

@@ -1,19 +1,14 @@
 //! The scan queue: owners ask for a scan of their site, scanner workers
-//! (`consent-scan worker`, `scanner/src/worker.rs`) take the job from Redis,
+//! (`consent-scan worker`) take the job from Redis,
 //! and a collector in every server instance stores the finished reports.
 //!
-//! Keys (the worker's contract plus the server's own, all `keurmerk:scan:`):
-//! - `jobs` (list): jobs for workers; the server `LPUSH`es them.
-//! - `result:<id>`, `done` (list): written by the worker.
-//! - `job:<id>` (hash, 7 days): the server's record of a job — site, url,
-//!   created_ms, the job JSON (`raw`), and once collected `status`
-//!   (`done`/`failed`), `scan_id`, `error`, `finished_ms`.
-//! - `site-jobs:<site>` (sorted set by creation time): a site's jobs.
-//! - `collecting:<instance>` (list), `collectors` (set),
-//!   `collector:<instance>` (heartbeat, 30 s): see [`ScanQueue::spawn_collector`].
-//! - `workers` (set), `worker:<worker>` (heartbeat), `processing:<worker>`:
-//!   the worker's; a dead worker's jobs are queued again (at most
-//!   [`MAX_ATTEMPTS`] times).
+//! The keys and the job's shape are the contract in
+//! [`consent_core::scan_job`], which the workers compile too. The server's
+//! own records: `job:<id>` (a hash, 7 days) keeps site, url, created_ms,
+//! the job JSON (`raw`) and once collected `status` (`done`/`failed`),
+//! `scan_id`, `error`, `finished_ms`; `site-jobs:<site>` lists a site's
+//! jobs. A dead worker's jobs are queued again (at most [`MAX_ATTEMPTS`]
+//! times); see [`ScanQueue::spawn_collector`].
 //!
 //! A job is *queued* while its JSON is still on `jobs`, *running* once a
 //! worker moved it away and until the collector recorded the outcome.
@@ -28,43 +23,23 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub const JOBS: &str = "keurmerk:scan:jobs";
-pub const DONE: &str = "keurmerk:scan:done";
-pub const COLLECTORS: &str = "keurmerk:scan:collectors";
-/// Workers with a heartbeat (`scanner/src/worker.rs`).
-pub const WORKERS: &str = "keurmerk:scan:workers";
+pub use consent_core::scan_job::{
+    COLLECTORS, DONE, JOBS, MAX_JOB_BYTES, WORKERS, collecting_key, collector_alive_key, job_key, processing_key,
+    result_key, worker_alive_key,
+};
+use consent_core::scan_job::{HEARTBEAT_EVERY_SECS, HEARTBEAT_TTL_SECS, ScanJob};
+
 /// A job whose worker died this often while running it fails for good
 /// (it may be what kills them).
 pub const MAX_ATTEMPTS: i64 = 3;
-/// The worker refuses larger jobs (`scanner::worker::MAX_JOB_BYTES`).
-pub const MAX_JOB_BYTES: usize = 256 * 1024;
 const JOB_TTL_SECS: i64 = 7 * 24 * 3600;
-const HEARTBEAT_TTL_SECS: u64 = 30;
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(HEARTBEAT_EVERY_SECS);
 /// Jobs a site's listing remembers.
 const SITE_JOBS_KEPT: isize = 200;
 const MAX_ERROR: usize = 1000;
 
-pub fn job_key(id: &str) -> String {
-    format!("keurmerk:scan:job:{id}")
-}
-pub fn result_key(id: &str) -> String {
-    format!("keurmerk:scan:result:{id}")
-}
-pub fn site_jobs_key(site: &SiteId) -> String {
-    format!("keurmerk:scan:site-jobs:{}", site.as_str())
-}
-pub fn collecting_key(instance: &str) -> String {
-    format!("keurmerk:scan:collecting:{instance}")
-}
-pub fn alive_key(instance: &str) -> String {
-    format!("keurmerk:scan:collector:{instance}")
-}
-pub fn worker_alive_key(worker: &str) -> String {
-    format!("keurmerk:scan:worker:{worker}")
-}
-pub fn processing_key(worker: &str) -> String {
-    format!("keurmerk:scan:processing:{worker}")
+fn site_jobs_key(site: &SiteId) -> String {
+    consent_core::scan_job::site_jobs_key(site.as_str())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +146,7 @@ fn random_hex(n: usize) -> String {
 }
 
 fn now_ms() -> u64 {
-    crate::api::decisions::now_ms()
+    crate::clock::now_ms()
 }
 
 impl ScanQueue {
@@ -202,16 +177,16 @@ impl ScanQueue {
         let created_ms = now_ms();
         // Sorts like the creation time, unique by its random part.
         let id = format!("{created_ms:015}-{}", random_hex(6));
-        let job = serde_json::json!({
-            "id": id,
-            "site": site.as_str(),
-            "url": spec.url.as_str(),
-            "max_pages": spec.max_pages,
-            "depth": spec.depth,
-            "browser_pages": spec.browser_pages,
-            "declared": spec.declared,
-        });
-        let raw = job.to_string();
+        let job = ScanJob {
+            id: id.clone(),
+            site: Some(site.as_str().to_owned()),
+            url: spec.url.to_string(),
+            max_pages: spec.max_pages,
+            depth: spec.depth,
+            browser_pages: spec.browser_pages,
+            declared: Some(spec.declared),
+        };
+        let raw = serde_json::to_string(&job).expect("a scan job serialises");
         if raw.len() > MAX_JOB_BYTES {
             return Err(QueueError::TooLarge(raw.len()));
         }
@@ -376,12 +351,12 @@ impl ScanQueue {
     /// heartbeat expired back to `done`.
     async fn heartbeat(&self, con: &mut redis::aio::MultiplexedConnection) -> Result<(), QueueError> {
         let _: () = con
-            .set_ex(alive_key(&self.instance), now_ms(), HEARTBEAT_TTL_SECS)
+            .set_ex(collector_alive_key(&self.instance), now_ms(), HEARTBEAT_TTL_SECS)
             .await?;
         let _: () = con.sadd(COLLECTORS, &self.instance).await?;
         let members: Vec<String> = con.smembers(COLLECTORS).await?;
         for other in members.into_iter().filter(|m| *m != self.instance) {
-            let alive: bool = con.exists(alive_key(&other)).await?;
+            let alive: bool = con.exists(collector_alive_key(&other)).await?;
             if alive {
                 continue;
             }
@@ -535,7 +510,7 @@ impl ScanQueue {
             let reason = e.as_str().map_or_else(|| e.to_string(), str::to_owned);
             return Ok(Err(reason));
         }
-        let (url, counts) = match crate::api::scans::summarise(body) {
+        let (url, counts) = match crate::http::scans::summarise(body) {
             Ok(x) => x,
             Err(e) => {
                 let field = e.field.map(|f| format!(" ({f})")).unwrap_or_default();

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use consent_core::store::{Site, Store, StoreError};
+use consent_core::store::{Site, SiteStore, StoreError};
 use consent_core::{ConfigVersion, SiteConfig, SiteId};
 
-use crate::store::Backend;
+use crate::storage::Backend;
 
 const SITE_TTL: Duration = Duration::from_secs(1);
 /// Bounds the version cache; beyond it the cache starts over.

@@ -1,72 +1,23 @@
 //! Scanner workers: take scan jobs from a Redis list, put reports back, so
 //! many sites can be scanned by several machines.
 //!
-//! Contract (also in `scanner/REPORT.md`):
-//! - Producers `LPUSH keurmerk:scan:jobs <job JSON>`; a job is
-//!   `{"id": "…", "url": "https://…", "site"?, "max_pages"?, "depth"?,
-//!   "browser_pages"?, "declared"?: SiteConfig}` (at most 256 KiB). `site`
-//!   is the consent server's site id when the server queued the job; the
-//!   worker only passes it through (logs), the server keeps its own record.
-//! - A worker moves a job atomically to `keurmerk:scan:processing:<worker>`
-//!   (`BLMOVE … RIGHT LEFT`), scans, writes `keurmerk:scan:result:<id>`
-//!   (the JSON report, or `{"id", "error"}`; kept 7 days), `LPUSH`es the id
-//!   on `keurmerk:scan:done` (trimmed to 10,000) and removes the job from its
-//!   processing list. While it runs, a worker keeps a heartbeat
-//!   `keurmerk:scan:worker:<worker>` (30 s, renewed every 10 s) and is a
-//!   member of the set `keurmerk:scan:workers`; jobs left in the processing
-//!   list of a member whose heartbeat expired belong to a worker that died,
-//!   and the consent server pushes them back onto `keurmerk:scan:jobs`.
-//! - The consent server (`consent-server/src/scan_queue.rs`) is the consumer
-//!   of `keurmerk:scan:done`: each instance moves ids atomically into its
-//!   own `keurmerk:scan:collecting:<instance>` list, stores the report and
-//!   only then removes the id, so every result is stored exactly once.
+//! The queue's contract (keys, the job's shape, heartbeats) is
+//! [`consent_core::scan_job`], which the consent server compiles too.
 
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use serde::Deserialize;
 
 use crate::declared::Declared;
 use crate::scan::{Knowledge, ScanConfig, scan};
 use crate::signature::KnowledgeBase;
 
-pub const JOBS: &str = "keurmerk:scan:jobs";
-pub const DONE: &str = "keurmerk:scan:done";
-pub const MAX_JOB_BYTES: usize = 256 * 1024;
-pub const WORKERS: &str = "keurmerk:scan:workers";
-const HEARTBEAT_TTL_SECS: u64 = 30;
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+pub use consent_core::scan_job::{
+    DONE, JOBS, MAX_JOB_BYTES, ScanJob as Job, WORKERS, processing_key, result_key, worker_alive_key,
+};
+use consent_core::scan_job::{DONE_KEPT, HEARTBEAT_EVERY_SECS, HEARTBEAT_TTL_SECS, RESULT_TTL_SECS};
 
-pub fn alive_key(worker: &str) -> String {
-    format!("keurmerk:scan:worker:{worker}")
-}
-const RESULT_TTL_SECS: u64 = 7 * 24 * 3600;
-
-pub fn processing_key(worker: &str) -> String {
-    format!("keurmerk:scan:processing:{worker}")
-}
-
-pub fn result_key(id: &str) -> String {
-    format!("keurmerk:scan:result:{id}")
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Job {
-    pub id: String,
-    pub url: String,
-    /// The consent server's site id (jobs queued by the server carry it).
-    #[serde(default)]
-    pub site: Option<String>,
-    #[serde(default)]
-    pub max_pages: Option<usize>,
-    #[serde(default)]
-    pub depth: Option<u32>,
-    #[serde(default)]
-    pub browser_pages: Option<usize>,
-    #[serde(default)]
-    pub declared: Option<consent_core::SiteConfig>,
-}
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(HEARTBEAT_EVERY_SECS);
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -85,13 +36,7 @@ fn parse_job(raw: &str) -> Result<Job, (Option<String>, String)> {
             .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
         (id, format!("invalid job: {e}"))
     })?;
-    let id_ok = !job.id.is_empty()
-        && job.id.len() <= 64
-        && job
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !id_ok {
+    if !Job::id_is_valid(&job.id) {
         return Err((None, "job id must be 1-64 characters of a-z, 0-9, '-', '_'".into()));
     }
     if let Some(d) = &job.declared {
@@ -138,13 +83,15 @@ pub async fn work(
     // The heartbeat on its own connection: a scan can take minutes and the
     // blocking BLMOVE holds the main one for seconds.
     let mut beat_con = client.get_multiplexed_async_connection().await?;
-    let _: () = beat_con.set_ex(alive_key(worker), 1, HEARTBEAT_TTL_SECS).await?;
+    let _: () = beat_con.set_ex(worker_alive_key(worker), 1, HEARTBEAT_TTL_SECS).await?;
     let _: () = beat_con.sadd(WORKERS, worker).await?;
     let beat_worker = worker.to_owned();
     let heartbeat = tokio::spawn(async move {
         loop {
             tokio::time::sleep(HEARTBEAT_EVERY).await;
-            let r: redis::RedisResult<()> = beat_con.set_ex(alive_key(&beat_worker), 1, HEARTBEAT_TTL_SECS).await;
+            let r: redis::RedisResult<()> = beat_con
+                .set_ex(worker_alive_key(&beat_worker), 1, HEARTBEAT_TTL_SECS)
+                .await;
             if let Err(e) = r {
                 tracing::warn!("worker heartbeat: {e}");
             }
@@ -155,7 +102,7 @@ pub async fn work(
     if result.is_ok() {
         // A clean stop: nothing of ours is left to take over.
         let _: () = con.srem(WORKERS, worker).await?;
-        let _: () = con.del(alive_key(worker)).await?;
+        let _: () = con.del(worker_alive_key(worker)).await?;
     }
     result
 }
@@ -213,7 +160,7 @@ async fn work_loop(
         if let Some(id) = &id {
             let _: () = con.set_ex(result_key(id), &result, RESULT_TTL_SECS).await?;
             let _: () = con.lpush(DONE, id).await?;
-            let _: () = con.ltrim(DONE, 0, 9_999).await?;
+            let _: () = con.ltrim(DONE, 0, DONE_KEPT - 1).await?;
         } else {
             tracing::warn!("dropped a job without a usable id: {result}");
         }

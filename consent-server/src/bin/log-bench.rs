@@ -22,11 +22,11 @@ use consent_core::checkpoint::Checkpoint;
 use consent_core::merkle::{consistency_proof, inclusion_proof, leaf_hash, verify_consistency, verify_inclusion};
 use consent_core::note::NoteSigner;
 use consent_core::receipt::{Pending, Receipt};
-use consent_core::store::{Append, NewVisitor, Store};
+use consent_core::store::{Append, DecisionStore, NewVisitor};
 use consent_core::tile::{TileAppender, TiledTree, tiles_read_by};
 use consent_core::{ConsentId, DecisionRecord, Method, SiteConfig, SiteId, ValidDecision};
-use consent_server::log::storage::{LogStorage, SqliteLog};
-use consent_server::store::SqliteStore;
+use consent_server::storage::SqliteStore;
+use consent_server::storage::log::{LogStorage, SqliteLog};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();

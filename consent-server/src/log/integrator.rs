@@ -16,11 +16,11 @@ use std::time::Duration;
 use consent_core::checkpoint::{Checkpoint, CheckpointError};
 use consent_core::merkle::{empty_root, leaf_hash};
 use consent_core::note::NoteSigner;
-use consent_core::store::{Store, StoreError};
+use consent_core::store::{DecisionStore, StoreError};
 use consent_core::tile::{TileAppender, edge_tiles};
 
-use super::storage::LogStorage;
-use crate::store::Backend;
+use crate::storage::Backend;
+use crate::storage::log::LogStorage;
 
 /// At most this many leaves per checkpoint, so a large backlog (a restart
 /// after downtime) is worked off in bounded steps with bounded memory.
@@ -193,12 +193,12 @@ fn root_size(note: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use consent_core::merkle::MemoryTree;
-    use consent_core::store::{Append, NewVisitor, Site};
+    use consent_core::store::{Append, NewVisitor, Site, SiteStore};
     use consent_core::{ConsentId, SiteConfig, SiteId};
 
     use super::*;
-    use crate::log::storage::SqliteLog;
-    use crate::store::SqliteStore;
+    use crate::storage::SqliteStore;
+    use crate::storage::log::SqliteLog;
 
     /// A round whose leaves span several read slices (the last one partial)
     /// publishes the root of exactly those leaves, in index order.

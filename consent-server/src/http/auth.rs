@@ -1,0 +1,103 @@
+//! Who is calling the owner API: a per-site API key (`Authorization: Bearer`)
+//! or an admin session (cookie, for the dashboard).
+//!
+//! Cookie-authenticated requests that change state must also carry the
+//! session's CSRF token in `X-CSRF-Token` (double submit: the token is in a
+//! readable cookie and the login answer, which another site's page can read
+//! neither of). API keys are not sent by browsers on their own, so they need no
+//! token.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use consent_core::SiteId;
+use consent_core::store::{AccountStore, ApiKey, Scope};
+
+/// The value of cookie `name` in a request (the dashboard reads the same
+/// session cookie; one parser for both).
+pub use dashboard::cookie;
+
+use crate::clock::now_ms;
+use crate::http::error::ApiError;
+use crate::service::AppState;
+use crate::service::credentials::{KEY_PREFIX, same_secret, sha256};
+
+pub const SESSION_COOKIE: &str = "kmk_session";
+pub const CSRF_COOKIE: &str = "kmk_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The caller of an owner endpoint.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Admin { username: String },
+    Key(ApiKey),
+}
+
+impl Principal {
+    /// May this caller do `scope` on `site`? A key of another site is refused
+    /// before anything about `site` is looked up.
+    pub fn require(&self, site: &SiteId, scope: Scope) -> Result<(), ApiError> {
+        match self {
+            Principal::Admin { .. } => Ok(()),
+            Principal::Key(k) if &k.site != site => Err(ApiError::forbidden("this key belongs to another site")),
+            Principal::Key(k) if !k.scopes.contains(&scope) => Err(ApiError::forbidden(format!(
+                "this key lacks the scope {}",
+                serde_json::to_string(&scope).unwrap_or_default()
+            ))),
+            Principal::Key(_) => Ok(()),
+        }
+    }
+
+    /// Any access at all to `site` (reading its settings).
+    pub fn require_site(&self, site: &SiteId) -> Result<(), ApiError> {
+        match self {
+            Principal::Key(k) if &k.site != site => Err(ApiError::forbidden("this key belongs to another site")),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self {
+            Principal::Admin { .. } => Ok(()),
+            Principal::Key(_) => Err(ApiError::forbidden("only an admin may do this")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let key = auth
+                .to_str()
+                .ok()
+                .and_then(|a| a.strip_prefix("Bearer "))
+                .filter(|k| k.starts_with(KEY_PREFIX) && k.len() < 200)
+                .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer kmk_...`"))?;
+            return match app.store.api_key(&sha256(key)).await? {
+                Some(k) => Ok(Principal::Key(k)),
+                None => Err(ApiError::unauthorized("unknown API key")),
+            };
+        }
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(ApiError::unauthorized("log in or send an API key"));
+        };
+        let now = now_ms();
+        let session = app
+            .store
+            .session(&sha256(token), now)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the session expired; log in again"))?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if !sent.is_some_and(|sent| same_secret(sent, &session.csrf)) {
+                return Err(ApiError::forbidden("missing or wrong X-CSRF-Token"));
+            }
+        }
+        Ok(Principal::Admin {
+            username: session.username,
+        })
+    }
+}

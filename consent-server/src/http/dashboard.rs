@@ -1,0 +1,87 @@
+//! The dashboard's host: the server's services as the dashboard reaches them
+//! (it never imports the server). The same log-in use case and the same
+//! session and CSRF cookies as `POST /api/v1/auth/login`; scans queued
+//! through the same use case as `POST .../scan-jobs`.
+
+use std::net::IpAddr;
+
+use axum::http::HeaderValue;
+use consent_core::store::{Session, StoreError};
+use dashboard::host::{BoxFuture, LoginOutcome, QueueOutcome, ScanJob, ScanJobs};
+
+use crate::http::auth::SESSION_COOKIE;
+use crate::http::session::session_cookies;
+use crate::service::credentials::SESSION_TTL_MS;
+use crate::service::scan::{ScanJobRequest, queue_job};
+use crate::service::{AppState, Error, login};
+
+pub struct DashboardHost(pub AppState);
+
+impl dashboard::Host for DashboardHost {
+    fn cookie_name(&self) -> &'static str {
+        SESSION_COOKIE
+    }
+
+    fn login(&self, username: String, password: String, client: IpAddr) -> BoxFuture<'_, LoginOutcome> {
+        Box::pin(async move {
+            match login::log_in(&self.0, &username, password, client).await {
+                Ok(o) => LoginOutcome::Ok(session_cookies(&self.0, &o.token, &o.csrf, SESSION_TTL_MS / 1000).to_vec()),
+                Err(Error::Unauthorized(_)) => LoginOutcome::Wrong,
+                Err(Error::Limited(_)) => LoginOutcome::Limited,
+                Err(_) => LoginOutcome::Unavailable,
+            }
+        })
+    }
+
+    fn session(&self, token: String) -> BoxFuture<'_, Option<Session>> {
+        Box::pin(async move { login::session(&self.0, &token).await.ok().flatten() })
+    }
+
+    fn logout(&self, token: String) -> BoxFuture<'_, Vec<HeaderValue>> {
+        Box::pin(async move {
+            let _ = login::log_out(&self.0, &token).await;
+            session_cookies(&self.0, "", "", 0).to_vec()
+        })
+    }
+
+    fn site_changed(&self, site: &consent_core::SiteId) {
+        self.0.sites.invalidate(site);
+    }
+
+    fn queue_scan(&self, site: consent_core::SiteId) -> BoxFuture<'_, QueueOutcome> {
+        Box::pin(async move {
+            // The same checks as the API's `POST .../scan-jobs` with defaults.
+            match queue_job(&self.0, &site, &ScanJobRequest::default()).await {
+                Ok(job) => QueueOutcome::Queued(job.id),
+                Err(Error::NotConfigured(_)) => QueueOutcome::NotConfigured,
+                Err(Error::QueueUnavailable(_) | Error::Store(StoreError::Unavailable(_) | StoreError::Corrupt(_))) => {
+                    QueueOutcome::Unavailable
+                }
+                Err(e) => QueueOutcome::Invalid(e.to_string()),
+            }
+        })
+    }
+
+    fn scan_jobs(&self, site: consent_core::SiteId) -> BoxFuture<'_, ScanJobs> {
+        Box::pin(async move {
+            let Some(queue) = &self.0.scan_queue else {
+                return ScanJobs::NotConfigured;
+            };
+            match queue.jobs(&site, 20).await {
+                Ok(jobs) => ScanJobs::Jobs(
+                    jobs.into_iter()
+                        .map(|j| ScanJob {
+                            status: j.status.as_str().to_owned(),
+                            id: j.id,
+                            url: j.url,
+                            created_ms: j.created_ms,
+                            scan_id: j.scan_id,
+                            error: j.error,
+                        })
+                        .collect(),
+                ),
+                Err(_) => ScanJobs::Unavailable,
+            }
+        })
+    }
+}

@@ -1,0 +1,380 @@
+//! Scan reports: the scanner uploads them (`scans:write`), owners list and
+//! read them (`scans:read`). Storage keeps the report as opaque bytes plus a
+//! small summary, so a newer scanner's extra fields survive untouched.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use consent_core::SiteId;
+use consent_core::store::{MAX_SCAN_BYTES, ScanMeta, ScanQuery, ScanStore, Scope};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::clock::now_ms;
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::owner::site_id;
+use crate::service::AppState;
+use crate::service::config::existing_site;
+use crate::service::scan::{self as service, ScanJobRequest};
+
+const MAX_PAGE: usize = 200;
+const MAX_URL: usize = 2048;
+const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanView {
+    /// Sorts by upload time; use it to fetch the report.
+    pub id: String,
+    pub site: String,
+    /// Upload time (Unix ms).
+    pub time_ms: u64,
+    /// The URL the report says was scanned.
+    pub url: String,
+    /// Findings per severity (`info`, `low`, `medium`, `high`, `critical`).
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
+impl From<ScanMeta> for ScanView {
+    fn from(m: ScanMeta) -> Self {
+        Self {
+            id: m.id,
+            site: m.site.to_string(),
+            time_ms: m.time_ms,
+            url: m.url,
+            counts: m.counts,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanPage {
+    pub scans: Vec<ScanView>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ScanParams {
+    /// Only scans older than this id (the previous page's `next_before`).
+    pub before: Option<String>,
+    /// Page size, 1-200 (default 50).
+    pub limit: Option<usize>,
+}
+
+/// Checks the report's shape (a `keurmerk-scan-report` object with an integer
+/// `schema_version`) and summarises it: the scanned URL and findings per
+/// severity. Unknown fields are kept, never rejected (REPORT.md: consumers
+/// ignore what they do not know).
+pub fn summarise(body: &[u8]) -> Result<(String, std::collections::BTreeMap<String, u64>), ApiError> {
+    let report: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid("", format!("not JSON: {e}")))?;
+    let obj = report
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("", "the report must be a JSON object"))?;
+    match obj.get("schema_version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v >= 1 => {}
+        _ => return Err(ApiError::invalid("schema_version", "a positive integer is required")),
+    }
+    if let Some(s) = obj.get("schema")
+        && s != "keurmerk-scan-report"
+    {
+        return Err(ApiError::invalid("schema", "expected `keurmerk-scan-report`"));
+    }
+    let mut url = obj.get("site").and_then(|s| s.as_str()).unwrap_or("").to_owned();
+    if url.len() > MAX_URL {
+        let mut end = MAX_URL;
+        while !url.is_char_boundary(end) {
+            end -= 1;
+        }
+        url.truncate(end);
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    // Counted from the findings themselves: the summary is a convenience
+    // that a report could contradict.
+    match obj.get("findings") {
+        None => {}
+        Some(serde_json::Value::Array(findings)) => {
+            for (i, f) in findings.iter().enumerate() {
+                let sev = f.get("severity").and_then(|s| s.as_str());
+                match sev.filter(|s| SEVERITIES.contains(s)) {
+                    Some(s) => *counts.entry(s.to_owned()).or_insert(0u64) += 1,
+                    None => {
+                        return Err(ApiError::invalid(
+                            format!("findings/{i}/severity"),
+                            "one of info, low, medium, high, critical",
+                        ));
+                    }
+                }
+            }
+        }
+        Some(_) => return Err(ApiError::invalid("findings", "an array")),
+    }
+    Ok((url, counts))
+}
+
+/// What both scan writes (an upload, a queued job) check first, in this
+/// order: a valid site id, `scans:write` on it, a body within `limit`.
+fn scan_write(
+    who: &Principal,
+    site: &str,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<(SiteId, Bytes), ApiError> {
+    let id = site_id(site)?;
+    who.require(&id, Scope::ScansWrite)?;
+    Ok((id, crate::http::extract::body_within(body, limit)?))
+}
+
+#[utoipa::path(post, path = "/api/v1/sites/{site}/scans", tag = "owner",
+    params(("site" = String, Path, description = "Site id")),
+    request_body(content = Object, description = "A scan report (`scanner/REPORT.md`, schema `keurmerk-scan-report`), at most 4 MiB"),
+    responses(
+        (status = 201, description = "Stored", body = ScanView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:write` on this site", body = ErrorBody),
+        (status = 404, description = "No such site", body = ErrorBody),
+        (status = 413, description = "Larger than 4 MiB", body = ErrorBody),
+        (status = 422, description = "Not a scan report; `field` names the problem", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:write"]), ("session" = [])))]
+pub async fn upload(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(site): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (id, body) = scan_write(&who, &site, body, MAX_SCAN_BYTES)?;
+    existing_site(&app, &id).await?;
+    let (url, counts) = summarise(&body)?;
+    let mut random = [0u8; 6];
+    rand::rngs::OsRng.fill_bytes(&mut random);
+    let now = now_ms();
+    let meta = ScanMeta {
+        id: ScanMeta::new_id(now, &hex::encode(random)),
+        site: id,
+        time_ms: now,
+        url,
+        counts,
+    };
+    app.store.save_scan(&meta, &body).await?;
+    Ok((StatusCode::CREATED, Json(ScanView::from(meta))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/sites/{site}/scans", tag = "owner",
+    params(("site" = String, Path, description = "Site id"), ScanParams),
+    responses(
+        (status = 200, description = "The site's scans, newest first", body = ScanPage),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
+        (status = 404, description = "No such site", body = ErrorBody),
+        (status = 422, description = "Invalid query", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:read"]), ("session" = [])))]
+pub async fn list(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(site): Path<String>,
+    params: Result<Query<ScanParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ScanPage>, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansRead)?;
+    let Query(params) = params.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::invalid("limit", format!("between 1 and {MAX_PAGE}")));
+    }
+    existing_site(&app, &id).await?;
+    let scans = app
+        .store
+        .scans(
+            &id,
+            &ScanQuery {
+                before: params.before,
+                limit,
+            },
+        )
+        .await?;
+    let next_before = (scans.len() == limit)
+        .then(|| scans.last().map(|s| s.id.clone()))
+        .flatten();
+    Ok(Json(ScanPage {
+        scans: scans.into_iter().map(ScanView::from).collect(),
+        next_before,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/sites/{site}/scans/{id}", tag = "owner",
+    params(("site" = String, Path, description = "Site id"), ("id" = String, Path, description = "Scan id")),
+    responses(
+        (status = 200, description = "The report exactly as uploaded", content_type = "application/json", body = Object),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
+        (status = 404, description = "No such site or scan", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:read"]), ("session" = [])))]
+pub async fn get(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((site, scan)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansRead)?;
+    let stored = app
+        .store
+        .scan(&id, &scan)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such scan"))?;
+    let mut res = stored.report.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(res)
+}
+
+/// The largest scan-job request body.
+const MAX_JOB_REQUEST: usize = 16 * 1024;
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanJobView {
+    pub id: String,
+    pub site: String,
+    pub url: String,
+    /// `queued` (waiting for a worker), `running` (a worker has it), `done`, `failed`.
+    pub status: crate::scan_queue::JobStatus,
+    /// When it was queued (Unix ms).
+    pub created_ms: u64,
+    /// When the outcome was recorded (Unix ms), once `done` or `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_ms: Option<u64>,
+    /// The stored scan, once `done`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan_id: Option<String>,
+    /// Where to read the stored scan, once `done`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan_url: Option<String>,
+    /// Why it failed, once `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Where to poll this job's status.
+    pub status_url: String,
+}
+
+impl From<crate::scan_queue::JobInfo> for ScanJobView {
+    fn from(j: crate::scan_queue::JobInfo) -> Self {
+        let status_url = format!("/api/v1/owner/sites/{}/scan-jobs/{}", j.site, j.id);
+        Self {
+            scan_url: j
+                .scan_id
+                .as_ref()
+                .map(|s| format!("/api/v1/sites/{}/scans/{s}", j.site)),
+            id: j.id,
+            site: j.site,
+            url: j.url,
+            status: j.status,
+            created_ms: j.created_ms,
+            finished_ms: j.finished_ms,
+            scan_id: j.scan_id,
+            error: j.error,
+            status_url,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanJobList {
+    /// The site's most recent jobs (at most 50), newest first.
+    pub jobs: Vec<ScanJobView>,
+}
+
+#[utoipa::path(post, path = "/api/v1/owner/sites/{site}/scan-jobs", tag = "owner",
+    params(("site" = String, Path, description = "Site id")),
+    request_body(content = ScanJobRequest, description = "What to scan; an empty object scans the first allowed origin with the worker's defaults"),
+    responses(
+        (status = 202, description = "Queued; poll `status_url`", body = ScanJobView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:write` on this site (or no CSRF token with a session)", body = ErrorBody),
+        (status = 404, description = "No such site", body = ErrorBody),
+        (status = 413, description = "Body larger than 16 KiB", body = ErrorBody),
+        (status = 422, description = "`field` names the problem: `url` not on one of the site's allowed origins, or a limit out of range", body = ErrorBody),
+        (status = 429, description = "10 scans of this site are already waiting for a worker", body = ErrorBody),
+        (status = 503, description = "No scan queue configured (start the server with --redis or --scan-queue), or Redis unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:write"]), ("session" = [])))]
+pub async fn enqueue(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(site): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (id, body) = scan_write(&who, &site, body, MAX_JOB_REQUEST)?;
+    service::queue(&app)?;
+    let req: ScanJobRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ScanJobRequest::default()
+    } else {
+        ApiError::parse_json(&body)?
+    };
+    let job = service::queue_job(&app, &id, &req).await?;
+    let view = ScanJobView::from(job);
+    let mut res = (StatusCode::ACCEPTED, Json(&view)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&view.status_url) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/api/v1/owner/sites/{site}/scan-jobs", tag = "owner",
+    params(("site" = String, Path, description = "Site id")),
+    responses(
+        (status = 200, description = "The site's recent scan jobs, newest first", body = ScanJobList),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
+        (status = 503, description = "No scan queue configured, or Redis unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:read"]), ("session" = [])))]
+pub async fn list_jobs(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(site): Path<String>,
+) -> Result<Json<ScanJobList>, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansRead)?;
+    let jobs = service::queue(&app)?
+        .jobs(&id, 50)
+        .await
+        .map_err(service::queue_error)?;
+    Ok(Json(ScanJobList {
+        jobs: jobs.into_iter().map(ScanJobView::from).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/owner/sites/{site}/scan-jobs/{id}", tag = "owner",
+    params(("site" = String, Path, description = "Site id"), ("id" = String, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job: queued, running, done (with the scan) or failed (with the reason)", body = ScanJobView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
+        (status = 404, description = "No such job for this site (unknown, expired after 7 days, or another site's)", body = ErrorBody),
+        (status = 503, description = "No scan queue configured, or Redis unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:read"]), ("session" = [])))]
+pub async fn job(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((site, job)): Path<(String, String)>,
+) -> Result<Json<ScanJobView>, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansRead)?;
+    let job = service::queue(&app)?
+        .job(&id, &job)
+        .await
+        .map_err(service::queue_error)?
+        .ok_or_else(|| ApiError::not_found("no such scan job"))?;
+    Ok(Json(ScanJobView::from(job)))
+}

@@ -1,0 +1,63 @@
+//! Admin log-in: one flow for `POST /api/v1/auth/login` and the dashboard's
+//! form, so both get the same rate limit, timing and session.
+
+use std::net::IpAddr;
+
+use consent_core::store::{AccountStore, Session};
+
+use super::credentials::{SESSION_TTL_MS, random_token, sha256, verify_password};
+use super::{Error, Services};
+use crate::clock::now_ms;
+
+/// A session just opened: the cookie values to hand out (shown this once;
+/// storage keeps the token's hash).
+pub struct Opened {
+    pub username: String,
+    pub token: String,
+    pub csrf: String,
+    pub expires_ms: u64,
+}
+
+/// Checks `username` and `password` and opens a session.
+///
+/// Unknown usernames are verified against a dummy hash, so the answer's
+/// timing does not reveal which usernames exist. argon2 runs on the blocking
+/// pool: it takes tens of milliseconds of a core, which must not stall the
+/// async threads that answer visitors.
+pub async fn log_in(app: &Services, username: &str, password: String, client: IpAddr) -> Result<Opened, Error> {
+    let now = now_ms();
+    app.limits.check_login(&app.limits.client_key(client, now))?;
+    let admin = app.store.admin(username).await?;
+    let phc = admin
+        .as_ref()
+        .map_or_else(|| app.dummy_hash.clone(), |a| a.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .unwrap_or(false);
+    let Some(admin) = admin.filter(|_| ok) else {
+        return Err(Error::Unauthorized("wrong username or password".into()));
+    };
+    let (token, csrf) = (random_token(32), random_token(16));
+    let session = Session {
+        username: admin.username.clone(),
+        csrf: csrf.clone(),
+        expires_ms: now + SESSION_TTL_MS,
+    };
+    app.store.create_session(sha256(&token), &session).await?;
+    Ok(Opened {
+        username: admin.username,
+        token,
+        csrf,
+        expires_ms: session.expires_ms,
+    })
+}
+
+/// The live session behind a session token, if any.
+pub async fn session(app: &Services, token: &str) -> Result<Option<Session>, Error> {
+    Ok(app.store.session(&sha256(token), now_ms()).await?)
+}
+
+/// Ends the session behind `token` (nothing happens for an unknown one).
+pub async fn log_out(app: &Services, token: &str) -> Result<(), Error> {
+    Ok(app.store.delete_session(&sha256(token)).await?)
+}

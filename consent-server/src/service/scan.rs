@@ -1,0 +1,95 @@
+//! Asking for a scan: the request is checked against the site (the URL must
+//! be on one of its allowed origins, the limits in range), the site's
+//! published configuration goes with the job as what was declared, and one
+//! site may not fill the workers' queue for everyone else.
+
+use consent_core::SiteId;
+use consent_core::store::SiteStore;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{Error, Services};
+use crate::limits::Limited;
+use crate::scan_queue::{JobInfo, JobSpec, JobStatus, QueueError, ScanQueue, check_url};
+
+/// Jobs of one site that may wait for a worker at once.
+pub const MAX_WAITING_JOBS: usize = 10;
+
+/// What to scan; everything optional.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScanJobRequest {
+    /// A URL on one of the site's allowed origins [default: the first allowed origin's root].
+    pub url: Option<String>,
+    /// Pages the static pass fetches at most, 1-1000 [default: the worker's].
+    pub max_pages: Option<usize>,
+    /// Link depth from the start page, 0-10 [default: the worker's].
+    pub depth: Option<u32>,
+    /// Pages the browser pass visits, 0-100 (0: static pass only) [default: the worker's].
+    pub browser_pages: Option<usize>,
+}
+
+/// The server's scan queue, or why there is none.
+pub fn queue(app: &Services) -> Result<&ScanQueue, Error> {
+    app.scan_queue.as_ref().ok_or(Error::NotConfigured(
+        "scan queue not configured: start the server with --redis or --scan-queue",
+    ))
+}
+
+pub(crate) fn queue_error(e: QueueError) -> Error {
+    match e {
+        QueueError::TooLarge(_) => Error::invalid("declared", e.to_string()),
+        e => {
+            tracing::warn!(error = %e, "scan queue");
+            Error::QueueUnavailable(e.to_string())
+        }
+    }
+}
+
+/// Checks a scan-job request against the site; the job to queue.
+pub async fn job_spec(app: &Services, site: &SiteId, req: &ScanJobRequest) -> Result<JobSpec, Error> {
+    let stored = app
+        .store
+        .site(site)
+        .await?
+        .ok_or_else(|| Error::NotFound("no such site".into()))?;
+    let url = check_url(req.url.as_deref(), &stored.allowed_origins).map_err(|m| Error::invalid("url", m))?;
+    if req.max_pages.is_some_and(|n| !(1..=1000).contains(&n)) {
+        return Err(Error::invalid("max_pages", "between 1 and 1000"));
+    }
+    if req.depth.is_some_and(|d| d > 10) {
+        return Err(Error::invalid("depth", "between 0 and 10"));
+    }
+    if req.browser_pages.is_some_and(|n| n > 100) {
+        return Err(Error::invalid("browser_pages", "between 0 and 100"));
+    }
+    let declared = app
+        .store
+        .config(site, &stored.current_version)
+        .await?
+        .ok_or_else(|| Error::NotFound("the site's configuration is missing".into()))?;
+    Ok(JobSpec {
+        url,
+        max_pages: req.max_pages,
+        depth: req.depth,
+        browser_pages: req.browser_pages,
+        declared,
+    })
+}
+
+/// Checks and queues a scan (the API's and the dashboard's way in).
+pub async fn queue_job(app: &Services, site: &SiteId, req: &ScanJobRequest) -> Result<JobInfo, Error> {
+    let queue = queue(app)?;
+    let spec = job_spec(app, site, req).await?;
+    let waiting = queue
+        .jobs(site, 50)
+        .await
+        .map_err(queue_error)?
+        .iter()
+        .filter(|j| j.status == JobStatus::Queued)
+        .count();
+    if waiting >= MAX_WAITING_JOBS {
+        return Err(Error::Limited(Limited::TooManyJobs { waiting }));
+    }
+    queue.enqueue(site, spec).await.map_err(queue_error)
+}

@@ -1,0 +1,112 @@
+//! The log on Redis: keys under the decision store's prefix,
+//! `log:tile:<level>:<index>` (binary, 32 bytes per hash),
+//! `log:checkpoint` / `log:checkpoint-size` and `log:lease`.
+
+use std::time::Duration;
+
+use consent_core::store::StoreError;
+use consent_core::tile::{MemoryTiles, TileWrite};
+use redis::Script;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::storage::log::{tile_from_bytes, tile_to_bytes};
+use crate::storage::unavailable;
+
+#[derive(Clone)]
+pub struct RedisLog {
+    conn: ConnectionManager,
+    prefix: String,
+    lease: Script,
+    commit: Script,
+}
+
+impl RedisLog {
+    pub fn open(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            lease: Script::new(include_str!("lease.lua")),
+            commit: Script::new(include_str!("log_commit.lua")),
+        })
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.prefix)
+    }
+
+    fn tile_key(&self, level: u32, idx: u64) -> String {
+        self.key(&format!("log:tile:{level}:{idx}"))
+    }
+
+    pub(crate) async fn read_tiles(&self, keys: Vec<(u32, u64)>) -> Result<MemoryTiles, StoreError> {
+        let mut out = MemoryTiles::default();
+        if keys.is_empty() {
+            return Ok(out);
+        }
+        let names: Vec<String> = keys.iter().map(|(l, i)| self.tile_key(*l, *i)).collect();
+        // One round trip for all of a proof's tiles.
+        let blobs: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+            .arg(&names)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        for (k, b) in keys.into_iter().zip(blobs) {
+            if let Some(b) = b {
+                out.0.insert(k, tile_from_bytes(&b)?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let (size, note): (Option<u64>, Option<String>) = redis::pipe()
+            .get(self.key("log:checkpoint-size"))
+            .get(self.key("log:checkpoint"))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(size.zip(note))
+    }
+
+    pub(crate) async fn lease(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let r: i64 = self
+            .lease
+            .key(self.key("log:lease"))
+            .arg(holder)
+            .arg(ttl.as_millis() as u64)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(r == 1)
+    }
+
+    pub(crate) async fn commit(
+        &self,
+        holder: &str,
+        prev: Option<u64>,
+        size: u64,
+        tiles: Vec<TileWrite>,
+        note: String,
+    ) -> Result<bool, StoreError> {
+        let mut inv = self.commit.prepare_invoke();
+        inv.key(self.key("log:lease"))
+            .key(self.key("log:checkpoint-size"))
+            .key(self.key("log:checkpoint"))
+            .arg(holder)
+            .arg(prev.map(|p| p.to_string()).unwrap_or_default())
+            .arg(size)
+            .arg(&note);
+        for t in &tiles {
+            inv.key(self.tile_key(t.level, t.index)).arg(tile_to_bytes(&t.hashes));
+        }
+        let r: i64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        Ok(r == 1)
+    }
+}

@@ -1,0 +1,18 @@
+//! The server's integration tests, in one binary (one link instead of
+//! eleven): each module is one area, `common` starts servers on random ports
+//! against real storage (embedded SQLite, a redis-server per test).
+
+#[macro_use]
+mod common;
+
+mod api;
+mod dashboard;
+mod log_processes;
+mod openapi;
+mod owner;
+mod processes;
+mod proof_log;
+mod scan_queue;
+mod scan_queue_processes;
+mod scans;
+mod storage;

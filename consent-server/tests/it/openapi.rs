@@ -1,0 +1,223 @@
+//! `/openapi.json` describes every route, and real answers match its schemas.
+
+use crate::common::{Kind, spawn_app};
+use serde_json::{Value, json};
+
+/// Routes of the consent API (method, path template) that must be documented.
+/// Other parts (the proof log) add their own; every documented route is
+/// checked to be routed below.
+const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/sites/{site}/decisions"),
+    ("options", "/api/v1/sites/{site}/decisions"),
+    ("get", "/api/v1/sites/{site}/config"),
+    ("get", "/s/{site}/loader.js"),
+    ("get", "/api/v1/owner/sites"),
+    ("post", "/api/v1/owner/sites"),
+    ("get", "/api/v1/owner/sites/{site}"),
+    ("put", "/api/v1/owner/sites/{site}/origins"),
+    ("post", "/api/v1/owner/sites/{site}/configs"),
+    ("get", "/api/v1/owner/sites/{site}/configs/{version}"),
+    ("post", "/api/v1/owner/sites/{site}/keys"),
+    ("get", "/api/v1/owner/sites/{site}/keys"),
+    ("get", "/api/v1/owner/sites/{site}/decisions"),
+    ("get", "/api/v1/owner/sites/{site}/decisions/export"),
+    ("post", "/api/v1/sites/{site}/scans"),
+    ("get", "/api/v1/sites/{site}/scans"),
+    ("get", "/api/v1/sites/{site}/scans/{id}"),
+    ("post", "/api/v1/auth/login"),
+    ("get", "/api/v1/auth/me"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+/// A small validator for the JSON Schema subset utoipa emits: `$ref`,
+/// `type` (one or several), `required`, `properties`,
+/// `additionalProperties`, `items`, `enum`, `oneOf`/`anyOf`/`allOf`.
+fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .ok_or(format!("{at}: odd $ref {r}"))?;
+        return validate(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array)
+            && !options.iter().any(|o| validate(doc, o, value, at).is_ok())
+        {
+            return Err(format!("{at}: matches none of {key}"));
+        }
+    }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for s in all {
+            validate(doc, s, value, at)?;
+        }
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            _ => false,
+        });
+        if !ok {
+            return Err(format!("{at}: {value} is not of type {t}"));
+        }
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array)
+        && !e.contains(value)
+    {
+        return Err(format!("{at}: {value} not in {e:?}"));
+    }
+    if let Some(obj) = value.as_object() {
+        for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            let r = r.as_str().unwrap();
+            if !obj.contains_key(r) {
+                return Err(format!("{at}: missing required {r}"));
+            }
+        }
+        let props = schema.get("properties").and_then(Value::as_object);
+        for (k, v) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => validate(doc, s, v, &format!("{at}/{k}"))?,
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => return Err(format!("{at}: unexpected {k}")),
+                    Some(s @ Value::Object(_)) => validate(doc, s, v, &format!("{at}/{k}"))?,
+                    // Undocumented extra fields in an answer are drift.
+                    _ if props.is_some() => return Err(format!("{at}: undocumented field {k}")),
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in arr.iter().enumerate() {
+            validate(doc, items, v, &format!("{at}/{i}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn response_schema<'a>(doc: &'a Value, method: &str, path: &str, status: u16) -> &'a Value {
+    let s = &doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]["schema"];
+    assert!(!s.is_null(), "{method} {path} {status} has no JSON schema");
+    s
+}
+
+/// Asserts that `value`, a 200 answer of `method path`, has the documented shape.
+fn matches_schema(doc: &Value, method: &str, path: &str, value: &Value) {
+    validate(doc, response_schema(doc, method, path, 200), value, path).unwrap();
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_every_documented_route_exists() {
+    let app = spawn_app(Kind::Sqlite).await;
+    let doc = app.get_json("/openapi.json").await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "delete", "patch", "options", "head"].contains(&method.as_str()) {
+                documented.push((method.clone(), path.clone()));
+            }
+        }
+    }
+    for (m, p) in ROUTES {
+        assert!(
+            documented.iter().any(|(dm, dp)| dm == m && dp == p),
+            "{m} {p} is not documented"
+        );
+    }
+
+    // Each documented route answers from its handler: never the router's
+    // bare 404 (no body) or 405.
+    for (method, path) in &documented {
+        let url = app.url(
+            &path
+                .replace("{site}", "demo")
+                .replace("{version}", "x")
+                .replace("{index}", "0")
+                .replace("{consent_id}", &"0".repeat(32)),
+        );
+        let res = app
+            .client
+            .request(method.to_uppercase().parse().unwrap(), url)
+            .header("Origin", app.origin())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        assert_ne!(status, 405, "{method} {path}");
+        assert!(!(status == 404 && body.is_empty()), "{method} {path} is not routed");
+        // The consent API documents every status it answers with.
+        if !ROUTES.contains(&(method.as_str(), path.as_str())) {
+            continue;
+        }
+        let statuses = &doc["paths"][path][method]["responses"];
+        assert!(
+            statuses.get(status.to_string()).is_some(),
+            "{method} {path} answered {status}, which is not documented"
+        );
+    }
+}
+
+#[tokio::test]
+async fn answers_and_core_types_match_the_documented_schemas() {
+    let app = spawn_app(Kind::Sqlite).await;
+    let doc = app.get_json("/openapi.json").await;
+    let decisions = "/api/v1/sites/{site}/decisions";
+
+    // The request body schema accepts what the widget really sends (a
+    // consent_core::DecisionRequest) ...
+    let body = app.decision().await;
+    let request_schema = &doc["paths"][decisions]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    validate(&doc, request_schema, &body, "request").unwrap();
+    let typed: consent_core::DecisionRequest = serde_json::from_value(body.clone()).unwrap();
+    validate(
+        &doc,
+        request_schema,
+        &serde_json::to_value(&typed).unwrap(),
+        "typed request",
+    )
+    .unwrap();
+
+    // ... and real answers match their response schemas.
+    let res = app.post_decision("demo", &body).await;
+    assert_eq!(res.status(), 201);
+    let recorded: Value = res.json().await.unwrap();
+    validate(&doc, response_schema(&doc, "post", decisions, 201), &recorded, "201").unwrap();
+    let mut bad = body.clone();
+    bad["categories"]["ads"] = json!(true);
+    let err: Value = app.post_decision("demo", &bad).await.json().await.unwrap();
+    validate(&doc, response_schema(&doc, "post", decisions, 422), &err, "422").unwrap();
+
+    let config = app.get_json("/api/v1/sites/demo/config").await;
+    matches_schema(&doc, "get", "/api/v1/sites/{site}/config", &config);
+
+    let key = app.api_key("demo", &["decisions:read"]).await;
+    let page = app.json_with_key("/api/v1/owner/sites/demo/decisions", &key).await;
+    assert_eq!(page["decisions"].as_array().unwrap().len(), 1);
+    matches_schema(&doc, "get", "/api/v1/owner/sites/{site}/decisions", &page);
+    let sites = app.json_with_key("/api/v1/owner/sites", &key).await;
+    matches_schema(&doc, "get", "/api/v1/owner/sites", &sites);
+
+    // The validator itself refuses wrong shapes.
+    let mut wrong = recorded.clone();
+    wrong["index"] = json!("zero");
+    assert!(validate(&doc, response_schema(&doc, "post", decisions, 201), &wrong, "x").is_err());
+    wrong = recorded.clone();
+    wrong.as_object_mut().unwrap().remove("consent_id");
+    assert!(validate(&doc, response_schema(&doc, "post", decisions, 201), &wrong, "x").is_err());
+}

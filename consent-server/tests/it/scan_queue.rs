@@ -1,0 +1,580 @@
+//! The scan queue over real HTTP and a real redis-server: queueing only URLs
+//! on the site's allowed origins, tenants kept apart, statuses from queued to
+//! done/failed, the dashboard's "Scan now", two instances on one Redis
+//! storing each result exactly once (and taking over a dead instance's
+//! leftovers), a dead worker's job queued again, and the clear error
+//! without a queue. Workers here follow the
+//! worker contract with plain Redis commands; `scanner/tests/server_queue.rs`
+//! runs the real `consent-scan worker` process against the server.
+
+use std::time::Duration;
+
+use crate::common::{Kind, TestApp, browser, csrf_of, redis_con, spawn_app, spawn_app_with};
+use consent_core::SiteId;
+use consent_core::store::{ScanMeta, ScanQuery, ScanStore, SiteStore};
+use consent_server::scan_queue::{
+    COLLECTORS, DONE, JOBS, WORKERS, collecting_key, collector_alive_key, job_key, processing_key, result_key,
+    worker_alive_key,
+};
+use consent_server::settings::{Settings, StorageSettings};
+use redis::AsyncCommands;
+use serde_json::{Value, json};
+
+fn report(site: &str) -> Value {
+    json!({
+        "schema": "keurmerk-scan-report",
+        "schema_version": 1,
+        "site": site,
+        "findings": [
+            {"rule": "tracking-before-consent", "severity": "high", "title": "Meta Pixel 1234 before consent",
+             "platform": "meta-pixel", "remedy": "Block Meta Pixel until consent", "evidence": []}
+        ],
+    })
+}
+
+/// Moves the oldest waiting job to `processing`, as a worker takes it.
+async fn take_job(con: &mut redis::aio::MultiplexedConnection, processing: &str) -> Option<String> {
+    redis::cmd("LMOVE")
+        .arg(JOBS)
+        .arg(processing)
+        .arg("RIGHT")
+        .arg("LEFT")
+        .query_async(con)
+        .await
+        .unwrap()
+}
+
+/// The scans stored for `site`, newest first, at most `limit`.
+async fn stored_scans(app: &consent_server::app::AppState, site: &str, limit: usize) -> Vec<ScanMeta> {
+    let query = ScanQuery { before: None, limit };
+    app.store.scans(&SiteId::parse(site).unwrap(), &query).await.unwrap()
+}
+
+/// Does what `consent-scan worker` does with one job (BLMOVE to its
+/// processing list, result, done, clean up), answering with `answer(job)`.
+async fn work_one(con: &mut redis::aio::MultiplexedConnection, answer: impl Fn(&Value) -> Value) -> Option<Value> {
+    let processing = "keurmerk:scan:processing:test-worker";
+    let raw = take_job(con, processing).await?;
+    let job: Value = serde_json::from_str(&raw).unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    let _: () = con.set(result_key(&id), answer(&job).to_string()).await.unwrap();
+    let _: () = con.lpush(DONE, &id).await.unwrap();
+    let _: () = con.lrem(processing, 1, &raw).await.unwrap();
+    Some(job)
+}
+
+async fn poll_until_finished(app: &TestApp, status_url: &str, key: &str) -> Value {
+    let port = app.state.settings.listen.port();
+    e2e::finished_job(
+        port,
+        status_url,
+        key,
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_queue_the_answer_says_how_to_configure_one() {
+    let app = spawn_app(Kind::Sqlite).await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    let key = app.api_key("shop", &["scans:write", "scans:read"]).await;
+    for res in [
+        app.post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &json!({}))
+            .await,
+        app.get_with_key("/api/v1/owner/sites/shop/scan-jobs/x1", &key).await,
+    ] {
+        assert_eq!(res.status(), 503);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "scan_queue_not_configured");
+        assert_eq!(
+            body["message"],
+            "scan queue not configured: start the server with --redis or --scan-queue"
+        );
+    }
+    // The dashboard says so too, in the visitor's language, and offers no form.
+    let b = app.dashboard_login().await;
+    let (_, page) = app.page(&b, "/dashboard/sites/shop/scans", Some("en")).await;
+    assert!(page.contains("Scan queue not configured"), "{page}");
+    assert!(!page.contains("/scan-jobs\""), "{page}");
+    let csrf = csrf_of(&page);
+    let res = b
+        .post(app.url("/dashboard/sites/shop/scan-jobs"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+}
+
+/// A job request over 16 KiB is a 413 naming that limit, also when it is
+/// larger than the 4 MiB the body-limit layer of the scan routes lets through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_job_request_is_refused_naming_the_limit() {
+    let app = spawn_app(Kind::Sqlite).await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    let key = app.api_key("shop", &["scans:write"]).await;
+    for size in [17 * 1024, consent_core::store::MAX_SCAN_BYTES + 1] {
+        let body = json!({"url": "x".repeat(size)});
+        let res = app
+            .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &body)
+            .await;
+        assert_eq!(res.status(), 413, "{size}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["error"], "too_large");
+        assert_eq!(v["message"], "the body may be at most 16384 bytes");
+    }
+}
+
+/// The app on Redis storage with the queue in the same Redis (what
+/// `--redis` resolves to; the settings unit test checks that resolution),
+/// and a connection to that Redis.
+async fn queued_app() -> (TestApp, redis::aio::MultiplexedConnection) {
+    let app = spawn_app_with(Kind::Redis, |s| {
+        if let StorageSettings::Redis { url, .. } = &s.storage {
+            s.scan_queue = Some(url.clone());
+        }
+    })
+    .await;
+    let con = redis_con(&app.redis.as_ref().unwrap().url()).await;
+    (app, con)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
+    let (app, mut con) = queued_app().await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    app.create_site("other", "https://other.example.nl").await;
+    let shop = app.api_key("shop", &["scans:write", "scans:read"]).await;
+    let other = app.api_key("other", &["scans:write", "scans:read"]).await;
+    let upload_only = app.api_key("shop", &["scans:read"]).await;
+    let jobs = "/api/v1/owner/sites/shop/scan-jobs";
+
+    // Only the site's own origins: no other host, port, scheme or the
+    // other tenant's site. Nothing is queued for a refused request.
+    for bad in [
+        "https://evil.example/",
+        "http://shop.example.nl/",
+        "https://shop.example.nl:8443/",
+        "http://127.0.0.1:6379/",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://other.example.nl/",
+        "https://admin:pw@shop.example.nl/",
+        "file:///etc/passwd",
+    ] {
+        let res = app.post_with_key(jobs, &shop, &json!({"url": bad})).await;
+        assert_eq!(res.status(), 422, "{bad}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["field"], "url", "{bad}: {body}");
+    }
+    for (body, field) in [
+        (json!({"max_pages": 0}), "max_pages"),
+        (json!({"depth": 11}), "depth"),
+        (json!({"browser_pages": 101}), "browser_pages"),
+        (json!({"colour": "red"}), ""),
+    ] {
+        let res = app.post_with_key(jobs, &shop, &body).await;
+        assert_eq!(res.status(), 422, "{body}");
+        let v: Value = res.json().await.unwrap();
+        if !field.is_empty() {
+            assert_eq!(v["field"], field);
+        }
+    }
+    let queued: usize = con.llen(JOBS).await.unwrap();
+    assert_eq!(queued, 0, "refused requests queue nothing");
+
+    // Tenants: another site's key can neither queue for nor read shop; a
+    // key without scans:write cannot queue.
+    assert_eq!(app.post_with_key(jobs, &other, &json!({})).await.status(), 403);
+    assert_eq!(app.post_with_key(jobs, &upload_only, &json!({})).await.status(), 403);
+
+    let res = app
+        .post_with_key(
+            jobs,
+            &shop,
+            &json!({"url": "https://shop.example.nl/winkel?x=1#top", "max_pages": 5, "depth": 1, "browser_pages": 0}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let job: Value = res.json().await.unwrap();
+    assert_eq!(job["status"], "queued");
+    assert_eq!(job["url"], "https://shop.example.nl/winkel?x=1");
+    assert_eq!(job["status_url"], location.as_str());
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.get_with_key(&location, &other).await.status(), 403);
+    let res = app
+        .get_with_key(&format!("/api/v1/owner/sites/other/scan-jobs/{id}"), &other)
+        .await;
+    assert_eq!(res.status(), 404, "shop's job is not found under another site");
+    let listed: Value = app.json_with_key("/api/v1/owner/sites/other/scan-jobs", &other).await;
+    assert_eq!(listed["jobs"], json!([]));
+    let listed: Value = app.json_with_key(jobs, &shop).await;
+    assert_eq!(listed["jobs"][0]["id"], id.as_str());
+
+    // The worker sees the site id, the options and the current declaration.
+    let version = app
+        .state
+        .store
+        .site(&SiteId::parse("shop").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .current_version;
+    let seen = work_one(&mut con, |job| report(job["url"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(seen["site"], "shop");
+    assert_eq!(
+        (
+            seen["max_pages"].clone(),
+            seen["depth"].clone(),
+            seen["browser_pages"].clone()
+        ),
+        (json!(5), json!(1), json!(0))
+    );
+    let declared: consent_core::SiteConfig = serde_json::from_value(seen["declared"].clone()).unwrap();
+    assert_eq!(declared.version(), version);
+
+    let done = poll_until_finished(&app, &location, &shop).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let scan: Value = app.json_with_key(done["scan_url"].as_str().unwrap(), &shop).await;
+    assert_eq!(scan["findings"][0]["platform"], "meta-pixel");
+    let listed: Value = app.json_with_key("/api/v1/sites/shop/scans", &shop).await;
+    assert_eq!(listed["scans"][0]["id"], done["scan_id"]);
+    assert_eq!(listed["scans"][0]["counts"], json!({"high": 1}));
+
+    // Queued, then running once a worker takes it, then failed with the reason.
+    let res = app.post_with_key(jobs, &shop, &json!({})).await;
+    let job: Value = res.json().await.unwrap();
+    let status_url = job["status_url"].as_str().unwrap().to_owned();
+    assert_eq!(job["url"], "https://shop.example.nl/");
+    let processing = "keurmerk:scan:processing:slow-worker";
+    let raw = take_job(&mut con, processing).await.unwrap();
+    let running: Value = app.json_with_key(&status_url, &shop).await;
+    assert_eq!(running["status"], "running");
+    let jid = job["id"].as_str().unwrap();
+    let _: () = con
+        .set(
+            result_key(jid),
+            json!({"id": jid, "error": "page timed out after 20 s"}).to_string(),
+        )
+        .await
+        .unwrap();
+    let _: () = con.lpush(DONE, jid).await.unwrap();
+    let _: () = con.lrem(processing, 1, &raw).await.unwrap();
+    let failed = poll_until_finished(&app, &status_url, &shop).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"], "page timed out after 20 s");
+    assert!(failed.get("scan_id").is_none());
+
+    // A worker's broken report is a failure with a reason, not a stored scan.
+    let job: Value = app.post_with_key(jobs, &shop, &json!({})).await.json().await.unwrap();
+    work_one(
+        &mut con,
+        |_| json!({"schema_version": 1, "findings": [{"severity": "catastrophic"}]}),
+    )
+    .await;
+    let failed = poll_until_finished(&app, job["status_url"].as_str().unwrap(), &shop).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("findings/0/severity"),
+        "{failed}"
+    );
+    let scans = stored_scans(&app.state, "shop", 10).await;
+    assert_eq!(scans.len(), 1);
+
+    // At most 10 scans of one site wait for a worker at once.
+    for _ in 0..shop_cap() {
+        assert_eq!(app.post_with_key(jobs, &shop, &json!({})).await.status(), 202);
+    }
+    let res = app.post_with_key(jobs, &shop, &json!({})).await;
+    assert_eq!(res.status(), 429);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"], "too_many_jobs");
+    // Another site still gets its scans queued.
+    assert_eq!(
+        app.post_with_key("/api/v1/owner/sites/other/scan-jobs", &other, &json!({}))
+            .await
+            .status(),
+        202
+    );
+}
+
+fn shop_cap() -> usize {
+    consent_server::service::scan::MAX_WAITING_JOBS
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
+    let (app, mut con) = queued_app().await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    let b = app.dashboard_login().await;
+    let scans = "/dashboard/sites/shop/scans";
+    let (_, page) = app.page(&b, scans, Some("nl")).await;
+    assert!(page.contains("Nu scannen"), "{page}");
+    assert!(!page.contains("<script"));
+    let csrf = csrf_of(&page);
+
+    let post = app.url("/dashboard/sites/shop/scan-jobs");
+    let res = b.post(&post).form(&[("csrf", "wrong")]).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = browser()
+        .post(&post)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "no session: to the log-in");
+    assert_eq!(res.headers()["location"], "/dashboard/login");
+    let queued: usize = con.llen(JOBS).await.unwrap();
+    assert_eq!(queued, 0);
+
+    let res = b.post(&post).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/dashboard/sites/shop/scans");
+    let (_, page) = app.page(&b, scans, Some("en")).await;
+    assert!(page.contains("<code>https://shop.example.nl/</code>"), "{page}");
+    assert!(page.contains(r#"class="job-queued">Queued"#), "{page}");
+    assert!(
+        page.contains(r#"<meta http-equiv="refresh" content="5">"#),
+        "reloads while a scan waits"
+    );
+
+    work_one(&mut con, |job| report(job["url"].as_str().unwrap()))
+        .await
+        .unwrap();
+    let page = e2e::poll(Duration::from_secs(20), Duration::from_millis(50), async || {
+        let (_, page) = app.page(&b, scans, Some("en")).await;
+        match page.contains(r#"class="job-done"><a href="/dashboard/sites/shop/scans/"#) {
+            true => Ok(page),
+            false => Err(page),
+        }
+    })
+    .await;
+    assert!(!page.contains("http-equiv"), "nothing left to wait for");
+}
+
+/// A second server instance on the same Redis (storage and queue).
+async fn second_instance(redis_url: &str) -> consent_server::app::AppState {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut settings = Settings::embedded(listener.local_addr().unwrap(), &dir.path().join("data"));
+    settings.storage = StorageSettings::Redis {
+        url: redis_url.to_owned(),
+        prefix: "kmk:".into(),
+    };
+    settings.scan_queue = Some(redis_url.to_owned());
+    settings.client_rate = 0;
+    settings.site_rate = 0;
+    let store = consent_server::app::open_store(&settings).unwrap();
+    let state = consent_server::app::state(settings, store).unwrap();
+    tokio::spawn(consent_server::app::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    std::mem::forget(dir);
+    state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let url = redis.url();
+    let mut con = redis_con(&url).await;
+    let shop = SiteId::parse("shop").unwrap();
+
+    // A server that died after saving a scan but before recording it and
+    // removing the id from its collecting list (its heartbeat is gone).
+    let dead_job = "000000000000001-deadbeef0001";
+    let dead_scan = ScanMeta::new_id(1, "0000dead");
+    let store = consent_server::storage::RedisStore::open(&url, "kmk:").unwrap();
+    let body = report("https://shop.example.nl/").to_string();
+    store
+        .save_scan(
+            &ScanMeta {
+                id: dead_scan.clone(),
+                site: shop.clone(),
+                time_ms: 1,
+                url: "https://shop.example.nl/".into(),
+                counts: [("high".to_owned(), 1)].into(),
+            },
+            body.as_bytes(),
+        )
+        .await
+        .unwrap();
+    let _: () = con
+        .hset_multiple(
+            job_key(dead_job),
+            &[
+                ("site", "shop"),
+                ("url", "https://shop.example.nl/"),
+                ("created_ms", "1"),
+                ("raw", "{}"),
+                ("scan_id", dead_scan.as_str()),
+                ("collected_ms", "1"),
+            ],
+        )
+        .await
+        .unwrap();
+    let _: () = con.set(result_key(dead_job), &body).await.unwrap();
+    let _: () = con.lpush(collecting_key("srv-dead"), dead_job).await.unwrap();
+    let _: () = con.sadd(COLLECTORS, "srv-dead").await.unwrap();
+    // And one whose heartbeat is live: its list must be left alone.
+    let _: () = con.set(collector_alive_key("srv-alive"), 1).await.unwrap();
+    let _: () = con.sadd(COLLECTORS, "srv-alive").await.unwrap();
+    let _: () = con
+        .lpush(collecting_key("srv-alive"), "000000000000002-a11ve")
+        .await
+        .unwrap();
+
+    // A scanner worker that died mid-scan (no heartbeat): its job goes back
+    // on the queue; a job that already killed two workers fails instead.
+    // A live worker's job stays where it is.
+    let requeued = "000000000000003-a9a1n0000001";
+    let poison = "000000000000004-p0150n000001";
+    for (id, attempts) in [(requeued, "0"), (poison, "2")] {
+        let raw = json!({"id": id, "site": "shop", "url": "https://shop.example.nl/"}).to_string();
+        let _: () = con
+            .hset_multiple(
+                job_key(id),
+                &[
+                    ("site", "shop"),
+                    ("url", "https://shop.example.nl/"),
+                    ("created_ms", "3"),
+                    ("raw", raw.as_str()),
+                    ("attempts", attempts),
+                ],
+            )
+            .await
+            .unwrap();
+        let _: () = con.lpush(processing_key("w-dead"), &raw).await.unwrap();
+    }
+    let _: () = con.sadd(WORKERS, &["w-dead", "w-live"]).await.unwrap();
+    let _: () = con.set(worker_alive_key("w-live"), 1).await.unwrap();
+    let _: () = con
+        .lpush(processing_key("w-live"), r#"{"id":"busy","url":"https://x/"}"#)
+        .await
+        .unwrap();
+
+    let url2 = url.clone();
+    let a = spawn_app_with(Kind::Sqlite, move |s| {
+        s.storage = StorageSettings::Redis {
+            url: url2.clone(),
+            prefix: "kmk:".into(),
+        };
+        s.scan_queue = Some(url2);
+    })
+    .await;
+    let b = second_instance(&url).await;
+    a.create_site("shop", "https://shop.example.nl").await;
+    let key = a.api_key("shop", &["scans:write", "scans:read"]).await;
+
+    // 30 jobs, finished all at once, so both collectors race for them.
+    let mut status_urls = Vec::new();
+    e2e::poll(Duration::from_secs(20), Duration::from_millis(20), async || {
+        let left: usize = con.llen(processing_key("w-dead")).await.unwrap();
+        match left {
+            0 => Ok(()),
+            _ => Err("the dead worker's jobs were not taken back"),
+        }
+    })
+    .await;
+    // Workers take each job as it comes (at most 10 may wait per site) but
+    // finish them all at once, so both collectors race for the results.
+    let processing = "keurmerk:scan:processing:batch-worker";
+    let mut taken: Vec<String> = Vec::new();
+    for _ in 0..30 {
+        let res = a
+            .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &json!({}))
+            .await;
+        assert_eq!(res.status(), 202);
+        let v: Value = res.json().await.unwrap();
+        status_urls.push(v["status_url"].as_str().unwrap().to_owned());
+        while let Some(raw) = take_job(&mut con, processing).await {
+            taken.push(raw);
+        }
+    }
+    let mut ids = Vec::new();
+    for raw in &taken {
+        let job: Value = serde_json::from_str(raw).unwrap();
+        let id = job["id"].as_str().unwrap().to_owned();
+        let _: () = con
+            .set(result_key(&id), report(job["url"].as_str().unwrap()).to_string())
+            .await
+            .unwrap();
+        let _: () = con.lpush(DONE, &id).await.unwrap();
+        let _: () = con.lrem(processing, 1, raw).await.unwrap();
+        ids.push(id);
+    }
+    assert_eq!(ids.len(), 31, "30 new jobs and the dead worker's");
+    assert!(ids.iter().any(|i| i == requeued) && !ids.iter().any(|i| i == poison));
+    status_urls.push(format!("/api/v1/owner/sites/shop/scan-jobs/{requeued}"));
+    let failed = a
+        .json_with_key(&format!("/api/v1/owner/sites/shop/scan-jobs/{poison}"), &key)
+        .await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(
+        failed["error"],
+        "a scanner worker stopped while running this job 3 times"
+    );
+    let busy: usize = con.llen(processing_key("w-live")).await.unwrap();
+    assert_eq!(busy, 1, "a live worker's job is left alone");
+    let workers: Vec<String> = con.smembers(WORKERS).await.unwrap();
+    assert_eq!(workers, vec!["w-live".to_owned()]);
+    // A duplicate notification must not store a second copy.
+    let _: () = con.lpush(DONE, &ids[0]).await.unwrap();
+
+    let mut scan_ids = std::collections::BTreeSet::new();
+    for u in &status_urls {
+        let v = poll_until_finished(&a, u, &key).await;
+        assert_eq!(v["status"], "done", "{v}");
+        scan_ids.insert(v["scan_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(scan_ids.len(), 31);
+    let dead_status = format!("/api/v1/owner/sites/shop/scan-jobs/{dead_job}");
+    let dead = e2e::poll(Duration::from_secs(20), Duration::from_millis(50), async || {
+        let dead = a.json_with_key(&dead_status, &key).await;
+        if dead["status"] == "done" { Ok(dead) } else { Err(dead) }
+    })
+    .await;
+    assert_eq!(dead["scan_id"], dead_scan.as_str(), "the retry reused the scan id");
+    // Wait for the duplicate notification to be consumed too.
+    e2e::poll(Duration::from_secs(20), Duration::from_millis(50), async || {
+        let left: usize = con.llen(DONE).await.unwrap();
+        let a_list: usize = con
+            .llen(collecting_key(a.state.scan_queue.as_ref().unwrap().instance()))
+            .await
+            .unwrap();
+        let b_list: usize = con
+            .llen(collecting_key(b.scan_queue.as_ref().unwrap().instance()))
+            .await
+            .unwrap();
+        match left + a_list + b_list {
+            0 => Ok(()),
+            n => Err(format!("{n} notifications or collections left")),
+        }
+    })
+    .await;
+
+    let stored = stored_scans(&a.state, "shop", 200).await;
+    let stored_ids: std::collections::BTreeSet<String> = stored.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(
+        stored.len(),
+        32,
+        "31 new results and the dead instance's one, each once"
+    );
+    assert_eq!(stored_ids.len(), 32);
+    assert!(scan_ids.is_subset(&stored_ids) && stored_ids.contains(&dead_scan));
+    let dead_left: usize = con.llen(collecting_key("srv-dead")).await.unwrap();
+    let alive_left: usize = con.llen(collecting_key("srv-alive")).await.unwrap();
+    assert_eq!(
+        (dead_left, alive_left),
+        (0, 1),
+        "only the dead instance's list is taken over"
+    );
+    let members: Vec<String> = con.smembers(COLLECTORS).await.unwrap();
+    assert!(!members.contains(&"srv-dead".to_owned()) && members.contains(&"srv-alive".to_owned()));
+}

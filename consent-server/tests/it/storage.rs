@@ -1,0 +1,1067 @@
+//! The storage conformance suite: one generic test run against the embedded
+//! (SQLite) backend and against a real redis-server.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use consent_core::store::{
+    Admin, ApiKey, Append, DecisionQuery, DecisionStore, NewVisitor, ScanMeta, ScanQuery, Scope, Session, Site, Store,
+    StoreError,
+};
+use consent_core::{ConsentId, DecisionRecord, DecisionRequest, Method, SiteConfig, SiteId};
+use consent_server::storage::{RedisStore, SqliteStore};
+
+fn site_id(s: &str) -> SiteId {
+    SiteId::parse(s).unwrap()
+}
+
+fn leaf(site: &SiteId, consent: &ConsentId, time_ms: u64) -> Vec<u8> {
+    let config = SiteConfig::starter();
+    let d = DecisionRequest {
+        consent_id: None,
+        secret: None,
+        config_version: config.version(),
+        method: Method::RejectAll,
+        categories: BTreeMap::new(),
+        services: BTreeMap::new(),
+        language: "nl".into(),
+        page_path: "/".into(),
+        gpc: false,
+    }
+    .validate(&config)
+    .unwrap();
+    DecisionRecord::seal(site.clone(), consent.clone(), time_ms, d, None, &[1; 32], [2; 24]).canonical_bytes()
+}
+
+fn append(site: &SiteId, consent: &ConsentId, time_ms: u64, new: Option<u8>) -> Append {
+    Append {
+        site: site.clone(),
+        consent_id: consent.clone(),
+        time_ms,
+        leaf: leaf(site, consent, time_ms),
+        new_visitor: new.map(|b| NewVisitor {
+            secret_sha256: [b; 32],
+            sealing_key: [b.wrapping_add(1); 32],
+        }),
+    }
+}
+
+/// A connection of the test's own to the store's Redis.
+async fn connect(redis: &e2e::RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// One Redis command with one argument, for looking at what a store wrote.
+async fn ask<T: redis::FromRedisValue>(conn: &mut redis::aio::MultiplexedConnection, cmd: &str, arg: &str) -> T {
+    redis::cmd(cmd).arg(arg).query_async(conn).await.unwrap()
+}
+
+/// Everything every backend must do the same way.
+async fn conformance<S: Store + Clone>(store: S) {
+    store.ping().await.unwrap();
+
+    // Sites and configuration versions.
+    let a = site_id("site-a");
+    let b = site_id("site-b");
+    let config = SiteConfig::starter();
+    let site = Site {
+        id: a.clone(),
+        allowed_origins: vec!["https://a.example".into()],
+        current_version: config.version(),
+        created_ms: 1,
+    };
+    assert_eq!(store.site(&a).await.unwrap(), None);
+    store.create_site(&site, &config).await.unwrap();
+    assert!(matches!(
+        store.create_site(&site, &config).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .create_site(
+            &Site {
+                id: b.clone(),
+                ..site.clone()
+            },
+            &config,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.site(&a).await.unwrap(), Some(site.clone()));
+    let ids: Vec<_> = store.sites().await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, vec![a.clone(), b.clone()]);
+    assert_eq!(store.config(&a, &config.version()).await.unwrap(), Some(config.clone()));
+
+    let mut changed = config.clone();
+    changed.expiry_days = 30;
+    let v2 = store.save_config(&a, &changed).await.unwrap();
+    assert_eq!(v2, changed.version());
+    assert_eq!(store.site(&a).await.unwrap().unwrap().current_version, v2);
+    // Old versions stay readable: decisions name them.
+    assert_eq!(store.config(&a, &config.version()).await.unwrap(), Some(config.clone()));
+    assert_eq!(store.config(&a, &v2).await.unwrap(), Some(changed.clone()));
+    assert_eq!(store.config(&b, &v2).await.unwrap(), None, "versions are per site");
+    let nope = site_id("nope");
+    assert!(matches!(
+        store.save_config(&nope, &changed).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.set_origins(&a, &["https://shop.a.example".into()]).await.unwrap();
+    assert_eq!(
+        store.site(&a).await.unwrap().unwrap().allowed_origins,
+        vec!["https://shop.a.example"]
+    );
+    assert!(matches!(
+        store.set_origins(&nope, &[]).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Appending: indexes from 0, visitors registered in the same step.
+    assert_eq!(store.leaf_count().await.unwrap(), 0);
+    let c1 = ConsentId::from_random([1; 16]);
+    let c2 = ConsentId::from_random([2; 16]);
+    assert_eq!(store.visitor(&a, &c1).await.unwrap(), None);
+    let first = append(&a, &c1, 1000, Some(7));
+    assert_eq!(store.append(first.clone()).await.unwrap(), 0);
+    let v = store.visitor(&a, &c1).await.unwrap().unwrap();
+    assert_eq!(v.secret_sha256, [7; 32]);
+    assert_eq!(v.sealing_key, Some([8; 32]));
+    assert_eq!(store.visitor(&b, &c1).await.unwrap(), None, "visitors are per site");
+    // A second "new" visitor with the same id writes nothing.
+    assert!(matches!(
+        store.append(append(&a, &c1, 1001, Some(9))).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.leaf_count().await.unwrap(), 1);
+    assert_eq!(store.visitor(&a, &c1).await.unwrap().unwrap().secret_sha256, [7; 32]);
+    let second = append(&a, &c1, 2000, None);
+    assert_eq!(store.append(second.clone()).await.unwrap(), 1);
+    assert_eq!(store.append(append(&b, &c2, 3000, Some(3))).await.unwrap(), 2);
+    assert_eq!(store.append(append(&a, &c2, 4000, Some(4))).await.unwrap(), 3);
+    assert_eq!(store.leaf_count().await.unwrap(), 4);
+    assert_eq!(
+        store.leaves(0..2).await.unwrap(),
+        vec![first.leaf.clone(), second.leaf.clone()]
+    );
+    assert_eq!(store.leaves(3..100).await.unwrap().len(), 1, "ranges are clipped");
+    assert!(store.leaves(10..20).await.unwrap().is_empty());
+
+    // Concurrent appends: unique, gap-free indexes.
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let store = store.clone();
+        let site = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let mut bytes = [0u8; 16];
+            bytes[..4].copy_from_slice(&i.to_be_bytes());
+            bytes[15] = 0xee;
+            let c = ConsentId::from_random(bytes);
+            store
+                .append(append(&site, &c, 10_000 + u64::from(i), Some(1)))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut got = BTreeSet::new();
+    for t in tasks {
+        assert!(got.insert(t.await.unwrap()), "duplicate index");
+    }
+    assert_eq!(got, (4..204).collect::<BTreeSet<u64>>());
+    assert_eq!(store.leaf_count().await.unwrap(), 204);
+    assert_eq!(store.leaves(0..204).await.unwrap().len(), 204);
+
+    // Listing: per site, by consent id, by time, paginated.
+    let q = |f: fn(&mut DecisionQuery)| {
+        let mut q = DecisionQuery {
+            limit: 1000,
+            ..DecisionQuery::default()
+        };
+        f(&mut q);
+        q
+    };
+    let all_a = store.decisions(&a, &q(|_| {})).await.unwrap();
+    assert_eq!(all_a.len(), 3 + 100);
+    assert!(all_a.iter().all(|d| d.record.site == a));
+    assert!(all_a.windows(2).all(|w| w[0].index < w[1].index));
+    let by_c1 = store
+        .decisions(
+            &a,
+            &DecisionQuery {
+                consent_id: Some(c1.clone()),
+                limit: 10,
+                ..DecisionQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_c1.iter().map(|d| d.index).collect::<Vec<_>>(), vec![0, 1]);
+    let timed = store
+        .decisions(
+            &a,
+            &q(|q| {
+                q.from_ms = Some(2000);
+                q.to_ms = Some(10_010);
+            }),
+        )
+        .await
+        .unwrap();
+    // Listing is in index order; the concurrent appends above got their
+    // indexes in whatever order the tasks ran, so compare their times as a set.
+    assert!(timed.windows(2).all(|w| w[0].index < w[1].index));
+    let mut times = timed.iter().map(|d| d.record.time_ms).collect::<Vec<_>>();
+    times.sort_unstable();
+    assert_eq!(times, vec![2000, 4000, 10_000, 10_002, 10_004, 10_006, 10_008]);
+    let page1 = store.decisions(&a, &q(|q| q.limit = 2)).await.unwrap();
+    assert_eq!(page1.iter().map(|d| d.index).collect::<Vec<_>>(), vec![0, 1]);
+    let page2 = store
+        .decisions(
+            &a,
+            &q(|q| {
+                q.limit = 2;
+                q.after = Some(1);
+            }),
+        )
+        .await
+        .unwrap();
+    // Site a's third and fourth decisions: index 3, then whichever of the
+    // concurrent appends for site a came first.
+    let expected = all_a
+        .iter()
+        .map(|d| d.index)
+        .filter(|&i| i > 1)
+        .take(2)
+        .collect::<Vec<_>>();
+    assert_eq!(expected[0], 3);
+    assert_eq!(page2.iter().map(|d| d.index).collect::<Vec<_>>(), expected);
+    assert!(store.decisions(&nope, &q(|_| {})).await.unwrap().is_empty());
+
+    // API keys: looked up by hash, listed per site.
+    let key = ApiKey {
+        id: "key_1".into(),
+        site: a.clone(),
+        name: "crm".into(),
+        scopes: vec![Scope::DecisionsRead],
+        created_ms: 5,
+    };
+    store.create_api_key(&key, [5; 32]).await.unwrap();
+    assert!(matches!(
+        store.create_api_key(&key, [5; 32]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.api_key(&[5; 32]).await.unwrap(), Some(key.clone()));
+    assert_eq!(store.api_key(&[6; 32]).await.unwrap(), None);
+    assert_eq!(store.api_keys(&a).await.unwrap(), vec![key]);
+    assert!(store.api_keys(&b).await.unwrap().is_empty());
+
+    // Admins and sessions.
+    let admin = Admin {
+        username: "admin".into(),
+        password_hash: "$argon2id$...".into(),
+    };
+    assert_eq!(store.admin("admin").await.unwrap(), None);
+    store.create_admin(&admin).await.unwrap();
+    assert!(matches!(store.create_admin(&admin).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.admin("admin").await.unwrap(), Some(admin));
+    let now = consent_server::clock::now_ms();
+    let session = Session {
+        username: "admin".into(),
+        csrf: "c".into(),
+        expires_ms: now + consent_server::service::credentials::SESSION_TTL_MS,
+    };
+    store.create_session([9; 32], &session).await.unwrap();
+    assert_eq!(store.session(&[9; 32], now).await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        store.session(&[9; 32], session.expires_ms).await.unwrap(),
+        None,
+        "expired"
+    );
+    store.delete_session(&[9; 32]).await.unwrap();
+    assert_eq!(store.session(&[9; 32], now).await.unwrap(), None);
+
+    // Scans: opaque bytes kept per site, listed newest first, paginated.
+    let scan = |site: &SiteId, t: u64| ScanMeta {
+        id: ScanMeta::new_id(t, "ab"),
+        site: site.clone(),
+        time_ms: t,
+        url: "https://a.example/".into(),
+        counts: [("high".to_owned(), t)].into(),
+    };
+    for t in [100, 3000, 20] {
+        let report = format!("{{\"schema_version\":1,\"t\":{t}}}").into_bytes();
+        store.save_scan(&scan(&a, t), &report).await.unwrap();
+    }
+    assert!(matches!(
+        store.save_scan(&scan(&a, 100), b"{}").await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.save_scan(&scan(&b, 50), b"{\"b\":1}").await.unwrap();
+    let sq = |before: Option<String>, limit| ScanQuery { before, limit };
+    let all = store.scans(&a, &sq(None, 10)).await.unwrap();
+    assert_eq!(all.iter().map(|m| m.time_ms).collect::<Vec<_>>(), vec![3000, 100, 20]);
+    assert_eq!(all[0], scan(&a, 3000));
+    let page = store.scans(&a, &sq(None, 2)).await.unwrap();
+    assert_eq!(page.len(), 2);
+    let rest = store.scans(&a, &sq(Some(page[1].id.clone()), 2)).await.unwrap();
+    assert_eq!(rest.iter().map(|m| m.time_ms).collect::<Vec<_>>(), vec![20]);
+    assert!(store.scans(&nope, &sq(None, 10)).await.unwrap().is_empty());
+    let got = store.scan(&a, &scan(&a, 100).id).await.unwrap().unwrap();
+    assert_eq!(got.meta, scan(&a, 100));
+    assert_eq!(got.report, b"{\"schema_version\":1,\"t\":100}");
+    // Another site's scan is not found under this site.
+    assert_eq!(store.scan(&a, &scan(&b, 50).id).await.unwrap(), None);
+    assert_eq!(
+        store.scan(&b, &scan(&b, 50).id).await.unwrap().unwrap().report,
+        b"{\"b\":1}"
+    );
+    // Reports up to the limit are kept whole.
+    let big = vec![b'x'; consent_core::store::MAX_SCAN_BYTES];
+    store.save_scan(&scan(&b, 60), &big).await.unwrap();
+    assert_eq!(store.scan(&b, &scan(&b, 60).id).await.unwrap().unwrap().report, big);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance(SqliteStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_conforms() {
+    let redis = e2e::RedisServer::start().unwrap();
+    conformance(RedisStore::open(&redis.url(), "test:").unwrap()).await;
+}
+
+/// The server warns at start when Redis's settings break the promise of a
+/// `201`. The harness's Redis has the README's production setting and draws
+/// no warning; each setting turned wrong draws one naming it; a user that
+/// may not run `CONFIG` gets an error, not a clean bill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_persistence_settings_are_judged() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let store = RedisStore::open(&redis.url(), "test:").unwrap();
+    assert_eq!(store.persistence_warnings().await.unwrap(), Vec::<String>::new());
+
+    let mut conn = connect(&redis).await;
+    let mut set = async |name: &str, value: &str| {
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    };
+    for (name, value) in [
+        ("appendfsync", "everysec"),
+        ("maxmemory-policy", "allkeys-lru"),
+        ("auto-aof-rewrite-percentage", "100"),
+    ] {
+        set(name, value).await;
+        let warnings = store.persistence_warnings().await.unwrap();
+        let expected = format!("{name} is {value}:");
+        assert!(warnings.iter().any(|w| w.starts_with(&expected)), "{warnings:?}");
+    }
+    assert_eq!(store.persistence_warnings().await.unwrap().len(), 3);
+    // Without the AOF, how it is synced no longer matters.
+    set("appendonly", "no").await;
+    let warnings = store.persistence_warnings().await.unwrap();
+    assert!(warnings[0].starts_with("appendonly is no:"), "{warnings:?}");
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+
+    set("appendonly", "yes").await;
+    let () = redis::cmd("ACL")
+        .arg(&["SETUSER", "limited", "on", ">secret", "~*", "+@all", "-config"][..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let limited = RedisStore::open(&format!("redis://limited:secret@127.0.0.1:{}/", redis.port()), "test:").unwrap();
+    limited.ping().await.expect("the limited user may use the store");
+    assert!(limited.persistence_warnings().await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_keeps_everything_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = site_id("a");
+    let c = ConsentId::from_random([3; 16]);
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        for i in 0..3 {
+            store.append(append(&a, &c, i, (i == 0).then_some(1))).await.unwrap();
+        }
+        store.flush().await.unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.leaf_count().await.unwrap(), 3);
+    assert_eq!(
+        store.append(append(&a, &c, 9, None)).await.unwrap(),
+        3,
+        "indexes continue"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_unreachable_is_unavailable_and_recovers() {
+    let mut redis = e2e::RedisServer::start().unwrap();
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    store.ping().await.unwrap();
+    redis.kill();
+    let a = site_id("a");
+    let c = ConsentId::from_random([4; 16]);
+    assert!(matches!(
+        store.append(append(&a, &c, 1, Some(1))).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    redis.restart().unwrap();
+    let mut recovered = false;
+    for _ in 0..100 {
+        if store.append(append(&a, &c, 1, Some(1))).await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(recovered, "the store reconnects by itself");
+    assert_eq!(store.leaf_count().await.unwrap(), 1);
+}
+
+/// The tables versions 1 and 2 of the embedded schema had alike.
+const SCHEMA_V1_V2_REST: &str = "
+CREATE TABLE sites (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE configs (site TEXT NOT NULL, version TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (site, version)) WITHOUT ROWID;
+CREATE TABLE api_keys (sha256 BLOB PRIMARY KEY, site TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX api_keys_by_site ON api_keys(site);
+CREATE TABLE admins (username TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE sessions (sha256 BLOB PRIMARY KEY, expires_ms INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE scans (site TEXT NOT NULL, id TEXT NOT NULL, meta TEXT NOT NULL, report BLOB NOT NULL,
+    PRIMARY KEY (site, id));
+";
+
+/// The embedded schema of the first release (version 1, with
+/// [`SCHEMA_V1_V2_REST`]): sealing keys in a
+/// table of their own and leaves indexed by consent id.
+const SCHEMA_V1: &str = "
+CREATE TABLE leaves (idx INTEGER PRIMARY KEY, site TEXT NOT NULL, consent_id TEXT NOT NULL,
+    time_ms INTEGER NOT NULL, leaf BLOB NOT NULL);
+CREATE INDEX leaves_by_site ON leaves(site, idx);
+CREATE INDEX leaves_by_consent ON leaves(site, consent_id, idx);
+CREATE TABLE visitors (site TEXT NOT NULL, consent_id TEXT NOT NULL, secret_sha256 BLOB NOT NULL,
+    PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
+CREATE TABLE sealing_keys (site TEXT NOT NULL, consent_id TEXT NOT NULL, sealing_key BLOB NOT NULL,
+    PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrates_a_version_1_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = site_id("a");
+    let (kept, erased) = (ConsentId::from_random([5; 16]), ConsentId::from_random([6; 16]));
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("keurmerk.sqlite3")).unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        conn.execute_batch(SCHEMA_V1_V2_REST).unwrap();
+        // Interleaved: kept 0, erased 1, kept 2.
+        for (idx, c) in [(0i64, &kept), (1, &erased), (2, &kept)] {
+            conn.execute(
+                "INSERT INTO leaves (idx, site, consent_id, time_ms, leaf) VALUES (?1, 'a', ?2, ?3, ?4)",
+                rusqlite::params![idx, c.as_str(), 100 + idx, leaf(&a, c, 100 + idx as u64)],
+            )
+            .unwrap();
+        }
+        for (c, b) in [(&kept, 7u8), (&erased, 8)] {
+            conn.execute(
+                "INSERT INTO visitors (site, consent_id, secret_sha256) VALUES ('a', ?1, ?2)",
+                rusqlite::params![c.as_str(), &[b; 32][..]],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO sealing_keys (site, consent_id, sealing_key) VALUES ('a', ?1, ?2)",
+            rusqlite::params![kept.as_str(), &[9u8; 32][..]],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let v = store.visitor(&a, &kept).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([7; 32], Some([9; 32])));
+    let v = store.visitor(&a, &erased).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([8; 32], None), "erased stays erased");
+
+    let indexes = |q: DecisionQuery, c: ConsentId| {
+        let store = store.clone();
+        let a = a.clone();
+        async move {
+            let q = DecisionQuery {
+                consent_id: Some(c),
+                ..q
+            };
+            let found = store.decisions(&a, &q).await.unwrap();
+            found.iter().map(|d| d.index).collect::<Vec<_>>()
+        }
+    };
+    let all = DecisionQuery {
+        consent_id: None,
+        from_ms: None,
+        to_ms: None,
+        after: None,
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(indexes(all.clone(), kept.clone()).await, [0, 2]);
+    assert_eq!(indexes(all.clone(), erased.clone()).await, [1]);
+    // A returning visitor's next decision joins the migrated chain.
+    assert_eq!(store.append(append(&a, &kept, 200, None)).await.unwrap(), 3);
+    assert_eq!(indexes(all.clone(), kept.clone()).await, [0, 2, 3]);
+    let page = DecisionQuery {
+        after: Some(0),
+        limit: 1,
+        ..all.clone()
+    };
+    assert_eq!(indexes(page, kept.clone()).await, [2]);
+    let window = DecisionQuery {
+        from_ms: Some(102),
+        to_ms: Some(201),
+        ..all
+    };
+    assert_eq!(indexes(window, kept).await, [2, 3]);
+    drop(store);
+    // Opening again finds version 2 and changes nothing.
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.leaf_count().await.unwrap(), 4);
+}
+
+/// The embedded schema of version 2 (with [`SCHEMA_V1_V2_REST`]): visitors
+/// keyed by their (random) consent ids.
+const SCHEMA_V2: &str = "
+CREATE TABLE leaves (idx INTEGER PRIMARY KEY, site TEXT NOT NULL, consent_id TEXT NOT NULL,
+    time_ms INTEGER NOT NULL, leaf BLOB NOT NULL, prev INTEGER);
+CREATE INDEX leaves_by_site ON leaves(site, idx);
+CREATE TABLE visitors (site TEXT NOT NULL, consent_id TEXT NOT NULL, secret_sha256 BLOB NOT NULL,
+    sealing_key BLOB, last_idx INTEGER NOT NULL, PRIMARY KEY (site, consent_id)) WITHOUT ROWID;
+PRAGMA user_version = 2;
+";
+
+/// The embedded store issues its own consent ids and appends new visitors'
+/// rows under the numbers they encrypt; a version 2 database's visitors keep
+/// their random ids as keys. Both kinds work side by side and after a
+/// restart, whose numbering goes on where it stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_issues_consent_ids_beside_a_version_2_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keurmerk.sqlite3");
+    let (a, b) = (site_id("a"), site_id("b"));
+    let old = ConsentId::from_random([5; 16]);
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(SCHEMA_V2).unwrap();
+        conn.execute_batch(SCHEMA_V1_V2_REST).unwrap();
+        conn.execute(
+            "INSERT INTO leaves (idx, site, consent_id, time_ms, leaf) VALUES (0, 'a', ?1, 100, ?2)",
+            rusqlite::params![old.as_str(), leaf(&a, &old, 100)],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO visitors (site, consent_id, secret_sha256, sealing_key, last_idx) VALUES ('a', ?1, ?2, ?3, 0)",
+            rusqlite::params![old.as_str(), &[7u8; 32][..], &[8u8; 32][..]],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let v = store.visitor(&a, &old).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([7; 32], Some([8; 32])));
+
+    let new = store.issue_consent_id().expect("the embedded store issues ids");
+    assert!(ConsentId::parse(new.as_str()).is_ok());
+    assert_ne!(new, old);
+    assert_eq!(store.append(append(&a, &new, 101, Some(3))).await.unwrap(), 1);
+    assert_eq!(store.append(append(&a, &old, 102, None)).await.unwrap(), 2);
+    assert_eq!(store.append(append(&a, &new, 103, None)).await.unwrap(), 3);
+    let v = store.visitor(&a, &new).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([3; 32], Some([4; 32])));
+    assert!(
+        store.visitor(&b, &new).await.unwrap().is_none(),
+        "another site's id is not this site's visitor"
+    );
+    assert!(
+        matches!(
+            store.append(append(&b, &new, 104, None)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "nor can it decide for this site"
+    );
+    let by = |c: &ConsentId| DecisionQuery {
+        consent_id: Some(c.clone()),
+        from_ms: None,
+        to_ms: None,
+        after: None,
+        limit: 100,
+        ..Default::default()
+    };
+    let indexes = |found: Vec<consent_core::store::LoggedDecision>| found.iter().map(|d| d.index).collect::<Vec<_>>();
+    assert_eq!(indexes(store.decisions(&a, &by(&new)).await.unwrap()), [1, 3]);
+    assert_eq!(indexes(store.decisions(&a, &by(&old)).await.unwrap()), [0, 2]);
+    drop(store);
+
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let next = store.issue_consent_id().unwrap();
+    assert_ne!(next, new);
+    assert_eq!(store.append(append(&b, &next, 105, Some(5))).await.unwrap(), 4);
+    assert!(store.visitor(&b, &next).await.unwrap().is_some());
+    assert_eq!(indexes(store.decisions(&a, &by(&new)).await.unwrap()), [1, 3]);
+    drop(store);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut keys = conn
+        .prepare("SELECT site, visitor_key FROM visitors ORDER BY site, visitor_key")
+        .unwrap();
+    let keys: Vec<(String, String)> = keys
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = |s: &str, k: &str| (s.to_owned(), k.to_owned());
+    assert_eq!(
+        keys,
+        [
+            key("a", old.as_str()),
+            key("a", "~0000000000000001"),
+            key("b", "~0000000000000002")
+        ],
+        "issued ids' rows are keyed by their numbers, in order; older ones by the id"
+    );
+}
+
+/// Redis data written by layout 1 (three keys per visitor: secret hash,
+/// sealing key, by-consent sorted set) moves to layout 2 on first use and
+/// reads back the same; erasure and new decisions then work on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_migrates_layout_1() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let a = site_id("a");
+    let (kept, erased) = (ConsentId::from_random([5; 16]), ConsentId::from_random([6; 16]));
+    let mut conn = connect(&redis).await;
+    {
+        let mut pipe = redis::pipe();
+        // Interleaved: kept 0, erased 1, kept 2.
+        for (idx, c) in [(0u64, &kept), (1, &erased), (2, &kept)] {
+            pipe.hset("t:log:leaves", idx, leaf(&a, c, 100 + idx))
+                .zadd("t:by-site:a", idx, idx)
+                .zadd(format!("t:by-consent:a:{c}"), idx, idx);
+        }
+        pipe.set("t:log:size", 3)
+            .set(format!("t:visitor:a:{kept}"), &[7u8; 32][..])
+            .set(format!("t:visitor:a:{erased}"), &[8u8; 32][..])
+            .set(format!("t:sealing-key:a:{kept}"), &[9u8; 32][..]);
+        let () = pipe.query_async(&mut conn).await.unwrap();
+    }
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    let v = store.visitor(&a, &kept).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([7; 32], Some([9; 32])));
+    let v = store.visitor(&a, &erased).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([8; 32], None), "erased stays erased");
+    let mut left = Vec::new();
+    for pattern in [
+        "t:visitor:*",
+        "t:sealing-key:*",
+        "t:by-consent:*",
+        "t:by-site:*",
+        "t:log:leaves",
+    ] {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut conn).await.unwrap();
+        left.extend(keys);
+    }
+    assert!(left.is_empty(), "older layouts' keys left behind: {left:?}");
+    let schema: u32 = ask(&mut conn, "GET", "t:schema").await;
+    assert_eq!(schema, 3);
+
+    let indexes = async |c: &ConsentId, after: Option<u64>| {
+        let q = DecisionQuery {
+            consent_id: Some(c.clone()),
+            after,
+            limit: 100,
+            ..DecisionQuery::default()
+        };
+        let found = store.decisions(&a, &q).await.unwrap();
+        found.iter().map(|d| d.index).collect::<Vec<_>>()
+    };
+    assert_eq!(indexes(&kept, None).await, [0, 2]);
+    assert_eq!(indexes(&erased, None).await, [1]);
+    // A returning visitor's next decision joins the migrated list.
+    assert_eq!(store.append(append(&a, &kept, 200, None)).await.unwrap(), 3);
+    assert_eq!(indexes(&kept, None).await, [0, 2, 3]);
+    assert_eq!(indexes(&kept, Some(0)).await, [2, 3]);
+    assert!(store.erase(&a, &kept).await.unwrap());
+    assert!(!store.erase(&a, &kept).await.unwrap(), "once");
+    let v = store.visitor(&a, &kept).await.unwrap().unwrap();
+    assert_eq!((v.secret_sha256, v.sealing_key), ([7; 32], None));
+    assert_eq!(indexes(&kept, None).await, [0, 2, 3], "erasure keeps the decisions");
+    // A second store (another instance) finds layout 2 and moves nothing.
+    assert_eq!(
+        RedisStore::open(&redis.url(), "t:").unwrap().migrate().await.unwrap(),
+        0
+    );
+}
+
+/// Redis data written by layout 2 (the leaves in one hash, each site's
+/// index a sorted set) moves to layout 3 on first use: every leaf reads back
+/// at its index across list boundaries, sites' pages and visitors' decisions
+/// are the same, and the log goes on from where it was. Two instances
+/// migrating at once move everything exactly once between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_migrates_layout_2() {
+    use consent_server::storage::redis::LEAF_CHUNK;
+    let redis = e2e::RedisServer::start().unwrap();
+    let (a, b) = (site_id("a"), site_id("b"));
+    let n = LEAF_CHUNK + 904;
+    let visitor = |i: u64| ConsentId::from_random([(i % 40) as u8; 16]);
+    let site_of = |i: u64| if i % 40 < 20 { &a } else { &b };
+    let mut conn = connect(&redis).await;
+    let mut leaves = Vec::new();
+    let mut fields: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        let (site, c) = (site_of(i), visitor(i));
+        let l = leaf(site, &c, 1000 + i);
+        pipe.hset("t:log:leaves", i, &l)
+            .ignore()
+            .zadd(format!("t:by-site:{site}"), i, i)
+            .ignore();
+        leaves.push(l);
+        let field = fields.entry(i % 40).or_insert_with(|| {
+            let mut head = vec![(i % 40) as u8; 32];
+            head.push(1);
+            head.extend([9u8; 32]);
+            head
+        });
+        field.extend(i.to_be_bytes());
+    }
+    for (v, field) in &fields {
+        pipe.hset(format!("t:visitors:{}", site_of(*v)), visitor(*v).as_str(), field)
+            .ignore();
+    }
+    pipe.set("t:log:size", n).ignore().set("t:schema", 2).ignore();
+    let () = pipe.query_async(&mut conn).await.unwrap();
+
+    let (one, two) = (
+        RedisStore::open(&redis.url(), "t:").unwrap(),
+        RedisStore::open(&redis.url(), "t:").unwrap(),
+    );
+    let (x, y) = tokio::join!(one.migrate(), two.migrate());
+    assert_eq!(x.unwrap() + y.unwrap(), 2 * n, "every leaf and index entry moved once");
+    let store = one;
+    let schema: u32 = ask(&mut conn, "GET", "t:schema").await;
+    assert_eq!(schema, 3);
+    let old: Vec<String> = ask(&mut conn, "KEYS", "t:by-site:*").await;
+    let hash: bool = ask(&mut conn, "EXISTS", "t:log:leaves").await;
+    assert!(old.is_empty() && !hash, "layout-2 keys left behind: {old:?}");
+
+    assert_eq!(store.leaves(0..n).await.unwrap(), leaves);
+    let edge = LEAF_CHUNK - 3..LEAF_CHUNK + 3;
+    assert_eq!(
+        store.leaves(edge.clone()).await.unwrap(),
+        leaves[edge.start as usize..edge.end as usize]
+    );
+    let page = |after: Option<u64>, limit: usize| DecisionQuery {
+        after,
+        limit,
+        ..DecisionQuery::default()
+    };
+    let indexes = async |site: &SiteId, q: DecisionQuery| {
+        let found = store.decisions(site, &q).await.unwrap();
+        for d in found.iter().filter(|d| d.index < n) {
+            assert_eq!(d.record.canonical_bytes(), leaves[d.index as usize]);
+        }
+        found.iter().map(|d| d.index).collect::<Vec<_>>()
+    };
+    let want_a: Vec<u64> = (0..n).filter(|i| site_of(*i) == &a).collect();
+    let from = LEAF_CHUNK - 50;
+    let expect: Vec<u64> = want_a.iter().copied().filter(|i| *i > from).take(70).collect();
+    assert_eq!(indexes(&a, page(Some(from), 70)).await, expect);
+    assert_eq!(indexes(&a, page(None, 100_000)).await, want_a);
+    let mine: Vec<u64> = (0..n).filter(|i| i % 40 == 27).collect();
+    let q = DecisionQuery {
+        consent_id: Some(visitor(27)),
+        ..page(None, 100_000)
+    };
+    assert_eq!(indexes(&b, q).await, mine);
+
+    // The log goes on where it was.
+    let c = visitor(3);
+    assert_eq!(store.append(append(&a, &c, 9000, None)).await.unwrap(), n);
+    let q = DecisionQuery {
+        consent_id: Some(c.clone()),
+        after: Some(n - 100),
+        ..page(None, 10)
+    };
+    let last = store.decisions(&a, &q).await.unwrap();
+    assert_eq!(last.last().map(|d| d.index), Some(n));
+    assert_eq!(indexes(&a, page(Some(n - 1), 10)).await, [n]);
+
+    // A layout-2 server still running writes the old way; what it wrote
+    // reads back, and the next append moves its leaf into place.
+    let stray = leaf(&a, &c, 9001);
+    let mut pipe = redis::pipe();
+    pipe.hset("t:log:leaves", n + 1, &stray)
+        .ignore()
+        .zadd("t:by-site:a", n + 1, n + 1)
+        .ignore()
+        .incr("t:log:size", 1)
+        .ignore();
+    let () = pipe.query_async(&mut conn).await.unwrap();
+    assert_eq!(store.leaves(n + 1..n + 2).await.unwrap(), std::slice::from_ref(&stray));
+    assert_eq!(indexes(&a, page(Some(n - 1), 10)).await, [n, n + 1]);
+    assert_eq!(store.append(append(&a, &c, 9002, None)).await.unwrap(), n + 2);
+    let hash: bool = ask(&mut conn, "EXISTS", "t:log:leaves").await;
+    assert!(!hash, "the stray leaf moved");
+    let list: u64 = ask(&mut conn, "LLEN", "t:log:leaves:1").await;
+    assert_eq!(list, n + 3 - LEAF_CHUNK);
+    assert_eq!(store.leaves(n..n + 3).await.unwrap()[1], stray);
+    assert_eq!(indexes(&a, page(Some(n - 1), 10)).await, [n, n + 1, n + 2]);
+    assert_eq!(
+        RedisStore::open(&redis.url(), "t:").unwrap().migrate().await.unwrap(),
+        0
+    );
+}
+
+/// While another instance holds the migration lock, requests are answered
+/// `Unavailable` after a short wait instead of hanging; once the lock is
+/// gone this instance moves the data itself and serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_waits_for_another_instances_migration() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let a = site_id("a");
+    let c = ConsentId::from_random([4; 16]);
+    let mut conn = connect(&redis).await;
+    let l = leaf(&a, &c, 100);
+    let () = redis::pipe()
+        .hset("t:log:leaves", 0, &l)
+        .ignore()
+        .zadd("t:by-site:a", 0, 0)
+        .ignore()
+        .set("t:log:size", 1)
+        .ignore()
+        .set("t:schema", 2)
+        .ignore()
+        .set("t:migrating", "another instance")
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), store.leaves(0..1))
+        .await
+        .expect("an answer, not a hang");
+    match answer {
+        Err(StoreError::Unavailable(why)) => assert!(why.to_string().contains("layout"), "{why}"),
+        other => panic!("expected Unavailable while another instance migrates, got {other:?}"),
+    }
+    let schema: u32 = ask(&mut conn, "GET", "t:schema").await;
+    assert_eq!(schema, 2, "nothing moved under another's lock");
+    let () = ask(&mut conn, "DEL", "t:migrating").await;
+    let mut served = None;
+    for _ in 0..50 {
+        match store.leaves(0..1).await {
+            Ok(leaves) => {
+                served = Some(leaves);
+                break;
+            }
+            Err(StoreError::Unavailable(_)) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(served, Some(vec![l]));
+    let schema: u32 = ask(&mut conn, "GET", "t:schema").await;
+    assert_eq!(schema, 3);
+}
+
+/// A log whose leaves below its size are nowhere refuses appends as
+/// corrupt (not "try again") and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_refuses_to_append_to_a_log_with_a_gap() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let mut conn = connect(&redis).await;
+    let () = redis::pipe()
+        .set("t:log:size", 5)
+        .ignore()
+        .set("t:schema", 3)
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    let a = site_id("a");
+    match store
+        .append(append(&a, &ConsentId::from_random([3; 16]), 1, Some(3)))
+        .await
+    {
+        Err(StoreError::Corrupt(why)) => assert!(why.to_string().contains("lacks leaf 0"), "{why}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let size: u64 = ask(&mut conn, "GET", "t:log:size").await;
+    let lists: Vec<String> = ask(&mut conn, "KEYS", "t:log:leaves*").await;
+    assert_eq!((size, lists), (5, Vec::<String>::new()));
+}
+
+/// Layout 3 splits a site's index into strings of `SITE_CHUNK` indexes and
+/// the leaves into lists of `LEAF_CHUNK`: appends across both boundaries
+/// land in order and read back across them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_appends_across_chunk_boundaries() {
+    use consent_server::storage::redis::{LEAF_CHUNK, SITE_CHUNK};
+    let redis = e2e::RedisServer::start().unwrap();
+    let a = site_id("a");
+    let mut conn = connect(&redis).await;
+    // A log three leaves short of a site chunk, as if written before.
+    let start = SITE_CHUNK - 3;
+    let filler = leaf(&a, &ConsentId::from_random([1; 16]), 1);
+    let list = format!("t:log:leaves:{}", start / LEAF_CHUNK);
+    let mut pipe = redis::pipe();
+    for _ in 0..start % LEAF_CHUNK {
+        pipe.rpush(&list, &filler).ignore();
+    }
+    pipe.set("t:log:size", start).ignore().set("t:schema", 3).ignore();
+    let () = pipe.query_async(&mut conn).await.unwrap();
+
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    // One batch of eight, so one script crosses both boundaries.
+    let jobs = (0..8u8)
+        .map(|i| append(&a, &ConsentId::from_random([10 + i; 16]), 100 + u64::from(i), Some(i)))
+        .collect();
+    let got: Vec<u64> = store
+        .append_together(jobs)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let want: Vec<u64> = (start..start + 8).collect();
+    assert_eq!(got, want);
+    let q = |after: Option<u64>| DecisionQuery {
+        after,
+        limit: 100,
+        ..DecisionQuery::default()
+    };
+    let found: Vec<u64> = store
+        .decisions(&a, &q(None))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.index)
+        .collect();
+    assert_eq!(found, want);
+    let found: Vec<u64> = store
+        .decisions(&a, &q(Some(SITE_CHUNK - 1)))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.index)
+        .collect();
+    assert_eq!(found, want[3..]);
+    let leaves = store.leaves(start - 2..start + 8).await.unwrap();
+    assert_eq!(leaves.len(), 10);
+    assert_eq!(leaves[..2], [filler.clone(), filler]);
+    for (l, d) in leaves[2..].iter().zip(store.decisions(&a, &q(None)).await.unwrap()) {
+        assert_eq!(l, &d.record.canonical_bytes());
+    }
+    let low: u64 = ask(&mut conn, "STRLEN", "t:site-index:a:0").await;
+    let high: u64 = ask(&mut conn, "STRLEN", "t:site-index:a:1").await;
+    assert_eq!((low, high), (3 * 8, 5 * 8));
+}
+
+/// One batch of appends may hold several decisions of one returning
+/// visitor, new visitors of several sites and refusals: each gets its own
+/// answer, and the visitor's list holds every accepted index once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_batch_with_mixed_appends() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let store = Arc::new(RedisStore::open(&redis.url(), "t:").unwrap());
+    let (a, b) = (site_id("a"), site_id("b"));
+    let back = ConsentId::from_random([1; 16]);
+    assert_eq!(store.append(append(&a, &back, 1, Some(1))).await.unwrap(), 0);
+    let unknown = ConsentId::from_random([2; 16]);
+    // Sent together, so the appender sees them at once.
+    let mut tasks = Vec::new();
+    for i in 0..60u8 {
+        let store = store.clone();
+        let job = match i % 4 {
+            0 => append(&a, &back, 10 + u64::from(i), None),
+            1 => append(&b, &ConsentId::from_random([100 + i; 16]), 10, Some(i)),
+            2 => append(&a, &unknown, 10, None),
+            _ => append(&a, &back, 10, Some(3)),
+        };
+        tasks.push(tokio::spawn(async move { (i % 4, store.append(job).await) }));
+    }
+    let mut accepted = BTreeSet::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (0 | 1, Ok(idx)) => assert!(accepted.insert(idx)),
+            (2 | 3, Err(StoreError::Conflict(_))) => {}
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(
+        accepted,
+        (1..31).collect::<BTreeSet<u64>>(),
+        "gap-free, refusals take no index"
+    );
+    let q = DecisionQuery {
+        consent_id: Some(back.clone()),
+        limit: 100,
+        ..DecisionQuery::default()
+    };
+    let found: Vec<u64> = store.decisions(&a, &q).await.unwrap().iter().map(|d| d.index).collect();
+    assert_eq!(found.len(), 16);
+    assert_eq!(found[0], 0);
+    assert!(found.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(store.visitor(&a, &back).await.unwrap().unwrap().secret_sha256, [1; 32]);
+    let all_b = DecisionQuery {
+        limit: 100,
+        ..DecisionQuery::default()
+    };
+    assert_eq!(store.decisions(&b, &all_b).await.unwrap().len(), 15);
+}
+
+/// Under steady load, with readers beside the writer, the WAL must start
+/// over now and then instead of holding every page ever written: the
+/// checkpoints run beside the writer, and a WAL only restarts when a write
+/// begins on a wholly checkpointed snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_starts_over_under_steady_load() {
+    let dir = tempfile::tempdir().unwrap();
+    // A small bound (1 MiB) so that a short test crosses it many times.
+    let store = SqliteStore::open_with_wal_bound(dir.path(), 256).unwrap();
+    let a = site_id("a");
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(2500);
+    let mut tasks = Vec::new();
+    for t in 0..32u8 {
+        let (store, a) = (store.clone(), a.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while std::time::Instant::now() < until {
+                let mut id = [t; 16];
+                id[..4].copy_from_slice(&n.to_be_bytes());
+                let c = ConsentId::from_random(id);
+                store.append(append(&a, &c, u64::from(n), Some(t))).await.unwrap();
+                // A reader beside the writer, as the log integrator is.
+                store.leaves(0..4).await.unwrap();
+                n += 1;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let leaves = store.leaf_count().await.unwrap();
+    // The WAL header's checkpoint sequence number (bytes 12..16, big
+    // endian) counts the times the WAL started over.
+    let wal = std::fs::read(dir.path().join("keurmerk.sqlite3-wal")).unwrap();
+    let restarts = u32::from_be_bytes(wal[12..16].try_into().unwrap());
+    assert!(
+        restarts >= 3,
+        "after {leaves} appends in 2.5 s the WAL started over {restarts} times; it holds {} bytes",
+        wal.len()
+    );
+}
