@@ -1,16 +1,60 @@
-//! The dashboard: a router the server mounts at `/dashboard`, speaking to
-//! storage only through `consent-core`'s traits (it never imports the server).
+//! The dashboard: a router the server mounts at [`BASE`], speaking to
+//! storage only through `consent-core`'s [`Store`] and to the server only
+//! through [`Host`] (it never imports the server).
 //!
-//! - [`auth`]: the log-in hook the server hands in (its session mechanism).
-//! - [`html`]: escaping, the page frame, Dutch and English texts.
-//! - [`pages`]: the handlers (log-in, sites, a site, scans and findings).
+//! - [`host`]: what the server provides: log-in, sessions, site caches, the scan queue.
+//! - `session`: logging in and out; the logged-in-session extractor and CSRF-checked forms.
+//! - `sites`: the site list and a site's page.
+//! - `config`: the configuration editor and "Declare it".
+//! - `scans`: scans, scan jobs ("Scan now") and findings.
+//! - `page`: what every page shares: the frame, rendering, problems, escaping.
+//! - `i18n`: Dutch and English.
+//!
+//! The HTML is in `templates/` (askama, checked at compile time; `base.html`
+//! is the frame every page extends).
 
-pub mod auth;
-pub mod html;
-pub mod pages;
+use std::sync::Arc;
 
-pub use auth::Auth;
-pub use pages::router;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{get, post};
+use consent_core::store::Store;
+
+mod config;
+pub mod host;
+mod i18n;
+mod page;
+mod scans;
+mod session;
+mod sites;
+
+pub use host::Host;
+pub use session::cookie;
 
 /// Where the server mounts the dashboard; links are absolute under it.
 pub const BASE: &str = "/dashboard";
+
+/// The dashboard's routes, to be mounted at [`BASE`].
+pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
+    Router::new()
+        .route("/", get(sites::list::<S>))
+        .route("/login", get(session::login_form).post(session::login::<S>))
+        .route("/logout", post(session::logout::<S>))
+        .route("/sites/{site}", get(sites::show::<S>))
+        .route("/sites/{site}/config", get(config::edit::<S>).post(config::save::<S>))
+        .route("/sites/{site}/declare", post(config::declare::<S>))
+        .route("/sites/{site}/scans", get(scans::list::<S>))
+        .route("/sites/{site}/scan-jobs", post(scans::scan_now::<S>))
+        .route("/sites/{site}/scans/{id}", get(scans::show::<S>))
+        .route("/static/dashboard.css", get(page::stylesheet))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(Arc::new(Dash { store, host }))
+}
+
+/// The handlers' state.
+struct Dash<S> {
+    store: S,
+    host: Arc<dyn Host>,
+}
+
+type St<S> = State<Arc<Dash<S>>>;

@@ -117,12 +117,12 @@ impl LogInner {
     pub async fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
         let keys = tiles_read_by(|t| inclusion_proof(t, index, size).map(|_| ()));
         let tiles = self.storage.read_tiles(keys).await?;
-        inclusion_proof(&TiledTree::new(&tiles), index, size).map_err(|e| StoreError::corrupt(e))
+        inclusion_proof(&TiledTree::new(&tiles), index, size).map_err(StoreError::corrupt)
     }
 
     pub async fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
         let keys = tiles_read_by(|t| consistency_proof(t, old, new).map(|_| ()));
         let tiles = self.storage.read_tiles(keys).await?;
-        consistency_proof(&TiledTree::new(&tiles), old, new).map_err(|e| StoreError::corrupt(e))
+        consistency_proof(&TiledTree::new(&tiles), old, new).map_err(StoreError::corrupt)
     }
 }

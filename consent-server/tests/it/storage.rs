@@ -48,11 +48,7 @@ fn append(site: &SiteId, consent: &ConsentId, time_ms: u64, new: Option<u8>) -> 
 
 /// A connection of the test's own to the store's Redis.
 async fn connect(redis: &e2e::RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
+    crate::common::redis_con(&redis.url()).await
 }
 
 /// One Redis command with one argument, for looking at what a store wrote.
@@ -238,6 +234,31 @@ async fn conformance<S: Store + Clone>(store: S) {
     assert_eq!(expected[0], 3);
     assert_eq!(page2.iter().map(|d| d.index).collect::<Vec<_>>(), expected);
     assert!(store.decisions(&nope, &q(|_| {})).await.unwrap().is_empty());
+    // Newest first: the same decisions in reverse, paged by `before`, and
+    // a visitor's newest decision first.
+    let newest: Vec<u64> = all_a.iter().rev().map(|d| d.index).collect();
+    let indexes = |ds: Vec<consent_core::store::LoggedDecision>| ds.iter().map(|d| d.index).collect::<Vec<_>>();
+    let desc = |limit: usize, before: Option<u64>| DecisionQuery {
+        newest_first: true,
+        before,
+        limit,
+        ..DecisionQuery::default()
+    };
+    assert_eq!(indexes(store.decisions(&a, &desc(1000, None)).await.unwrap()), newest);
+    let first = indexes(store.decisions(&a, &desc(5, None)).await.unwrap());
+    assert_eq!(first, newest[..5]);
+    let second = indexes(store.decisions(&a, &desc(5, Some(first[4]))).await.unwrap());
+    assert_eq!(second, newest[5..10]);
+    let c1_newest = DecisionQuery {
+        consent_id: Some(c1.clone()),
+        ..desc(1, None)
+    };
+    assert_eq!(indexes(store.decisions(&a, &c1_newest).await.unwrap()), vec![1]);
+    let c1_older = DecisionQuery {
+        consent_id: Some(c1.clone()),
+        ..desc(10, Some(1))
+    };
+    assert_eq!(indexes(store.decisions(&a, &c1_older).await.unwrap()), vec![0]);
 
     // API keys: looked up by hash, listed per site.
     let key = ApiKey {
@@ -960,6 +981,29 @@ async fn redis_appends_across_chunk_boundaries() {
         .map(|d| d.index)
         .collect();
     assert_eq!(found, want[3..]);
+    // Newest first across the chunk boundary, and from below it.
+    let back = |before: Option<u64>| DecisionQuery {
+        before,
+        newest_first: true,
+        limit: 100,
+        ..DecisionQuery::default()
+    };
+    let found: Vec<u64> = store
+        .decisions(&a, &back(None))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.index)
+        .collect();
+    assert_eq!(found, want.iter().rev().copied().collect::<Vec<_>>());
+    let found: Vec<u64> = store
+        .decisions(&a, &back(Some(SITE_CHUNK + 1)))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.index)
+        .collect();
+    assert_eq!(found, [SITE_CHUNK, SITE_CHUNK - 1, SITE_CHUNK - 2, SITE_CHUNK - 3]);
     let leaves = store.leaves(start - 2..start + 8).await.unwrap();
     assert_eq!(leaves.len(), 10);
     assert_eq!(leaves[..2], [filler.clone(), filler]);

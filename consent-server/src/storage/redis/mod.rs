@@ -55,6 +55,9 @@ pub const SITE_CHUNK: u64 = 1 << 20;
 /// Binary search inside each string, so a page costs the same at any depth.
 const SITE_PAGE: &str = include_str!("site_page.lua");
 
+/// The same page newest first: up to `limit` indexes below `before`.
+const SITE_PAGE_DESC: &str = include_str!("site_page_desc.lua");
+
 /// Moving to layout 3: one list's worth of leaves from the layout-2 hash.
 /// Resumes where a list ends, so a move cut short (or run twice) is safe.
 const MOVE_LEAVES: &str = include_str!("move_leaves.lua");
@@ -139,6 +142,7 @@ const SAVE_SCAN: &str = include_str!("save_scan.lua");
 struct Scripts {
     append: Script,
     site_page: Script,
+    site_page_desc: Script,
     move_leaves: Script,
     move_site_index: Script,
     hold_lock: Script,
@@ -305,6 +309,7 @@ impl RedisStore {
             scripts: Arc::new(Scripts {
                 append: Script::new(APPEND),
                 site_page: Script::new(SITE_PAGE),
+                site_page_desc: Script::new(SITE_PAGE_DESC),
                 move_leaves: Script::new(MOVE_LEAVES),
                 move_site_index: Script::new(MOVE_SITE_INDEX),
                 hold_lock: Script::new(HOLD_LOCK),
@@ -799,6 +804,54 @@ impl RedisStore {
         Ok(out)
     }
 
+    /// [`walk`](Self::walk) newest first: pages of the site's index below
+    /// `q.before`, from the newest chunk back.
+    async fn walk_back(&self, site: &SiteId, q: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
+        let strings = self.key(&["site-index", site.as_str(), ""]);
+        let strays = self.key(&["by-site", site.as_str()]);
+        let mut out = Vec::new();
+        let mut before = q.before;
+        let page = q.limit.clamp(1, 1000);
+        while out.len() < q.limit {
+            let packed: Vec<u8> = self
+                .scripts
+                .site_page_desc
+                .key(self.key(&["log", "size"]))
+                .arg(&strings)
+                .arg(before.map_or(-1, |b| b as i64))
+                .arg(page)
+                .invoke_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+            if !packed.len().is_multiple_of(8) {
+                return Err(corrupt_because(format!("a site index page of {} bytes", packed.len())));
+            }
+            let mut ids: Vec<u64> = packed
+                .chunks_exact(8)
+                .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))
+                .collect();
+            // Decisions a layout-2 server still adds to the old sorted set.
+            let max = before.map_or("+inf".to_owned(), |b| format!("({b}"));
+            let old: Vec<u64> = self
+                .conn
+                .clone()
+                .zrevrangebyscore_limit(&strays, max, "-inf", 0, page as isize)
+                .await
+                .map_err(unavailable)?;
+            ids.extend(old);
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.dedup();
+            ids.truncate(page);
+            let Some(&last) = ids.last() else { break };
+            self.collect(&ids, q, &mut out).await?;
+            if last == 0 {
+                break;
+            }
+            before = Some(last);
+        }
+        Ok(out)
+    }
+
     /// Reads the leaves at `ids` and adds those `q` matches to `out`, up to `q.limit`.
     async fn collect(&self, ids: &[u64], q: &DecisionQuery, out: &mut Vec<LoggedDecision>) -> Result<(), StoreError> {
         for chunk in ids.chunks(1000) {
@@ -996,14 +1049,24 @@ impl DecisionStore for RedisStore {
             Some(c) => {
                 let mut out = Vec::new();
                 if let Some((_, ids)) = self.visitor_field(site, c).await? {
-                    let ids: Vec<u64> = ids.into_iter().filter(|i| q.after.is_none_or(|a| *i > a)).collect();
+                    let mut ids: Vec<u64> = ids
+                        .into_iter()
+                        .filter(|i| q.after.is_none_or(|a| *i > a) && q.before.is_none_or(|b| *i < b))
+                        .collect();
+                    if q.newest_first {
+                        ids.reverse();
+                    }
                     self.collect(&ids, q, &mut out).await?;
                 }
                 Ok(out)
             }
             None => {
                 self.ready().await?;
-                self.walk(site, q).await
+                if q.newest_first {
+                    self.walk_back(site, q).await
+                } else {
+                    self.walk(site, q).await
+                }
             }
         }
     }

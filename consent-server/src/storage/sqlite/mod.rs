@@ -664,19 +664,21 @@ impl Writer {
 
 /// A visitor's leaves as (index, time, leaf), oldest first, found by
 /// following the `prev` chain back from the visitor's latest leaf.
-fn visitor_leaves(
+/// Walks a visitor's decisions from the newest back, handing each
+/// (index, time, leaf) to `f` until it returns `false`.
+fn walk_visitor(
     c: &Connection,
     ids: &Issuer,
     site: &SiteId,
     cid: &ConsentId,
-) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+    mut f: impl FnMut(i64, i64, Vec<u8>) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
     let last: Option<i64> = sql(c
         .prepare_cached("SELECT last_idx FROM visitors WHERE site = ?1 AND visitor_key = ?2")
         .and_then(|mut s| {
             s.query_row(params![site.as_str(), ids.row_key(cid)], |r| r.get(0))
                 .optional()
         }))?;
-    let mut out = Vec::new();
     let mut s = sql(c.prepare_cached("SELECT prev, time_ms, leaf, site, consent_id FROM leaves WHERE idx = ?1"))?;
     let mut next = last;
     while let Some(idx) = next {
@@ -686,9 +688,26 @@ fn visitor_leaves(
         if leaf_site != site.as_str() || leaf_cid != cid.as_str() || prev.is_some_and(|p| p >= idx) {
             return Err(corrupt_because(format!("the chain of {cid} is broken at leaf {idx}")));
         }
-        out.push((idx, time, leaf));
+        if !f(idx, time, leaf)? {
+            break;
+        }
         next = prev;
     }
+    Ok(())
+}
+
+/// A visitor's decisions, oldest first.
+fn visitor_leaves(
+    c: &Connection,
+    ids: &Issuer,
+    site: &SiteId,
+    cid: &ConsentId,
+) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+    let mut out = Vec::new();
+    walk_visitor(c, ids, site, cid, |i, t, l| {
+        out.push((i, t, l));
+        Ok(true)
+    })?;
     out.reverse();
     Ok(out)
 }
@@ -853,23 +872,45 @@ impl DecisionStore for SqliteStore {
                 });
                 Ok(())
             };
+            let before = q.before.map_or(i64::MAX, |b| b as i64);
+            let wanted = |i: i64, t: i64| i > after && i < before && (from..to).contains(&t);
             if let Some(cid) = &q.consent_id {
-                let leaves = visitor_leaves(c, &ids, &site, cid)?;
-                let wanted = leaves
-                    .into_iter()
-                    .filter(|(i, t, _)| *i > after && (from..to).contains(t))
-                    .take(q.limit);
-                for (i, _, l) in wanted {
-                    push(i, l)?;
+                if q.newest_first {
+                    // The chain runs newest to oldest: stop once the page is full.
+                    let mut taken = 0;
+                    walk_visitor(c, &ids, &site, cid, |i, t, l| {
+                        if taken >= q.limit {
+                            return Ok(false);
+                        }
+                        if wanted(i, t) {
+                            push(i, l)?;
+                            taken += 1;
+                        }
+                        Ok(true)
+                    })?;
+                } else {
+                    let leaves = visitor_leaves(c, &ids, &site, cid)?;
+                    let page = leaves.into_iter().filter(|(i, t, _)| wanted(*i, *t)).take(q.limit);
+                    for (i, _, l) in page {
+                        push(i, l)?;
+                    }
                 }
             } else {
-                let mut s = sql(c.prepare_cached(
-                    "SELECT idx, leaf FROM leaves WHERE site = ?1 AND idx > ?2
-                     AND time_ms >= ?3 AND time_ms < ?4 ORDER BY idx LIMIT ?5",
-                ))?;
-                let rows = sql(s.query_map(params![site.as_str(), after, from, to, limit], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                // Both directions walk the (site, idx) index: a page reads
+                // its own rows (and those the time window skips), however
+                // long the site's history.
+                let mut s = sql(c.prepare_cached(if q.newest_first {
+                    "SELECT idx, leaf FROM leaves WHERE site = ?1 AND idx > ?2 AND idx < ?6
+                     AND time_ms >= ?3 AND time_ms < ?4 ORDER BY idx DESC LIMIT ?5"
+                } else {
+                    "SELECT idx, leaf FROM leaves WHERE site = ?1 AND idx > ?2 AND idx < ?6
+                     AND time_ms >= ?3 AND time_ms < ?4 ORDER BY idx LIMIT ?5"
                 }))?;
+                let rows = sql(
+                    s.query_map(params![site.as_str(), after, from, to, limit, before], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    }),
+                )?;
                 for row in rows {
                     let (i, l) = sql(row)?;
                     push(i, l)?;

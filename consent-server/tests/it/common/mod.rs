@@ -366,10 +366,15 @@ pub async fn post_demo_decision_at(
 }
 
 /// A connection to the Redis at `url`.
+///
+/// The client's default answer timeout (500 ms) is too short for the large
+/// set-up pipelines some tests send while every other test shares the two
+/// cores: a timeout there failed a test now and then, not the code under test.
 pub async fn redis_con(url: &str) -> redis::aio::MultiplexedConnection {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(std::time::Duration::from_secs(30)));
     redis::Client::open(url)
         .unwrap()
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .unwrap()
 }

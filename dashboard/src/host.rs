@@ -1,27 +1,15 @@
-//! The server's session mechanism, as the dashboard needs it. The server
-//! implements [`Auth`] over its own log-in code (argon2, rate limits, the
-//! session cookie) so there is one session for the API and the dashboard.
+//! What the dashboard needs from the server that mounts it: the server
+//! implements [`Host`] over its own log-in code (argon2, rate limits, the
+//! session cookie), so there is one session for the API and the dashboard,
+//! and over its site cache and scan queue.
 
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderValue;
 use consent_core::SiteId;
 use consent_core::store::Session;
-
-/// The value of cookie `name` in a request's `Cookie` headers. Shared with
-/// the server, which reads the same session cookie for the API.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -69,7 +57,9 @@ pub enum LoginOutcome {
     Unavailable,
 }
 
-pub trait Auth: Send + Sync + 'static {
+/// The server's side of the dashboard: log-in and sessions, dropping cached
+/// site state after a change, and the scan queue.
+pub trait Host: Send + Sync + 'static {
     /// The name of the session cookie.
     fn cookie_name(&self) -> &'static str;
     /// Checks the credentials and opens a session.

@@ -1,0 +1,160 @@
+//! Dutch and English: which one a request gets, and the interface texts of
+//! each. Templates read the texts as fields (`{{ t.save }}`), so a missing or
+//! misspelt text is a compile error, not a blank on a page.
+
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+
+/// Dutch is the default; English when the browser prefers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Nl,
+    En,
+}
+
+impl Lang {
+    /// The first of `nl`/`en` in `Accept-Language` (quality order as sent,
+    /// which is how browsers send it); Dutch when neither is there.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        for tag in accept.split(',').take(20) {
+            let primary = tag.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if primary.starts_with("nl") {
+                return Lang::Nl;
+            }
+            if primary.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::Nl
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Nl => &NL,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// The request's language, for pages shown without a session.
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Lang::from_headers(&parts.headers))
+    }
+}
+
+/// Declares [`Texts`] and its Dutch and English values, each pair together.
+macro_rules! texts {
+    ($($key:ident: $nl:expr, $en:expr;)*) => {
+        /// The interface texts of one language.
+        pub struct Texts {
+            $(pub $key: &'static str,)*
+        }
+
+        static NL: Texts = Texts { $($key: $nl,)* };
+        static EN: Texts = Texts { $($key: $en,)* };
+    };
+}
+
+texts! {
+    // The `lang` attribute of the page.
+    code: "nl", "en";
+    login: "Inloggen", "Log in";
+    logout: "Uitloggen", "Log out";
+    username: "Gebruikersnaam", "Username";
+    password: "Wachtwoord", "Password";
+    wrong: "Onjuiste gebruikersnaam of wachtwoord.", "Wrong username or password.";
+    limited: "Te veel pogingen; probeer het later opnieuw.", "Too many attempts; try again later.";
+    unavailable: "De opslag is niet bereikbaar; probeer het opnieuw.", "Storage is unavailable; try again.";
+    sites: "Sites", "Sites";
+    site: "Site", "Site";
+    version: "Huidige configuratieversie", "Current configuration version";
+    origins: "Toegestane origins", "Allowed origins";
+    decisions: "Recente keuzes", "Recent decisions";
+    time: "Tijd (UTC)", "Time (UTC)";
+    method: "Methode", "Method";
+    categories: "Categorieën", "Categories";
+    export: "Exporteren", "Export";
+    scans: "Scans", "Scans";
+    scanned: "Gescande URL", "Scanned URL";
+    findings: "Bevindingen", "Findings";
+    severity: "Ernst", "Severity";
+    platform: "Platform", "Platform";
+    evidence: "Bewijs", "Evidence";
+    remedy: "Oplossing", "Remedy";
+    none: "Nog niets.", "Nothing yet.";
+    edit_config: "Configuratie bewerken", "Edit configuration";
+    save: "Opslaan", "Save";
+    field: "Fout in veld", "Error in field";
+    declare: "Declareren:", "Declare it:";
+    draft: "Concept, nog niet opgeslagen: controleer het en sla het op.", "Draft, not saved yet: review it and save.";
+    scan_now: "Nu scannen", "Scan now";
+    scan_now_help:
+        "Een scanner-worker scant de eerste toegestane origin van deze site met de huidige configuratie.",
+        "A scanner worker scans this site's first allowed origin against the current configuration.";
+    scan_jobs: "Scanopdrachten", "Scan jobs";
+    queue_off:
+        "Geen scanwachtrij ingesteld: start de server met --redis of --scan-queue.",
+        "Scan queue not configured: start the server with --redis or --scan-queue.";
+    queue_down: "De scanwachtrij is niet bereikbaar; probeer het opnieuw.", "The scan queue is unavailable; try again.";
+    status: "Status", "Status";
+    queued: "In de wachtrij", "Queued";
+    running: "Bezig", "Running";
+    done: "Klaar", "Done";
+    failed: "Mislukt", "Failed";
+    not_found: "Niet gevonden.", "Not found.";
+    forbidden: "Ontbrekend of onjuist CSRF-token.", "Missing or wrong CSRF token.";
+    bad_report: "Dit rapport kan niet gelezen worden.", "This report cannot be read.";
+}
+
+impl Texts {
+    /// A scan job's status (`queued`, `running`, `done`, `failed`) in words.
+    pub fn job_status(&self, status: &str) -> &'static str {
+        match status {
+            "queued" => self.queued,
+            "running" => self.running,
+            "done" => self.done,
+            "failed" => self.failed,
+            _ => "?",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn dutch_unless_english_comes_first() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Lang::from_headers(&h), Lang::Nl);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("en-GB,en;q=0.9,nl;q=0.8"),
+        );
+        assert_eq!(Lang::from_headers(&h), Lang::En);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("de-DE,nl;q=0.9,en;q=0.8"),
+        );
+        assert_eq!(Lang::from_headers(&h), Lang::Nl);
+    }
+
+    #[test]
+    fn job_statuses_in_words() {
+        assert_eq!(Lang::En.texts().job_status("queued"), "Queued");
+        assert_eq!(Lang::Nl.texts().job_status("done"), "Klaar");
+        assert_eq!(Lang::En.texts().job_status("exploded"), "?");
+    }
+}
