@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ConfigVersion, SiteConfig};
 use crate::id::ConsentId;
 
-/// The largest decision body the server reads (the 16 KiB).
+/// The largest decision body the server reads: a decision names at most a
+/// few dozen categories and services, far below this.
 pub const MAX_DECISION_BYTES: usize = 16 * 1024;
 pub const MAX_PAGE_PATH: usize = 1024;
 

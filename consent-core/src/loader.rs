@@ -19,6 +19,7 @@
 //! | `c` | category ids in display order; `r` the required ones |
 //! | `m` | Consent Mode signal -> categories that must all be granted |
 //! | `h` | `[host, category, service]` per declared host (`*.` = subdomains) |
+//! | `b` | category -> space-separated hosts (each with its subdomains) of well-known trackers, held back even when the site declared none of them: [`builtin_trackers`] for the site's categories |
 //! | `l` | languages offered, the first being the fallback |
 //! | `t` | language -> the few texts the loader shows itself, in [`LOADER_TEXT_KEYS`] order (reopen control, embed placeholders); English built-ins for a language without its own |
 //!
@@ -27,12 +28,20 @@
 //! a returning visitor downloads just this.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::config::{ConfigVersion, SiteConfig};
 use crate::id::SiteId;
+
+/// One entry of [`SIGNATURE_FILES`]: the file's name and text.
+macro_rules! signature {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../scanner/signatures/", $name)))
+    };
+}
 
 /// Where the loader finds the server and the widget's assets.
 pub struct LoaderContext<'a> {
@@ -108,6 +117,93 @@ const LOADER_TEXTS: [(&str, [&str; 4]); 4] = [
     ),
 ];
 
+/// The scanner's signature files (`scanner/signatures/`), one per platform.
+///
+/// The scanner's built-in knowledge base is these files; the loader's
+/// built-in tracker list is their `block` lists ([`builtin_trackers`]). One
+/// list of files and one place per fact, so the two cannot drift apart: a
+/// host added to a platform's `block` is blocked by every loader rendered
+/// after the next build. In a fixed order, so scan reports are stable.
+pub const SIGNATURE_FILES: &[(&str, &str)] = &[
+    signature!("meta-pixel.toml"),
+    signature!("google-ads.toml"),
+    signature!("floodlight.toml"),
+    signature!("x-twitter.toml"),
+    signature!("linkedin-insight.toml"),
+    signature!("tiktok.toml"),
+    signature!("pinterest.toml"),
+    signature!("snap.toml"),
+    signature!("criteo.toml"),
+    signature!("adroll.toml"),
+    signature!("microsoft-uet.toml"),
+    signature!("ga4.toml"),
+    signature!("google-tag-manager.toml"),
+    signature!("matomo.toml"),
+    signature!("plausible.toml"),
+    signature!("hotjar.toml"),
+    signature!("microsoft-clarity.toml"),
+    signature!("fullstory.toml"),
+];
+
+/// Well-known tracker hosts the loader holds back until their category is
+/// allowed, even on a site that did not declare them (a declared service's
+/// hosts take precedence): category -> hosts, a host covering its
+/// subdomains. Each signature file's `block` under its `category`, each
+/// host once, in file order.
+pub fn builtin_trackers() -> &'static [(String, Vec<String>)] {
+    static LIST: LazyLock<Vec<(String, Vec<String>)>> = LazyLock::new(|| {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (file, text) in SIGNATURE_FILES {
+            let (category, hosts) = signature_block(text).unwrap_or_else(|e| panic!("scanner/signatures/{file}: {e}"));
+            if hosts.is_empty() {
+                continue;
+            }
+            let i = match out.iter().position(|(c, _)| *c == category) {
+                Some(i) => i,
+                None => {
+                    out.push((category, Vec::new()));
+                    out.len() - 1
+                }
+            };
+            for host in hosts {
+                if !out[i].1.contains(&host) {
+                    out[i].1.push(host);
+                }
+            }
+        }
+        out
+    });
+    &LIST
+}
+
+/// The `category` and `block` (empty when absent) of one signature file.
+///
+/// Both are top-level keys written on one line, whose TOML values (a basic
+/// string, an array of basic strings) are also JSON: read without a TOML
+/// parser. The scanner reads the whole file with one, and its tests check
+/// that both read the same.
+pub fn signature_block(text: &str) -> Result<(String, Vec<String>), String> {
+    let mut category = None;
+    let mut block = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            break; // the first table: no top-level keys after it
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim();
+        let bad = |e: serde_json::Error| format!("{} = {value}: {e} (one line, basic strings only)", key.trim());
+        match key.trim() {
+            "category" => category = Some(serde_json::from_str::<String>(value).map_err(bad)?),
+            "block" => block = serde_json::from_str::<Vec<String>>(value).map_err(bad)?,
+            _ => {}
+        }
+    }
+    Ok((category.ok_or("no top-level `category`")?, block))
+}
+
 /// The purposes fingerprint (`f`): what a visitor agreed to, independent of
 /// wording. A decision stays valid across versions with the same fingerprint.
 pub fn purposes_fingerprint(config: &SiteConfig) -> String {
@@ -141,6 +237,11 @@ pub fn rules(cx: &LoaderContext<'_>) -> Value {
         .iter()
         .flat_map(|s| s.hosts.iter().map(move |h| json!([h, s.category, s.id])))
         .collect();
+    let builtin: serde_json::Map<String, Value> = builtin_trackers()
+        .iter()
+        .filter(|(category, _)| cfg.categories.iter().any(|c| c.id == *category))
+        .map(|(category, hosts)| (category.clone(), Value::from(hosts.join(" "))))
+        .collect();
     let english = &LOADER_TEXTS[1].1;
     let mut texts = BTreeMap::new();
     for lang in &cfg.languages {
@@ -164,6 +265,7 @@ pub fn rules(cx: &LoaderContext<'_>) -> Value {
         "r": ids(&|c| c.required),
         "m": cfg.consent_mode,
         "h": hosts,
+        "b": builtin,
         "l": cfg.languages,
         "t": texts,
     })
@@ -278,6 +380,16 @@ mod tests {
         assert_eq!(v["r"], json!(["necessary"]));
         assert_eq!(v["m"]["ad_user_data"], json!(["marketing"]));
         assert_eq!(v["h"][1], json!(["*.facebook.com", "marketing", "meta"]));
+        let builtin = |cat: &str| {
+            v["b"][cat]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert!(builtin("marketing").contains(&"facebook.net".to_owned()));
+        assert!(builtin("analytics").contains(&"google-analytics.com".to_owned()));
         assert!(
             v.get("k").is_none(),
             "declared cookies come with the UI's configuration"
@@ -287,6 +399,80 @@ mod tests {
         // The site's override wins, and survives escaping intact.
         assert_eq!(v["t"]["en"][0], "Privacy </script><!-- \u{2029}");
         assert_eq!(v["t"]["en"][2], "Allow once");
+    }
+
+    #[test]
+    fn built_in_trackers_are_the_signature_files_block_lists() {
+        let list = builtin_trackers();
+        let cats: Vec<&str> = list.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(cats, ["marketing", "analytics"]);
+        let hosts = |cat: &str| &list.iter().find(|(c, _)| c == cat).unwrap().1;
+        for h in ["facebook.net", "doubleclick.net", "bat.bing.com", "ct.pinterest.com"] {
+            assert!(hosts("marketing").iter().any(|x| x == h), "{h}");
+        }
+        for h in ["googletagmanager.com", "clarity.ms", "plausible.io"] {
+            assert!(hosts("analytics").iter().any(|x| x == h), "{h}");
+        }
+        // doubleclick.net is in two files (Google Ads, Floodlight): listed once.
+        assert_eq!(hosts("marketing").iter().filter(|h| *h == "doubleclick.net").count(), 1);
+        // Bare host names, and no host (or a parent of it) under two
+        // categories: which category claims a host never depends on order.
+        let covers = |a: &str, b: &str| a == b || b.ends_with(&format!(".{a}"));
+        for (cat, hs) in list {
+            for h in hs {
+                assert!(
+                    !h.is_empty()
+                        && h.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'),
+                    "{h:?}"
+                );
+                for (other, os) in list.iter().filter(|(o, _)| o != cat) {
+                    for o in os {
+                        assert!(!covers(h, o) && !covers(o, h), "{h} ({cat}) and {o} ({other})");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn signature_block_reads_category_and_block_and_names_a_bad_line() {
+        let ok = r#"id = "x"
+category = "marketing"
+# a = b
+block = ["a.example", "b.example"]
+
+[sources]
+block = ["not top-level"]
+"#;
+        assert_eq!(
+            signature_block(ok).unwrap(),
+            (
+                "marketing".to_owned(),
+                vec!["a.example".to_owned(), "b.example".to_owned()]
+            )
+        );
+        assert!(signature_block("category = \"analytics\"\n").unwrap().1.is_empty());
+        let two_lines = "category = \"marketing\"\nblock = [\"a.example\",\n  \"b.example\"]\n";
+        let e = signature_block(two_lines).unwrap_err();
+        assert!(e.starts_with("block = "), "{e}");
+        assert!(signature_block("block = []\n").is_err());
+    }
+
+    #[test]
+    fn only_the_sites_categories_get_built_in_trackers() {
+        let mut c = site();
+        c.categories.retain(|c| c.id != "marketing");
+        c.services.clear();
+        let v = extract(&rendered("var R=__KEURMERK_RULES__;", &c));
+        assert!(v["b"].get("marketing").is_none());
+        assert!(
+            v["b"]["analytics"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .any(|h| h == "hotjar.com")
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Recording decisions over keep-alive HTTP on loopback, durability on:
 //! decisions/s, p50 and p99 for the embedded (SQLite) and the Redis backend,
 //! and `redis-benchmark -t set` against the same Redis (AOF, `appendfsync
-//! always`, no automatic rewrites: the README's production setting) as the
+//! always`, no automatic rewrites: the production setting in docs/operating.md) as the
 //! ceiling of this machine, measured in the same run.
 //!
 //! The load comes from `wrk` (installed by `scripts/setup`): written in C,

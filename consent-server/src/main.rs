@@ -56,7 +56,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             }
             Err(e) => tracing::warn!(
                 error = %e,
-                "Redis storage: could not read its persistence settings; check them against the README"
+                "Redis storage: could not read its persistence settings; check them against docs/operating.md"
             ),
         }
     }

@@ -182,11 +182,9 @@ const MAX_WORKERS: u16 = 1024;
 /// One thread fewer than the cores, at least one. The server shares its
 /// machine with its storage: SQLite's writer thread, or a Redis beside it.
 /// On the 2-core bench machine a second runtime thread only competed with
-/// them: one thread recorded 9-14% more decisions a second on SQLite and
-/// ~30% more on Redis, spending 10-35% less CPU on each (the README has the
-/// figures), since
-/// with one thread no task is ever woken on another thread, and the
-/// runtime never parks and unparks a second one.
+/// them: one thread recorded more decisions a second on both backends and
+/// spent less CPU on each (docs/benchmarks.md has the figures), since with one thread no task is ever woken on another thread,
+/// and the runtime never parks and unparks a second one.
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }

@@ -19,13 +19,6 @@
   var oOpen = XP.open, oSend = XP.send, EP = Element.prototype, oSetAttr = EP.setAttribute;
   var gpc = nav.globalPrivacyControl === true;
 
-  // Well-known trackers blocked even when the site did not declare them
-  // (hosts from REFERENCE.md §A; a declared service always takes precedence).
-  var BUILTIN = {
-    marketing: "facebook.net facebook.com doubleclick.net googleadservices.com googlesyndication.com ads-twitter.com analytics.tiktok.com snap.licdn.com px.ads.linkedin.com bat.bing.com sc-static.net ct.pinterest.com",
-    analytics: "google-analytics.com googletagmanager.com hotjar.com clarity.ms plausible.io"
-  };
-
   function has(a, x) { return a.indexOf(x) >= 0; }
   function each(o, f) { for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) f(k, o[k]); }
   function store(k, v) {
@@ -172,7 +165,11 @@
   gtag("consent", "default", defaults);
   if (dec) gtag("consent", "update", signals());
 
-  // Which declared service (or well-known tracker) a URL belongs to.
+  // Which declared service (or well-known tracker) a URL belongs to. A
+  // declared host always takes precedence. Well-known trackers (R.b:
+  // category -> hosts, each with its subdomains) are blocked even when the
+  // site did not declare them; the server lists those of the site's
+  // categories, from the `block` lists of scanner/signatures/*.toml.
   function rule(url) {
     var h;
     try { h = new URL(url, loc.href).hostname; } catch (e) { return null; }
@@ -180,9 +177,8 @@
       var p = R.h[i][0];
       if (p.slice(0, 2) === "*." ? h === p.slice(2) || h.slice(-p.length + 1) === p.slice(1) : h === p) return R.h[i];
     }
-    for (var cat in BUILTIN) {
-      if (!has(R.c, cat)) continue;
-      var l = BUILTIN[cat].split(" ");
+    for (var cat in R.b) {
+      var l = R.b[cat].split(" ");
       for (var j = 0; j < l.length; j++) if (h === l[j] || h.slice(-l[j].length - 1) === "." + l[j]) return [l[j], cat, ""];
     }
     return null;

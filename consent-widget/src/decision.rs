@@ -7,7 +7,7 @@
 //!
 //! Written as plain loops over the rules' JS arrays into a few `String`s:
 //! every iterator adapter, `Vec` of pairs and temporary `String` costs wasm,
-//! and this code is on every first visit (see the README's sizes).
+//! and this code is on every first visit (see docs/benchmarks.md for its size).
 
 use alloc::string::String;
 use alloc::vec::Vec;

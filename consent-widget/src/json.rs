@@ -1,6 +1,7 @@
 //! Writing the few small JSON texts the widget sends and stores (a
 //! decision for the server, an event's detail). Written by hand: serde_json
-//! would roughly triple the wasm (REFERENCE.md §E.2), and `JSON.stringify`
+//! would roughly triple the wasm (a test banner's wasm after `wasm-opt -Oz`:
+//! 22.2 KB, with serde + serde_json 59.8 KB), and `JSON.stringify`
 //! on objects built through `Reflect.set` costs an import per value type
 //! plus a call per field.
 

@@ -2,8 +2,10 @@
 //! handler that traps without formatting a message (which keeps `core::fmt`
 //! out of the wasm) and a bump allocator (the UI is built once per page and
 //! then only toggles switches, so never freeing costs little, while dlmalloc
-//! would cost several kilobytes). REFERENCE.md §E.2 measured this "lean"
-//! build at about a third of the plain one.
+//! would cost several kilobytes). Measured on a test banner (wasm after
+//! `wasm-opt -Oz`, minified wasm-bindgen glue), this "lean" build was
+//! 18.3 KB (9.0 KB gzip), against 28.3 KB (13.2 KB gzip) with `core::fmt`
+//! and dlmalloc, and a third of that build before `wasm-opt` (54.6 KB).
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32;

@@ -7,7 +7,7 @@
 //!   fixture web, against a baseline of one cold `chromium --headless
 //!   --dump-dom` visit per page (a single state, nothing recorded).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;

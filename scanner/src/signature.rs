@@ -10,35 +10,10 @@ use std::path::Path;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-/// The embedded files, in a fixed order so reports are stable.
-const BUILT_IN: &[(&str, &str)] = &[
-    ("meta-pixel.toml", include_str!("../signatures/meta-pixel.toml")),
-    ("google-ads.toml", include_str!("../signatures/google-ads.toml")),
-    ("floodlight.toml", include_str!("../signatures/floodlight.toml")),
-    ("x-twitter.toml", include_str!("../signatures/x-twitter.toml")),
-    (
-        "linkedin-insight.toml",
-        include_str!("../signatures/linkedin-insight.toml"),
-    ),
-    ("tiktok.toml", include_str!("../signatures/tiktok.toml")),
-    ("pinterest.toml", include_str!("../signatures/pinterest.toml")),
-    ("snap.toml", include_str!("../signatures/snap.toml")),
-    ("criteo.toml", include_str!("../signatures/criteo.toml")),
-    ("adroll.toml", include_str!("../signatures/adroll.toml")),
-    ("microsoft-uet.toml", include_str!("../signatures/microsoft-uet.toml")),
-    ("ga4.toml", include_str!("../signatures/ga4.toml")),
-    (
-        "google-tag-manager.toml",
-        include_str!("../signatures/google-tag-manager.toml"),
-    ),
-    ("matomo.toml", include_str!("../signatures/matomo.toml")),
-    ("hotjar.toml", include_str!("../signatures/hotjar.toml")),
-    (
-        "microsoft-clarity.toml",
-        include_str!("../signatures/microsoft-clarity.toml"),
-    ),
-    ("fullstory.toml", include_str!("../signatures/fullstory.toml")),
-];
+/// The embedded files, in a fixed order so reports are stable. The list is
+/// consent-core's: the loader's built-in tracker list comes from the same
+/// files (their `block` lists).
+const BUILT_IN: &[(&str, &str)] = consent_core::loader::SIGNATURE_FILES;
 const BUILT_IN_VERSION: &str = include_str!("../signatures/VERSION");
 
 /// Files larger than this are refused: the knowledge base is hand-written.
@@ -110,6 +85,8 @@ struct PlatformFile {
     category: String,
     #[serde(default)]
     retargeting: bool,
+    #[serde(default)]
+    block: Vec<String>,
     #[serde(default)]
     sources: BTreeMap<String, String>,
     #[serde(default)]
@@ -212,6 +189,10 @@ pub struct Platform {
     pub kind: Kind,
     pub category: String,
     pub retargeting: bool,
+    /// Hosts (with their subdomains) the Keurmerk loader holds back until
+    /// `category` is allowed, even on a site that did not declare the
+    /// platform (`consent_core::loader::builtin_trackers`).
+    pub block: Vec<String>,
     pub sources: BTreeMap<String, String>,
     pub endpoints: Vec<Endpoint>,
     pub ids: Vec<IdPattern>,
@@ -445,6 +426,14 @@ fn build(file: &str, raw: PlatformFile) -> Result<Platform, SignatureError> {
             .build()
             .map_err(|e| invalid(format!("pattern {p:?}: {e}")))
     };
+    for h in &raw.block {
+        let bare = !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+        if !bare {
+            return Err(invalid(format!("block {h:?} is not a lower-case host name")));
+        }
+    }
     let mut endpoints = Vec::new();
     for e in raw.endpoint {
         let (host, path) = match e.pattern.split_once('/') {
@@ -485,6 +474,7 @@ fn build(file: &str, raw: PlatformFile) -> Result<Platform, SignatureError> {
         kind: raw.kind,
         category: raw.category,
         retargeting: raw.retargeting,
+        block: raw.block,
         sources: raw.sources,
         endpoints,
         ids,
@@ -515,6 +505,7 @@ mod tests {
             "microsoft-uet",
             "ga4",
             "matomo",
+            "plausible",
             "hotjar",
             "microsoft-clarity",
         ] {
@@ -597,6 +588,45 @@ mod tests {
         assert!(one("https://www.facebook.com.evil.example/tr?id=1234567890").is_empty());
     }
 
+    /// The loader's built-in tracker list is the signatures' `block` lists:
+    /// what consent-core reads without a TOML parser is what the scanner
+    /// reads with one, file by file, and a rendered loader carries exactly
+    /// these hosts under these categories.
+    #[test]
+    fn the_loader_blocks_the_hosts_the_signatures_name() {
+        let kb = KnowledgeBase::builtin();
+        for ((file, text), p) in BUILT_IN.iter().zip(&kb.platforms) {
+            let (category, block) = consent_core::loader::signature_block(text).unwrap();
+            assert_eq!((&category, &block), (&p.category, &p.block), "{file}");
+        }
+        let mut from_signatures: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+        for p in &kb.platforms {
+            from_signatures
+                .entry(&p.category)
+                .or_default()
+                .extend(p.block.iter().map(String::as_str));
+        }
+        from_signatures.retain(|_, hosts| !hosts.is_empty());
+
+        let config = consent_core::config::SiteConfig::starter();
+        let site = consent_core::id::SiteId::parse("demo").unwrap();
+        let version = config.version();
+        let rules = consent_core::loader::rules(&consent_core::loader::LoaderContext {
+            site: &site,
+            version: &version,
+            config: &config,
+            base_url: "https://consent.example",
+        });
+        let rendered: BTreeMap<&str, std::collections::BTreeSet<&str>> = rules["b"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(c, hosts)| (c.as_str(), hosts.as_str().unwrap().split(' ').collect()))
+            .collect();
+        assert_eq!(rendered, from_signatures);
+        assert!(rendered["marketing"].contains("facebook.net"));
+    }
+
     #[test]
     fn bad_files_are_named() {
         let e = KnowledgeBase::from_texts("1", [("x.toml".to_owned(), "id = 3".to_owned())]).unwrap_err();
@@ -613,5 +643,8 @@ label = "id"
 "#;
         let e = KnowledgeBase::from_texts("1", [("y.toml".to_owned(), bad_regex.to_owned())]).unwrap_err();
         assert!(e.to_string().contains("pattern"), "{e}");
+        let bad_block = "id = \"x\"\nname = \"X\"\nvendor = \"X\"\nkind = \"advertising\"\ncategory = \"marketing\"\nblock = [\"x.example/tr\"]\n";
+        let e = KnowledgeBase::from_texts("1", [("z.toml".to_owned(), bad_block.to_owned())]).unwrap_err();
+        assert!(e.to_string().contains("not a lower-case host name"), "{e}");
     }
 }

@@ -35,7 +35,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 /// First visits per widget and method; `KM_BENCH_RUNS` overrides (quick
-/// looks while working; the figures quoted in the README use the default).
+/// looks while working; the figures in docs/benchmarks.md use the default).
 fn runs() -> usize {
     std::env::var("KM_BENCH_RUNS")
         .ok()
@@ -577,7 +577,7 @@ async fn main() -> Result<()> {
         println!("  vanilla   {name:<40} {:>9}", kb(*n));
     }
     println!(
-        "first visit:  keurmerk {} (the issue's parts: loader, wasm, glue, CSS, one language; {} with the site config) | vanilla-cookieconsent {}   [target <= 13 KB]",
+        "first visit:  keurmerk {} (loader, wasm, glue, CSS, one language; {} with the site config) | vanilla-cookieconsent {}   [target <= 13 KB]",
         kb(ours_first),
         kb(ours_first + config_br),
         kb(vanilla_total)

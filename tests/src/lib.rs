@@ -279,7 +279,7 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts Redis on a free port with AOF and `appendfsync always`, so an
     /// acknowledged write survives `kill -9` of Redis itself, and without
-    /// automatic AOF rewrites, as the README recommends for production.
+    /// automatic AOF rewrites, as docs/operating.md recommends for production.
     pub fn start() -> anyhow::Result<Self> {
         let mut last = None;
         // The free port may be taken between probing and binding: retry.
@@ -304,9 +304,9 @@ impl RedisServer {
             .arg("--dir")
             .arg(self.dir.path())
             .args(["--appendonly", "yes", "--appendfsync", "always"])
-            // The README's production setting: the decision log only grows,
+            // The production setting (docs/operating.md): the decision log only grows,
             // so a rewrite compacts nothing and re-serialises every decision
-            // ever stored in a forked child (see README, Redis in production).
+            // ever stored in a forked child (see docs/operating.md, Redis in production).
             .args(["--auto-aof-rewrite-percentage", "0"])
             .args(["--save", ""])
             .args(["--daemonize", "no"])

@@ -4,7 +4,7 @@
 //! storing each result exactly once (and taking over a dead instance's
 //! leftovers), a dead worker's job queued again, and the clear error
 //! without a queue. Workers here follow the
-//! worker contract with plain Redis commands; `scanner/tests/server_queue.rs`
+//! worker contract with plain Redis commands; `scanner/tests/it/server_queue.rs`
 //! runs the real `consent-scan worker` process against the server.
 
 use std::time::Duration;

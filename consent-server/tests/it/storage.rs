@@ -357,7 +357,7 @@ async fn redis_conforms() {
 }
 
 /// The server warns at start when Redis's settings break the promise of a
-/// `201`. The harness's Redis has the README's production setting and draws
+/// `201`. The harness's Redis has the production setting (docs/operating.md) and draws
 /// no warning; each setting turned wrong draws one naming it; a user that
 /// may not run `CONFIG` gets an error, not a clean bill.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,8 +2,6 @@
 //! real tracker hostnames mapped to the loopback fixture server (TLS with a
 //! throw-away certificate), three consent states per page.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +12,8 @@ use scanner::page::{ConsentState, Observations, SetBy};
 use scanner::pii::CanaryIdentity;
 use scanner::signature::KnowledgeBase;
 use scanner::{Rule, Severity};
+
+use crate::common;
 
 fn options(port: u16) -> BrowserOptions {
     BrowserOptions {

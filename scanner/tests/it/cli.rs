@@ -1,9 +1,9 @@
 //! The `consent-scan` binary end to end: outputs, exit codes, bad input.
 
-mod common;
-
 use std::process::Command;
 use std::sync::Arc;
+
+use crate::common;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_consent-scan"))

@@ -5,14 +5,14 @@
 //! Queued over HTTP, polled until done, the stored report read back over
 //! the owner API.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use consent_server::app;
 use consent_server::settings::Settings;
 use serde_json::{Value, json};
+
+use crate::common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored() {
@@ -27,7 +27,7 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
     settings.scan_queue = Some(redis.url());
     settings.login_rate = 0;
     let store = app::open_store(&settings).unwrap();
-    let state = app::state(settings, store);
+    let state = app::state(settings, store).unwrap();
     let password = consent_server::bootstrap::first_start(&state).await.unwrap().unwrap();
     tokio::spawn(app::serve(listener, state, std::future::pending()));
 

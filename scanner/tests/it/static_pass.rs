@@ -1,12 +1,9 @@
 //! The static pass against the fixture web on 127.0.0.1, and against
 //! hostile servers: each ends within its limits with a clear finding.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Reply, Server, start};
 use scanner::crawl::CrawlOptions;
 use scanner::declared::Declared;
 use scanner::fetch::Limits;
@@ -14,6 +11,8 @@ use scanner::page::ProblemKind;
 use scanner::pii::CanaryIdentity;
 use scanner::signature::KnowledgeBase;
 use scanner::{Knowledge, Report, Rule, ScanConfig, Severity};
+
+use crate::common::{self, Reply, Server, start};
 
 fn config(url: &str, max_pages: usize, depth: u32) -> ScanConfig {
     ScanConfig {

@@ -1,7 +1,5 @@
 //! Worker mode against a real redis-server (started here on a free port).
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +8,9 @@ use redis::AsyncCommands;
 use scanner::crawl::CrawlOptions;
 use scanner::fetch::Limits;
 use scanner::signature::KnowledgeBase;
-use scanner::worker::{DONE, JOBS, WORKERS, alive_key, processing_key, result_key, work};
+use scanner::worker::{DONE, JOBS, WORKERS, processing_key, result_key, work, worker_alive_key};
+
+use crate::common;
 
 struct Redis {
     child: Child,
@@ -127,21 +127,21 @@ async fn worker_keeps_a_heartbeat_and_clears_it_on_a_clean_stop() {
     let worker = tokio::spawn(async move { work(&u, "beating", &template, &KnowledgeBase::builtin(), 1).await });
     let t = Instant::now();
     loop {
-        let alive: bool = con.exists(alive_key("beating")).await.unwrap();
+        let alive: bool = con.exists(worker_alive_key("beating")).await.unwrap();
         if alive {
             break;
         }
         assert!(t.elapsed() < Duration::from_secs(10), "no heartbeat");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let ttl: i64 = con.ttl(alive_key("beating")).await.unwrap();
+    let ttl: i64 = con.ttl(worker_alive_key("beating")).await.unwrap();
     assert!((1..=30).contains(&ttl), "{ttl}");
     let members: Vec<String> = con.smembers(WORKERS).await.unwrap();
     assert_eq!(members, vec!["beating".to_owned()]);
     // A job it refuses still counts; then it stops cleanly.
     let _: () = con.lpush(JOBS, r#"{"id": "j", "url": "not a url"}"#).await.unwrap();
     assert_eq!(worker.await.unwrap().unwrap(), 1);
-    let alive: bool = con.exists(alive_key("beating")).await.unwrap();
+    let alive: bool = con.exists(worker_alive_key("beating")).await.unwrap();
     let members: Vec<String> = con.smembers(WORKERS).await.unwrap();
     assert!(!alive && members.is_empty());
 }

@@ -219,7 +219,7 @@ pub const PERSISTENCE_SETTINGS: [&str; 4] = [
 ];
 
 /// Judges Redis's persistence settings (as `CONFIG GET` names them) against
-/// the README's production setting; a setting that is missing is not judged.
+/// the production setting in docs/operating.md; a setting that is missing is not judged.
 pub fn persistence_warnings(settings: &std::collections::HashMap<String, String>) -> Vec<String> {
     let get = |name: &str| settings.get(name).map(String::as_str);
     let mut out = Vec::new();
@@ -258,7 +258,7 @@ pub fn persistence_warnings(settings: &std::collections::HashMap<String, String>
         out.push(format!(
             "auto-aof-rewrite-percentage is {percent}: every rewrite re-serialises the whole \
              decision log in a forked child, which costs CPU and up to twice Redis's memory; \
-             set it to 0 and rewrite in a quiet hour if at all (see the README)"
+             set it to 0 and rewrite in a quiet hour if at all (see docs/operating.md)"
         ));
     }
     out
@@ -662,7 +662,7 @@ impl RedisStore {
     }
 
     /// What this Redis's persistence settings put at risk, one sentence
-    /// each; empty for the README's production setting. The server's `201`
+    /// each; empty for the production setting in docs/operating.md. The server's `201`
     /// promises durability that only Redis's settings can keep, so an
     /// operator should hear at start when they do not. An error when Redis
     /// refuses `CONFIG GET` (managed services often rename it).

@@ -1,0 +1,11 @@
+//! The scanner's integration tests, in one binary (one link instead of one
+//! per file): the static and browser passes against the fixture web, the
+//! `consent-scan` binary, worker mode and the server's scan queue against a
+//! real redis-server. `common` holds the fixture web and its server.
+
+mod browser_pass;
+mod cli;
+mod common;
+mod server_queue;
+mod static_pass;
+mod worker;

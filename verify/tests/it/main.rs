@@ -1,0 +1,3 @@
+//! The verifier's integration tests, in one binary.
+
+mod cli;
