@@ -54,8 +54,9 @@ impl DecisionRecord {
     ///
     /// Written by serde_json straight from [`CanonicalOrder`] rather than by
     /// a general canonicaliser, which builds and sorts a tree first: that was
-    /// 8% of the server's CPU per decision. The two agree whenever every map
-    /// key is ASCII (then byte order is RFC 8785's UTF-16 order, and
+    /// a noticeable share of the server's CPU per decision (see
+    /// docs/benchmarks.md, decisions bench, 2026-11-25). The two agree
+    /// whenever every map key is ASCII (then byte order is RFC 8785's UTF-16 order, and
     /// serde_json escapes strings exactly as RFC 8785 §3.2.2.2 asks), which
     /// configuration validation guarantees for category and service ids;
     /// any other record takes the general path. A test checks the two agree.

@@ -5,9 +5,9 @@
 //! ceiling of this machine, measured in the same run.
 //!
 //! The load comes from `wrk` (installed by `scripts/setup`): written in C,
-//! it spends a few microseconds per request, so on this 2-core machine the
-//! cores measure the server rather than the load generator (a reqwest-based
-//! generator cost 36 µs per decision, a third of the server's own cost).
+//! it costs far less per request than a reqwest-based generator did, so on
+//! this 2-core machine the cores measure the server rather than the load
+//! generator (measured: see docs/benchmarks.md, decisions bench, 2026-11-25).
 //!
 //! `cargo bench -p consent-server --bench decisions` (release build).
 //! Environment: `BENCH_SECONDS` (default 10), `BENCH_CONNECTIONS` (a count
@@ -349,7 +349,7 @@ fn main() {
     let seconds = env_or("BENCH_SECONDS", 10);
     // Many visitors at once: with group commit, throughput is the number of
     // decisions in flight divided by the fsync time. Past the point where
-    // the cores are saturated (~128 here), more connections add only
+    // the cores are saturated (see docs/benchmarks.md), more connections add only
     // queueing: p99 grows with them while throughput stays. Both are shown.
     let counts = connection_counts();
     let warmup = 2;
@@ -403,9 +403,9 @@ fn main() {
     let redis = RedisServer::start().unwrap();
     let url = redis.url();
     // This machine's speed drifts by tens of percent from minute to minute
-    // (the same build's server CPU per decision ranged 26-53 µs in one
-    // hour), so the ceiling is measured right before and right after each
-    // round's decision runs, and the ratio is the median over the rounds.
+    // (docs/benchmarks.md, the machines), so the ceiling is measured right
+    // before and right after each round's decision runs, and the ratio is
+    // the median over the rounds.
     let rounds = env_or("BENCH_ROUNDS", 3).max(1);
     // Read back rather than assumed: what the figures were measured with.
     let persistence = consent_server::storage::redis::PERSISTENCE_SETTINGS

@@ -16,8 +16,9 @@ fn main() -> anyhow::Result<()> {
         .init();
     let settings = Settings::resolve(Cli::parse())?;
     // One thread needs none of the multi-threaded scheduler's work stealing
-    // and cross-thread wake-ups: the single-threaded runtime spent another
-    // ~8% less CPU a decision than a multi-threaded one with one worker.
+    // and cross-thread wake-ups: the single-threaded runtime spent less CPU
+    // a decision than a multi-threaded one with one worker (measured: see
+    // docs/benchmarks.md, decisions bench, 2026-12-03 mid-day).
     let mut runtime = if settings.workers == 1 {
         tokio::runtime::Builder::new_current_thread()
     } else {

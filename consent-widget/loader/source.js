@@ -131,9 +131,9 @@
     ];
     if (openPrefs && !K._p) K._p = css("prefs");
     // Compiled while it streams in. Started after every request is out:
-    // the first use of WebAssembly costs the main thread a few ms (6 ms
-    // measured in the bench under load), which held back the requests
-    // after it.
+    // the first use of WebAssembly holds the main thread (measured in the
+    // bench: see docs/benchmarks.md, widget bench), which held back the
+    // requests after it.
     wasm(n, wr);
     m.then(function (show) { show(); });
   }
@@ -404,8 +404,8 @@
   function ready() {
     if (dec) reopen();
     // Only a visitor with a decision cookie can have one queued; a first
-    // visit leaves localStorage alone (its first use in a fresh profile took
-    // 22 ms of main thread in the bench).
+    // visit leaves localStorage alone (its first use in a fresh profile
+    // holds the main thread: see docs/benchmarks.md, widget bench).
     if (jar && (store(QUEUE) || []).length) need().then(function () { K._flush(); });
   }
   if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", ready); else ready();

@@ -1,7 +1,7 @@
 //! Writing the few small JSON texts the widget sends and stores (a
 //! decision for the server, an event's detail). Written by hand: serde_json
-//! would roughly triple the wasm (a test banner's wasm after `wasm-opt -Oz`:
-//! 22.2 KB, with serde + serde_json 59.8 KB), and `JSON.stringify`
+//! would take up most of the wasm (measured on a test banner: see
+//! docs/benchmarks.md, widget bench), and `JSON.stringify`
 //! on objects built through `Reflect.set` costs an import per value type
 //! plus a call per field.
 

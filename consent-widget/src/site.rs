@@ -1,8 +1,7 @@
 //! The site's configuration (the `config` of `GET /api/v1/sites/{site}/config`,
 //! see `consent_core::config::SiteConfig`) and the texts, read straight from
 //! the JS objects the loader fetched. `Reflect` keeps serde_json out of the
-//! wasm (it would roughly triple its size: a test banner's wasm after
-//! `wasm-opt -Oz` grew from 22.2 KB to 59.8 KB with serde + serde_json).
+//! wasm (it would take up most of it: see docs/benchmarks.md, widget bench).
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;

@@ -2,10 +2,9 @@
 //! handler that traps without formatting a message (which keeps `core::fmt`
 //! out of the wasm) and a bump allocator (the UI is built once per page and
 //! then only toggles switches, so never freeing costs little, while dlmalloc
-//! would cost several kilobytes). Measured on a test banner (wasm after
-//! `wasm-opt -Oz`, minified wasm-bindgen glue), this "lean" build was
-//! 18.3 KB (9.0 KB gzip), against 28.3 KB (13.2 KB gzip) with `core::fmt`
-//! and dlmalloc, and a third of that build before `wasm-opt` (54.6 KB).
+//! would cost several kilobytes). Together they keep the wasm far smaller
+//! than a build with `core::fmt` and dlmalloc (measured on a test banner:
+//! see docs/benchmarks.md, widget bench).
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32;
@@ -37,7 +36,7 @@ unsafe impl GlobalAlloc for Bump {
             if old == usize::MAX {
                 // Out of memory: stop here, as the default handler would
                 // after a null. Never returning null lets LLVM drop callers'
-                // null checks (32 bytes of wasm).
+                // null checks, which shrinks the wasm.
                 wasm32::unreachable();
             }
             if old * PAGE != self.end.get() {

@@ -84,7 +84,7 @@ impl ApiError {
 
     /// Parses JSON, naming the failing field (`categories/analytics`) in the 422.
     pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-        // The plain parse is the common case and costs half as much; the
+        // The plain parse is the common case and the cheaper one; the
         // path-tracking parse runs only to explain a refusal.
         let plain_error = match serde_json::from_slice(body) {
             Ok(value) => return Ok(value),

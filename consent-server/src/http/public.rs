@@ -105,8 +105,8 @@ type Answers = HashMap<(SiteId, ConfigVersion), Arc<ConfigAnswer>>;
 /// A site's answer for one configuration version, built on first use and
 /// then kept: a version never changes, and the answer names only the site
 /// and the version. Building it (the configuration to JSON, a hash for the
-/// brotli cache) cost a request three bare requests' time (29,000 answers/s
-/// against 90,000 for `/healthz`); from the cache it is a map lookup.
+/// brotli cache) cost a request several bare requests' time (measured: see
+/// docs/benchmarks.md, public reads bench); from the cache it is a map lookup.
 /// Per process, like the brotli cache; the bound clears it.
 async fn answer(app: &AppState, id: &SiteId, version: &ConfigVersion) -> Result<Arc<ConfigAnswer>, ApiError> {
     static ANSWERS: OnceLock<Mutex<Answers>> = OnceLock::new();
@@ -126,8 +126,8 @@ async fn answer(app: &AppState, id: &SiteId, version: &ConfigVersion) -> Result<
         config: serde_json::to_value(&*config).expect("config serialises"),
     })
     .expect("config serialises");
-    // Every first-time visitor's banner downloads this: brotli takes the
-    // demo site's 2.5 KB to 0.8 KB.
+    // Every first-time visitor's banner downloads this, and brotli shrinks
+    // it well (the demo site's: see docs/benchmarks.md, widget bench).
     let br = brotli_best(&json).await;
     let answer = Arc::new(ConfigAnswer {
         plain: Bytes::from(json),
@@ -231,9 +231,9 @@ async fn brotli(text: &str) -> Option<Bytes> {
     Some(bytes)
 }
 
-/// `text` brotli-compressed at the best level (about 40% of its size; the
-/// widget's other assets are precompressed by its build). That level costs
-/// ~10 ms per loader, so callers pay it once per text, not per visitor.
+/// `text` brotli-compressed at the best level (the widget's other assets are
+/// precompressed by its build). That level is slow (see docs/benchmarks.md,
+/// widget bench), so callers pay it once per text, not per visitor.
 /// None if compression fails: the caller sends the text plain.
 async fn brotli_best(text: &str) -> Option<Bytes> {
     use tower::ServiceExt;

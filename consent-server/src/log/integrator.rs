@@ -27,8 +27,9 @@ use crate::storage::log::LogStorage;
 pub const MAX_BATCH: u64 = 50_000;
 /// Leaves read and hashed at a time. A round's reads run on the request
 /// thread and on the storage's one connection: in one piece, a second's
-/// worth of leaves (~30,000, 21 MB) held Redis for ~8 ms and the thread for
-/// tens of ms, and every decision in flight waited behind them.
+/// worth of leaves held Redis and the thread, and every decision in flight
+/// waited behind them (measured: see docs/benchmarks.md, decisions bench,
+/// 2026-12-04 early morning).
 pub const READ_SLICE: u64 = 1024;
 /// How long a lease lasts without renewal: the takeover time after a crash.
 pub const LEASE_TTL: Duration = Duration::from_secs(3);

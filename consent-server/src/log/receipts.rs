@@ -7,8 +7,8 @@
 //! There is no signing thread: the first handler to find nobody signing
 //! takes the duty for everyone waiting (flat combining). A thread of its own
 //! cost each decision a channel send, a futex wake and two context switches,
-//! about 7 µs a decision on a 2-core machine, more than the hashing and
-//! signing themselves. The duty yields to the runtime before each batch, so
+//! more than the hashing and signing themselves (measured: see
+//! docs/benchmarks.md, proof log bench). The duty yields to the runtime before each batch, so
 //! the handlers answered by the same commit queue first; once the first
 //! batch is signed, a task carries the duty on while receipts keep coming,
 //! so the handler that took it can answer its own request.

@@ -32,16 +32,18 @@ use super::{corrupt, corrupt_because, from_json, to_json, unavailable, unavailab
 /// MULTI/EXEC wrapper) once for many decisions; inside it, every write is one
 /// variadic command per batch or per site, never one per decision: each
 /// command a script runs costs Redis a call from Lua and an entry in the AOF,
-/// and those dominated its time (~18 µs a decision with four commands each).
+/// and those dominated its time when layout 1 ran four commands a decision
+/// (measured: see docs/benchmarks.md, decisions bench, 2026-12-02 afternoon).
 ///
 /// Layout 3 appends where layout 2 inserted: the leaves go to the end of a
 /// list per [`LEAF_CHUNK`] indexes (`RPUSH`), each site's indexes to the end
 /// of a string per [`SITE_CHUNK`] indexes (`APPEND`, 8 bytes each), instead
 /// of a field in one huge hash and a member of a sorted set. Neither has a
-/// dictionary to grow and rehash; Redis's time in the script fell from
-/// 12–16 to 8–10 µs a decision, and a decision's index entry from ~100 bytes
-/// to 8. The list and string keys are derived inside the script from the
-/// prefixes in ARGV (standalone Redis, which is what this store supports).
+/// dictionary to grow and rehash, so Redis's time in the script fell, and a
+/// decision's index entry is its 8 bytes (measured: see docs/benchmarks.md,
+/// decisions bench, 2026-12-03 late morning). The list and string keys are
+/// derived inside the script from the prefixes in ARGV (standalone Redis,
+/// which is what this store supports).
 const APPEND: &str = include_str!("append.lua");
 
 /// Leaves per list (`log:leaves:<n>` holds leaves `n·4096 ..`): short enough
@@ -77,8 +79,8 @@ const DROP_LOCK: &str = include_str!("drop_lock.lua");
 /// once the visitor was erased; the visitor's leaf indexes follow, 8 bytes
 /// big-endian each, ascending. One field per visitor in one hash per site
 /// (rather than keys per visitor) keeps a new visitor to a field in a
-/// variadic HSET, and its memory to ~170 bytes instead of ~520 in three
-/// keys (measured with 50,000 visitors).
+/// variadic HSET, and its memory to a fraction of what three keys took
+/// (measured: see docs/benchmarks.md, storage measurements).
 const VISITOR_HEAD: usize = 65;
 
 fn visitor_head(v: &NewVisitor) -> Vec<u8> {
@@ -180,7 +182,7 @@ enum Layout {
 }
 
 /// How long a request waits for a migration before it is answered `503`:
-/// moving a large log takes minutes (about 130,000 leaves a second here),
+/// moving a large log takes minutes (the rate: docs/benchmarks.md, storage measurements),
 /// and a visitor's browser should hear "try again" rather than hang.
 const MIGRATION_WAIT: Duration = Duration::from_secs(2);
 

@@ -4,8 +4,9 @@
 //! Why the store issues them: the visitors table is a B-tree keyed by
 //! (site, key). With a random consent id as the key, every new visitor lands
 //! on a random page, and every page a commit changes costs a whole page in
-//! the WAL and again when the checkpoint copies it back: about 1.85 pages
-//! (7.5 KiB) per decision, most of the writer's and the checkpointer's work.
+//! the WAL and again when the checkpoint copies it back: most of the writer's
+//! and the checkpointer's work (measured: see docs/benchmarks.md, storage
+//! measurements).
 //! So the store numbers its new visitors 1, 2, 3, … (one counter for all
 //! sites), keys their rows by that number, and issues as the consent id the
 //! number encrypted with AES-128 under a key of its own, kept in the

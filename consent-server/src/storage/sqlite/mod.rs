@@ -4,9 +4,9 @@
 //! takes every queued write, runs them in a single transaction, fsyncs once
 //! and only then answers them all. Under load that turns thousands of
 //! fsyncs per second into a handful, which is how the embedded backend keeps
-//! "committed before 201" and still records tens of thousands of decisions a
-//! second. Reads use a small pool of read-only connections (WAL lets them run
-//! beside the writer).
+//! "committed before 201" without an fsync per decision (throughput:
+//! docs/benchmarks.md, decisions bench). Reads use a small pool of
+//! read-only connections (WAL lets them run beside the writer).
 
 mod issued_id;
 pub mod log;
@@ -160,13 +160,11 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// WAL pages (1 GiB) after which the writer starts the WAL over under
 /// steady load (when writes pause, it starts over by itself). Each restart
-/// costs the writer a pause of 2–20 ms on this machine's disk (it finishes
-/// the checkpoint and fsyncs), and every request waiting meanwhile waits
-/// that much longer, so the bound sets how much of the time is spent in such
-/// pauses: at 25,000 decisions/s (~200 MiB of WAL a second) a restart comes
-/// about every 5 s. Measured with the decision bench, alternating builds:
-/// p99 at 128 connections 11.6–18.0 ms per 1 GiB against 15.0–41.6 ms per
-/// 256 MiB and 27.5–30.3 ms per 512 MiB (per 64 MiB it was ~35 ms). The
+/// pauses the writer (it finishes the checkpoint and fsyncs), and every
+/// request waiting meanwhile waits that much longer, so the bound sets how
+/// much of the time is spent in such pauses. Chosen with the decision bench,
+/// alternating builds: 1 GiB gave the lowest p99 of the bounds tried (see
+/// docs/benchmarks.md, decisions bench, 2026-12-03 night). The
 /// price is disk: under sustained load the WAL file grows to this size (to
 /// twice it while readers hold the restart back, see `run_writer`), and
 /// opening after a crash scans it.
@@ -222,7 +220,9 @@ impl SqliteStore {
         // written at random pages, and the B-tree splits that caused made
         // SQLite move a page through the 1 GiB lock-byte page number; at each
         // commit its page cache then walked its whole hash table to drop that
-        // page (27% of the writer's time with a 64 MiB cache). A 4 MiB cache
+        // page (the writer's largest cost with a 64 MiB cache: see
+        // docs/benchmarks.md, decisions bench, 2026-12-03 early morning).
+        // A 4 MiB cache
         // keeps the walk short, and the mapping serves the pages it no longer
         // holds without a read call each (returning visitors from before
         // version 3 are still found at random pages). Writes still go
@@ -482,8 +482,8 @@ fn run_writer(mut w: Writer, rx: mpsc::Receiver<Job>) {
 
 /// Copies committed WAL pages back into the database file, at most every
 /// [`CHECKPOINT_EVERY`], beside the writer. SQLite's automatic checkpoint
-/// would do it inside a commit every 1,000 pages: under load that is dozens
-/// of times a second, each rewriting the same hot pages (the ends of the
+/// would do it inside a commit every 1,000 pages: under load that is many
+/// times a second, each rewriting the same hot pages (the ends of the
 /// leaf table and its index) and fsyncing the database file, all on the one
 /// writer thread. Ends when the writer ends (the tick channel closes).
 ///
@@ -545,13 +545,11 @@ fn run_checkpointer(
 /// Asks the kernel to start writing the file's dirty pages to disk now,
 /// without waiting for it. A pass copies pages into the database file but
 /// SQLite syncs that file only when a checkpoint completes, so without this
-/// the pages of several passes (tens of MiB) went to disk in one burst at
-/// that sync. The burst held up the writer's WAL syncs behind it: with
-/// `perf trace` the database sync took 28–49 ms and the writer's syncs
-/// meanwhile up to 19 ms (median 0.6 ms). Written back pass by pass, the
-/// database sync took ~7 ms and no writer sync more than 6.7 ms; p99 at 128
-/// and 256 connections fell in 7 of 10 alternating pairs (e.g. 28.5 → 15.3
-/// ms, 41.7 → 32.9 ms), throughput unchanged within the noise.
+/// the pages of several passes went to disk in one burst at that sync. The
+/// burst held up the writer's WAL syncs behind it (seen with `perf trace`).
+/// Written back pass by pass, both syncs got shorter and p99 fell in most
+/// alternating pairs, throughput unchanged within the noise (figures:
+/// docs/benchmarks.md, decisions bench, 2026-12-03 evening).
 ///
 /// Only a hint: it makes nothing durable and nothing relies on it (the
 /// checkpoint's own sync still does). Hand-written because std has no
