@@ -19,6 +19,8 @@ pub const MAX_CATEGORIES: usize = 32;
 pub const MAX_SERVICES: usize = 256;
 pub const MAX_COOKIES_PER_SERVICE: usize = 128;
 pub const MAX_TEXT_LEN: usize = 4000;
+/// The longest link (a privacy statement's URL) a configuration may hold.
+pub const MAX_URL_LEN: usize = 2048;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -241,6 +243,7 @@ impl SiteConfig {
             Some(c) if c.required => {}
             _ => return Err(err("categories", "a required category \"necessary\" must exist")),
         }
+        check_url("privacy_policy_url", self.privacy_policy_url.as_deref())?;
         if self.services.len() > MAX_SERVICES {
             return Err(err("services", format!("at most {MAX_SERVICES} services")));
         }
@@ -258,6 +261,10 @@ impl SiteConfig {
                 ));
             }
             check_text(&format!("services/{i}/name"), &s.name)?;
+            check_url(
+                &format!("services/{i}/privacy_policy_url"),
+                s.privacy_policy_url.as_deref(),
+            )?;
             for (j, h) in s.hosts.iter().enumerate() {
                 let bare = h.strip_prefix("*.").unwrap_or(h);
                 let ok = !bare.is_empty()
@@ -412,6 +419,41 @@ fn check_text(field: &str, text: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A link the banner shows (`href`): only an absolute `http`/`https` URL
+/// with a host and without credentials, so no `javascript:`, `data:` or
+/// relative URL ever reaches a visitor's page. Whitespace and control
+/// characters are refused outright rather than left for a browser's URL
+/// parser to strip (`java\tscript:`).
+fn check_url(field: &str, value: Option<&str>) -> Result<(), ConfigError> {
+    let Some(value) = value else { return Ok(()) };
+    let bad = |why: &str| {
+        Err(err(
+            field,
+            format!("an absolute http(s) URL of at most {MAX_URL_LEN} bytes: {why}"),
+        ))
+    };
+    if value.len() > MAX_URL_LEN {
+        return bad("too long");
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it contains whitespace or control characters");
+    }
+    let parsed = match url::Url::parse(value) {
+        Ok(u) => u,
+        Err(e) => return bad(&e.to_string()),
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return bad(&format!("the scheme is {:?}", parsed.scheme()));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return bad("it has no host");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return bad("credentials in a URL are not allowed");
+    }
+    Ok(())
+}
+
 /// Matches a cookie name against a declared name with `*` wildcards.
 pub fn cookie_name_matches(pattern: &str, name: &str) -> bool {
     // Classic two-pointer glob with backtracking to the last `*`: linear
@@ -469,6 +511,61 @@ mod tests {
         let mut c = SiteConfig::starter();
         c.categories.remove(0);
         assert_eq!(c.validate().unwrap_err().field, "categories");
+    }
+
+    #[test]
+    fn only_http_urls_are_links() {
+        let service = |url: &str| Service {
+            id: "meta".into(),
+            name: "Meta".into(),
+            category: "marketing".into(),
+            provider: String::new(),
+            privacy_policy_url: Some(url.into()),
+            hosts: vec![],
+            cookies: vec![],
+            description: BTreeMap::new(),
+        };
+        let good = [
+            "https://www.facebook.com/privacy/policy/",
+            "http://shop.example.nl/privacy?lang=nl#cookies",
+            "https://xn--bcher-kva.example/datenschutz",
+        ];
+        let bad = [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "java\tscript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "file:///etc/passwd",
+            "//evil.example/privacy",
+            "/privacy",
+            "privacy.html",
+            "https://",
+            "https://user:pw@shop.example.nl/",
+            "https://shop.example.nl/a b",
+            "",
+        ];
+        let long = format!("https://shop.example.nl/{}", "a".repeat(MAX_URL_LEN));
+        for url in good {
+            let mut c = SiteConfig::starter();
+            c.privacy_policy_url = Some(url.into());
+            c.services = vec![service(url)];
+            assert_eq!(c.validate(), Ok(()), "{url}");
+        }
+        for url in bad.iter().copied().chain([long.as_str()]) {
+            let mut c = SiteConfig::starter();
+            c.privacy_policy_url = Some(url.into());
+            assert_eq!(c.validate().unwrap_err().field, "privacy_policy_url", "{url}");
+            let mut c = SiteConfig::starter();
+            c.services = vec![service("https://ok.example/"), service(url)];
+            c.services[1].id = "other".into();
+            assert_eq!(
+                c.validate().unwrap_err().field,
+                "services/1/privacy_policy_url",
+                "{url}"
+            );
+        }
     }
 
     #[test]

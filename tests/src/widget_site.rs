@@ -107,7 +107,8 @@ pub fn demo_config() -> SiteConfig {
     let mut c = SiteConfig::starter();
     c.languages = vec!["nl".into(), "en".into(), "de".into(), "fr".into()];
     c.controller = "Demo Shop B.V.".into();
-    c.privacy_policy_url = Some("/demo/privacy.html".into());
+    // Absolute: a configuration's links must be http(s) URLs.
+    c.privacy_policy_url = Some(format!("https://{SITE_HOST}/demo/privacy.html"));
     let cookie = |name: &str, retention: &str, purpose: &str| CookieDecl {
         name: name.into(),
         domain: None,

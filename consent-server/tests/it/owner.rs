@@ -169,6 +169,47 @@ async fn keys_are_confined_to_their_site_and_scopes(kind: Kind) {
 }
 both_backends!(keys_are_confined_to_their_site_and_scopes);
 
+/// A configuration's links become `href`s in every visitor's banner: a
+/// `javascript:` URL is refused with the field that holds it, whether the
+/// configuration is saved or comes with a new site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_links_must_be_http_urls() {
+    let app = spawn_app(Kind::Sqlite).await;
+    let writer = app.api_key("demo", &["config:write"]).await;
+    let configs = "/api/v1/owner/sites/demo/configs";
+    let before = app.demo_version().await;
+    let mut top = serde_json::to_value(consent_core::SiteConfig::starter()).unwrap();
+    top["privacy_policy_url"] = json!("javascript:alert(1)");
+    let mut in_service = serde_json::to_value(consent_core::SiteConfig::starter()).unwrap();
+    in_service["services"] = json!([
+        {"id": "ok", "name": "OK", "category": "analytics", "privacy_policy_url": "https://ok.example/privacy"},
+        {"id": "meta", "name": "Meta", "category": "marketing", "privacy_policy_url": "javascript:alert(1)"},
+    ]);
+    for (body, field) in [
+        (&top, "privacy_policy_url"),
+        (&in_service, "services/1/privacy_policy_url"),
+    ] {
+        let res = app.post_with_key(configs, &writer, body).await;
+        assert_eq!(res.status(), 422, "{field}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["field"], field, "{v}");
+    }
+    assert_eq!(app.demo_version().await, before, "nothing was saved");
+    let res = app
+        .admin()
+        .await
+        .post(
+            "/api/v1/owner/sites",
+            &json!({"id": "evil", "allowed_origins": [], "config": top}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.json::<Value>().await.unwrap()["field"], "config/privacy_policy_url");
+    // An http(s) link is saved.
+    top["privacy_policy_url"] = json!("https://shop.example.nl/privacy");
+    assert_eq!(app.post_with_key(configs, &writer, &top).await.status(), 201);
+}
+
 async fn decisions_list_look_up_and_export(kind: Kind) {
     let app = spawn_app(kind).await;
     let key = app.api_key("demo", &["decisions:read"]).await;
