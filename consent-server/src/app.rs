@@ -2,7 +2,6 @@
 //! graceful shutdown.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,6 +101,12 @@ pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
         metrics,
         settings,
         log,
+        // As many checks at once as cores, a short queue: a flood of log-ins
+        // is refused rather than queued without bound.
+        passwords: crate::service::credentials::PasswordChecker::start(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            16,
+        ),
         dummy_hash: crate::service::credentials::hash_password(&crate::service::credentials::random_token(16)),
     }))
 }
@@ -118,6 +123,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(owner::save_config))
         .routes(routes!(owner::get_config))
         .routes(routes!(owner::create_key, owner::list_keys))
+        .routes(routes!(owner::revoke_key))
         .routes(routes!(owner::list_decisions))
         .routes(routes!(owner::export_decisions))
         .routes(routes!(session::login))
@@ -193,8 +199,14 @@ pub fn router(state: AppState) -> Router {
             Arc::new(crate::http::dashboard::DashboardHost(state.clone())),
         ),
     )
-    .with_state(state)
+    .with_state(state.clone())
     .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track))
+    // A request (body included) that takes longer is answered 408 and
+    // dropped, so a client sending its body a byte at a time holds nothing.
+    .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        state.settings.request_timeout,
+    ))
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
@@ -205,9 +217,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state.clone());
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let limits = crate::http::connections::ConnectionLimits {
+        header_timeout: state.settings.header_timeout,
+        max_connections: state.settings.max_connections,
+    };
+    crate::http::connections::serve(listener, app, limits, shutdown).await?;
     if let Err(e) = state.store.flush().await {
         tracing::error!(error = %e, "flushing storage at shutdown");
     }

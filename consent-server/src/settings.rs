@@ -51,6 +51,19 @@ pub struct Cli {
     /// Threads that serve requests, 1 to 1024 [default: one fewer than the cores, at least one].
     #[arg(long, env = "KEURMERK_WORKERS", value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
     pub workers: Option<u16>,
+    /// A reverse proxy (CIDR, e.g. 10.0.0.5/32; repeat or separate with commas) whose
+    /// X-Forwarded-For / Forwarded headers name the client. Without one, the TCP peer is the client.
+    #[arg(long = "trusted-proxy", env = "KEURMERK_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds a client has to send a request's headers (also closes idle keep-alive connections) [default: 10].
+    #[arg(long, env = "KEURMERK_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a request may take, body included, before it is answered 408 [default: 30].
+    #[arg(long, env = "KEURMERK_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<u64>,
+    /// Connections served at once; further ones wait in the listen backlog [default: 10000].
+    #[arg(long, env = "KEURMERK_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 /// The same settings as read from `--config`.
@@ -69,6 +82,10 @@ struct FileSettings {
     login_rate: Option<u32>,
     scan_queue: Option<String>,
     workers: Option<u16>,
+    trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    header_timeout: Option<u64>,
+    request_timeout: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 /// Where decisions are kept.
@@ -96,6 +113,14 @@ pub struct Settings {
     pub scan_queue: Option<String>,
     /// Threads of the async runtime, which serve every request.
     pub workers: usize,
+    /// Proxies whose forwarding headers are believed; empty: none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// See [`Cli::header_timeout`].
+    pub header_timeout: std::time::Duration,
+    /// See [`Cli::request_timeout`].
+    pub request_timeout: std::time::Duration,
+    /// See [`Cli::max_connections`].
+    pub max_connections: usize,
 }
 
 impl Settings {
@@ -164,6 +189,17 @@ impl Settings {
                 Some(n) => usize::from(n),
                 None => default_workers(),
             },
+            trusted_proxies: if cli.trusted_proxies.is_empty() {
+                file.trusted_proxies.unwrap_or_default()
+            } else {
+                cli.trusted_proxies
+            },
+            header_timeout: seconds("header_timeout", cli.header_timeout.or(file.header_timeout), 10)?,
+            request_timeout: seconds("request_timeout", cli.request_timeout.or(file.request_timeout), 30)?,
+            max_connections: match cli.max_connections.or(file.max_connections).unwrap_or(10_000) {
+                0 => anyhow::bail!("max_connections must be at least 1"),
+                n => n,
+            },
         })
     }
 
@@ -175,6 +211,14 @@ impl Settings {
     }
 }
 
+/// A timeout setting: 1 s to 1 h (0 would close every connection at once).
+fn seconds(name: &str, value: Option<u64>, default: u64) -> anyhow::Result<std::time::Duration> {
+    match value.unwrap_or(default) {
+        n @ 1..=3600 => Ok(std::time::Duration::from_secs(n)),
+        n => anyhow::bail!("{name} must be between 1 and 3600 seconds, not {n}"),
+    }
+}
+
 /// A bound on `--workers`: a typo such as 20000 would otherwise try to start
 /// that many threads before serving anything.
 const MAX_WORKERS: u16 = 1024;
@@ -183,8 +227,9 @@ const MAX_WORKERS: u16 = 1024;
 /// machine with its storage: SQLite's writer thread, or a Redis beside it.
 /// On the 2-core bench machine a second runtime thread only competed with
 /// them: one thread recorded more decisions a second on both backends and
-/// spent less CPU on each (docs/benchmarks.md has the figures), since with one thread no task is ever woken on another thread,
-/// and the runtime never parks and unparks a second one.
+/// spent less CPU on each (docs/benchmarks.md has the figures), since with
+/// one thread no task is ever woken on another thread, and the runtime never
+/// parks and unparks a second one.
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
@@ -192,6 +237,28 @@ fn default_workers() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_client_settings_parse_and_are_bounded() {
+        let cli = Cli::try_parse_from([
+            "consent-server",
+            "--trusted-proxy",
+            "10.0.0.0/8,2001:db8::/32",
+            "--trusted-proxy",
+            "127.0.0.1/32",
+            "--header-timeout",
+            "5",
+        ])
+        .unwrap();
+        let s = Settings::resolve(cli).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert_eq!(s.header_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(s.request_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(s.max_connections, 10_000);
+        assert!(Cli::try_parse_from(["consent-server", "--trusted-proxy", "not-a-net"]).is_err());
+        let zero = Cli::try_parse_from(["consent-server", "--header-timeout", "0"]).unwrap();
+        assert!(Settings::resolve(zero).is_err());
+    }
 
     #[test]
     fn default_workers_leave_a_core_to_storage() {

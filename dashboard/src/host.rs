@@ -7,7 +7,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue};
 use consent_core::SiteId;
 use consent_core::store::Session;
 
@@ -62,6 +62,13 @@ pub enum LoginOutcome {
 pub trait Host: Send + Sync + 'static {
     /// The name of the session cookie.
     fn cookie_name(&self) -> &'static str;
+    /// The client behind a request from `peer`: the peer itself unless the
+    /// server trusts it as a proxy, then the address its forwarding headers
+    /// name (so log-in limits key on the visitor, not the proxy).
+    fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let _ = headers;
+        peer
+    }
     /// Checks the credentials and opens a session.
     fn login(&self, username: String, password: String, client: IpAddr) -> BoxFuture<'_, LoginOutcome>;
     /// The live session behind a session cookie's value, if any.

@@ -159,6 +159,7 @@ pub async fn login<S: Send + Sync + 'static>(
     State(dash): St<S>,
     lang: Lang,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let t = lang.texts();
@@ -168,7 +169,8 @@ pub async fn login<S: Send + Sync + 'static>(
     if form.username.len() > 200 || form.password.len() > 1024 {
         return login_page(t, StatusCode::UNAUTHORIZED, Some(t.wrong));
     }
-    let ip = peer.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |Extension(ConnectInfo(p))| p.ip());
+    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |Extension(ConnectInfo(p))| p.ip());
+    let ip = dash.host.client_ip(peer, &headers);
     match dash.host.login(form.username, form.password, ip).await {
         LoginOutcome::Ok(cookies) => {
             let mut res = Redirect::to(&format!("{BASE}/")).into_response();

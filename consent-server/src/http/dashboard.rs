@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue};
 use consent_core::store::{Session, StoreError};
 use dashboard::host::{BoxFuture, LoginOutcome, QueueOutcome, ScanJob, ScanJobs};
 
@@ -42,6 +42,10 @@ impl dashboard::Host for DashboardHost {
             let _ = login::log_out(&self.0, &token).await;
             session_cookies(&self.0, "", "", 0).to_vec()
         })
+    }
+
+    fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        crate::http::extract::client_ip(peer, headers, &self.0.settings.trusted_proxies)
     }
 
     fn site_changed(&self, site: &consent_core::SiteId) {

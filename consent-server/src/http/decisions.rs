@@ -2,19 +2,17 @@
 //! decision. The handler checks the origin, the limits and the body's shape;
 //! [`service::decision`](crate::service::decision) does the rest.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use consent_core::DecisionRequest;
 
 use crate::clock::now_ms;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{allowed_origin, body_within, cached_site, with_cors};
+use crate::http::extract::{ClientIp, allowed_origin, body_within, cached_site, with_cors};
 use crate::service::AppState;
 use crate::service::decision::{self, Recorded};
 
@@ -39,19 +37,19 @@ use crate::service::decision::{self, Recorded};
 pub async fn record(
     State(app): State<AppState>,
     Path(site): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut origin = None;
-    let res = record_inner(&app, &site, peer, &headers, body, &mut origin).await;
+    let res = record_inner(&app, &site, client, &headers, body, &mut origin).await;
     with_cors(res.unwrap_or_else(IntoResponse::into_response), origin)
 }
 
 async fn record_inner(
     app: &AppState,
     site: &str,
-    peer: SocketAddr,
+    client: std::net::IpAddr,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     cors: &mut Option<HeaderValue>,
@@ -59,7 +57,7 @@ async fn record_inner(
     let (site_id, site) = cached_site(app, site).await?;
     *cors = Some(allowed_origin(&site, headers)?.clone());
     let now = now_ms();
-    decision::admit(app, &site_id, peer.ip(), now)?;
+    decision::admit(app, &site_id, client, now)?;
     let body = body_within(body, consent_core::decision::MAX_DECISION_BYTES)?;
     let request: DecisionRequest = ApiError::parse_json(&body)?;
     let user_agent = headers.get(header::USER_AGENT).and_then(|ua| ua.to_str().ok());

@@ -124,6 +124,10 @@ impl From<crate::limits::Limited> for ApiError {
         use crate::limits::Limited;
         match e {
             Limited::Rate { retry_after_secs, what } => Self::rate_limited(retry_after_secs, what),
+            Limited::Busy => Self {
+                retry_after_secs: Some(1),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
+            },
             Limited::TooManyJobs { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_jobs", e.to_string()),
         }
     }

@@ -12,8 +12,10 @@
 //! - Shared by the handlers: [`extract`] (cached site, CORS, body limits),
 //!   [`auth`] (the caller: API key or admin session with CSRF), [`error`]
 //!   (the one error shape), [`docs`] (OpenAPI schemas of core types).
+//! - [`connections`]: the accept loop (header-read timeout, connection cap).
 
 pub mod auth;
+pub mod connections;
 pub mod dashboard;
 pub mod decisions;
 pub mod docs;

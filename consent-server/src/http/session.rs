@@ -1,10 +1,8 @@
 //! Admin sessions for the dashboard: log in, who am I, log out.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -12,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::http::auth::{CSRF_COOKIE, Principal, SESSION_COOKIE};
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ClientIp;
 use crate::service::credentials::SESSION_TTL_MS;
 use crate::service::{AppState, Services, login as service};
 
@@ -53,13 +52,9 @@ pub(crate) fn session_cookies(app: &Services, token: &str, csrf: &str, max_age_s
         (status = 422, description = "Malformed body", body = ErrorBody),
         (status = 429, description = "Too many attempts (see Retry-After)", body = ErrorBody),
     ))]
-pub async fn login(
-    State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+pub async fn login(State(app): State<AppState>, ClientIp(client): ClientIp, body: Bytes) -> Result<Response, ApiError> {
     let req: Login = ApiError::parse_json(&body)?;
-    let opened = service::log_in(&app, &req.username, req.password, peer.ip()).await?;
+    let opened = service::log_in(&app, &req.username, req.password, client).await?;
     let mut res = Json(LoggedIn {
         username: opened.username,
         csrf: opened.csrf.clone(),

@@ -55,3 +55,110 @@ pub fn hash_password(password: &str) -> String {
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
+
+/// Verifies passwords on threads of its own, a few at a time, with a short
+/// queue. argon2 is deliberately dear (tens of milliseconds of a core and
+/// ~19 MiB per check): on the shared blocking pool, a flood of log-in
+/// attempts would take the threads the SQLite reads run on and could
+/// allocate without bound. Here at most `threads` checks run and `queue`
+/// wait; any further attempt is refused at once ([`Busy`]).
+#[derive(Clone)]
+pub struct PasswordChecker {
+    jobs: std::sync::mpsc::SyncSender<Check>,
+    running: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+struct Check {
+    password: String,
+    phc: String,
+    answer: tokio::sync::oneshot::Sender<bool>,
+}
+
+/// Every checker thread is busy and the queue is full.
+#[derive(Debug, thiserror::Error)]
+#[error("too many log-ins are being checked at once")]
+pub struct Busy;
+
+impl PasswordChecker {
+    pub fn start(threads: usize, queue: usize) -> Self {
+        use std::sync::atomic::Ordering;
+        let (jobs, rx) = std::sync::mpsc::sync_channel::<Check>(queue);
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for i in 0..threads.max(1) {
+            let (rx, running, peak) = (rx.clone(), running.clone(), peak.clone());
+            std::thread::Builder::new()
+                .name(format!("password-{i}"))
+                .spawn(move || {
+                    loop {
+                        // Only this loop takes the lock, and holds it just to receive.
+                        let next = rx.lock().expect("password queue").recv();
+                        let Ok(check) = next else { return };
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        let ok = verify_password(&check.password, &check.phc);
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        let _ = check.answer.send(ok);
+                    }
+                })
+                .expect("starting a password thread");
+        }
+        Self { jobs, running, peak }
+    }
+
+    /// Whether `password` matches the argon2 PHC string `phc`.
+    pub async fn verify(&self, password: String, phc: String) -> Result<bool, Busy> {
+        let (answer, rx) = tokio::sync::oneshot::channel();
+        self.jobs.try_send(Check { password, phc, answer }).map_err(|_| Busy)?;
+        Ok(rx.await.unwrap_or(false))
+    }
+
+    /// The most checks that ever ran at once (for tests and metrics).
+    pub fn peak(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Checks running now.
+    pub fn running(&self) -> usize {
+        self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn password_checks_are_bounded_and_refused_beyond_the_queue() {
+        let checker = PasswordChecker::start(2, 3);
+        let phc = hash_password("right");
+        let tries: Vec<_> = (0..20)
+            .map(|i| {
+                let (checker, phc) = (checker.clone(), phc.clone());
+                tokio::spawn(async move { checker.verify(if i == 0 { "right" } else { "wrong" }.into(), phc).await })
+            })
+            .collect();
+        let mut answered = 0;
+        let mut busy = 0;
+        for t in tries {
+            match t.await.unwrap() {
+                Ok(_) => answered += 1,
+                Err(Busy) => busy += 1,
+            }
+        }
+        assert!(busy > 0, "20 at once on 2 threads with a queue of 3: some are refused");
+        assert!(answered >= 2, "and some are checked");
+        assert!(checker.peak() <= 2, "never more than two at once: {}", checker.peak());
+        assert!(checker.verify("right".into(), phc.clone()).await.unwrap());
+        assert!(!checker.verify("wrong".into(), phc).await.unwrap());
+    }
+
+    #[test]
+    fn secrets_compare_in_full() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abd", "abc"));
+        assert!(!same_secret("ab", "abc"));
+    }
+}

@@ -5,9 +5,10 @@ use std::net::IpAddr;
 
 use consent_core::store::{AccountStore, Session};
 
-use super::credentials::{SESSION_TTL_MS, random_token, sha256, verify_password};
+use super::credentials::{SESSION_TTL_MS, random_token, sha256};
 use super::{Error, Services};
 use crate::clock::now_ms;
+use crate::limits::Limited;
 
 /// A session just opened: the cookie values to hand out (shown this once;
 /// storage keeps the token's hash).
@@ -21,22 +22,26 @@ pub struct Opened {
 /// Checks `username` and `password` and opens a session.
 ///
 /// Unknown usernames are verified against a dummy hash, so the answer's
-/// timing does not reveal which usernames exist. argon2 runs on the blocking
-/// pool: it takes tens of milliseconds of a core, which must not stall the
-/// async threads that answer visitors.
+/// timing does not reveal which usernames exist. argon2 runs on the
+/// [`PasswordChecker`](super::credentials::PasswordChecker)'s own threads,
+/// bounded, never on the async threads that answer visitors nor on the
+/// blocking pool that storage reads use. Limits: per client (per minute),
+/// per account (a back-off after failures), and checks at once.
 pub async fn log_in(app: &Services, username: &str, password: String, client: IpAddr) -> Result<Opened, Error> {
     let now = now_ms();
     app.limits.check_login(&app.limits.client_key(client, now))?;
+    let account = app.limits.account(username);
+    app.limits.check_account(&account, now)?;
     let admin = app.store.admin(username).await?;
     let phc = admin
         .as_ref()
         .map_or_else(|| app.dummy_hash.clone(), |a| a.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-        .await
-        .unwrap_or(false);
+    let ok = app.passwords.verify(password, phc).await.map_err(|_| Limited::Busy)?;
     let Some(admin) = admin.filter(|_| ok) else {
+        app.limits.account_failed(account, now);
         return Err(Error::Unauthorized("wrong username or password".into()));
     };
+    app.limits.account_succeeded(&account);
     let (token, csrf) = (random_token(32), random_token(16));
     let session = Session {
         username: admin.username.clone(),

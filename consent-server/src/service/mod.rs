@@ -40,6 +40,8 @@ pub struct Services {
     pub log: Log,
     /// An argon2 hash of nothing, verified for unknown usernames at log-in.
     pub dummy_hash: String,
+    /// Where passwords are checked (threads of its own, bounded).
+    pub passwords: credentials::PasswordChecker,
     /// Scans queued for scanner workers; `None` without `--redis`/`--scan-queue`.
     pub scan_queue: Option<ScanQueue>,
 }

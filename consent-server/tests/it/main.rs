@@ -7,6 +7,7 @@ mod common;
 
 mod api;
 mod dashboard;
+mod hostile;
 mod log_processes;
 mod openapi;
 mod owner;
