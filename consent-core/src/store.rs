@@ -193,6 +193,32 @@ pub struct ApiKey {
     pub name: String,
     pub scopes: Vec<Scope>,
     pub created_ms: u64,
+    /// From this time (Unix ms) on the key is refused; `None`: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<u64>,
+    /// When the key was last used, to within [`LAST_USED_GRANULARITY_MS`]
+    /// (see [`AccountStore::touch_api_key`]); `None`: not yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_ms: Option<u64>,
+}
+
+/// How stale an API key's `last_used_ms` may get: a request records its use
+/// only when the stored time is older than this, so a busy key costs one
+/// write a minute rather than one a request.
+pub const LAST_USED_GRANULARITY_MS: u64 = 60_000;
+
+impl ApiKey {
+    /// Whether the key may no longer be used at `now_ms`.
+    pub fn expired(&self, now_ms: u64) -> bool {
+        self.expires_ms.is_some_and(|e| now_ms >= e)
+    }
+
+    /// Whether a use at `now_ms` should be recorded (the stored time is
+    /// missing or older than [`LAST_USED_GRANULARITY_MS`]).
+    pub fn use_worth_recording(&self, now_ms: u64) -> bool {
+        self.last_used_ms
+            .is_none_or(|t| now_ms.saturating_sub(t) >= LAST_USED_GRANULARITY_MS)
+    }
 }
 
 /// An administrator account (sees and manages every site).
@@ -338,6 +364,15 @@ pub trait AccountStore: Send + Sync + 'static {
     fn api_key(&self, sha256: &[u8; 32]) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
 
     fn api_keys(&self, site: &SiteId) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send;
+
+    /// Deletes `site`'s key with public id `id`, so it is not found by its
+    /// hash any more. Returns whether there was such a key (another site's
+    /// key of that id is left alone: `false`).
+    fn revoke_api_key(&self, site: &SiteId, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Sets the key's `last_used_ms` to `now_ms`. Does nothing for a key
+    /// that does not exist (revoked meanwhile): never brings one back.
+    fn touch_api_key(&self, sha256: &[u8; 32], now_ms: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Creates an admin; `Conflict` if the name is taken (so only one of
     /// several processes starting at once creates the first admin).

@@ -64,6 +64,18 @@ impl Principal {
     }
 }
 
+/// Records a key's use (`last_used_ms`) beside the request rather than in
+/// its way: at most once a minute per key, and a failure only loses the
+/// timestamp.
+fn record_use(app: &AppState, hash: [u8; 32], now: u64) {
+    let app = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = app.store.touch_api_key(&hash, now).await {
+            tracing::warn!(error = %e, "recording an API key's last use");
+        }
+    });
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -75,8 +87,16 @@ impl FromRequestParts<AppState> for Principal {
                 .and_then(|a| a.strip_prefix("Bearer "))
                 .filter(|k| k.starts_with(KEY_PREFIX) && k.len() < 200)
                 .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer kmk_...`"))?;
-            return match app.store.api_key(&sha256(key)).await? {
-                Some(k) => Ok(Principal::Key(k)),
+            let hash = sha256(key);
+            let now = now_ms();
+            return match app.store.api_key(&hash).await? {
+                Some(k) if k.expired(now) => Err(ApiError::unauthorized("this API key expired")),
+                Some(k) => {
+                    if k.use_worth_recording(now) {
+                        record_use(app, hash, now);
+                    }
+                    Ok(Principal::Key(k))
+                }
                 None => Err(ApiError::unauthorized("unknown API key")),
             };
         }

@@ -79,10 +79,20 @@ pub struct ConfigView {
 pub struct CreateKey {
     /// A label for people ("CRM export").
     pub name: String,
-    /// `decisions:read`, `config:write`.
+    /// `decisions:read`, `config:write`, `scans:write`, `scans:read`.
     #[schema(value_type = Vec<String>)]
     pub scopes: Vec<Scope>,
+    /// When the key stops working (Unix ms, in the future) [default: never].
+    #[serde(default)]
+    pub expires_ms: Option<u64>,
+    /// Or: the key stops working this many days from now, 1-3650.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
+
+/// The longest an expiring key may be made to last.
+const MAX_KEY_DAYS: u32 = 3650;
+const DAY_MS: u64 = 24 * 3600 * 1000;
 
 #[derive(Serialize, ToSchema)]
 pub struct KeyView {
@@ -92,6 +102,12 @@ pub struct KeyView {
     #[schema(value_type = Vec<String>)]
     pub scopes: Vec<Scope>,
     pub created_ms: u64,
+    /// When the key stops working (Unix ms); absent: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<u64>,
+    /// When the key was last used (Unix ms, to within a minute); absent: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_ms: Option<u64>,
     /// The key itself: present only in the answer that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
@@ -105,6 +121,8 @@ impl KeyView {
             name: k.name.clone(),
             scopes: k.scopes.clone(),
             created_ms: k.created_ms,
+            expires_ms: k.expires_ms,
+            last_used_ms: k.last_used_ms,
             key,
         }
     }
@@ -334,13 +352,40 @@ pub async fn create_key(
     if req.scopes.is_empty() {
         return Err(ApiError::invalid("scopes", "at least one scope"));
     }
+    let now = now_ms();
+    let expires_ms = match (req.expires_ms, req.expires_in_days) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "expires_in_days",
+                "give expires_ms or expires_in_days, not both",
+            ));
+        }
+        (Some(at), None) if at <= now => return Err(ApiError::invalid("expires_ms", "a time in the future")),
+        (Some(at), None) if at > now + u64::from(MAX_KEY_DAYS) * DAY_MS => {
+            return Err(ApiError::invalid(
+                "expires_ms",
+                format!("at most {MAX_KEY_DAYS} days from now"),
+            ));
+        }
+        (Some(at), None) => Some(at),
+        (None, Some(days)) if !(1..=MAX_KEY_DAYS).contains(&days) => {
+            return Err(ApiError::invalid(
+                "expires_in_days",
+                format!("between 1 and {MAX_KEY_DAYS}"),
+            ));
+        }
+        (None, Some(days)) => Some(now + u64::from(days) * DAY_MS),
+        (None, None) => None,
+    };
     let (secret, key_id) = new_api_key();
     let key = ApiKey {
         id: key_id,
         site: id,
         name: req.name,
         scopes: req.scopes,
-        created_ms: now_ms(),
+        created_ms: now,
+        expires_ms,
+        last_used_ms: None,
     };
     app.store.create_api_key(&key, sha256(&secret)).await?;
     Ok((StatusCode::CREATED, Json(KeyView::new(&key, Some(secret)))).into_response())
@@ -363,6 +408,30 @@ pub async fn list_keys(
     let id = site_id(&site)?;
     let keys = app.store.api_keys(&id).await?;
     Ok(Json(keys.iter().map(|k| KeyView::new(k, None)).collect()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/owner/sites/{site}/keys/{id}", tag = "owner",
+    params(("site" = String, Path, description = "Site id"), ("id" = String, Path, description = "The key's public id (`key_…`)")),
+    responses(
+        (status = 204, description = "Revoked: requests with the key are refused (401) from now on"),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not an admin, or no CSRF token", body = ErrorBody),
+        (status = 404, description = "The site has no key with this id", body = ErrorBody),
+    ),
+    security(("session" = [])))]
+pub async fn revoke_key(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((site, key_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    who.require_admin()?;
+    let id = site_id(&site)?;
+    if app.store.revoke_api_key(&id, &key_id).await? {
+        tracing::info!(site = %id, key = %key_id, "API key revoked");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("the site has no key with this id"))
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/owner/sites/{site}/decisions", tag = "owner",

@@ -204,6 +204,20 @@ impl AccountStore for Backend {
         }
     }
 
+    async fn revoke_api_key(&self, site: &SiteId, id: &str) -> Result<bool, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.revoke_api_key(site, id).await,
+            Self::Redis(s) => s.revoke_api_key(site, id).await,
+        }
+    }
+
+    async fn touch_api_key(&self, sha256: &[u8; 32], now_ms: u64) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.touch_api_key(sha256, now_ms).await,
+            Self::Redis(s) => s.touch_api_key(sha256, now_ms).await,
+        }
+    }
+
     async fn create_admin(&self, admin: &Admin) -> Result<(), StoreError> {
         match self {
             Self::Sqlite(s) => s.create_admin(admin).await,

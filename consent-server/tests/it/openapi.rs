@@ -19,6 +19,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/owner/sites/{site}/configs/{version}"),
     ("post", "/api/v1/owner/sites/{site}/keys"),
     ("get", "/api/v1/owner/sites/{site}/keys"),
+    ("delete", "/api/v1/owner/sites/{site}/keys/{id}"),
     ("get", "/api/v1/owner/sites/{site}/decisions"),
     ("get", "/api/v1/owner/sites/{site}/decisions/export"),
     ("post", "/api/v1/sites/{site}/scans"),

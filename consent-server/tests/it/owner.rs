@@ -169,6 +169,152 @@ async fn keys_are_confined_to_their_site_and_scopes(kind: Kind) {
 }
 both_backends!(keys_are_confined_to_their_site_and_scopes);
 
+/// Keys can be revoked (by an admin, with the CSRF token), expire, and
+/// show when they were last used.
+async fn keys_are_revoked_expire_and_show_their_last_use(kind: Kind) {
+    use consent_core::store::AccountStore as _;
+    let app = spawn_app(kind).await;
+    app.create_site("other", "https://other.example").await;
+    let admin = app.admin().await;
+    let keys = "/api/v1/owner/sites/demo/keys";
+    let sites = "/api/v1/owner/sites/demo";
+    let create = |body: Value| {
+        let admin = &admin;
+        async move { admin.post(keys, &body).await }
+    };
+    let res = create(json!({"name": "crm", "scopes": ["decisions:read"]})).await;
+    assert_eq!(res.status(), 201);
+    let crm: Value = res.json().await.unwrap();
+    let (crm_id, crm_key) = (crm["id"].as_str().unwrap(), crm["key"].as_str().unwrap());
+    assert!(
+        crm.get("expires_ms").is_none() && crm.get("last_used_ms").is_none(),
+        "{crm}"
+    );
+    let other_key = app.api_key("other", &["decisions:read"]).await;
+    let other_id = admin.get_json("/api/v1/owner/sites/other/keys").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Last use: recorded beside the request, shown in the listing.
+    assert_eq!(app.get_with_key(sites, crm_key).await.status(), 200);
+    let last_used = || {
+        let admin = &admin;
+        async move {
+            for _ in 0..200 {
+                let listed = admin.get_json(keys).await;
+                let crm = listed
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|k| k["id"] == crm_id)
+                    .cloned()
+                    .unwrap();
+                if let Some(t) = crm.get("last_used_ms").and_then(Value::as_u64) {
+                    return t;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("last_used_ms never appeared");
+        }
+    };
+    let first = last_used().await;
+    let now = consent_server::clock::now_ms();
+    assert!(first <= now && now - first < 60_000, "{first} vs {now}");
+    // Within the minute a use writes nothing; after it, the next use does.
+    assert_eq!(app.get_with_key(sites, crm_key).await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(last_used().await, first);
+    let hash = consent_server::service::credentials::sha256(crm_key);
+    app.state.store.touch_api_key(&hash, now - 120_000).await.unwrap();
+    assert_eq!(app.get_with_key(sites, crm_key).await.status(), 200);
+    for _ in 0..200 {
+        if last_used().await > now - 120_000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(last_used().await >= now, "an old last use is brought up to date");
+
+    // Revoking: admin only, with the CSRF token; only the site's own keys.
+    let revoke = |site: &str, id: &str, csrf: Option<&str>| {
+        let mut req = admin
+            .client
+            .delete(app.url(&format!("/api/v1/owner/sites/{site}/keys/{id}")));
+        if let Some(csrf) = csrf {
+            req = req.header("X-CSRF-Token", csrf);
+        }
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(revoke("demo", crm_id, None).await, 403, "no CSRF token");
+    let res = app
+        .client
+        .delete(app.url(&format!("{keys}/{crm_id}")))
+        .bearer_auth(crm_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a key cannot revoke keys");
+    assert_eq!(revoke("demo", "key_000000000000", Some(&admin.csrf)).await, 404);
+    assert_eq!(
+        revoke("demo", &other_id, Some(&admin.csrf)).await,
+        404,
+        "another site's key"
+    );
+    assert_eq!(
+        app.get_with_key("/api/v1/owner/sites/other", &other_key).await.status(),
+        200
+    );
+    assert_eq!(app.get_with_key(sites, crm_key).await.status(), 200);
+    assert_eq!(revoke("demo", crm_id, Some(&admin.csrf)).await, 204);
+    let res = app.get_with_key(sites, crm_key).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "unauthorized");
+    assert_eq!(revoke("demo", crm_id, Some(&admin.csrf)).await, 404, "revoked already");
+    let listed = admin.get_json(keys).await;
+    assert!(listed.as_array().unwrap().iter().all(|k| k["id"] != crm_id), "{listed}");
+
+    // Expiry: given at creation, shown in the listing; an expired key is refused.
+    let day = 24 * 3600 * 1000;
+    let res = create(json!({"name": "a week", "scopes": ["decisions:read"], "expires_in_days": 7})).await;
+    assert_eq!(res.status(), 201);
+    let week: Value = res.json().await.unwrap();
+    let expires = week["expires_ms"].as_u64().unwrap();
+    let now = consent_server::clock::now_ms();
+    assert!(expires > now + 7 * day - 60_000 && expires <= now + 7 * day, "{week}");
+    assert_eq!(
+        app.get_with_key(sites, week["key"].as_str().unwrap()).await.status(),
+        200
+    );
+    for (body, field) in [
+        (json!({"expires_ms": now - 1}), "expires_ms"),
+        (json!({"expires_ms": now + 3651 * day}), "expires_ms"),
+        (json!({"expires_in_days": 0}), "expires_in_days"),
+        (
+            json!({"expires_ms": now + day, "expires_in_days": 1}),
+            "expires_in_days",
+        ),
+    ] {
+        let mut body = body;
+        body["name"] = json!("x");
+        body["scopes"] = json!(["decisions:read"]);
+        let res = create(body.clone()).await;
+        assert_eq!(res.status(), 422, "{body}");
+        assert_eq!(res.json::<Value>().await.unwrap()["field"], field, "{body}");
+    }
+    let soon = now + 1500;
+    let res = create(json!({"name": "soon", "scopes": ["decisions:read"], "expires_ms": soon})).await;
+    let soon_key: Value = res.json().await.unwrap();
+    assert_eq!(soon_key["expires_ms"], soon);
+    let soon_key = soon_key["key"].as_str().unwrap();
+    let wait = soon.saturating_sub(consent_server::clock::now_ms());
+    tokio::time::sleep(std::time::Duration::from_millis(wait + 50)).await;
+    let res = app.get_with_key(sites, soon_key).await;
+    assert_eq!(res.status(), 401);
+    assert!(res.text().await.unwrap().contains("expired"));
+}
+both_backends!(keys_are_revoked_expire_and_show_their_last_use);
+
 /// A configuration's links become `href`s in every visitor's banner: a
 /// `javascript:` URL is refused with the field that holds it, whether the
 /// configuration is saved or comes with a new site.

@@ -267,6 +267,8 @@ async fn conformance<S: Store + Clone>(store: S) {
         name: "crm".into(),
         scopes: vec![Scope::DecisionsRead],
         created_ms: 5,
+        expires_ms: Some(1_000_000),
+        last_used_ms: None,
     };
     store.create_api_key(&key, [5; 32]).await.unwrap();
     assert!(matches!(
@@ -275,8 +277,41 @@ async fn conformance<S: Store + Clone>(store: S) {
     ));
     assert_eq!(store.api_key(&[5; 32]).await.unwrap(), Some(key.clone()));
     assert_eq!(store.api_key(&[6; 32]).await.unwrap(), None);
-    assert_eq!(store.api_keys(&a).await.unwrap(), vec![key]);
+    assert_eq!(store.api_keys(&a).await.unwrap(), vec![key.clone()]);
     assert!(store.api_keys(&b).await.unwrap().is_empty());
+
+    // Their last use is recorded; revoking one of them leaves the others
+    // (also another site's key with the same public id) alone.
+    store.touch_api_key(&[5; 32], 70_000).await.unwrap();
+    let touched = ApiKey {
+        last_used_ms: Some(70_000),
+        ..key.clone()
+    };
+    assert_eq!(store.api_key(&[5; 32]).await.unwrap(), Some(touched.clone()));
+    assert_eq!(store.api_keys(&a).await.unwrap(), vec![touched.clone()]);
+    let second = ApiKey {
+        id: "key_2".into(),
+        created_ms: 6,
+        expires_ms: None,
+        ..key.clone()
+    };
+    let same_id_elsewhere = ApiKey {
+        site: b.clone(),
+        ..key.clone()
+    };
+    store.create_api_key(&second, [7; 32]).await.unwrap();
+    store.create_api_key(&same_id_elsewhere, [8; 32]).await.unwrap();
+    assert!(!store.revoke_api_key(&a, "key_3").await.unwrap());
+    assert!(store.revoke_api_key(&a, "key_1").await.unwrap());
+    assert!(!store.revoke_api_key(&a, "key_1").await.unwrap(), "revoked once");
+    assert_eq!(store.api_key(&[5; 32]).await.unwrap(), None);
+    assert_eq!(store.api_keys(&a).await.unwrap(), vec![second.clone()]);
+    assert_eq!(store.api_key(&[8; 32]).await.unwrap(), Some(same_id_elsewhere.clone()));
+    assert_eq!(store.api_keys(&b).await.unwrap(), vec![same_id_elsewhere]);
+    // Touching a revoked key does not bring it back.
+    store.touch_api_key(&[5; 32], 200_000).await.unwrap();
+    assert_eq!(store.api_key(&[5; 32]).await.unwrap(), None);
+    assert_eq!(store.api_keys(&a).await.unwrap(), vec![second]);
 
     // Admins and sessions.
     let admin = Admin {

@@ -1122,6 +1122,46 @@ impl AccountStore for RedisStore {
         Ok(keys)
     }
 
+    async fn revoke_api_key(&self, site: &SiteId, id: &str) -> Result<bool, StoreError> {
+        let index = self.key(&["api-keys", site.as_str()]);
+        let hashes: Vec<String> = self.conn.clone().smembers(&index).await.map_err(unavailable)?;
+        for h in hashes {
+            let k = self.key(&["api-key", &h]);
+            match self.get_json::<ApiKey>(k.clone()).await? {
+                Some(key) if key.id == id && key.site == *site => {
+                    let (deleted,): (i64,) = redis::pipe()
+                        .atomic()
+                        .del(&k)
+                        .srem(&index, &h)
+                        .ignore()
+                        .query_async(&mut self.conn.clone())
+                        .await
+                        .map_err(unavailable)?;
+                    return Ok(deleted > 0);
+                }
+                _ => {}
+            }
+        }
+        Ok(false)
+    }
+
+    async fn touch_api_key(&self, sha256: &[u8; 32], now_ms: u64) -> Result<(), StoreError> {
+        let k = self.key(&["api-key", &hex::encode(sha256)]);
+        let Some(mut key) = self.get_json::<ApiKey>(k.clone()).await? else {
+            return Ok(());
+        };
+        key.last_used_ms = Some(now_ms);
+        // XX: only while the key exists, so a revocation in between stands.
+        let _: Option<String> = redis::cmd("SET")
+            .arg(&k)
+            .arg(to_json(&key))
+            .arg("XX")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn create_admin(&self, admin: &Admin) -> Result<(), StoreError> {
         let created: bool = self
             .conn

@@ -985,6 +985,36 @@ impl AccountStore for SqliteStore {
         .await
     }
 
+    async fn revoke_api_key(&self, site: &SiteId, id: &str) -> Result<bool, StoreError> {
+        let (site, id) = (site.clone(), id.to_owned());
+        self.write(move |w| {
+            w.atomic(|c| {
+                // Keys are few per site: the site's index finds them, the
+                // id is read from each body.
+                let n = sql(c.execute(
+                    "DELETE FROM api_keys WHERE site = ?1 AND json_extract(body, '$.id') = ?2",
+                    params![site.as_str(), id],
+                ))?;
+                Ok(n > 0)
+            })
+        })
+        .await
+    }
+
+    async fn touch_api_key(&self, sha256: &[u8; 32], now_ms: u64) -> Result<(), StoreError> {
+        let sha256 = *sha256;
+        self.write(move |w| {
+            w.atomic(|c| {
+                sql(c.execute(
+                    "UPDATE api_keys SET body = json_set(body, '$.last_used_ms', ?2) WHERE sha256 = ?1",
+                    params![&sha256[..], now_ms as i64],
+                ))?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
     async fn create_admin(&self, admin: &Admin) -> Result<(), StoreError> {
         let admin = admin.clone();
         self.write(move |w| {
