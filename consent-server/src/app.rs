@@ -124,7 +124,6 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(owner::get_config))
         .routes(routes!(owner::create_key, owner::list_keys))
         .routes(routes!(owner::revoke_key))
-        .routes(routes!(owner::revoke_key))
         .routes(routes!(owner::list_decisions))
         .routes(routes!(owner::export_decisions))
         .routes(routes!(session::login))
