@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
-use axum::response::Redirect;
+use axum::response::{IntoResponse as _, Redirect};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
@@ -183,15 +183,30 @@ pub fn router(state: AppState) -> Router {
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         ));
-    let demo = ServeDir::new(&state.settings.demo_dir).precompressed_gzip();
     let metrics = state.metrics.clone();
+    // The demo shop lives on an origin of its own (see `demo_router`): here
+    // its old paths lead there, and the root to the dashboard otherwise.
+    let demo_origin = state.settings.demo_origin();
+    let home = demo_origin
+        .as_ref()
+        .map_or_else(|| format!("{}/", dashboard::BASE), |o| format!("{o}/demo/"));
+    let to_demo = move |uri: axum::http::Uri| {
+        let target = demo_origin.as_ref().map(|o| format!("{o}{}", uri.path()));
+        async move {
+            match target {
+                Some(t) => Redirect::to(&t).into_response(),
+                None => axum::http::StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    };
     api.route(
         "/openapi.json",
         get(move || async move { axum::Json((*openapi).clone()) }),
     )
-    .route("/", get(|| async { Redirect::to("/demo/") }))
+    .route("/", get(move || async move { Redirect::to(&home) }))
+    .route("/demo", get(to_demo.clone()))
+    .route("/demo/{*path}", get(to_demo))
     .nest_service("/widget", widget)
-    .nest_service("/demo", demo)
     .nest_service(
         dashboard::BASE,
         dashboard::router(
@@ -209,6 +224,49 @@ pub fn router(state: AppState) -> Router {
     ))
 }
 
+/// The demo shop's own origin (`--demo-listen`): its pages, and of the
+/// server only what a site's visitors reach (the loader, the widget, the
+/// public configuration, recording and reading their own decisions, the
+/// log's public proofs). The dashboard, the owner API and sessions are not
+/// there at all: the demo loads a tag manager and the Meta pixel once a
+/// visitor accepts, and their scripts must not be able to reach an admin's
+/// session from the same origin.
+pub fn demo_router(state: AppState) -> Router {
+    let full = router(state.clone());
+    let public = Router::new()
+        .fallback_service(full)
+        .layer(axum::middleware::from_fn(only_public_paths));
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/demo/") }))
+        .nest_service("/demo", ServeDir::new(&state.settings.demo_dir).precompressed_gzip())
+        .fallback_service(public)
+}
+
+/// What a site's visitors (and so a demo page) may reach.
+fn is_public_path(path: &str) -> bool {
+    if ["/widget/", "/s/", "/.well-known/"].iter().any(|p| path.starts_with(p)) {
+        return true;
+    }
+    if matches!(
+        path,
+        "/healthz" | "/api/v1/log/checkpoint" | "/api/v1/log/consistency" | "/api/v1/log/inclusion"
+    ) {
+        return true;
+    }
+    match path.strip_prefix("/api/v1/sites/") {
+        Some(rest) => matches!(rest.split('/').nth(1), Some("config" | "decisions" | "visitors")),
+        None => false,
+    }
+}
+
+async fn only_public_paths(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    if is_public_path(req.uri().path()) {
+        next.run(req).await
+    } else {
+        axum::http::StatusCode::NOT_FOUND.into_response()
+    }
+}
+
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
 /// requests finish and flushes storage.
 pub async fn serve(
@@ -216,14 +274,63 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state.clone());
-    let limits = crate::http::connections::ConnectionLimits {
-        header_timeout: state.settings.header_timeout,
-        max_connections: state.settings.max_connections,
-    };
-    crate::http::connections::serve(listener, app, limits, shutdown).await?;
+    serve_router(listener, router(state.clone()), &state, shutdown).await?;
     if let Err(e) = state.store.flush().await {
         tracing::error!(error = %e, "flushing storage at shutdown");
     }
     Ok(())
+}
+
+/// Serves the demo shop's origin (see [`demo_router`]) until `shutdown`.
+pub async fn serve_demo(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_router(listener, demo_router(state.clone()), &state, shutdown).await
+}
+
+async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    state: &AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = crate::http::connections::ConnectionLimits {
+        header_timeout: state.settings.header_timeout,
+        max_connections: state.settings.max_connections,
+    };
+    crate::http::connections::serve(listener, app, limits, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_public_path;
+
+    #[test]
+    fn the_demo_origin_reaches_only_what_visitors_do() {
+        for p in [
+            "/s/demo/loader.js",
+            "/widget/ui.wasm",
+            "/api/v1/sites/demo/config",
+            "/api/v1/sites/demo/decisions",
+            "/api/v1/sites/demo/visitors/abc/proofs",
+            "/api/v1/log/checkpoint",
+            "/.well-known/keurmerk-log-key",
+        ] {
+            assert!(is_public_path(p), "{p}");
+        }
+        for p in [
+            "/dashboard/",
+            "/api/v1/owner/sites/demo/keys",
+            "/api/v1/auth/login",
+            "/api/v1/sites/demo/scans",
+            "/api/v1/log/leaves/0",
+            "/metrics",
+            "/openapi.json",
+            "/api/v1/sites/demo",
+        ] {
+            assert!(!is_public_path(p), "{p}");
+        }
+    }
 }

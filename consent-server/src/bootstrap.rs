@@ -90,19 +90,31 @@ pub fn demo_config() -> SiteConfig {
     config
 }
 
+/// The origins the demo site allows: the demo shop's own (when served), the
+/// public URL's, and the loopback names `scripts/up` prints.
+fn demo_origins(app: &AppState) -> Vec<String> {
+    let mut origins: Vec<String> = app.settings.demo_origin().into_iter().collect();
+    let fixed = [
+        app.settings.public_origin(),
+        "http://localhost:8080".into(),
+        "http://127.0.0.1:8080".into(),
+    ];
+    for o in fixed {
+        if !origins.contains(&o) {
+            origins.push(o);
+        }
+    }
+    origins
+}
+
 /// Creates the demo site and the admin account if storage has none. Returns
 /// the admin's one-time password when this call created the account (with
 /// several processes starting at once, exactly one does).
 pub async fn first_start(app: &AppState) -> Result<Option<String>, StoreError> {
+    let demo_origins = demo_origins(app);
     if app.store.sites().await?.is_empty() {
         let config = demo_config();
-        let origin = app.settings.public_origin();
-        let mut origins = vec![origin];
-        for o in ["http://localhost:8080", "http://127.0.0.1:8080"] {
-            if !origins.iter().any(|x| x == o) {
-                origins.push(o.into());
-            }
-        }
+        let origins = demo_origins.clone();
         let site = Site {
             id: SiteId::parse(DEMO_SITE).expect("valid id"),
             allowed_origins: origins,
@@ -112,6 +124,22 @@ pub async fn first_start(app: &AppState) -> Result<Option<String>, StoreError> {
         match app.store.create_site(&site, &config).await {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e),
+        }
+    }
+    // A data directory from before the demo had an origin of its own: let
+    // the demo shop's origin record decisions there too.
+    let demo = SiteId::parse(DEMO_SITE).expect("valid id");
+    if let Some(site) = app.store.site(&demo).await? {
+        let missing: Vec<String> = demo_origins
+            .iter()
+            .filter(|o| !site.allowed_origins.contains(o))
+            .cloned()
+            .collect();
+        if !missing.is_empty() && app.settings.demo_listen.is_some() {
+            let mut origins = site.allowed_origins.clone();
+            origins.extend(missing);
+            app.store.set_origins(&demo, &origins).await?;
+            app.sites.invalidate(&demo);
         }
     }
     if app.store.admin(ADMIN).await?.is_some() {

@@ -34,6 +34,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
+    let demo_listener = match settings.demo_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr} (--demo-listen)"))?,
+        ),
+        None => None,
+    };
     let store = app::open_store(&settings)?;
     let backend = store.name();
     let state = app::state(settings.clone(), store)?;
@@ -62,7 +70,26 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
     }
     tracing::info!(listen = %settings.listen, backend, public_url = %settings.public_url, "serving");
-    app::serve(listener, state, shutdown_signal()).await?;
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let when_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let demo = demo_listener.map(|l| {
+        tracing::info!(demo = %settings.demo_origin().unwrap_or_default(), "serving the demo shop on its own origin");
+        tokio::spawn(app::serve_demo(l, state.clone(), when_stopped()))
+    });
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    app::serve(listener, state, when_stopped()).await?;
+    if let Some(demo) = demo {
+        let _ = demo.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

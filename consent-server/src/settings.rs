@@ -36,6 +36,11 @@ pub struct Cli {
     /// Directory of the demo site's pages, served at /demo/ [default: consent-widget/demo].
     #[arg(long, env = "KEURMERK_DEMO_DIR")]
     pub demo_dir: Option<PathBuf>,
+    /// Serve the demo shop on this address of its own (e.g. 127.0.0.1:8081), an origin apart from
+    /// the dashboard and the owner API so the tag manager and pixels it loads cannot act on an
+    /// admin session [default: no demo].
+    #[arg(long, env = "KEURMERK_DEMO_LISTEN")]
+    pub demo_listen: Option<SocketAddr>,
     /// Decisions per second one client (IP) may record, 0 for no limit [default: 10].
     #[arg(long, env = "KEURMERK_CLIENT_RATE")]
     pub client_rate: Option<u32>,
@@ -77,6 +82,7 @@ struct FileSettings {
     public_url: Option<String>,
     widget_dir: Option<PathBuf>,
     demo_dir: Option<PathBuf>,
+    demo_listen: Option<SocketAddr>,
     client_rate: Option<u32>,
     site_rate: Option<u32>,
     login_rate: Option<u32>,
@@ -104,6 +110,8 @@ pub struct Settings {
     pub public_url: String,
     pub widget_dir: PathBuf,
     pub demo_dir: PathBuf,
+    /// Where the demo shop is served (its own origin); `None`: nowhere.
+    pub demo_listen: Option<SocketAddr>,
     /// Per-second limits; `0` switches a limit off.
     pub client_rate: u32,
     pub site_rate: u32,
@@ -178,6 +186,7 @@ impl Settings {
                 .demo_dir
                 .or(file.demo_dir)
                 .unwrap_or_else(|| "consent-widget/demo".into()),
+            demo_listen: cli.demo_listen.or(file.demo_listen),
             client_rate: cli.client_rate.or(file.client_rate).unwrap_or(10),
             site_rate: cli.site_rate.or(file.site_rate).unwrap_or(2000),
             login_rate: cli.login_rate.or(file.login_rate).unwrap_or(10),
@@ -201,6 +210,15 @@ impl Settings {
                 n => n,
             },
         })
+    }
+
+    /// The demo shop's origin, when it is served: the public URL's scheme
+    /// and host with the demo listener's port.
+    pub fn demo_origin(&self) -> Option<String> {
+        let addr = self.demo_listen?;
+        let mut url = url::Url::parse(&self.public_url).ok()?;
+        url.set_port(Some(addr.port())).ok()?;
+        Some(url.origin().ascii_serialization())
     }
 
     /// The public URL's origin (`scheme://host[:port]`), allowed on the demo site.

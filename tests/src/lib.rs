@@ -12,6 +12,7 @@
 //!   client dependency (the server tests of several crates share them).
 //! - [`poll`], [`finished_job`]: waiting for something asynchronous (a scan
 //!   job), with a deadline.
+#![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod browser;
 pub mod widget_site;
@@ -222,6 +223,11 @@ impl AdminSession {
             .context("no csrf in the log-in answer")?
             .to_owned();
         Ok(Self { port, cookie, csrf })
+    }
+
+    /// `GET path` with the session.
+    pub async fn get(&self, path: &str) -> std::io::Result<HttpReply> {
+        http_request(self.port, "GET", path, &[("Cookie", self.cookie.as_str())], None).await
     }
 
     /// `POST path` with the session and the CSRF token and a JSON body.

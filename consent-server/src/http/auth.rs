@@ -2,10 +2,12 @@
 //! or an admin session (cookie, for the dashboard).
 //!
 //! Cookie-authenticated requests that change state must also carry the
-//! session's CSRF token in `X-CSRF-Token` (double submit: the token is in a
-//! readable cookie and the login answer, which another site's page can read
-//! neither of). API keys are not sent by browsers on their own, so they need no
-//! token.
+//! session's CSRF token in `X-CSRF-Token`, compared with the session's own
+//! (synchronizer token). The token is handed out only in the log-in answer
+//! and inside dashboard pages, never in a cookie, so no script can read it:
+//! not another site's, and not a page of this host on another port (cookies
+//! ignore ports). API keys are not sent by browsers on their own, so they
+//! need no token.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -23,6 +25,7 @@ use crate::service::AppState;
 use crate::service::credentials::{KEY_PREFIX, same_secret, sha256};
 
 pub const SESSION_COOKIE: &str = "kmk_session";
+/// The name of the readable CSRF cookie older servers set; only ever cleared now.
 pub const CSRF_COOKIE: &str = "kmk_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 

@@ -29,7 +29,7 @@ pub struct LoggedIn {
     pub expires_ms: u64,
 }
 
-pub(crate) fn session_cookies(app: &Services, token: &str, csrf: &str, max_age_secs: u64) -> [HeaderValue; 2] {
+pub(crate) fn session_cookies(app: &Services, token: &str, _csrf: &str, max_age_secs: u64) -> [HeaderValue; 2] {
     let secure = if app.settings.public_url.starts_with("https://") {
         "; Secure"
     } else {
@@ -37,7 +37,11 @@ pub(crate) fn session_cookies(app: &Services, token: &str, csrf: &str, max_age_s
     };
     let session =
         format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
-    let csrf = format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age_secs}{secure}");
+    // The CSRF token is never in a cookie: script on any page of the same
+    // host (cookies ignore the port) could read it. Clients get it from the
+    // log-in answer, dashboard pages carry it in their forms. This clears a
+    // readable copy an older server set.
+    let csrf = format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0{secure}");
     [
         HeaderValue::from_str(&session).expect("cookie is ascii"),
         HeaderValue::from_str(&csrf).expect("cookie is ascii"),
