@@ -13,30 +13,49 @@ use crate::note::{NoteError, NoteSigner, NoteVerifier};
 /// At most this many extension lines after the root (we write none).
 pub const MAX_EXTENSION_LINES: usize = 16;
 
+/// A checkpoint's content: the log's name, its size and the root of the
+/// tree of that many leaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
+    /// The log's name (its key's name for our log).
     pub origin: String,
+    /// How many leaves the tree has.
     pub size: u64,
+    /// The root hash of the tree of `size` leaves.
     pub root: Hash,
+    /// Extension lines after the root, each non-empty; we write none.
     pub extensions: Vec<String>,
 }
 
+/// Why a checkpoint was refused or could not be signed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckpointError {
+    /// The signed note around it is malformed or its signature does not verify.
     #[error("checkpoint signature: {0}")]
     Note(#[from] NoteError),
+    /// Origin, size and root are not all there, or the text does not end in a newline.
     #[error("checkpoint has fewer than three lines")]
     TooShort,
+    /// The first line is empty.
     #[error("checkpoint origin is empty")]
     EmptyOrigin,
+    /// The size line is not a strict decimal number.
     #[error("checkpoint size is not a decimal number without leading zeros")]
     BadSize,
+    /// The root line is not the canonical base64 of 32 bytes.
     #[error("checkpoint root is not the base64 of 32 bytes")]
     BadRoot,
+    /// An extension line is empty, or there are more than [`MAX_EXTENSION_LINES`].
     #[error("checkpoint has an empty or too many extension lines")]
     BadExtension,
+    /// The checkpoint names another log than the key it was verified with.
     #[error("checkpoint is for log {got:?}, expected {expected:?}")]
-    WrongOrigin { got: String, expected: String },
+    WrongOrigin {
+        /// The origin the checkpoint names.
+        got: String,
+        /// The verifier key's name.
+        expected: String,
+    },
 }
 
 /// Strict decimal: digits only, no sign, no leading zeros (except "0").

@@ -14,19 +14,26 @@ use sha2::{Digest, Sha256};
 /// supplies every text itself.
 pub const BUILT_IN_LANGUAGES: [&str; 4] = ["nl", "en", "de", "fr"];
 
-/// Limits that keep one site's configuration (served to every visitor) small.
+/// Limits that keep one site's configuration (served to every visitor)
+/// small: at most this many categories.
 pub const MAX_CATEGORIES: usize = 32;
+/// At most this many services.
 pub const MAX_SERVICES: usize = 256;
+/// At most this many declared cookies per service.
 pub const MAX_COOKIES_PER_SERVICE: usize = 128;
+/// The longest text (a name, label, description or text override), in bytes.
 pub const MAX_TEXT_LEN: usize = 4000;
 /// The longest link (a privacy statement's URL) a configuration may hold.
 pub const MAX_URL_LEN: usize = 2048;
 
+/// A site's banner configuration: what the widget shows visitors, what it
+/// asks them, and what it blocks until they allow it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteConfig {
     /// Categories in display order. `necessary` must exist and be required.
     pub categories: Vec<Category>,
+    /// The third-party services the site uses, each in one category.
     #[serde(default)]
     pub services: Vec<Service>,
     /// Languages offered, the first being the fallback.
@@ -45,6 +52,7 @@ pub struct SiteConfig {
     /// How long a decision (refusals included) lasts before the banner asks again.
     #[serde(default = "default_expiry_days")]
     pub expiry_days: u32,
+    /// The site's privacy statement, linked from the banner and the preferences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy_policy_url: Option<String>,
     /// Who is asking (shown in the first layer: "who and why").
@@ -52,6 +60,7 @@ pub struct SiteConfig {
     pub controller: String,
 }
 
+/// A purpose visitors allow or refuse as a whole (analytics, marketing, ...).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Category {
@@ -69,24 +78,33 @@ pub struct Category {
     pub labels: BTreeMap<String, Label>,
 }
 
+/// A category's title and description in one language.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Label {
+    /// The category's name as shown to visitors.
     pub title: String,
+    /// What the category is for, shown under its title.
     #[serde(default)]
     pub description: String,
 }
 
+/// A third-party service the site uses (a tag, a pixel, an embed): visitors
+/// may allow it on its own, and the blocker holds its hosts back until it or
+/// its category is allowed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
     /// Slug, unique within the site: `meta`, `google-analytics`, `youtube`.
     pub id: String,
+    /// The name shown to visitors.
     pub name: String,
     /// The category this service belongs to.
     pub category: String,
+    /// The company behind it, shown beside its name.
     #[serde(default)]
     pub provider: String,
+    /// The provider's privacy statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy_policy_url: Option<String>,
     /// Hosts whose scripts, frames, images and requests the blocker holds
@@ -94,6 +112,7 @@ pub struct Service {
     /// matches subdomains.
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// The cookies and storage keys it sets, as listed to visitors.
     #[serde(default)]
     pub cookies: Vec<CookieDecl>,
     /// Per-language description.
@@ -101,6 +120,8 @@ pub struct Service {
     pub description: BTreeMap<String, String>,
 }
 
+/// A cookie (or storage key) a service sets, as declared to visitors and
+/// compared with what the scanner observes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CookieDecl {
@@ -110,8 +131,10 @@ pub struct CookieDecl {
     /// Domain the cookie is set on, if not the site's own host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// Who sets it and receives its data.
     #[serde(default)]
     pub provider: String,
+    /// What it is for, as shown to visitors.
     #[serde(default)]
     pub purpose: String,
     /// Human-readable retention as shown to visitors, e.g. "13 months".
@@ -123,17 +146,23 @@ pub struct CookieDecl {
     /// ISO 3166 country where the data is processed.
     #[serde(default)]
     pub country: String,
+    /// What its processing rests on; consent unless declared otherwise.
     #[serde(default)]
     pub legal_basis: LegalBasis,
 }
 
+/// The legal basis a cookie's processing rests on (GDPR art. 6(1)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LegalBasis {
+    /// The visitor's consent (a): the banner's choice decides.
     #[default]
     Consent,
+    /// The site's legitimate interest (f).
     LegitimateInterest,
+    /// Needed for a contract with the visitor (b).
     Contract,
+    /// Required by law (c).
     LegalObligation,
 }
 
@@ -172,7 +201,9 @@ impl fmt::Display for ConfigVersion {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{field}: {message}")]
 pub struct ConfigError {
+    /// Where: `categories`, `services/2/hosts/0`, ...
     pub field: String,
+    /// What is wrong there, for the site owner.
     pub message: String,
 }
 
@@ -207,10 +238,12 @@ impl SiteConfig {
         ConfigVersion(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// The category with this id, if there is one.
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id == id)
     }
 
+    /// The service with this id, if there is one.
     pub fn service(&self, id: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.id == id)
     }

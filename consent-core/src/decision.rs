@@ -11,15 +11,20 @@ use crate::id::ConsentId;
 /// The largest decision body the server reads: a decision names at most a
 /// few dozen categories and services, far below this.
 pub const MAX_DECISION_BYTES: usize = 16 * 1024;
+/// The longest page path a decision may carry, in bytes.
 pub const MAX_PAGE_PATH: usize = 1024;
 
 /// How the visitor arrived at the decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
+    /// "Accept all" in the banner or the preferences.
     AcceptAll,
+    /// "Reject all" in the banner or the preferences.
     RejectAll,
+    /// A choice per category or service in the preferences.
     Custom,
+    /// A later decision that takes back something granted before.
     Withdrawal,
     /// Applied from the browser's Global Privacy Control signal.
     Gpc,
@@ -37,13 +42,16 @@ pub struct DecisionRequest {
     /// visitor's own browser.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// The configuration version the visitor saw.
     pub config_version: ConfigVersion,
+    /// How the visitor decided.
     pub method: Method,
     /// Category id -> granted. Categories left out are denied.
     pub categories: BTreeMap<String, bool>,
     /// Service id -> granted, where the visitor chose per service.
     #[serde(default)]
     pub services: BTreeMap<String, bool>,
+    /// The language the banner was shown in; one the site offers.
     pub language: String,
     /// The page's path, without query string or fragment.
     pub page_path: String,
@@ -55,12 +63,19 @@ pub struct DecisionRequest {
 /// A decision checked against its configuration, with every category present.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidDecision {
+    /// The configuration version the visitor saw.
     pub config_version: ConfigVersion,
+    /// How the visitor decided.
     pub method: Method,
+    /// Every category of that configuration -> granted (required ones always).
     pub categories: BTreeMap<String, bool>,
+    /// Service id -> granted, where the visitor chose per service.
     pub services: BTreeMap<String, bool>,
+    /// The language the banner was shown in.
     pub language: String,
+    /// The page's path, without query string or fragment.
     pub page_path: String,
+    /// Whether the browser sent Global Privacy Control.
     pub gpc: bool,
 }
 
@@ -69,7 +84,9 @@ pub struct ValidDecision {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{field}: {message}")]
 pub struct DecisionError {
+    /// The offending field: `language`, `categories/analytics`, ...
     pub field: String,
+    /// What is wrong with it.
     pub message: String,
 }
 

@@ -5,10 +5,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// Which kind of id a string failed to be.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum IdError {
+    /// Not a valid [`SiteId`].
     #[error("site id must be 1-64 characters of a-z, 0-9, '-' or '_'")]
     Site,
+    /// Not a valid [`ConsentId`].
     #[error("consent id must be 32 lowercase hex characters (128 random bits)")]
     Consent,
 }
@@ -19,6 +22,7 @@ pub enum IdError {
 pub struct SiteId(String);
 
 impl SiteId {
+    /// Checks `s` is 1-64 characters of `a-z`, `0-9`, `-` and `_`.
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let ok = !s.is_empty()
             && s.len() <= 64
@@ -26,6 +30,7 @@ impl SiteId {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if ok { Ok(Self(s.to_owned())) } else { Err(IdError::Site) }
     }
+    /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -68,6 +73,7 @@ impl ConsentId {
         }
         Self(s)
     }
+    /// Checks `s` is 32 lowercase hex digits.
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let ok = s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
@@ -76,6 +82,7 @@ impl ConsentId {
             Err(IdError::Consent)
         }
     }
+    /// The id as text (32 lowercase hex digits).
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -18,6 +18,7 @@
 //!   tlog-checkpoint), [`tlog_proof`] (C2SP tlog-proof@v1) and [`receipt`]
 //!   (the signed promise returned with every decision).
 #![deny(rustdoc::broken_intra_doc_links)]
+#![warn(missing_docs)]
 
 #[cfg(feature = "proof")]
 pub mod checkpoint;

@@ -45,8 +45,11 @@ macro_rules! signature {
 
 /// Where the loader finds the server and the widget's assets.
 pub struct LoaderContext<'a> {
+    /// The site the loader is for.
     pub site: &'a SiteId,
+    /// The version of `config`, which the loader names in every decision.
     pub version: &'a ConfigVersion,
+    /// The site's current configuration, whose blocking rules go into the loader.
     pub config: &'a SiteConfig,
     /// The server's public base URL as the browser reaches it, e.g.
     /// `https://consent.example.nl` (no trailing slash).

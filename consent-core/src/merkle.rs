@@ -53,17 +53,32 @@ pub fn empty_root() -> Hash {
 /// leaves `index·2^level .. (index+1)·2^level`, a subtree that must lie wholly
 /// inside the tree being proven. Level 0 is the leaf hashes themselves.
 pub trait SubtreeSource {
+    /// What reading a hash can fail with.
     type Error: std::error::Error + 'static;
+    /// The root of complete subtree (`level`, `index`).
     fn subtree(&self, level: u32, index: u64) -> Result<Hash, Self::Error>;
 }
 
 /// Why a proof could not be generated.
 #[derive(Debug, thiserror::Error)]
 pub enum ProveError<E: std::error::Error + 'static> {
+    /// An inclusion proof was asked for a leaf the tree does not have.
     #[error("leaf index {index} is not below tree size {size}")]
-    IndexOutOfRange { index: u64, size: u64 },
+    IndexOutOfRange {
+        /// The leaf asked for.
+        index: u64,
+        /// The tree's size.
+        size: u64,
+    },
+    /// A consistency proof was asked from a larger tree to a smaller one.
     #[error("old tree size {old} is larger than new tree size {new}")]
-    SizeOrder { old: u64, new: u64 },
+    SizeOrder {
+        /// The older tree's size.
+        old: u64,
+        /// The newer tree's size.
+        new: u64,
+    },
+    /// The [`SubtreeSource`] failed.
     #[error("reading subtree hashes: {0}")]
     Source(#[source] E),
 }
@@ -71,16 +86,37 @@ pub enum ProveError<E: std::error::Error + 'static> {
 /// Why a proof did not verify. Each variant names one precise reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
+    /// The leaf's index is not inside the tree the proof is for.
     #[error("leaf index {index} is not below tree size {size}")]
-    IndexOutOfRange { index: u64, size: u64 },
+    IndexOutOfRange {
+        /// The leaf's index.
+        index: u64,
+        /// The tree's size.
+        size: u64,
+    },
+    /// The "old" tree is larger than the new one.
     #[error("old tree size {old} is larger than new tree size {new}")]
-    SizeOrder { old: u64, new: u64 },
+    SizeOrder {
+        /// The older tree's size.
+        old: u64,
+        /// The newer tree's size.
+        new: u64,
+    },
+    /// The proof has more or fewer hashes than these sizes call for.
     #[error("proof has {got} hashes, but a proof for these sizes has exactly {expected}")]
-    WrongLength { got: usize, expected: usize },
+    WrongLength {
+        /// Hashes in the proof.
+        got: usize,
+        /// Hashes a proof for these sizes has.
+        expected: usize,
+    },
+    /// The proof leads to another root than the (new) tree's.
     #[error("proof does not lead to the expected root hash")]
     RootMismatch,
+    /// A consistency proof leads to another root than the old tree's.
     #[error("proof does not lead to the old tree's root hash")]
     OldRootMismatch,
+    /// Two trees of the same size with different roots: not the same log.
     #[error("trees of equal size must have equal roots")]
     EqualSizeDifferentRoots,
 }
@@ -365,10 +401,12 @@ pub struct MemoryTree {
 }
 
 impl MemoryTree {
+    /// An empty tree.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// How many leaves it holds.
     pub fn size(&self) -> u64 {
         self.levels.first().map_or(0, |l| l.len() as u64)
     }
@@ -391,6 +429,7 @@ impl MemoryTree {
         }
     }
 
+    /// The root hash of the whole tree.
     pub fn root(&self) -> Hash {
         root(self, self.size()).expect("memory never fails")
     }
@@ -400,7 +439,9 @@ impl MemoryTree {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("subtree (level {level}, index {index}) is not in the tree")]
 pub struct MissingSubtree {
+    /// The subtree's level (0: a leaf).
     pub level: u32,
+    /// The subtree's index within its level.
     pub index: u64,
 }
 

@@ -23,36 +23,52 @@ use sha2::{Digest, Sha256};
 pub const ALG_ED25519: u8 = 0x01;
 /// Bounds: a note is small text; anything bigger is refused unread.
 pub const MAX_NOTE_BYTES: usize = 16 * 1024;
+/// At most this many signature lines in a note.
 pub const MAX_SIGNATURES: usize = 100;
+/// The longest line of a note, or of a key in text form.
 pub const MAX_LINE_BYTES: usize = 1024;
 const SIG_PREFIX: &str = "\u{2014} ";
 
+/// Why a key or a signed note was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoteError {
+    /// A key name is empty or contains whitespace or `+`.
     #[error("key name must be non-empty, without spaces or '+'")]
     BadName,
+    /// A verifier key's text is malformed (the reason is given).
     #[error("malformed verifier key: {0}")]
     BadVerifierKey(&'static str),
+    /// A signer key's text is malformed (the reason is given).
     #[error("malformed signer key: {0}")]
     BadSignerKey(&'static str),
+    /// The note is over [`MAX_NOTE_BYTES`].
     #[error("note is larger than {MAX_NOTE_BYTES} bytes")]
     TooLarge,
+    /// The text to sign does not end in `\n`.
     #[error("note text must end in a newline")]
     TextNoNewline,
+    /// A control character other than `\n`.
     #[error("note contains a control character or invalid UTF-8")]
     BadCharacters,
+    /// No blank line separates the text from the signatures.
     #[error("note has no blank line before its signatures")]
     NoSignatureBlock,
+    /// The signature line with this number (from 1) is malformed.
     #[error("signature line {0} is malformed")]
     BadSignatureLine(usize),
+    /// More than [`MAX_SIGNATURES`] signature lines.
     #[error("note has more than {MAX_SIGNATURES} signatures")]
     TooManySignatures,
+    /// A line is over [`MAX_LINE_BYTES`].
     #[error("a line is longer than {MAX_LINE_BYTES} bytes")]
     LineTooLong,
+    /// The named key signed the note more than once.
     #[error("key {0} signed the note more than once")]
     DuplicateSignature(String),
+    /// The named key's signature does not verify.
     #[error("signature by {0} does not verify: the note was altered or not signed by this key")]
     InvalidSignature(String),
+    /// The note has no signature by the given key.
     #[error("the note carries no signature by {0}")]
     NotSignedByKey(String),
 }
@@ -79,6 +95,7 @@ pub struct NoteVerifier {
 }
 
 impl NoteVerifier {
+    /// A verifier for `key` under `name` (the log's name); computes the key id.
     pub fn new(name: &str, key: VerifyingKey) -> Result<Self, NoteError> {
         if !valid_name(name) {
             return Err(NoteError::BadName);
@@ -117,12 +134,15 @@ impl NoteVerifier {
         Ok(v)
     }
 
+    /// The key's name (for our log, the checkpoints' origin).
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// The Ed25519 public key.
     pub fn key(&self) -> &VerifyingKey {
         &self.key
     }
+    /// The key id: the first 4 bytes of SHA-256(name ‖ `\n` ‖ 0x01 ‖ key).
     pub fn id(&self) -> [u8; 4] {
         self.id
     }
@@ -183,6 +203,7 @@ impl std::fmt::Debug for NoteSigner {
 }
 
 impl NoteSigner {
+    /// A signer for `key` under `name` (the log's name).
     pub fn new(name: &str, key: SigningKey) -> Result<Self, NoteError> {
         Ok(Self {
             verifier: NoteVerifier::new(name, key.verifying_key())?,
@@ -236,10 +257,12 @@ impl NoteSigner {
         )
     }
 
+    /// The matching public key, to publish.
     pub fn verifier(&self) -> &NoteVerifier {
         &self.verifier
     }
 
+    /// The key's name.
     pub fn name(&self) -> &str {
         &self.verifier.name
     }
@@ -275,19 +298,26 @@ fn check_text(text: &str) -> Result<(), NoteError> {
 /// One signature line, not yet verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteSignature {
+    /// The signing key's name.
     pub name: String,
+    /// The signing key's id.
     pub id: [u8; 4],
+    /// The signature bytes (64 for Ed25519).
     pub signature: Vec<u8>,
 }
 
 /// A note split into its text and signature lines; nothing verified yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedNote<'a> {
+    /// The signed text, ending in `\n`.
     pub text: &'a str,
+    /// The signature lines, in order.
     pub signatures: Vec<NoteSignature>,
 }
 
 impl<'a> SignedNote<'a> {
+    /// Splits a signed note and checks its shape and bounds (no signature
+    /// is verified here; [`NoteVerifier::open`] does that).
     pub fn parse(note: &'a str) -> Result<Self, NoteError> {
         if note.len() > MAX_NOTE_BYTES {
             return Err(NoteError::TooLarge);

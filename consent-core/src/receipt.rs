@@ -34,20 +34,27 @@ use serde::{Deserialize, Serialize};
 use crate::merkle::{Hash, MAX_PROOF_LEN, MemoryTree, inclusion_proof, leaf_hash, root_from_inclusion};
 use crate::note::{NoteSigner, NoteVerifier};
 
+/// The domain tag that starts every receipt message.
 pub const RECEIPT_DOMAIN: &[u8; 20] = b"keurmerk/receipt/v1\0";
+/// The domain tag that starts every signed batch message.
 pub const BATCH_DOMAIN: &[u8; 26] = b"keurmerk/receipt-batch/v1\0";
 
+/// The log's signed promise that a record is leaf `index` and will be in the
+/// next checkpoint, as returned with a recorded decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// The log's origin (its key name).
     pub log: String,
+    /// The record's leaf index in the log.
     pub index: u64,
     /// Standard base64 of the 32-byte leaf hash.
     pub leaf_hash: String,
+    /// When the server accepted the decision, Unix milliseconds (the record's `time_ms`).
     pub time_ms: u64,
     /// How many receipts the signature covers, and this one's place among them.
     pub batch_size: u64,
+    /// This receipt's place in its batch, from 0.
     pub batch_position: u64,
     /// Standard base64 hashes: the audit path from this receipt's item to the
     /// batch root (empty for a batch of one).
@@ -56,18 +63,30 @@ pub struct Receipt {
     pub signature: String,
 }
 
+/// Why a receipt does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiptError {
+    /// The receipt names another log than the verifier key's.
     #[error("receipt is for log {got:?}, expected {expected:?}")]
-    WrongLog { got: String, expected: String },
+    WrongLog {
+        /// The log the receipt names.
+        got: String,
+        /// The verifier key's name.
+        expected: String,
+    },
+    /// `leaf_hash` is not the standard base64 of 32 bytes.
     #[error("receipt leaf hash is not the base64 of 32 bytes")]
     BadLeafHash,
+    /// `signature` is not the standard base64 of 64 bytes.
     #[error("receipt signature is not the base64 of 64 bytes")]
     BadSignature,
+    /// The batch path, size or position cannot be a path in a batch (the reason is given).
     #[error("receipt batch path is malformed: {0}")]
     BadBatchPath(String),
+    /// The signature does not verify over the batch root the receipt leads to.
     #[error("receipt signature does not verify")]
     InvalidSignature,
+    /// The receipt is valid but for another record than the one given.
     #[error("receipt is for a different record (leaf hash differs)")]
     OtherRecord,
 }
@@ -102,8 +121,11 @@ pub fn batch_message(origin: &str, size: u64, root: &Hash) -> Vec<u8> {
 /// One leaf to give a receipt for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pending {
+    /// The record's leaf index.
     pub index: u64,
+    /// The record's leaf hash.
     pub leaf_hash: Hash,
+    /// The record's time, Unix milliseconds.
     pub time_ms: u64,
 }
 
@@ -147,6 +169,7 @@ impl Receipt {
         sign_batch(signer, &[item]).pop().expect("one receipt")
     }
 
+    /// The leaf hash, decoded.
     pub fn leaf_hash(&self) -> Result<Hash, ReceiptError> {
         let raw = STANDARD
             .decode(&self.leaf_hash)

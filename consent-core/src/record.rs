@@ -18,19 +18,29 @@ use crate::id::{ConsentId, SiteId};
 /// The schema version of [`DecisionRecord`].
 pub const RECORD_VERSION: u32 = 1;
 
+/// A recorded decision as stored and committed to the proof log (one leaf).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRecord {
+    /// The schema version, [`RECORD_VERSION`].
     pub v: u32,
+    /// The site the decision was made on.
     pub site: SiteId,
+    /// The visitor's consent id; all their decisions on the site share it.
     pub consent_id: ConsentId,
     /// When the server accepted the decision, in Unix milliseconds (UTC).
     pub time_ms: u64,
+    /// The configuration version the visitor saw.
     pub config_version: ConfigVersion,
+    /// How the visitor decided.
     pub method: Method,
+    /// Every category of that configuration -> granted.
     pub categories: BTreeMap<String, bool>,
+    /// Service id -> granted, where the visitor chose per service.
     pub services: BTreeMap<String, bool>,
+    /// The language the banner was shown in.
     pub language: String,
+    /// Whether the browser sent Global Privacy Control.
     pub gpc: bool,
     /// [`PersonalFields`], sealed: base64url(nonce ‖ ciphertext ‖ tag). Empty
     /// only in records built without the `proof` feature (never stored).
@@ -42,6 +52,7 @@ pub struct DecisionRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonalFields {
+    /// The page's path, without query string or fragment.
     pub page_path: String,
     /// Browser family and major version, e.g. "Chrome 131"; never the full
     /// user-agent string.
@@ -52,12 +63,12 @@ pub struct PersonalFields {
 impl DecisionRecord {
     /// The record as committed to the log: RFC 8785 canonical JSON.
     ///
-    /// Written by serde_json straight from [`CanonicalOrder`] rather than by
-    /// a general canonicaliser, which builds and sorts a tree first: that was
-    /// a noticeable share of the server's CPU per decision (see
-    /// docs/benchmarks.md, decisions bench, 2026-11-25). The two agree
-    /// whenever every map key is ASCII (then byte order is RFC 8785's UTF-16 order, and
-    /// serde_json escapes strings exactly as RFC 8785 §3.2.2.2 asks), which
+    /// Written by serde_json straight from the fields in RFC 8785 order
+    /// rather than by a general canonicaliser, which builds and sorts a tree
+    /// first: that was a noticeable share of the server's CPU per decision
+    /// (see docs/benchmarks.md, decisions bench, 2026-11-25). The two agree
+    /// whenever every map key is ASCII (then byte order is RFC 8785's UTF-16
+    /// order, and serde_json escapes strings exactly as RFC 8785 §3.2.2.2 asks), which
     /// configuration validation guarantees for category and service ids;
     /// any other record takes the general path. A test checks the two agree.
     pub fn canonical_bytes(&self) -> Vec<u8> {
@@ -120,12 +131,16 @@ impl<'a> From<&'a DecisionRecord> for CanonicalOrder<'a> {
     }
 }
 
+/// Why a record could not be read or opened.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RecordError {
+    /// The bytes are not a record's JSON (the parser's message is given).
     #[error("record is not valid JSON of the expected shape: {0}")]
     Malformed(String),
+    /// The JSON is a record but not in its canonical form, so it cannot be a leaf.
     #[error("record bytes are not in RFC 8785 canonical form")]
     NotCanonical,
+    /// The sealed fields do not decrypt under the key given.
     #[error("sealed fields cannot be opened with this key (wrong key, erased, or tampered)")]
     Unseal,
 }
@@ -161,6 +176,7 @@ mod seal {
             URL_SAFE_NO_PAD.encode(out)
         }
 
+        /// Decrypts what [`Self::seal`] produced for the same site and consent id.
         pub fn open(sealed: &str, key: &[u8; 32], site: &SiteId, consent: &ConsentId) -> Result<Self, RecordError> {
             let raw = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| RecordError::Unseal)?;
             if raw.len() < 24 + 16 {
@@ -208,6 +224,7 @@ mod seal {
             }
         }
 
+        /// The record's personal fields, decrypted with the visitor's key.
         pub fn open(&self, key: &[u8; 32]) -> Result<PersonalFields, RecordError> {
             PersonalFields::open(&self.sealed, key, &self.site, &self.consent_id)
         }

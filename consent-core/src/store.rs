@@ -56,6 +56,7 @@ impl StoreError {
 pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
 
 impl Cause {
+    /// Keeps `e` whole as the cause.
     pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self(std::sync::Arc::new(e))
     }
@@ -89,11 +90,13 @@ impl std::error::Error for Cause {
 /// A site (tenant) as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Site {
+    /// The site's id (its slug).
     pub id: SiteId,
     /// Origins (`https://shop.example.nl`) allowed to record decisions.
     pub allowed_origins: Vec<String>,
     /// The configuration version the loader and the public config serve.
     pub current_version: ConfigVersion,
+    /// When the site was created (Unix ms).
     pub created_ms: u64,
 }
 
@@ -110,15 +113,20 @@ pub struct Visitor {
 /// A first decision also registers the visitor, in the same durable step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewVisitor {
+    /// SHA-256 of the secret handed to the visitor's browser.
     pub secret_sha256: [u8; 32],
+    /// A fresh random key for the visitor's personal fields.
     pub sealing_key: [u8; 32],
 }
 
 /// One decision to append to the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Append {
+    /// The site the decision was made on.
     pub site: SiteId,
+    /// The visitor's consent id.
     pub consent_id: ConsentId,
+    /// The record's `time_ms` (Unix ms), kept for listing by time.
     pub time_ms: u64,
     /// The record's canonical bytes ([`DecisionRecord::canonical_bytes`]): the leaf.
     pub leaf: Vec<u8>,
@@ -130,7 +138,9 @@ pub struct Append {
 /// A decision as read back, with its leaf index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoggedDecision {
+    /// Its leaf index in the log.
     pub index: u64,
+    /// The record, parsed from the leaf.
     pub record: DecisionRecord,
 }
 
@@ -140,6 +150,7 @@ pub struct LoggedDecision {
 /// history costs as little as the oldest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DecisionQuery {
+    /// Only this visitor's decisions.
     pub consent_id: Option<ConsentId>,
     /// Inclusive lower bound on `time_ms`.
     pub from_ms: Option<u64>,
@@ -153,10 +164,12 @@ pub struct DecisionQuery {
     pub before: Option<u64>,
     /// Newest (highest index) first.
     pub newest_first: bool,
+    /// At most this many decisions.
     pub limit: usize,
 }
 
 impl DecisionQuery {
+    /// Whether `d` passes the filters (ignores order and limit).
     pub fn matches(&self, d: &LoggedDecision) -> bool {
         self.after.is_none_or(|a| d.index > a)
             && self.before.is_none_or(|b| d.index < b)
@@ -189,9 +202,13 @@ pub enum Scope {
 pub struct ApiKey {
     /// Public identifier, safe to show and log.
     pub id: String,
+    /// The one site it acts for.
     pub site: SiteId,
+    /// A label chosen by whoever created it.
     pub name: String,
+    /// What it may do.
     pub scopes: Vec<Scope>,
+    /// When it was created (Unix ms).
     pub created_ms: u64,
     /// From this time (Unix ms) on the key is refused; `None`: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -224,6 +241,7 @@ impl ApiKey {
 /// An administrator account (sees and manages every site).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Admin {
+    /// The log-in name.
     pub username: String,
     /// Argon2id in PHC string format.
     pub password_hash: String,
@@ -232,9 +250,11 @@ pub struct Admin {
 /// A logged-in admin session; storage keys it by the SHA-256 of its token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
+    /// The admin it belongs to.
     pub username: String,
     /// The CSRF token the session's state-changing requests must echo.
     pub csrf: String,
+    /// When it stops being valid (Unix ms).
     pub expires_ms: u64,
 }
 
@@ -247,6 +267,7 @@ pub const MAX_SCAN_BYTES: usize = 4 * 1024 * 1024;
 pub struct ScanMeta {
     /// Unique within the site; sorts by upload time (see [`ScanMeta::new_id`]).
     pub id: String,
+    /// The site it was uploaded for.
     pub site: SiteId,
     /// When the report was uploaded (Unix ms).
     pub time_ms: u64,
@@ -267,7 +288,9 @@ impl ScanMeta {
 /// A stored scan: its summary and the report's bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredScan {
+    /// Its summary.
     pub meta: ScanMeta,
+    /// The report as uploaded (JSON bytes).
     pub report: Vec<u8>,
 }
 
@@ -276,6 +299,7 @@ pub struct StoredScan {
 pub struct ScanQuery {
     /// Only scans with an id below this one (the previous page's last id).
     pub before: Option<String>,
+    /// At most this many scans.
     pub limit: usize,
 }
 
@@ -291,8 +315,10 @@ pub trait SiteStore: Send + Sync + 'static {
     /// Creates a site with its first configuration; `Conflict` if it exists.
     fn create_site(&self, site: &Site, config: &SiteConfig) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The site with this id, if it exists.
     fn site(&self, id: &SiteId) -> impl Future<Output = Result<Option<Site>, StoreError>> + Send;
 
+    /// Every site.
     fn sites(&self) -> impl Future<Output = Result<Vec<Site>, StoreError>> + Send;
 
     /// Replaces a site's allowed origins; `NotFound` if there is no such site.
@@ -306,6 +332,7 @@ pub trait SiteStore: Send + Sync + 'static {
         config: &SiteConfig,
     ) -> impl Future<Output = Result<ConfigVersion, StoreError>> + Send;
 
+    /// A saved configuration of the site by its version, if there is one.
     fn config(
         &self,
         id: &SiteId,
@@ -328,6 +355,7 @@ pub trait DecisionStore: Send + Sync + 'static {
         None
     }
 
+    /// What is kept about a visitor of the site, if the consent id is known.
     fn visitor(
         &self,
         site: &SiteId,
@@ -359,10 +387,13 @@ pub trait DecisionStore: Send + Sync + 'static {
 
 /// Who may act for a site: API keys, admins and their sessions.
 pub trait AccountStore: Send + Sync + 'static {
+    /// Stores an API key under the SHA-256 of its secret.
     fn create_api_key(&self, key: &ApiKey, sha256: [u8; 32]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The API key whose secret has this SHA-256, if any.
     fn api_key(&self, sha256: &[u8; 32]) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
 
+    /// The site's API keys.
     fn api_keys(&self, site: &SiteId) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send;
 
     /// Deletes `site`'s key with public id `id`, so it is not found by its
@@ -378,8 +409,10 @@ pub trait AccountStore: Send + Sync + 'static {
     /// several processes starting at once creates the first admin).
     fn create_admin(&self, admin: &Admin) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The admin with this name, if any.
     fn admin(&self, username: &str) -> impl Future<Output = Result<Option<Admin>, StoreError>> + Send;
 
+    /// Stores a session under the SHA-256 of its token.
     fn create_session(
         &self,
         sha256: [u8; 32],
@@ -393,6 +426,7 @@ pub trait AccountStore: Send + Sync + 'static {
         now_ms: u64,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
+    /// Ends a session (log-out); deleting a missing one is not an error.
     fn delete_session(&self, sha256: &[u8; 32]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -406,5 +440,6 @@ pub trait ScanStore: Send + Sync + 'static {
     fn scans(&self, site: &SiteId, query: &ScanQuery)
     -> impl Future<Output = Result<Vec<ScanMeta>, StoreError>> + Send;
 
+    /// One of the site's scans with its report, if it exists.
     fn scan(&self, site: &SiteId, id: &str) -> impl Future<Output = Result<Option<StoredScan>, StoreError>> + Send;
 }

@@ -22,12 +22,15 @@ use crate::merkle::{Hash, SubtreeSource, node_hash};
 
 /// Tile height: 8 tree levels per tile, 256 hashes per full tile.
 pub const TILE_HEIGHT: u32 = 8;
+/// Hashes in a full tile.
 pub const TILE_WIDTH: usize = 1 << TILE_HEIGHT;
 
 /// Reads stored tiles. A tile may hold more entries than needed (the log grew
 /// since); fewer than needed is an error of the store.
 pub trait TileSource {
+    /// What reading a tile can fail with.
     type Error: std::error::Error + 'static;
+    /// The stored hashes of tile (`level`, `index`); `None` if it was never written.
     fn tile(&self, level: u32, index: u64) -> Result<Option<Vec<Hash>>, Self::Error>;
     /// True for a source that only records reads ([`TileRecorder`]): hashes
     /// are then placeholders and need no computing.
@@ -36,15 +39,23 @@ pub trait TileSource {
     }
 }
 
+/// Why a subtree hash could not be read from tiles.
 #[derive(Debug, thiserror::Error)]
 pub enum TileError<E: std::error::Error + 'static> {
+    /// A tile the tree needs is missing or holds too few hashes: the store
+    /// lost or never wrote entries it checkpointed.
     #[error("tile (level {level}, index {index}) is missing or holds {have} hashes, {need} needed")]
     Short {
+        /// The tile level.
         level: u32,
+        /// The tile's index within its level.
         index: u64,
+        /// Hashes the tile holds.
         have: usize,
+        /// Hashes needed.
         need: usize,
     },
+    /// The [`TileSource`] failed.
     #[error("reading tile: {0}")]
     Source(#[source] E),
 }
@@ -58,6 +69,7 @@ pub struct TiledTree<'a, S: TileSource> {
 }
 
 impl<'a, S: TileSource> TiledTree<'a, S> {
+    /// A tree over `source`, with an empty cache.
     pub fn new(source: &'a S) -> Self {
         Self {
             source,
@@ -129,8 +141,11 @@ impl<S: TileSource> SubtreeSource for TiledTree<'_, S> {
 /// A tile to write: its place and its full current contents.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TileWrite {
+    /// The tile level.
     pub level: u32,
+    /// The tile's index within its level.
     pub index: u64,
+    /// Every hash the tile holds now (it replaces the stored tile).
     pub hashes: Vec<Hash>,
 }
 
@@ -192,6 +207,7 @@ impl TileAppender {
         })
     }
 
+    /// How many leaves were appended (or resumed) so far.
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -310,6 +326,7 @@ impl TileAppender {
 pub struct MemoryTiles(pub HashMap<(u32, u64), Vec<Hash>>);
 
 impl MemoryTiles {
+    /// Stores the tiles [`TileAppender::take_writes`] returned.
     pub fn apply(&mut self, writes: Vec<TileWrite>) {
         for w in writes {
             self.0.insert((w.level, w.index), w.hashes);

@@ -20,44 +20,62 @@ use crate::checkpoint::{self, Checkpoint, CheckpointError, parse_decimal, parse_
 use crate::merkle::{Hash, MAX_PROOF_LEN, VerifyError, verify_inclusion};
 use crate::note::{MAX_LINE_BYTES, MAX_NOTE_BYTES, NoteVerifier};
 
+/// The first line of every `tlog-proof@v1` text.
 pub const HEADER: &str = "c2sp.org/tlog-proof@v1";
 /// Bound on the whole text: header, extra, index, 64 hashes and a note.
 pub const MAX_TLOG_PROOF_BYTES: usize = MAX_NOTE_BYTES + 4 * 1024;
 
+/// A parsed `tlog-proof@v1`: an entry's index, its inclusion path and the
+/// signed checkpoint the path leads to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlogProof {
+    /// The optional `extra` line's bytes; carried, never trusted.
     pub extra: Option<Vec<u8>>,
+    /// The entry's leaf index.
     pub index: u64,
+    /// The inclusion path, leaf's sibling first.
     pub path: Vec<Hash>,
     /// The signed checkpoint note, verbatim.
     pub checkpoint: String,
 }
 
+/// Why a proof text (or a list of hash lines) was refused or did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TlogProofError {
+    /// Over [`MAX_TLOG_PROOF_BYTES`].
     #[error("proof is larger than {MAX_TLOG_PROOF_BYTES} bytes")]
     TooLarge,
+    /// The first line is not [`HEADER`].
     #[error("proof does not start with the line {HEADER:?}")]
     BadHeader,
+    /// An `extra` line that is not `extra <base64>`.
     #[error("malformed extra line")]
     BadExtra,
+    /// No `index <decimal>` line where one must be.
     #[error("missing or malformed index line")]
     BadIndex,
+    /// The hash line with this number (from 1) is not a base64 hash.
     #[error("inclusion path line {0} is not the base64 of a 32-byte hash")]
     BadHash(usize),
+    /// More than [`MAX_PROOF_LEN`] hashes.
     #[error("inclusion path is longer than {MAX_PROOF_LEN} hashes")]
     PathTooLong,
+    /// The checkpoint (after a blank line) is missing.
     #[error("no blank line between the inclusion path and the checkpoint")]
     NoCheckpoint,
+    /// A line is over [`MAX_LINE_BYTES`].
     #[error("a line is longer than {MAX_LINE_BYTES} bytes")]
     LineTooLong,
+    /// The checkpoint is malformed or its signature does not verify.
     #[error("{0}")]
     Checkpoint(#[from] CheckpointError),
+    /// The inclusion path does not lead from the leaf to the checkpoint's root.
     #[error("inclusion: {0}")]
     Inclusion(#[from] VerifyError),
 }
 
 impl TlogProof {
+    /// Parses the text form (bounded and strict); verifies nothing.
     pub fn parse(text: &str) -> Result<Self, TlogProofError> {
         if text.len() > MAX_TLOG_PROOF_BYTES {
             return Err(TlogProofError::TooLarge);
@@ -110,6 +128,7 @@ impl TlogProof {
         })
     }
 
+    /// The text form, as [`Self::parse`] reads it.
     pub fn to_text(&self) -> String {
         let mut s = format!("{HEADER}\n");
         if let Some(extra) = &self.extra {
@@ -174,26 +193,34 @@ pub fn parse_hash_lines(text: &str) -> Result<Vec<Hash>, TlogProofError> {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProofBundle {
+    /// The record: standard base64 of its canonical bytes, or the record as a JSON object.
     pub record: serde_json::Value,
+    /// The `tlog-proof@v1` text.
     pub proof: String,
 }
 
 /// Bundles are small; refuse big input before parsing it.
 pub const MAX_BUNDLE_BYTES: usize = 64 * 1024;
 
+/// Why a proof bundle was refused or did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BundleError {
+    /// Over [`MAX_BUNDLE_BYTES`].
     #[error("bundle is larger than {MAX_BUNDLE_BYTES} bytes")]
     TooLarge,
+    /// Not JSON of the bundle's shape (the parser's message is given).
     #[error("bundle is not JSON of the form {{\"record\", \"proof\"}}: {0}")]
     Malformed(String),
+    /// `record` is neither valid base64 nor a JSON object.
     #[error("bundle record is neither base64 nor a JSON object")]
     BadRecord,
+    /// The proof is malformed or does not verify.
     #[error("bundle proof: {0}")]
     Proof(#[from] TlogProofError),
 }
 
 impl ProofBundle {
+    /// A bundle of a record's canonical bytes (as base64) and its proof.
     pub fn new(record_bytes: &[u8], proof: &TlogProof) -> Self {
         Self {
             record: serde_json::Value::String(STANDARD.encode(record_bytes)),
@@ -201,6 +228,7 @@ impl ProofBundle {
         }
     }
 
+    /// Parses a bundle's JSON, refusing input over [`MAX_BUNDLE_BYTES`].
     pub fn parse(json: &[u8]) -> Result<Self, BundleError> {
         if json.len() > MAX_BUNDLE_BYTES {
             return Err(BundleError::TooLarge);

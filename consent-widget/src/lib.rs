@@ -11,22 +11,25 @@
 //! and is fetched only when the visitor opens them (most never do), then
 //! takes over the UI.
 //!
-//! - [`loader`]: the loader's API and the site's rules (JS objects read
+//! The modules (private; `cargo doc --document-private-items` shows them):
+//!
+//! - `loader`: the loader's API and the site's rules (JS objects read
 //!   through `Reflect`, so no JSON parser ships in the wasm).
-//! - [`site`]: the site's configuration and texts in the visitor's language.
-//! - [`dom`]: the DOM (through `web-sys`) and the helpers the views need;
+//! - `site`: the site's configuration and texts in the visitor's language.
+//! - `dom`: the DOM (through `web-sys`) and the helpers the views need;
 //!   text only via `textContent`.
-//! - [`banner`]: the first layer (who and why, Accept all / Reject all /
+//! - `banner`: the first layer (who and why, Accept all / Reject all /
 //!   Preferences).
-//! - [`preferences`]: the second layer (categories, services, cookies,
+//! - `preferences` (feature `dialog`): the second layer (categories, services, cookies,
 //!   proof download).
-//! - [`choice`]: turning buttons and switches into a [`decision::Choice`].
-//! - [`decision`]: applying, storing and recording a decision.
-//! - [`cookie_jar`]: the decision cookie; deleting withdrawn cookies.
-//! - [`record`]: the queue to the consent server; the visitor's proof.
-//! - [`json`]: the small JSON texts the widget writes.
+//! - `choice`: turning buttons and switches into a `decision::Choice`.
+//! - `decision`: applying, storing and recording a decision.
+//! - `cookie_jar`: the decision cookie; deleting withdrawn cookies.
+//! - `record`: the queue to the consent server; the visitor's proof.
+//! - `json`: the small JSON texts the widget writes.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
+#![deny(rustdoc::broken_intra_doc_links)]
 
 extern crate alloc;
 

@@ -12,6 +12,7 @@
 //!
 //! The HTML is in `templates/` (askama, checked at compile time; `base.html`
 //! is the frame every page extends).
+#![deny(rustdoc::broken_intra_doc_links)]
 
 use std::sync::Arc;
 

@@ -12,12 +12,13 @@
 //! - [`robots`]: robots.txt and sitemap.xml.
 //! - [`crawl`]: the static pass (breadth-first, bounded, polite).
 //! - [`browser`]: the browser pass (Chromium, three consent states).
-//! - [`scan`]: one scan end to end.
+//! - [`mod@scan`]: one scan end to end.
 //! - [`detect`]: observations + knowledge + declaration → inventory and findings.
 //! - [`finding`]: findings, severities, evidence, remedies.
 //! - [`report`]: the versioned JSON report, HTML and SARIF renderings.
 //! - [`upload`]: sending reports to the consent server.
 //! - [`worker`]: scan jobs from a Redis list.
+#![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod browser;
 pub mod cookie;

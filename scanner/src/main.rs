@@ -50,7 +50,7 @@ struct WorkerArgs {
 
 #[derive(Args, Clone)]
 struct ScanArgs {
-    /// The site to scan, e.g. https://shop.example/
+    /// The site to scan, e.g. <https://shop.example/>
     url: Option<String>,
     /// Pages the static pass fetches at most.
     #[arg(long, default_value_t = 50)]

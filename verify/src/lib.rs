@@ -40,6 +40,8 @@
 //!
 //! Exit status: 0 valid, 1 invalid (the reason is printed), 2 could not run
 //! (unreadable file, bad key, network down for the whole monitor run).
+#![deny(rustdoc::broken_intra_doc_links)]
+#![warn(missing_docs)]
 
 pub mod monitor;
 
@@ -51,7 +53,9 @@ use consent_core::tlog_proof::{BundleError, MAX_BUNDLE_BYTES, ProofBundle, TlogP
 /// One verified bundle, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedBundle {
+    /// The record's leaf index.
     pub index: u64,
+    /// The signed checkpoint the record was proven to be in.
     pub checkpoint: Checkpoint,
 }
 
@@ -82,14 +86,19 @@ pub fn verify_bundles(json: &[u8], key: &NoteVerifier) -> Result<Vec<VerifiedBun
         .collect()
 }
 
+/// Why two checkpoints and a consistency proof do not check out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConsistencyError {
+    /// The older checkpoint is malformed or not signed by the key.
     #[error("old checkpoint: {0}")]
     OldCheckpoint(CheckpointError),
+    /// The newer checkpoint is malformed or not signed by the key.
     #[error("new checkpoint: {0}")]
     NewCheckpoint(CheckpointError),
+    /// The proof file is not a list of base64 hashes.
     #[error("consistency proof file: {0}")]
     ProofFile(TlogProofError),
+    /// The proof does not show the older tree is a prefix of the newer one.
     #[error("the log is not append-only: {0}")]
     Inconsistent(VerifyError),
 }

@@ -12,20 +12,28 @@ use consent_core::tlog_proof::parse_hash_lines;
 /// What one poll saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
+    /// The first checkpoint seen (nothing to compare it with yet).
     First(Checkpoint),
+    /// The same tree as last time.
     Unchanged(Checkpoint),
+    /// A larger tree, proven consistent with the last one seen.
     Grew {
+        /// The size of the last tree seen.
         from: u64,
+        /// The new checkpoint, now the last one seen.
         to: Checkpoint,
     },
     /// An older checkpoint than one already seen, but consistent with it
     /// (a lagging replica or cache); the monitor keeps the newer one.
     Stale {
+        /// The size of the newest tree seen.
         seen: u64,
+        /// The size of the tree served this time.
         served: u64,
     },
 }
 
+/// Why a poll did not give an [`Observation`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MonitorError {
     /// Evidence of misbehaviour: the monitor must stop and shout.
@@ -36,6 +44,7 @@ pub enum MonitorError {
     Fetch(String),
 }
 
+/// A monitor of one log: its server, its key, and the newest checkpoint seen.
 pub struct Monitor {
     client: reqwest::Client,
     base: String,
@@ -44,6 +53,8 @@ pub struct Monitor {
 }
 
 impl Monitor {
+    /// A monitor for the server at `base` (e.g. `https://consent.example.nl`)
+    /// whose log signs with `key`; it has seen nothing yet.
     pub fn new(base: &str, key: NoteVerifier) -> Self {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
@@ -57,6 +68,7 @@ impl Monitor {
         }
     }
 
+    /// The newest checkpoint seen so far.
     pub fn last(&self) -> Option<&Checkpoint> {
         self.last.as_ref()
     }

@@ -36,7 +36,7 @@ pub struct ConnectionLimits {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops
-/// accepting and gives open connections [`DRAIN`] to finish.
+/// accepting and gives open connections `DRAIN` to finish.
 pub async fn serve(
     listener: TcpListener,
     app: Router,

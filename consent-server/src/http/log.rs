@@ -1,5 +1,5 @@
 //! The log's HTTP endpoints. Thin: each checks its input and asks
-//! [`LogInner`](super::LogInner) or the store.
+//! [`LogInner`] or the store.
 //!
 //! Public (anyone, for verifiers and monitors):
 //! - `GET /.well-known/keurmerk-log-key`: the verifier key, C2SP form

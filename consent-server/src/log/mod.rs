@@ -3,7 +3,7 @@
 //! `tlog-proof@v1`.
 //!
 //! The log's leaves are exactly the store's decision sequence
-//! ([`Store::append`](consent_core::store::Store::append) hands out the
+//! ([`DecisionStore::append`](consent_core::store::DecisionStore::append) hands out the
 //! indexes), so nothing extra is written on the decision path: the handler
 //! only awaits a [`Receipt`] (signed in batches). The [`integrator`]
 //! builds tiles and checkpoints in the background.

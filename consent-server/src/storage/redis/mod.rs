@@ -460,7 +460,7 @@ impl RedisStore {
         }
     }
 
-    /// Brings the data to [`SCHEMA`], then records it in `<prefix>schema`:
+    /// Brings the data to layout `SCHEMA`, then records it in `<prefix>schema`:
     /// layout-1 visitors (three keys each) become fields of their site's
     /// `visitors` hash (layout 2); the leaves hash becomes lists and each
     /// site's sorted set becomes index strings (layout 3). One instance moves

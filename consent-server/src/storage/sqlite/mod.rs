@@ -366,7 +366,7 @@ impl SqliteStore {
     /// Waits for every write queued so far to be committed, then folds the
     /// WAL back into the database file and empties it (for shutdown). The
     /// process exits before the writer thread would do the latter itself,
-    /// which left a WAL of up to [`RESTART_AFTER_PAGES`] on disk after a
+    /// which left a WAL of up to `RESTART_AFTER_PAGES` pages on disk after a
     /// clean stop.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.write(|_| Ok(())).await?;
