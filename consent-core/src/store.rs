@@ -32,6 +32,10 @@ pub enum StoreError {
     /// The thing to change does not exist (names it).
     #[error("not found: {0}")]
     NotFound(String),
+    /// A bound on what one party may store was reached (names it); nothing
+    /// was written.
+    #[error("limit reached: {0}")]
+    LimitReached(String),
     /// Stored bytes do not parse: a bug or tampering, never the caller's fault.
     #[error("stored data is corrupt: {0}")]
     Corrupt(#[source] Cause),
@@ -133,6 +137,10 @@ pub struct Append {
     /// Set for a visitor's first decision. Appending fails with
     /// [`StoreError::Conflict`] (and writes nothing) if the visitor exists.
     pub new_visitor: Option<NewVisitor>,
+    /// For a returning visitor: refused with [`StoreError::LimitReached`]
+    /// (and nothing written) when the visitor holds this many decisions
+    /// already. `None`: no bound.
+    pub visitor_cap: Option<u32>,
 }
 
 /// A decision as read back, with its leaf index.

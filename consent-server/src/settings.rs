@@ -56,6 +56,9 @@ pub struct Cli {
     /// Threads that serve requests, 1 to 1024 [default: one fewer than the cores, at least one].
     #[arg(long, env = "KEURMERK_WORKERS", value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
     pub workers: Option<u16>,
+    /// Decisions one consent id may record; further ones are refused (422) [default: 10000].
+    #[arg(long, env = "KEURMERK_MAX_VISITOR_DECISIONS")]
+    pub max_visitor_decisions: Option<u32>,
     /// A reverse proxy (CIDR, e.g. 10.0.0.5/32; repeat or separate with commas) whose
     /// X-Forwarded-For / Forwarded headers name the client. Without one, the TCP peer is the client.
     #[arg(long = "trusted-proxy", env = "KEURMERK_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -88,6 +91,7 @@ struct FileSettings {
     login_rate: Option<u32>,
     scan_queue: Option<String>,
     workers: Option<u16>,
+    max_visitor_decisions: Option<u32>,
     trusted_proxies: Option<Vec<ipnet::IpNet>>,
     header_timeout: Option<u64>,
     request_timeout: Option<u64>,
@@ -121,6 +125,9 @@ pub struct Settings {
     pub scan_queue: Option<String>,
     /// Threads of the async runtime, which serve every request.
     pub workers: usize,
+    /// See [`Cli::max_visitor_decisions`]: anyone can mint a consent id, so
+    /// one id's history must not grow without bound.
+    pub max_visitor_decisions: u32,
     /// Proxies whose forwarding headers are believed; empty: none.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// See [`Cli::header_timeout`].
@@ -197,6 +204,14 @@ impl Settings {
                 }
                 Some(n) => usize::from(n),
                 None => default_workers(),
+            },
+            max_visitor_decisions: match cli
+                .max_visitor_decisions
+                .or(file.max_visitor_decisions)
+                .unwrap_or(10_000)
+            {
+                0 => anyhow::bail!("max_visitor_decisions must be at least 1"),
+                n => n,
             },
             trusted_proxies: if cli.trusted_proxies.is_empty() {
                 file.trusted_proxies.unwrap_or_default()

@@ -277,6 +277,7 @@ async fn receipts(dir: &std::path::Path, signer: &NoteSigner) -> anyhow::Result<
                             consent_id: consent,
                             time_ms: now,
                             leaf: leaf.clone(),
+                            visitor_cap: None,
                             new_visitor: Some(NewVisitor {
                                 secret_sha256: [1; 32],
                                 sealing_key: [3; 32],

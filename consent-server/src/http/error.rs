@@ -162,6 +162,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict(what) => Self::new(StatusCode::CONFLICT, "conflict", format!("{what} exists already")),
             StoreError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
+            StoreError::LimitReached(what) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "limit_reached", what),
             StoreError::Corrupt(detail) => {
                 tracing::error!(%detail, "corrupt data in storage");
                 Self::new(

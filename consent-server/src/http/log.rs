@@ -212,6 +212,49 @@ async fn decisions_of(app: &AppState, site: &SiteId, consent: &ConsentId) -> Res
     Ok(app.store.decisions(site, &q).await?)
 }
 
+/// A page of a visitor's own decisions, newest first.
+#[derive(Deserialize, IntoParams)]
+pub struct VisitorPage {
+    /// Decisions per page, 1-1000 [default: 100].
+    pub limit: Option<usize>,
+    /// Only decisions with a log index below this one: the previous page's
+    /// `next_before` (or `Keurmerk-Next-Before` header).
+    pub before: Option<u64>,
+}
+
+/// The newest decisions of a visitor (below `page.before`), reading only
+/// the rows returned, and the cursor of the next page if there may be one.
+async fn page_of(
+    app: &AppState,
+    site: &SiteId,
+    consent: &ConsentId,
+    page: Result<Query<VisitorPage>, axum::extract::rejection::QueryRejection>,
+) -> Result<(Vec<LoggedDecision>, Option<u64>), ApiError> {
+    let Query(page) = page.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=MAX_VISITOR_DECISIONS).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("between 1 and {MAX_VISITOR_DECISIONS}"),
+        ));
+    }
+    let q = DecisionQuery {
+        consent_id: Some(consent.clone()),
+        newest_first: true,
+        before: page.before,
+        limit,
+        ..Default::default()
+    };
+    let decisions = app.store.decisions(site, &q).await?;
+    let next = (decisions.len() == limit)
+        .then(|| decisions.last().map(|d| d.index))
+        .flatten();
+    Ok((decisions, next))
+}
+
+/// The header carrying the next page's cursor where the body is an array.
+const NEXT_BEFORE: &str = "keurmerk-next-before";
+
 /// Bundles for every decision already in the latest checkpoint; a
 /// `Retry-After: 1` header says more are pending.
 async fn bundles(app: &AppState, decisions: Vec<LoggedDecision>) -> Result<Response, ApiError> {
@@ -276,6 +319,10 @@ async fn cors(app: &AppState, site: &str, headers: &HeaderMap, mut res: Response
     h.insert(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(o) = origin {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(NEXT_BEFORE),
+        );
     }
     res
 }
@@ -358,23 +405,28 @@ pub struct VisitorData {
     pub consent_id: String,
     /// True once the visitor erased their personal fields.
     pub erased: bool,
+    /// Newest first.
     pub decisions: Vec<VisitorDecision>,
+    /// The `before` of the next (older) page, when there may be one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/sites/{site}/visitors/{consent_id}", tag = "public",
     params(("site" = String, Path, description = "Site id"), ("consent_id" = String, Path, description = "Consent id"),
-        ("x-keurmerk-secret" = String, Header, description = "The secret given with the consent id")),
+        ("x-keurmerk-secret" = String, Header, description = "The secret given with the consent id"), VisitorPage),
     responses(
-        (status = 200, description = "All of the visitor's decisions with their personal fields decrypted (right of access)", body = VisitorData),
+        (status = 200, description = "The visitor's decisions with their personal fields decrypted (right of access), newest first, a page at a time", body = VisitorData),
         (status = 401, description = "No secret sent", body = ErrorBody),
         (status = 403, description = "Consent id and secret do not match", body = ErrorBody),
     ))]
 pub async fn visitor_decisions(
     State(app): State<AppState>,
     Path((site, consent)): Path<(String, String)>,
+    page: Result<Query<VisitorPage>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let res = visitor_decisions_inner(&app, &site, &consent, &headers).await;
+    let res = visitor_decisions_inner(&app, &site, &consent, page, &headers).await;
     cors(
         &app,
         &site,
@@ -388,11 +440,12 @@ async fn visitor_decisions_inner(
     app: &AppState,
     site: &str,
     consent: &str,
+    page: Result<Query<VisitorPage>, axum::extract::rejection::QueryRejection>,
     headers: &HeaderMap,
 ) -> Result<Json<VisitorData>, ApiError> {
     let (site, consent, key) = visitor_auth(app, site, consent, headers).await?;
-    let decisions = decisions_of(app, &site, &consent)
-        .await?
+    let (decisions, next_before) = page_of(app, &site, &consent, page).await?;
+    let decisions = decisions
         .into_iter()
         .map(|d| VisitorDecision {
             index: d.index,
@@ -404,25 +457,31 @@ async fn visitor_decisions_inner(
         consent_id: consent.to_string(),
         erased: key.is_none(),
         decisions,
+        next_before,
     }))
 }
 
 #[utoipa::path(get, path = "/api/v1/sites/{site}/visitors/{consent_id}/proofs", tag = "public",
     params(("site" = String, Path, description = "Site id"), ("consent_id" = String, Path, description = "Consent id"),
-        ("x-keurmerk-secret" = String, Header, description = "The secret given with the consent id")),
+        ("x-keurmerk-secret" = String, Header, description = "The secret given with the consent id"), VisitorPage),
     responses(
-        (status = 200, description = "A JSON array of proof bundles for the visitor's decisions already in a checkpoint (see the owner variant)"),
+        (status = 200, description = "A JSON array of proof bundles for the visitor's decisions already in a checkpoint, newest first, a page at a time (see the owner variant); `Keurmerk-Next-Before` gives the next page's `before`"),
         (status = 403, description = "Consent id and secret do not match", body = ErrorBody),
     ))]
 pub async fn visitor_proofs(
     State(app): State<AppState>,
     Path((site, consent)): Path<(String, String)>,
+    page: Result<Query<VisitorPage>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let res = async {
         let (site, consent, _) = visitor_auth(&app, &site, &consent, &headers).await?;
-        let decisions = decisions_of(&app, &site, &consent).await?;
-        bundles(&app, decisions).await
+        let (decisions, next) = page_of(&app, &site, &consent, page).await?;
+        let mut res = bundles(&app, decisions).await?;
+        if let Some(next) = next {
+            res.headers_mut().insert(NEXT_BEFORE, HeaderValue::from(next));
+        }
+        Ok::<_, ApiError>(res)
     }
     .await;
     cors(&app, &site, &headers, res.unwrap_or_else(IntoResponse::into_response)).await

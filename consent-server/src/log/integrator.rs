@@ -229,6 +229,7 @@ mod tests {
                         consent_id: ConsentId::from_random(id),
                         time_ms: 1_700_000_000_000 + i,
                         leaf: format!("leaf {i}").into_bytes(),
+                        visitor_cap: None,
                         new_visitor: Some(NewVisitor {
                             secret_sha256: [1; 32],
                             sealing_key: [2; 32],

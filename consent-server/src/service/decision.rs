@@ -122,6 +122,7 @@ pub async fn record(
             time_ms: now_ms,
             leaf: leaf.clone(),
             new_visitor,
+            visitor_cap: Some(app.settings.max_visitor_decisions),
         })
         .await?;
     app.metrics.decisions.inc();

@@ -39,6 +39,7 @@ fn append(site: &SiteId, consent: &ConsentId, time_ms: u64, new: Option<u8>) -> 
         consent_id: consent.clone(),
         time_ms,
         leaf: leaf(site, consent, time_ms),
+        visitor_cap: None,
         new_visitor: new.map(|b| NewVisitor {
             secret_sha256: [b; 32],
             sealing_key: [b.wrapping_add(1); 32],
@@ -437,6 +438,40 @@ async fn redis_persistence_settings_are_judged() {
     let limited = RedisStore::open(&format!("redis://limited:secret@127.0.0.1:{}/", redis.port()), "test:").unwrap();
     limited.ping().await.expect("the limited user may use the store");
     assert!(limited.persistence_warnings().await.is_err());
+}
+
+/// A new data directory holds personal data (sealing keys, sealed fields)
+/// and the log's signing key: only the server's user may read it. Every
+/// file the embedded store, the log and the key make is 0600 (SQLite's
+/// `-wal` and `-shm` included), the directory 0700.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_data_dir_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let app = crate::common::spawn_app(crate::common::Kind::Sqlite).await;
+    assert_eq!(app.post_decision("demo", &app.decision().await).await.status(), 201);
+    let consent_server::settings::StorageSettings::Embedded { data_dir } = &app.state.settings.storage else {
+        unreachable!("embedded storage")
+    };
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(data_dir), 0o700, "{}", data_dir.display());
+    let mut names = BTreeSet::new();
+    for entry in std::fs::read_dir(data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        names.insert(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    for expected in [
+        "keurmerk.sqlite3",
+        "keurmerk.sqlite3-wal",
+        "keurmerk.sqlite3-shm",
+        "log.sqlite3",
+        "log.sqlite3-wal",
+        "log.sqlite3-shm",
+        consent_server::log::key::KEY_FILE,
+    ] {
+        assert!(names.contains(expected), "{expected} missing from {names:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1143,4 +1178,109 @@ async fn sqlite_wal_starts_over_under_steady_load() {
         "after {leaves} appends in 2.5 s the WAL started over {restarts} times; it holds {} bytes",
         wal.len()
     );
+}
+
+/// A consent id with 200,000 decisions: its newest page of 10 reads about
+/// 10 leaves, paging back with `before` works, appending does not rewrite
+/// the history (each append writes the same few rows or bytes, checked on
+/// the stored data rather than the clock), and the cap refuses more.
+async fn a_long_history_costs_only_its_page<S: Store + Clone>(store: S, leaves_read: impl Fn() -> u64) -> Vec<u64> {
+    const HISTORY: u64 = 200_000;
+    let site = site_id("long");
+    store
+        .create_site(
+            &Site {
+                id: site.clone(),
+                allowed_origins: vec![],
+                current_version: SiteConfig::starter().version(),
+                created_ms: 1,
+            },
+            &SiteConfig::starter(),
+        )
+        .await
+        .unwrap();
+    let visitor = ConsentId::from_random([42; 16]);
+    store.append(append(&site, &visitor, 0, Some(1))).await.unwrap();
+    let mut last = 0;
+    let mut time = 1;
+    while time < HISTORY {
+        let wave: Vec<_> = (time..(time + 2000).min(HISTORY))
+            .map(|t| {
+                let store = store.clone();
+                let a = append(&site, &visitor, t, None);
+                tokio::spawn(async move { store.append(a).await.unwrap() })
+            })
+            .collect();
+        for w in wave {
+            last = last.max(w.await.unwrap());
+        }
+        time = (time + 2000).min(HISTORY);
+    }
+    let newest = |limit: usize, before: Option<u64>| DecisionQuery {
+        consent_id: Some(visitor.clone()),
+        newest_first: true,
+        before,
+        limit,
+        ..DecisionQuery::default()
+    };
+    let before_read = leaves_read();
+    let page = store.decisions(&site, &newest(10, None)).await.unwrap();
+    let read = leaves_read() - before_read;
+    assert_eq!(page.len(), 10);
+    assert_eq!(page[0].index, last, "the newest first");
+    assert!(page.windows(2).all(|w| w[0].index > w[1].index));
+    assert!(read <= 11, "a page of 10 read {read} leaves");
+    let next = store.decisions(&site, &newest(10, Some(page[9].index))).await.unwrap();
+    assert_eq!(next.len(), 10);
+    assert!(next[0].index < page[9].index);
+
+    // The cap: a store bounding a visitor at its present count refuses the next.
+    let mut capped = append(&site, &visitor, HISTORY, None);
+    capped.visitor_cap = Some(u32::try_from(HISTORY).unwrap());
+    assert!(matches!(store.append(capped).await, Err(StoreError::LimitReached(_))));
+    let mut roomy = append(&site, &visitor, HISTORY, None);
+    roomy.visitor_cap = Some(u32::try_from(HISTORY).unwrap() + 1);
+    let index = store.append(roomy).await.unwrap();
+    page.iter().map(|d| d.index).chain([index]).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_long_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let probe = store.clone();
+    a_long_history_costs_only_its_page(store, move || probe.leaves_read()).await;
+    // Appending touched one visitor row and one leaf row per decision: the
+    // visitor row holds the count and the newest leaf, never the history.
+    let conn = rusqlite::Connection::open(dir.path().join("keurmerk.sqlite3")).unwrap();
+    let (decisions, visitors): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT decisions FROM visitors WHERE site = 'long'), (SELECT COUNT(*) FROM visitors WHERE site = 'long')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((decisions, visitors), (200_001, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_long_history() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let store = RedisStore::open(&redis.url(), "t:").unwrap();
+    let probe = store.clone();
+    a_long_history_costs_only_its_page(store, move || probe.leaves_read()).await;
+    // The visitor's field is its 65-byte head however long its history: an
+    // append adds 8 bytes to the visitor's own string instead of rewriting
+    // a field that grows with every decision.
+    let mut conn = connect(&redis).await;
+    let visitor = ConsentId::from_random([42; 16]);
+    let field: Vec<u8> = redis::cmd("HGET")
+        .arg("t:visitors:long")
+        .arg(visitor.as_str())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(field.len(), 65);
+    let string: u64 = ask(&mut conn, "STRLEN", &format!("t:visitor-leaves:long:{visitor}")).await;
+    assert_eq!(string, 8 * 200_001);
 }

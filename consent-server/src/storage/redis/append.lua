@@ -1,10 +1,12 @@
 -- KEYS: 1 the log's size counter, then 1 per site in the batch: the site's visitors (hash)
 -- ARGV: 1 prefix of the leaf lists, 2 the layout-2 leaves hash (stray leaves),
---   then per site: the prefix of its index strings, the number of its decisions, then 3 per
---   decision: consent id, leaf, and for a new visitor the head of its visitor field
---   (secret hash, 1, sealing key: 65 bytes), "" for a returning one
+--   then per site: the prefix of its index strings, the prefix of its visitors' index
+--   strings, the number of its decisions, then 4 per decision: consent id, leaf, for a
+--   new visitor the head of its visitor field (secret hash, 1, sealing key: 65 bytes) or
+--   "" for a returning one, and the most decisions a visitor may hold (0: no bound)
 -- Returns each decision's index in ARGV order, -1 where a new visitor's id
--- exists already, -2 where a returning visitor is unknown.
+-- exists already, -2 where a returning visitor is unknown, -3 where it holds
+-- as many decisions as it may.
 local LEAF_CHUNK, SITE_CHUNK = 4096, 1048576
 local pack, floor = struct.pack, math.floor
 local lists, strays = ARGV[1], ARGV[2]
@@ -31,27 +33,40 @@ end
 
 local sites, a, m = {}, 3, 0
 for k = 2, #KEYS do
-  local prefix, count = ARGV[a], tonumber(ARGV[a + 1])
+  local prefix, vprefix, count = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local base0 = a + 3
   local ids = {}
-  for i = 1, count do ids[i] = ARGV[a + 2 + (i - 1) * 3] end
+  for i = 1, count do ids[i] = ARGV[base0 + (i - 1) * 4] end
   local cur = redis.call("HMGET", KEYS[k], unpack(ids))
-  -- The visitor fields as this batch leaves them, by consent id.
-  local now, ok = {}, {}
+  -- Per consent id, as this batch leaves it: whether the visitor exists and
+  -- how many decisions it holds (counted only when a cap asks).
+  local exists, held, ok, new = {}, {}, {}, {}
   for i = 1, count do
-    local id, head = ids[i], ARGV[a + (i - 1) * 3 + 4]
-    local v = now[id]
-    if v == nil then v = cur[i] end
+    local base = base0 + (i - 1) * 4
+    local id, head, cap = ids[i], ARGV[base + 2], tonumber(ARGV[base + 3])
+    local e = exists[id]
+    if e == nil then e = cur[i] ~= false end
     if head ~= "" then
-      if v then ok[i] = -1 else now[id] = head; ok[i] = true end
-    elseif v then
-      now[id] = v; ok[i] = true
-    else
+      if e then ok[i] = -1 else exists[id] = true; held[id] = 1; ok[i] = true; new[i] = true end
+    elseif not e then
       ok[i] = -2
+    else
+      local n = held[id]
+      if n == nil and cap > 0 then
+        -- A layout-3 field may still hold older indexes after its head.
+        n = (string.len(cur[i]) - 65) / 8 + redis.call("STRLEN", vprefix .. id) / 8
+      end
+      if cap > 0 and n >= cap then
+        ok[i] = -3
+      else
+        if n ~= nil then held[id] = n + 1 end
+        ok[i] = true
+      end
     end
     if ok[i] == true then m = m + 1 end
   end
-  sites[#sites + 1] = { k = k, prefix = prefix, a = a + 2, count = count, ok = ok, cur = cur }
-  a = a + 2 + count * 3
+  sites[#sites + 1] = { k = k, prefix = prefix, vprefix = vprefix, base0 = base0, count = count, ok = ok, new = new }
+  a = base0 + count * 4
 end
 local out = {}
 local idx = 0
@@ -59,12 +74,12 @@ if m > 0 then idx = redis.call("INCRBY", KEYS[1], m) - m end
 local first = idx
 local leaves = {}
 for _, s in ipairs(sites) do
-  local hset, now = {}, {}
+  local heads, appended, order = {}, {}, {}
   local chunk, packed = -1, {}
   for i = 1, s.count do
     local r = s.ok[i]
     if r == true then
-      local base = s.a + (i - 1) * 3
+      local base = s.base0 + (i - 1) * 4
       local id = ARGV[base]
       leaves[#leaves + 1] = ARGV[base + 1]
       local p = pack(">I8", idx)
@@ -74,12 +89,12 @@ for _, s in ipairs(sites) do
         chunk, packed = c, {}
       end
       packed[#packed + 1] = p
-      local v = now[id]
-      if v == nil then
-        local head = ARGV[base + 2]
-        if head ~= "" then v = head else v = s.cur[i] end
-      end
-      now[id] = v .. p
+      if s.new[i] then heads[#heads + 1] = id; heads[#heads + 1] = ARGV[base + 2] end
+      -- The visitor's own indexes go to a string of their own, appended:
+      -- recording costs the same however long the visitor's history.
+      if appended[id] == nil then appended[id] = {}; order[#order + 1] = id end
+      local t = appended[id]
+      t[#t + 1] = p
       r = idx
       idx = idx + 1
     end
@@ -87,8 +102,8 @@ for _, s in ipairs(sites) do
   end
   if #packed > 0 then
     redis.call("APPEND", s.prefix .. chunk, table.concat(packed))
-    for id, v in pairs(now) do hset[#hset + 1] = id; hset[#hset + 1] = v end
-    redis.call("HSET", KEYS[s.k], unpack(hset))
+    if #heads > 0 then redis.call("HSET", KEYS[s.k], unpack(heads)) end
+    for _, id in ipairs(order) do redis.call("APPEND", s.vprefix .. id, table.concat(appended[id])) end
   end
 end
 -- The leaves, in index order, split where a list ends.

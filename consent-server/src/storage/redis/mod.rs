@@ -60,6 +60,9 @@ const SITE_PAGE: &str = include_str!("site_page.lua");
 /// The same page newest first: up to `limit` indexes below `before`.
 const SITE_PAGE_DESC: &str = include_str!("site_page_desc.lua");
 
+/// A page of one visitor's indexes, newest first (see layout 4 at [`SCHEMA`]).
+const VISITOR_PAGE_DESC: &str = include_str!("visitor_page_desc.lua");
+
 /// Moving to layout 3: one list's worth of leaves from the layout-2 hash.
 /// Resumes where a list ends, so a move cut short (or run twice) is safe.
 const MOVE_LEAVES: &str = include_str!("move_leaves.lua");
@@ -117,8 +120,14 @@ const ERASE: &str = include_str!("erase.lua");
 /// layout 2, atomically, so any number of instances may migrate at once.
 const MIGRATE_VISITOR: &str = include_str!("migrate_visitor.lua");
 
-/// The layout this code reads and writes, kept in `<prefix>schema`.
-const SCHEMA: u32 = 3;
+/// The layout this code reads and writes, kept in `<prefix>schema`. Layout 4
+/// (December 2026) appends a visitor's leaf indexes to a string of its own,
+/// `visitor-leaves:<site>:<consent id>`, instead of rewriting the visitor's
+/// field with each decision (whose cost grew with the history); a field of
+/// layout 3 keeps the indexes it had after its head, read before the string.
+/// Nothing moves: the layout number only keeps servers of layout 3, which
+/// would append to the field, away.
+const SCHEMA: u32 = 4;
 /// How long a migration lock lasts unless its holder extends it.
 const LOCK_MS: u64 = 30_000;
 
@@ -145,6 +154,7 @@ struct Scripts {
     append: Script,
     site_page: Script,
     site_page_desc: Script,
+    visitor_page_desc: Script,
     move_leaves: Script,
     move_site_index: Script,
     hold_lock: Script,
@@ -167,6 +177,9 @@ pub struct RedisStore {
     /// Whether this process has seen the storage at [`SCHEMA`] (migrating it
     /// if need be); everything that reads or writes the log waits for it.
     schema: Arc<watch::Sender<Layout>>,
+    /// Leaves decision listings have fetched, for tests that check a page
+    /// costs its own leaves and no more.
+    leaves_read: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Where this process stands with the storage's layout.
@@ -312,6 +325,7 @@ impl RedisStore {
                 append: Script::new(APPEND),
                 site_page: Script::new(SITE_PAGE),
                 site_page_desc: Script::new(SITE_PAGE_DESC),
+                visitor_page_desc: Script::new(VISITOR_PAGE_DESC),
                 move_leaves: Script::new(MOVE_LEAVES),
                 move_site_index: Script::new(MOVE_SITE_INDEX),
                 hold_lock: Script::new(HOLD_LOCK),
@@ -323,11 +337,17 @@ impl RedisStore {
             }),
             appender: Arc::default(),
             schema: Arc::new(watch::Sender::new(Layout::Unchecked)),
+            leaves_read: Arc::default(),
         })
     }
 
     /// A clone for the appender task: without the queue, so the task does
     /// not keep itself alive.
+    /// Leaves decision listings have fetched so far.
+    pub fn leaves_read(&self) -> u64 {
+        self.leaves_read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn without_appender(&self) -> Self {
         Self {
             appender: Arc::default(),
@@ -379,6 +399,7 @@ impl RedisStore {
         for (site, jobs) in &sites {
             inv.key(self.key(&["visitors", site]))
                 .arg(self.key(&["site-index", site, ""]))
+                .arg(self.key(&["visitor-leaves", site, ""]))
                 .arg(jobs.len());
             for &i in jobs {
                 let a = &batch[i].0;
@@ -387,6 +408,7 @@ impl RedisStore {
                     Some(v) => inv.arg(visitor_head(v)),
                     None => inv.arg(""),
                 };
+                inv.arg(a.visitor_cap.unwrap_or(0));
                 order.push(i);
             }
         }
@@ -407,6 +429,10 @@ impl RedisStore {
                     let (a, reply) = jobs[i].take().expect("each job answered once");
                     let _ = reply.send(match idx {
                         -1 => Err(StoreError::Conflict(format!("visitor {}", a.consent_id))),
+                        -3 => Err(StoreError::LimitReached(format!(
+                            "this consent id holds {} decisions, the most one may; start a new one",
+                            a.visitor_cap.unwrap_or(0)
+                        ))),
                         i if i < 0 => Err(StoreError::Conflict(format!("no visitor {}", a.consent_id))),
                         i => Ok(i as u64),
                     });
@@ -806,6 +832,63 @@ impl RedisStore {
         Ok(out)
     }
 
+    /// A visitor's decisions newest first, a page of indexes at a time from
+    /// the visitor's leaf string (then the older ones a layout-3 field holds).
+    async fn visitor_back(
+        &self,
+        site: &SiteId,
+        consent_id: &ConsentId,
+        q: &DecisionQuery,
+        out: &mut Vec<LoggedDecision>,
+    ) -> Result<(), StoreError> {
+        self.ready().await?;
+        let field: Option<Vec<u8>> = self
+            .conn
+            .clone()
+            .hget(self.key(&["visitors", site.as_str()]), consent_id.as_str())
+            .await
+            .map_err(unavailable)?;
+        let Some(field) = field else { return Ok(()) };
+        let (_, older) = parse_visitor(&field)?;
+        let string = self.key(&["visitor-leaves", site.as_str(), consent_id.as_str()]);
+        let page = q.limit.clamp(1, 1000);
+        let mut before = q.before;
+        while out.len() < q.limit {
+            let packed: Vec<u8> = self
+                .scripts
+                .visitor_page_desc
+                .key(&string)
+                .arg(before.map_or(-1, |b| b as i64))
+                .arg(page)
+                .invoke_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+            if !packed.len().is_multiple_of(8) {
+                return Err(corrupt_because(format!("a visitor page of {} bytes", packed.len())));
+            }
+            let mut ids: Vec<u64> = packed
+                .chunks_exact(8)
+                .rev()
+                .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))
+                .filter(|i| q.after.is_none_or(|a| *i > a))
+                .collect();
+            let Some(&last) = ids.last() else { break };
+            self.collect(&ids, q, out).await?;
+            ids.clear();
+            before = Some(last);
+        }
+        // The layout-3 tail: older than anything in the string.
+        if out.len() < q.limit {
+            let ids: Vec<u64> = older
+                .into_iter()
+                .rev()
+                .filter(|i| before.is_none_or(|b| *i < b) && q.after.is_none_or(|a| *i > a))
+                .collect();
+            self.collect(&ids, q, out).await?;
+        }
+        Ok(())
+    }
+
     /// [`walk`](Self::walk) newest first: pages of the site's index below
     /// `q.before`, from the newest chunk back.
     async fn walk_back(&self, site: &SiteId, q: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
@@ -861,6 +944,8 @@ impl RedisStore {
                 break;
             }
             let leaves = self.leaves_at(chunk).await?;
+            self.leaves_read
+                .fetch_add(leaves.len() as u64, std::sync::atomic::Ordering::Relaxed);
             for (index, leaf) in chunk.iter().zip(leaves) {
                 let record = DecisionRecord::from_canonical_bytes(&leaf).map_err(corrupt)?;
                 let d = LoggedDecision { index: *index, record };
@@ -930,13 +1015,27 @@ impl RedisStore {
         consent_id: &ConsentId,
     ) -> Result<Option<(Visitor, Vec<u64>)>, StoreError> {
         self.ready().await?;
-        let field: Option<Vec<u8>> = self
-            .conn
-            .clone()
+        let (field, later): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::pipe()
             .hget(self.key(&["visitors", site.as_str()]), consent_id.as_str())
+            .get(self.key(&["visitor-leaves", site.as_str(), consent_id.as_str()]))
+            .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
-        field.map(|f| parse_visitor(&f)).transpose()
+        let Some(field) = field else { return Ok(None) };
+        let (visitor, mut indexes) = parse_visitor(&field)?;
+        let later = later.unwrap_or_default();
+        if !later.len().is_multiple_of(8) {
+            return Err(corrupt_because(format!(
+                "a visitor's leaf string of {} bytes",
+                later.len()
+            )));
+        }
+        indexes.extend(
+            later
+                .chunks_exact(8)
+                .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes"))),
+        );
+        Ok(Some((visitor, indexes)))
     }
 }
 
@@ -1009,7 +1108,16 @@ impl DecisionStore for RedisStore {
     }
 
     async fn visitor(&self, site: &SiteId, consent_id: &ConsentId) -> Result<Option<Visitor>, StoreError> {
-        Ok(self.visitor_field(site, consent_id).await?.map(|(v, _)| v))
+        // The field alone (its head, and at most a layout-3 tail): the
+        // visitor's own leaf string is not read on the decision path.
+        self.ready().await?;
+        let field: Option<Vec<u8>> = self
+            .conn
+            .clone()
+            .hget(self.key(&["visitors", site.as_str()]), consent_id.as_str())
+            .await
+            .map_err(unavailable)?;
+        Ok(field.map(|f| parse_visitor(&f)).transpose()?.map(|(v, _)| v))
     }
 
     async fn append(&self, a: Append) -> Result<u64, StoreError> {
@@ -1050,14 +1158,13 @@ impl DecisionStore for RedisStore {
         match &q.consent_id {
             Some(c) => {
                 let mut out = Vec::new();
-                if let Some((_, ids)) = self.visitor_field(site, c).await? {
-                    let mut ids: Vec<u64> = ids
+                if q.newest_first {
+                    self.visitor_back(site, c, q, &mut out).await?;
+                } else if let Some((_, ids)) = self.visitor_field(site, c).await? {
+                    let ids: Vec<u64> = ids
                         .into_iter()
                         .filter(|i| q.after.is_none_or(|a| *i > a) && q.before.is_none_or(|b| *i < b))
                         .collect();
-                    if q.newest_first {
-                        ids.reverse();
-                    }
                     self.collect(&ids, q, &mut out).await?;
                 }
                 Ok(out)

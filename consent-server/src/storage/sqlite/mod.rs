@@ -16,7 +16,7 @@ pub use issued_id::row_key as visitor_key;
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -36,7 +36,7 @@ const MAX_BATCH: usize = 8192;
 const READERS: usize = 4;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Version 3. Recording a decision must touch as few randomly placed pages
 /// as possible: every dirty page costs a whole page in the WAL at commit.
@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS visitors (
     -- NULL once erased (with secure_delete, so the bytes are zeroed).
     sealing_key BLOB,
     last_idx INTEGER NOT NULL,
+    -- How many decisions the visitor holds (the bound on a consent id's
+    -- history); counted since schema version 4, older visitors start at 1.
+    decisions INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (site, visitor_key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -128,6 +131,15 @@ PRAGMA user_version = 3;
 COMMIT;
 ";
 
+/// Version 4 counts each visitor's decisions, to bound them. Existing
+/// visitors start at 1 (counting their chains would read every leaf).
+const MIGRATE_3_TO_4: &str = "
+BEGIN IMMEDIATE;
+ALTER TABLE visitors ADD COLUMN decisions INTEGER NOT NULL DEFAULT 1;
+PRAGMA user_version = 4;
+COMMIT;
+";
+
 /// The writer thread's state, handed to every write job.
 pub struct Writer {
     conn: Connection,
@@ -183,6 +195,29 @@ pub struct SqliteStore {
     ids: Arc<Issuer>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: Arc<std::path::PathBuf>,
+    /// Leaf rows read by decision listings, for tests that check a page
+    /// costs its own rows and no more.
+    leaves_read: Arc<AtomicU64>,
+}
+
+/// Creates the data directory (mode 0700 for any directory it makes) and,
+/// if it does not exist yet, the database file `path` empty with mode 0600
+/// (SQLite takes an empty file for a new database). SQLite would create it
+/// 0644 (less the umask); it creates the `-wal` and `-shm` files with the
+/// database file's mode, so they are 0600 too. An existing file keeps its mode.
+pub(crate) fn create_private(dir: &Path, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 fn open(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
@@ -210,8 +245,8 @@ impl SqliteStore {
     /// [`open`](Self::open) with the number of WAL pages after which the
     /// writer starts the WAL over (tests use a small one to see it happen).
     pub fn open_with_wal_bound(dir: &Path, restart_after_pages: i64) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(unavailable)?;
         let path = dir.join("keurmerk.sqlite3");
+        create_private(dir, &path).map_err(unavailable)?;
         let conn = open_writer(&path)?;
         // FULL: the WAL is fsynced at every commit, so an answered write
         // survives power loss, not just a process crash.
@@ -283,7 +318,13 @@ impl SqliteStore {
             ids,
             readers: Arc::new(Mutex::new(readers)),
             path: Arc::new(path),
+            leaves_read: Arc::default(),
         })
+    }
+
+    /// Leaf rows decision listings have read so far.
+    pub fn leaves_read(&self) -> u64 {
+        self.leaves_read.load(Ordering::Relaxed)
     }
 
     /// Runs `f` on the writer thread inside the current batch's transaction
@@ -405,7 +446,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         )));
     }
     // Version 1 did not set `user_version`: 0 with tables is version 1.
-    let steps = [(1, MIGRATE_1_TO_2), (2, MIGRATE_2_TO_3)];
+    let steps = [(1, MIGRATE_1_TO_2), (2, MIGRATE_2_TO_3), (3, MIGRATE_3_TO_4)];
     for (from, step) in steps {
         if version.max(1) <= from {
             let r = conn.execute_batch(step);
@@ -615,16 +656,26 @@ impl Writer {
                     None
                 }
                 None => {
-                    let prev = self
+                    let row: Option<(i64, i64)> = self
                         .conn
-                        .prepare_cached("SELECT last_idx FROM visitors WHERE site = ?1 AND visitor_key = ?2")?
-                        .query_row(params![a.site.as_str(), key], |r| r.get(0))
+                        .prepare_cached(
+                            "SELECT last_idx, decisions FROM visitors WHERE site = ?1 AND visitor_key = ?2",
+                        )?
+                        .query_row(params![a.site.as_str(), key], |r| Ok((r.get(0)?, r.get(1)?)))
                         .optional()?;
-                    let Some(prev) = prev else {
+                    let Some((prev, held)) = row else {
                         return Ok(Err(StoreError::Conflict(format!("no visitor {}", a.consent_id))));
                     };
+                    if a.visitor_cap.is_some_and(|cap| held >= i64::from(cap)) {
+                        return Ok(Err(StoreError::LimitReached(format!(
+                            "this consent id holds {held} decisions, the most one may; start a new one"
+                        ))));
+                    }
                     self.conn
-                        .prepare_cached("UPDATE visitors SET last_idx = ?3 WHERE site = ?1 AND visitor_key = ?2")?
+                        .prepare_cached(
+                            "UPDATE visitors SET last_idx = ?3, decisions = decisions + 1
+                             WHERE site = ?1 AND visitor_key = ?2",
+                        )?
                         .execute(params![a.site.as_str(), key, index as i64])?;
                     Some(prev)
                 }
@@ -660,15 +711,15 @@ impl Writer {
     }
 }
 
-/// A visitor's leaves as (index, time, leaf), oldest first, found by
-/// following the `prev` chain back from the visitor's latest leaf.
-/// Walks a visitor's decisions from the newest back, handing each
-/// (index, time, leaf) to `f` until it returns `false`.
+/// Walks a visitor's decisions from the newest back, following the `prev`
+/// chain from the visitor's latest leaf, handing each (index, time, leaf)
+/// to `f` until it returns `false`. Reads one row per decision handed out.
 fn walk_visitor(
     c: &Connection,
     ids: &Issuer,
     site: &SiteId,
     cid: &ConsentId,
+    read: &AtomicU64,
     mut f: impl FnMut(i64, i64, Vec<u8>) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
     let last: Option<i64> = sql(c
@@ -682,6 +733,7 @@ fn walk_visitor(
     while let Some(idx) = next {
         let (prev, time, leaf, leaf_site, leaf_cid): (Option<i64>, i64, Vec<u8>, String, String) =
             sql(s.query_row([idx], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?;
+        read.fetch_add(1, Ordering::Relaxed);
         // The chain only ever links a visitor's own leaves, and goes back.
         if leaf_site != site.as_str() || leaf_cid != cid.as_str() || prev.is_some_and(|p| p >= idx) {
             return Err(corrupt_because(format!("the chain of {cid} is broken at leaf {idx}")));
@@ -694,15 +746,16 @@ fn walk_visitor(
     Ok(())
 }
 
-/// A visitor's decisions, oldest first.
+/// A visitor's leaves as (index, time, leaf), oldest first.
 fn visitor_leaves(
     c: &Connection,
     ids: &Issuer,
     site: &SiteId,
     cid: &ConsentId,
+    read: &AtomicU64,
 ) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
     let mut out = Vec::new();
-    walk_visitor(c, ids, site, cid, |i, t, l| {
+    walk_visitor(c, ids, site, cid, read, |i, t, l| {
         out.push((i, t, l));
         Ok(true)
     })?;
@@ -855,7 +908,7 @@ impl DecisionStore for SqliteStore {
     }
 
     async fn decisions(&self, site: &SiteId, q: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
-        let (site, q, ids) = (site.clone(), q.clone(), self.ids.clone());
+        let (site, q, ids, counter) = (site.clone(), q.clone(), self.ids.clone(), self.leaves_read.clone());
         self.read(move |c| {
             let after = q.after.map_or(-1, |a| a as i64);
             let from = q.from_ms.map_or(i64::MIN, |f| f as i64);
@@ -876,18 +929,18 @@ impl DecisionStore for SqliteStore {
                 if q.newest_first {
                     // The chain runs newest to oldest: stop once the page is full.
                     let mut taken = 0;
-                    walk_visitor(c, &ids, &site, cid, |i, t, l| {
-                        if taken >= q.limit {
-                            return Ok(false);
-                        }
-                        if wanted(i, t) {
-                            push(i, l)?;
-                            taken += 1;
-                        }
-                        Ok(true)
-                    })?;
+                    if q.limit > 0 {
+                        walk_visitor(c, &ids, &site, cid, &counter, |i, t, l| {
+                            if wanted(i, t) {
+                                push(i, l)?;
+                                taken += 1;
+                            }
+                            // Stop at a full page: no row beyond it is read.
+                            Ok(taken < q.limit && i > after)
+                        })?;
+                    }
                 } else {
-                    let leaves = visitor_leaves(c, &ids, &site, cid)?;
+                    let leaves = visitor_leaves(c, &ids, &site, cid, &counter)?;
                     let page = leaves.into_iter().filter(|(i, t, _)| wanted(*i, *t)).take(q.limit);
                     for (i, _, l) in page {
                         push(i, l)?;
@@ -911,6 +964,7 @@ impl DecisionStore for SqliteStore {
                 )?;
                 for row in rows {
                     let (i, l) = sql(row)?;
+                    counter.fetch_add(1, Ordering::Relaxed);
                     push(i, l)?;
                 }
             }
