@@ -18,7 +18,7 @@
 //! The private key is never logged.
 
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -99,7 +99,11 @@ pub fn load_or_create(data_dir: &Path, public_url: &str) -> anyhow::Result<NoteS
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let signer = new_signer(public_url)?;
     // create_new: if another process created it meanwhile, use theirs.
     match std::fs::OpenOptions::new()

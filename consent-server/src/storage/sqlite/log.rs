@@ -39,8 +39,8 @@ fn open_conn(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
 
 impl SqliteLog {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(unavailable)?;
         let path = dir.join("log.sqlite3");
+        super::create_private(dir, &path).map_err(unavailable)?;
         let conn = open_conn(&path, OpenFlags::default())?;
         // page_size only takes effect on a new file, before WAL is switched on.
         conn.execute_batch("PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
