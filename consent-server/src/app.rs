@@ -84,6 +84,7 @@ pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
             sweeper.sweep();
         }
     });
+    crate::http::health::MetricsAccess::of(&settings).announce(&settings);
     let log = Log::start(&settings, &store).context("starting the proof log")?;
     let scan_queue = match settings.scan_queue.as_deref() {
         Some(url) => {

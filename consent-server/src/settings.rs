@@ -72,6 +72,10 @@ pub struct Cli {
     /// Connections served at once; further ones wait in the listen backlog [default: 10000].
     #[arg(long, env = "KEURMERK_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// A secret (at least 16 characters) /metrics asks for as `Authorization: Bearer <token>`.
+    /// Without one, /metrics answers only when listening on loopback without a trusted proxy.
+    #[arg(long, env = "KEURMERK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// The same settings as read from `--config`.
@@ -96,6 +100,7 @@ struct FileSettings {
     header_timeout: Option<u64>,
     request_timeout: Option<u64>,
     max_connections: Option<usize>,
+    metrics_token: Option<String>,
 }
 
 /// Where decisions are kept.
@@ -136,6 +141,8 @@ pub struct Settings {
     pub request_timeout: std::time::Duration,
     /// See [`Cli::max_connections`].
     pub max_connections: usize,
+    /// See [`Cli::metrics_token`].
+    pub metrics_token: Option<String>,
 }
 
 impl Settings {
@@ -223,6 +230,12 @@ impl Settings {
             max_connections: match cli.max_connections.or(file.max_connections).unwrap_or(10_000) {
                 0 => anyhow::bail!("max_connections must be at least 1"),
                 n => n,
+            },
+            metrics_token: match cli.metrics_token.or(file.metrics_token) {
+                Some(t) if t.chars().count() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                    anyhow::bail!("metrics_token must be at least 16 characters, without spaces")
+                }
+                t => t,
             },
         })
     }

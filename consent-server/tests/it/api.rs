@@ -404,6 +404,59 @@ async fn health_readiness_and_metrics(kind: Kind) {
 }
 both_backends!(health_readiness_and_metrics);
 
+/// `/metrics` is for operators: behind `--metrics-token` when one is set,
+/// otherwise only on a loopback listener with no proxy in front; a server
+/// reachable from elsewhere answers 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_a_token_unless_only_loopback_reaches_them() {
+    use clap::Parser as _;
+    use consent_server::settings::{Cli, Settings};
+
+    // Public listeners without a token: off, as is loopback behind a proxy.
+    let public = spawn_app_with(Kind::Sqlite, |s| s.listen = "0.0.0.0:8080".parse().unwrap()).await;
+    let res = public.get("/metrics").await;
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("--metrics-token"));
+    let proxied = spawn_app_with(Kind::Sqlite, |s| {
+        s.trusted_proxies = vec!["10.0.0.5/32".parse().unwrap()]
+    })
+    .await;
+    assert_eq!(proxied.get("/metrics").await.status(), 404);
+    assert_eq!(proxied.get("/healthz").await.status(), 200, "only /metrics is off");
+
+    // With a token, only that token, wherever the server listens.
+    let token = "m3trics-t0ken-for-the-scraper";
+    for listen in ["0.0.0.0:8080", "127.0.0.1:8080"] {
+        let app = spawn_app_with(Kind::Sqlite, |s| {
+            s.listen = listen.parse().unwrap();
+            s.metrics_token = Some(token.into());
+        })
+        .await;
+        let res = app.get("/metrics").await;
+        assert_eq!(res.status(), 401, "{listen}");
+        assert_eq!(res.headers()["www-authenticate"], "Bearer");
+        for wrong in ["m3trics-t0ken-for-the-scrapeR", "m3trics-t0ken", "", "kmk_x"] {
+            let res = app
+                .get_with_header("/metrics", "Authorization", &format!("Bearer {wrong}"))
+                .await;
+            assert_eq!(res.status(), 401, "{wrong:?}");
+        }
+        let res = app
+            .get_with_header("/metrics", "Authorization", &format!("Bearer {token}"))
+            .await;
+        assert_eq!(res.status(), 200, "{listen}");
+        assert!(res.text().await.unwrap().contains("keurmerk_http_requests_total"));
+    }
+
+    // A guessable token is refused at start.
+    for bad in ["short", "sixteen chars ok"] {
+        let cli = Cli::try_parse_from(["consent-server", "--metrics-token", bad]).unwrap();
+        assert!(Settings::resolve(cli).is_err(), "{bad:?}");
+    }
+    let cli = Cli::try_parse_from(["consent-server", "--metrics-token", token]).unwrap();
+    assert_eq!(Settings::resolve(cli).unwrap().metrics_token.as_deref(), Some(token));
+}
+
 #[tokio::test]
 async fn redis_outage_answers_503_and_recovers() {
     let mut app: TestApp = spawn_app(Kind::Redis).await;
