@@ -62,6 +62,7 @@ pub struct Limits {
     per_site: Option<Arc<DefaultKeyedRateLimiter<SiteId>>>,
     logins: Option<Arc<DefaultKeyedRateLimiter<ClientKey>>>,
     failures: Arc<Mutex<HashMap<AccountKey, Failures>>>,
+    erasures: Option<Arc<DefaultKeyedRateLimiter<ClientKey>>>,
 }
 
 fn quota(per_second: u32) -> Option<Quota> {
@@ -89,6 +90,7 @@ impl Limits {
             per_site: quota(site_per_second).map(|q| Arc::new(DefaultKeyedRateLimiter::keyed(q))),
             logins,
             failures: Arc::default(),
+            erasures: None,
         }
     }
 
@@ -130,6 +132,23 @@ impl Limits {
         let Some(l) = &self.logins else { return Ok(()) };
         l.check_key(client)
             .map_err(|n| Limited::rate(n.wait_time_from(l.clock().now()), "logging in from this client"))
+    }
+
+    /// Limits erasures to `per_minute` per client (`0`: none). An erasure
+    /// folds the database's WAL back, which is dear: a client cannot ask for
+    /// many more than a person would.
+    pub fn with_erasures(mut self, per_minute: u32) -> Self {
+        self.erasures = NonZeroU32::new(per_minute).map(|n| {
+            let burst = NonZeroU32::new(per_minute.div_ceil(2)).unwrap_or(n);
+            Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(n).allow_burst(burst)))
+        });
+        self
+    }
+
+    pub fn check_erasure(&self, client: &ClientKey) -> Result<(), Limited> {
+        let Some(l) = &self.erasures else { return Ok(()) };
+        l.check_key(client)
+            .map_err(|n| Limited::rate(n.wait_time_from(l.clock().now()), "erasing from this client"))
     }
 
     /// The back-off of one account's log-ins (by the name tried, existing or
@@ -188,6 +207,9 @@ impl Limits {
             l.retain_recent();
         }
         if let Some(l) = &self.logins {
+            l.retain_recent();
+        }
+        if let Some(l) = &self.erasures {
             l.retain_recent();
         }
         // A back-off over for an hour is forgotten with its count.

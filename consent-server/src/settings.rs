@@ -56,6 +56,9 @@ pub struct Cli {
     /// Threads that serve requests, 1 to 1024 [default: one fewer than the cores, at least one].
     #[arg(long, env = "KEURMERK_WORKERS", value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
     pub workers: Option<u16>,
+    /// Erasures per minute per client, 0 for no limit [default: 10].
+    #[arg(long, env = "KEURMERK_ERASE_RATE")]
+    pub erase_rate: Option<u32>,
     /// Decisions one consent id may record; further ones are refused (422) [default: 10000].
     #[arg(long, env = "KEURMERK_MAX_VISITOR_DECISIONS")]
     pub max_visitor_decisions: Option<u32>,
@@ -96,6 +99,7 @@ struct FileSettings {
     scan_queue: Option<String>,
     workers: Option<u16>,
     max_visitor_decisions: Option<u32>,
+    erase_rate: Option<u32>,
     trusted_proxies: Option<Vec<ipnet::IpNet>>,
     header_timeout: Option<u64>,
     request_timeout: Option<u64>,
@@ -126,6 +130,8 @@ pub struct Settings {
     pub site_rate: u32,
     /// Per minute; `0` switches it off.
     pub login_rate: u32,
+    /// Erasures per minute per client; `0` switches it off.
+    pub erase_rate: u32,
     /// The Redis of the scan queue; `None`: owners cannot queue scans.
     pub scan_queue: Option<String>,
     /// Threads of the async runtime, which serve every request.
@@ -204,6 +210,7 @@ impl Settings {
             client_rate: cli.client_rate.or(file.client_rate).unwrap_or(10),
             site_rate: cli.site_rate.or(file.site_rate).unwrap_or(2000),
             login_rate: cli.login_rate.or(file.login_rate).unwrap_or(10),
+            erase_rate: cli.erase_rate.or(file.erase_rate).unwrap_or(10),
             scan_queue,
             workers: match cli.workers.or(file.workers) {
                 Some(n) if n == 0 || n > MAX_WORKERS => {

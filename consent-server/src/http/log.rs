@@ -33,7 +33,7 @@ use utoipa_axum::routes;
 
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{allowed_origin, cached_site};
+use crate::http::extract::{ClientIp, allowed_origin, cached_site};
 use crate::log::LogInner;
 use crate::service::AppState;
 
@@ -493,13 +493,17 @@ pub async fn visitor_proofs(
     responses(
         (status = 204, description = "Erased: the key sealing the visitor's personal fields is destroyed. The records stay in the log as ciphertext, so every proof still verifies; this consent id cannot record new decisions."),
         (status = 403, description = "Consent id and secret do not match", body = ErrorBody),
+        (status = 429, description = "Too many erasures from this client (see Retry-After)", body = ErrorBody),
     ))]
 pub async fn erase(
     State(app): State<AppState>,
     Path((site, consent)): Path<(String, String)>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
 ) -> Response {
     let res = async {
+        app.limits
+            .check_erasure(&app.limits.client_key(client, crate::clock::now_ms()))?;
         let (site, consent, _) = visitor_auth(&app, &site, &consent, &headers).await?;
         log(&app)?;
         crate::service::erasure::erase(&app, &site, &consent).await?;

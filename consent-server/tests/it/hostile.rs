@@ -163,3 +163,72 @@ async fn slow_bodies_time_out() {
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
 }
+
+fn p99(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[(v.len() * 99 / 100).min(v.len() - 1)]
+}
+
+/// 50 clients each creating a visitor and erasing it, over and over, while
+/// decisions are recorded: every erasure answers 204, every decision 201.
+/// Erasures go through the writer and share WAL truncations, so recording
+/// goes on; the latencies with and without the erasures are printed (the
+/// figure to watch is in the decisions benchmark, not asserted here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasures_in_a_crowd_do_not_stop_recording() {
+    let app = std::sync::Arc::new(spawn_app_with(Kind::Sqlite, |_| {}).await);
+    let body = app.decision().await;
+    let record_for = |secs: u64| {
+        let (app, body) = (app.clone(), body.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let mut latencies = Vec::new();
+            while started.elapsed() < Duration::from_secs(secs) {
+                let t = Instant::now();
+                assert_eq!(app.post_decision("demo", &body).await.status(), 201);
+                latencies.push(t.elapsed());
+            }
+            latencies
+        })
+    };
+    let quiet = record_for(3).await.unwrap();
+
+    let loud = record_for(6);
+    let mut erasers = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (app, body) = (app.clone(), body.clone());
+        erasers.spawn(async move {
+            let started = Instant::now();
+            let mut erased = 0;
+            while started.elapsed() < Duration::from_secs(6) {
+                let res = app.post_decision("demo", &body).await;
+                assert_eq!(res.status(), 201);
+                let v: serde_json::Value = res.json().await.unwrap();
+                let (id, secret) = (v["consent_id"].as_str().unwrap(), v["secret"].as_str().unwrap());
+                let res = app
+                    .as_visitor(
+                        reqwest::Method::DELETE,
+                        &format!("/api/v1/sites/demo/visitors/{id}"),
+                        secret,
+                    )
+                    .await;
+                assert_eq!(res.status(), 204);
+                erased += 1;
+            }
+            erased
+        });
+    }
+    let mut erased = 0;
+    while let Some(n) = erasers.join_next().await {
+        erased += n.unwrap();
+    }
+    let loud = loud.await.unwrap();
+    assert!(erased >= 50, "every eraser got through at least once: {erased}");
+    eprintln!(
+        "decisions alone: {} at p99 {:?}; beside {erased} erasures: {} at p99 {:?}",
+        quiet.len(),
+        p99(quiet.clone()),
+        loud.len(),
+        p99(loud.clone())
+    );
+}

@@ -198,7 +198,18 @@ pub struct SqliteStore {
     /// Leaf rows read by decision listings, for tests that check a page
     /// costs its own rows and no more.
     leaves_read: Arc<AtomicU64>,
+    /// Erasures committed so far, numbered.
+    erased: Arc<AtomicU64>,
+    /// The number of the last erasure a WAL truncation covered, and when
+    /// the last truncation ended: erasures share truncations (see `erase`).
+    truncated: Arc<tokio::sync::Mutex<(u64, Option<std::time::Instant>)>>,
 }
+
+/// Truncations of the WAL for erasures start at most this often. Each one
+/// holds the writer for as long as it takes to fold the (mostly folded
+/// already) WAL back, so a flood of erasures costs recording at most this
+/// duty cycle; the erasures waiting meanwhile share the next truncation.
+const TRUNCATE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Creates the data directory (mode 0700 for any directory it makes) and,
 /// if it does not exist yet, the database file `path` empty with mode 0600
@@ -319,6 +330,8 @@ impl SqliteStore {
             readers: Arc::new(Mutex::new(readers)),
             path: Arc::new(path),
             leaves_read: Arc::default(),
+            erased: Arc::default(),
+            truncated: Arc::default(),
         })
     }
 
@@ -389,6 +402,10 @@ impl SqliteStore {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let conn = open(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            // Fold what can be folded beside the writer first, so the
+            // truncation, which holds the writer, has only the last frames
+            // left to copy.
+            let _: i64 = sql(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(0)))?;
             for _ in 0..100 {
                 let busy: i64 = sql(conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)))?;
                 if busy == 0 {
@@ -976,7 +993,9 @@ impl DecisionStore for SqliteStore {
     /// Clears the sealing key through the writer like every other write,
     /// with `secure_delete` so SQLite zeroes the freed bytes in the page,
     /// then folds the WAL back and truncates it so no older page image in
-    /// the WAL keeps the key either.
+    /// the WAL keeps the key either. Concurrent erasures share one
+    /// truncation, and truncations start at most every [`TRUNCATE_EVERY`],
+    /// so erasing cannot stall recording for long.
     async fn erase(&self, site: &SiteId, consent_id: &ConsentId) -> Result<bool, StoreError> {
         let (site, key) = (site.clone(), self.ids.row_key(consent_id));
         let erased = self
@@ -993,7 +1012,20 @@ impl DecisionStore for SqliteStore {
                 })
             })
             .await?;
-        self.truncate_wal().await?;
+        // Numbered after its commit: a truncation that starts once this
+        // number is taken covers this erasure.
+        let mine = self.erased.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut truncated = self.truncated.lock().await;
+        if truncated.0 < mine {
+            if let Some(last) = truncated.1 {
+                tokio::time::sleep(TRUNCATE_EVERY.saturating_sub(last.elapsed())).await;
+            }
+            let covers = self.erased.load(Ordering::SeqCst);
+            let done = self.truncate_wal().await;
+            truncated.1 = Some(std::time::Instant::now());
+            done?;
+            truncated.0 = covers;
+        }
         Ok(erased)
     }
 }
