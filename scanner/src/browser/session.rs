@@ -1,0 +1,319 @@
+//! The browser session: one Chromium per scan with a fresh profile, a
+//! fresh browser context per page and consent state, and the drive through
+//! one state (load, interact or operate the banner, reload under the choice).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventRequestWillBeSent, EventResponseReceivedExtraInfo, SetCookieControlsParams,
+};
+use chromiumoxide::cdp::browser_protocol::page::AddScriptToEvaluateOnNewDocumentParams;
+use chromiumoxide::cdp::browser_protocol::storage::GetCookiesParams as StorageGetCookiesParams;
+use chromiumoxide::cdp::browser_protocol::target::{CreateBrowserContextParams, CreateTargetParams};
+use chromiumoxide::cdp::js_protocol::debugger::{EnableParams as DebuggerEnableParams, SetAsyncCallStackDepthParams};
+use chromiumoxide::page::Page;
+use futures::StreamExt;
+
+use super::BrowserOptions;
+use super::recorder::{JarCookie, Recorder, apply_jar, collect_js, settle, storage_keys, unix_now};
+use super::scripts::{self, evaluate};
+use crate::page::{ConsentState, Observations, PageVisit, Pass, Problem, ProblemKind};
+use crate::pii::CanaryIdentity;
+
+pub(super) struct Session {
+    browser: tokio::sync::Mutex<Browser>,
+    visits: std::sync::atomic::AtomicU32,
+    handler: tokio::task::JoinHandle<()>,
+    _profile: tempfile::TempDir,
+}
+
+impl Session {
+    pub(super) async fn launch(o: &BrowserOptions) -> Result<Self, String> {
+        let profile = tempfile::Builder::new()
+            .prefix("keurmerk-scan-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        // A fresh profile blocks third-party cookies; allow them so the scan
+        // sees what a default desktop browser would store.
+        let default = profile.path().join("Default");
+        std::fs::create_dir_all(&default).map_err(|e| e.to_string())?;
+        std::fs::write(
+            default.join("Preferences"),
+            r#"{"profile":{"cookie_controls_mode":0,"block_third_party_cookies":false}}"#,
+        )
+        .map_err(|e| e.to_string())?;
+        // chromiumoxide writes each key as `--key[=value]`.
+        let mut flags: Vec<&str> = vec![
+            "headless",
+            "disable-gpu",
+            "disable-background-networking",
+            "disable-component-update",
+            "disable-sync",
+            "no-first-run",
+            "disable-default-apps",
+            "disable-client-side-phishing-detection",
+            "disable-domain-reliability",
+            "disable-breakpad",
+            "metrics-recording-only",
+            "mute-audio",
+            "hide-scrollbars",
+            "use-mock-keychain",
+            // One process for all frames, so iframe traffic reaches our session.
+            "disable-site-isolation-trials",
+        ];
+        if o.insecure_tls {
+            flags.push("ignore-certificate-errors");
+        }
+        let mut values: Vec<(&str, &str)> = vec![("password-store", "basic")];
+        values.push((
+            "disable-features",
+            "IsolateOrigins,site-per-process,AutofillServerCommunication,OptimizationHints,MediaRouter,Translate,\
+             HttpsUpgrades,TrackingProtection3pcd",
+        ));
+        if let Some(r) = &o.host_resolver_rules {
+            values.push(("host-resolver-rules", r));
+        }
+        let mut cfg = BrowserConfig::builder()
+            .chrome_executable(&o.chromium)
+            .disable_default_args()
+            .no_sandbox()
+            .user_data_dir(profile.path())
+            .launch_timeout(Duration::from_secs(20))
+            .request_timeout(o.page_timeout)
+            .args(flags)
+            .args(values);
+        if !o.insecure_tls {
+            cfg = cfg.respect_https_errors();
+        }
+        let cfg = cfg.build()?;
+        let (browser, mut handler) = Browser::launch(cfg).await.map_err(|e| e.to_string())?;
+        let handler = tokio::spawn(async move {
+            while let Some(event) = handler.next().await {
+                if event.is_err() {
+                    // Unknown or malformed CDP messages are not fatal.
+                    continue;
+                }
+            }
+        });
+        Ok(Session {
+            browser: tokio::sync::Mutex::new(browser),
+            visits: std::sync::atomic::AtomicU32::new(0),
+            handler,
+            _profile: profile,
+        })
+    }
+
+    pub(super) async fn close(self) {
+        let mut b = self.browser.lock().await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), b.close()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), b.wait()).await;
+        if let Some(Err(e)) = b.kill().await {
+            tracing::debug!("chromium already gone: {e}");
+        }
+        drop(b);
+        self.handler.abort();
+    }
+
+    pub(super) async fn visit(&self, url: &url::Url, canary: &CanaryIdentity, o: &BrowserOptions) -> Observations {
+        let (a, b, c) = tokio::join!(
+            self.state_run(url, None, canary, o),
+            self.state_run(url, Some(false), canary, o),
+            self.state_run(url, Some(true), canary, o),
+        );
+        let mut obs = Observations::default();
+        for (choice, r) in [(None, a), (Some(false), b), (Some(true), c)] {
+            match r {
+                Ok(x) => obs.extend(x),
+                Err(e) => obs.problems.push(Problem {
+                    url: url.to_string(),
+                    kind: ProblemKind::Browser,
+                    reason: format!("browser pass ({}) failed on {url}: {e}", run_name(choice)),
+                }),
+            }
+        }
+        // The no-interaction run stands for the page in the page list.
+        obs.pages.truncate(1);
+        obs
+    }
+
+    async fn state_run(
+        &self,
+        url: &url::Url,
+        choice: Option<bool>,
+        canary: &CanaryIdentity,
+        o: &BrowserOptions,
+    ) -> Result<Observations, String> {
+        let (ctx, page) = {
+            let b = self.browser.lock().await;
+            let ctx = b
+                .create_browser_context(CreateBrowserContextParams::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            let params = CreateTargetParams::builder()
+                .url("about:blank")
+                .browser_context_id(ctx.clone())
+                .build()
+                .map_err(|e| e.to_string())?;
+            let page = b.new_page(params).await.map_err(|e| e.to_string())?;
+            (ctx, page)
+        };
+        let mut result = self.drive(&page, url, choice, canary, o).await;
+        let b = self.browser.lock().await;
+        if let Ok(obs) = &mut result {
+            // The context's cookie jar: what the browser really keeps, with
+            // its own expiry (Chromium caps lifetimes at 400 days and
+            // resolves Max-Age/Expires itself).
+            let params = StorageGetCookiesParams::builder()
+                .browser_context_id(ctx.clone())
+                .build();
+            match tokio::time::timeout(Duration::from_secs(5), b.execute(params)).await {
+                Ok(Ok(jar)) => {
+                    let jar: Vec<JarCookie> = jar
+                        .result
+                        .cookies
+                        .iter()
+                        .map(|c| JarCookie {
+                            name: c.name.clone(),
+                            domain: c.domain.clone(),
+                            path: c.path.clone(),
+                            expires: (!c.session).then_some(c.expires),
+                        })
+                        .collect();
+                    apply_jar(&mut obs.cookies, &jar, unix_now());
+                }
+                Ok(Err(e)) => tracing::debug!("Storage.getCookies failed, keeping parsed lifetimes: {e}"),
+                Err(_) => tracing::debug!("Storage.getCookies timed out, keeping parsed lifetimes"),
+            }
+        }
+        drop(b);
+        let _ = page.close().await;
+        let b = self.browser.lock().await;
+        let _ = b.dispose_browser_context(ctx).await;
+        result
+    }
+
+    async fn drive(
+        &self,
+        page: &Page,
+        url: &url::Url,
+        choice: Option<bool>,
+        canary: &CanaryIdentity,
+        o: &BrowserOptions,
+    ) -> Result<Observations, String> {
+        let err = |e: chromiumoxide::error::CdpError| e.to_string();
+        let after = match choice {
+            None => ConsentState::BeforeConsent,
+            Some(false) => ConsentState::AfterReject,
+            Some(true) => ConsentState::AfterAccept,
+        };
+        let site_host = url.host_str().unwrap_or_default().to_owned();
+        let page_url = url.to_string();
+        let _ = page.execute(SetCookieControlsParams::new(false, false, false)).await;
+        // Async call stacks let a pixel fired after an `await` name the
+        // vendor script that fired it, not just the page.
+        if page.execute(DebuggerEnableParams::default()).await.is_ok() {
+            let _ = page.execute(SetAsyncCallStackDepthParams::new(16)).await;
+        }
+        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(scripts::INSTRUMENT))
+            .await
+            .map_err(err)?;
+
+        let rec = Arc::new(Recorder::default());
+        let phase = Arc::new(AtomicU8::new(0));
+        let mut requests = page.event_listener::<EventRequestWillBeSent>().await.map_err(err)?;
+        let mut extra = page
+            .event_listener::<EventResponseReceivedExtraInfo>()
+            .await
+            .map_err(err)?;
+        let (r2, p2) = (rec.clone(), phase.clone());
+        let collector = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    Some(ev) = requests.next() => r2.request(&ev, p2.load(Ordering::SeqCst)),
+                    Some(ev) = extra.next() => r2.extra(&ev, p2.load(Ordering::SeqCst)),
+                    else => break,
+                }
+            }
+        });
+
+        let mut obs = Observations::default();
+        let nav = tokio::time::timeout(o.page_timeout, page.goto(url.as_str())).await;
+        match nav {
+            Err(_) => return Err(format!("page load timed out after {} s", o.page_timeout.as_secs())),
+            Ok(Err(e)) => return Err(format!("navigation failed: {e}")),
+            Ok(Ok(_)) => {}
+        }
+        settle(&rec, o.dwell).await;
+        match choice {
+            None => {
+                interact(page, canary, o.submit_forms).await;
+                settle(&rec, o.dwell).await;
+                collect_js(page, &mut obs, &page_url, &site_host, ConsentState::BeforeConsent, 0).await;
+                storage_keys(page, &mut obs, &page_url, ConsentState::BeforeConsent, &[]).await;
+            }
+            Some(accept) => {
+                // Cookies written so far are "before consent"; later ones are not.
+                let js_seen = collect_js(page, &mut obs, &page_url, &site_host, ConsentState::BeforeConsent, 0).await;
+                let storage_before = storage_keys(page, &mut obs, &page_url, ConsentState::BeforeConsent, &[]).await;
+                // Let in-flight events land before the state changes.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                phase.store(1, Ordering::SeqCst);
+                let how = evaluate::<Option<String>>(page, &scripts::banner(accept))
+                    .await
+                    .flatten();
+                match how {
+                    None => {
+                        obs.banners.push((
+                            page_url.clone(),
+                            format!("no consent banner found ({})", run_name(choice)),
+                        ));
+                    }
+                    Some(how) => {
+                        obs.banners
+                            .push((page_url.clone(), format!("{}: {how}", run_name(choice))));
+                        settle(&rec, o.dwell).await;
+                        collect_js(page, &mut obs, &page_url, &site_host, after, js_seen).await;
+                        // The next page view under the stored choice.
+                        let _ = tokio::time::timeout(o.page_timeout, page.goto(url.as_str())).await;
+                        settle(&rec, o.dwell).await;
+                        interact(page, canary, false).await;
+                        settle(&rec, o.dwell).await;
+                        collect_js(page, &mut obs, &page_url, &site_host, after, 0).await;
+                        storage_keys(page, &mut obs, &page_url, after, &storage_before).await;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        collector.abort();
+        let visit = self.visits.fetch_add(1, Ordering::SeqCst) + 1;
+        rec.drain_into(&mut obs, &page_url, &site_host, after, visit);
+        obs.browser_visits = 1;
+        obs.pages.push(PageVisit {
+            url: page_url,
+            depth: 0,
+            status: None,
+            bytes: 0,
+            pass: Pass::Browser,
+        });
+        Ok(obs)
+    }
+}
+
+fn run_name(choice: Option<bool>) -> &'static str {
+    match choice {
+        None => "no interaction",
+        Some(false) => "reject all",
+        Some(true) => "accept all",
+    }
+}
+
+/// Scrolls, fills every form with the canary identity (never submitting
+/// unless asked) and clicks buttons that are neither submit nor consent
+/// buttons, so pixels bound to interactions fire.
+async fn interact(page: &Page, canary: &CanaryIdentity, submit: bool) {
+    let _ = evaluate::<serde_json::Value>(page, &scripts::interact(canary, submit)).await;
+}
