@@ -38,6 +38,46 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(HEARTBEAT_EVERY_SECS);
 const SITE_JOBS_KEPT: isize = 200;
 const MAX_ERROR: usize = 1000;
 
+/// Jobs of a site [`ScanQueue::enqueue`] looks at when counting the ones
+/// still waiting: its most recent ones (a site's waiting jobs are its
+/// newest, as workers take the oldest first).
+const WAITING_WINDOW: usize = 50;
+
+/// Counts the site's waiting jobs and, below the limit, records and queues
+/// the new one, all in one step: Redis runs a script atomically, so
+/// concurrent requests (from any number of server instances) cannot all
+/// pass the count before any of them queued. A job waits while it has no
+/// outcome and its JSON is still on the jobs list (what [`JobStatus::Queued`]
+/// means). The job hashes are named from the ids inside the script
+/// (standalone Redis, as for storage).
+///
+/// KEYS: jobs list, the site's jobs index, the new job's hash. ARGV: id,
+/// site, url, created_ms, job JSON, TTL (s), jobs an index keeps, the
+/// limit, the window, the job-hash prefix. Answers {queued (0/1), waiting}.
+const ENQUEUE: &str = r#"
+local jobs, index, key = KEYS[1], KEYS[2], KEYS[3]
+local id, site, url, created, raw = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local ttl, kept = tonumber(ARGV[6]), tonumber(ARGV[7])
+local limit, window, prefix = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
+local waiting = 0
+for _, other in ipairs(redis.call('ZREVRANGE', index, 0, window - 1)) do
+  local f = redis.call('HMGET', prefix .. other, 'site', 'status', 'raw')
+  if f[1] == site and not f[2] and f[3] and redis.call('LPOS', jobs, f[3]) then
+    waiting = waiting + 1
+  end
+end
+if waiting >= limit then
+  return {0, waiting}
+end
+redis.call('HSET', key, 'site', site, 'url', url, 'created_ms', created, 'raw', raw)
+redis.call('EXPIRE', key, ttl)
+redis.call('ZADD', index, created, id)
+redis.call('ZREMRANGEBYRANK', index, 0, -kept - 1)
+redis.call('EXPIRE', index, ttl)
+redis.call('LPUSH', jobs, raw)
+return {1, waiting}
+"#;
+
 fn site_jobs_key(site: &SiteId) -> String {
     consent_core::scan_job::site_jobs_key(site.as_str())
 }
@@ -50,6 +90,9 @@ pub enum QueueError {
     TooLarge(usize),
     #[error("{0}")]
     Storage(StoreError),
+    /// The site has this many jobs waiting already (see [`ScanQueue::enqueue`]).
+    #[error("{waiting} scans of this site are waiting for a worker already")]
+    TooManyJobs { waiting: usize },
 }
 
 /// Where a job is.
@@ -172,8 +215,11 @@ impl ScanQueue {
         &self.instance
     }
 
-    /// Queues a scan of `site`; the job carries the site id and declaration.
-    pub async fn enqueue(&self, site: &SiteId, spec: JobSpec) -> Result<JobInfo, QueueError> {
+    /// Queues a scan of `site` unless `max_waiting` of its jobs wait for a
+    /// worker already ([`QueueError::TooManyJobs`]); the check and the
+    /// queueing are one atomic step. The job carries the site id and
+    /// declaration.
+    pub async fn enqueue(&self, site: &SiteId, spec: JobSpec, max_waiting: usize) -> Result<JobInfo, QueueError> {
         let created_ms = now_ms();
         // Sorts like the creation time, unique by its random part.
         let id = format!("{created_ms:015}-{}", random_hex(6));
@@ -193,32 +239,30 @@ impl ScanQueue {
         let key = job_key(&id);
         let index = site_jobs_key(site);
         let mut conn = self.conn.clone();
-        // Record and queue in one transaction: a worker never sees a job
-        // the server has no record of.
-        let _: () = redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &key,
-                &[
-                    ("site", site.as_str().to_owned()),
-                    ("url", spec.url.to_string()),
-                    ("created_ms", created_ms.to_string()),
-                    ("raw", raw.clone()),
-                ],
-            )
-            .ignore()
-            .expire(&key, JOB_TTL_SECS)
-            .ignore()
-            .zadd(&index, &id, created_ms)
-            .ignore()
-            .zremrangebyrank(&index, 0, -SITE_JOBS_KEPT - 1)
-            .ignore()
-            .expire(&index, JOB_TTL_SECS)
-            .ignore()
-            .lpush(JOBS, &raw)
-            .ignore()
-            .query_async(&mut conn)
+        // Count, record and queue in one script: a worker never sees a job
+        // the server has no record of, and the limit holds however many
+        // requests race for it.
+        static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+        let (queued, waiting): (i64, usize) = SCRIPT
+            .get_or_init(|| redis::Script::new(ENQUEUE))
+            .key(JOBS)
+            .key(&index)
+            .key(&key)
+            .arg(&id)
+            .arg(site.as_str())
+            .arg(spec.url.as_str())
+            .arg(created_ms)
+            .arg(&raw)
+            .arg(JOB_TTL_SECS)
+            .arg(SITE_JOBS_KEPT)
+            .arg(max_waiting)
+            .arg(WAITING_WINDOW)
+            .arg(job_key(""))
+            .invoke_async(&mut conn)
             .await?;
+        if queued == 0 {
+            return Err(QueueError::TooManyJobs { waiting });
+        }
         Ok(JobInfo {
             id,
             site: site.as_str().to_owned(),

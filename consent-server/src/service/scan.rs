@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{Error, Services};
 use crate::limits::Limited;
-use crate::scan_queue::{JobInfo, JobSpec, JobStatus, QueueError, ScanQueue, check_url};
+use crate::scan_queue::{JobInfo, JobSpec, QueueError, ScanQueue, check_url};
 
 /// Jobs of one site that may wait for a worker at once.
 pub const MAX_WAITING_JOBS: usize = 10;
@@ -39,6 +39,7 @@ pub fn queue(app: &Services) -> Result<&ScanQueue, Error> {
 pub(crate) fn queue_error(e: QueueError) -> Error {
     match e {
         QueueError::TooLarge(_) => Error::invalid("declared", e.to_string()),
+        QueueError::TooManyJobs { waiting } => Error::Limited(Limited::TooManyJobs { waiting }),
         e => {
             tracing::warn!(error = %e, "scan queue");
             Error::QueueUnavailable(e.to_string())
@@ -81,15 +82,5 @@ pub async fn job_spec(app: &Services, site: &SiteId, req: &ScanJobRequest) -> Re
 pub async fn queue_job(app: &Services, site: &SiteId, req: &ScanJobRequest) -> Result<JobInfo, Error> {
     let queue = queue(app)?;
     let spec = job_spec(app, site, req).await?;
-    let waiting = queue
-        .jobs(site, 50)
-        .await
-        .map_err(queue_error)?
-        .iter()
-        .filter(|j| j.status == JobStatus::Queued)
-        .count();
-    if waiting >= MAX_WAITING_JOBS {
-        return Err(Error::Limited(Limited::TooManyJobs { waiting }));
-    }
-    queue.enqueue(site, spec).await.map_err(queue_error)
+    queue.enqueue(site, spec, MAX_WAITING_JOBS).await.map_err(queue_error)
 }

@@ -306,6 +306,55 @@ fn shop_cap() -> usize {
     consent_server::service::scan::MAX_WAITING_JOBS
 }
 
+/// The per-site limit of waiting jobs holds when requests race for the
+/// last places: 30 at once, at most the limit are queued, the rest get 429,
+/// and the jobs list holds exactly the accepted ones. Jobs of another site
+/// still get in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waiting_jobs_limit_holds_under_concurrent_requests() {
+    let (app, mut con) = queued_app().await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    app.create_site("other", "https://other.example.nl").await;
+    let shop = app.api_key("shop", &["scans:write"]).await;
+    let other = app.api_key("other", &["scans:write"]).await;
+    let app = std::sync::Arc::new(app);
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(30));
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let (app, shop, barrier) = (app.clone(), shop.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let res = app
+                .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &shop, &json!({}))
+                .await;
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            (status, body)
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            202 => accepted += 1,
+            429 => assert_eq!(body["error"], "too_many_jobs", "{body}"),
+            _ => panic!("{status}: {body}"),
+        }
+    }
+    assert_eq!(accepted, shop_cap(), "exactly the limit is queued");
+    let queued: usize = con.llen(JOBS).await.unwrap();
+    assert_eq!(queued, shop_cap());
+    let res = app
+        .post_with_key("/api/v1/owner/sites/other/scan-jobs", &other, &json!({}))
+        .await;
+    assert_eq!(res.status(), 202);
+    // A worker taking one frees one place, and only one.
+    take_job(&mut con, "keurmerk:scan:processing:w").await.unwrap();
+    let jobs = "/api/v1/owner/sites/shop/scan-jobs";
+    assert_eq!(app.post_with_key(jobs, &shop, &json!({})).await.status(), 202);
+    assert_eq!(app.post_with_key(jobs, &shop, &json!({})).await.status(), 429);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
     let (app, mut con) = queued_app().await;
