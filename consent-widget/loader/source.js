@@ -42,13 +42,21 @@
 
   // The stored decision: version.fingerprint.time.granted+cats.svc:1+svc:0.gpc
   // (The wasm writes it: consent-widget/src/cookie_jar.rs.)
+  // Anything malformed (a bad percent-escape, a missing part, a time that
+  // is not a number) is no decision at all: everything stays blocked and
+  // the banner asks again. The loader fails closed, never open.
   function parse(value) {
-    var p = decodeURIComponent(value).split(".");
-    if (p.length < 6) return null;
-    var dec = { v: p[0], f: p[1], t: +p[2], c: {}, s: {}, g: p[5] === "1" };
-    p[3].split("+").forEach(function (c) { if (c) dec.c[c] = true; });
-    p[4].split("+").forEach(function (x) { x = x.split(":"); if (x[0]) dec.s[x[0]] = x[1] === "1"; });
-    return dec;
+    try {
+      var p = decodeURIComponent(value).split(".");
+      if (p.length < 6 || !p[0] || !p[1]) return null;
+      var dec = { v: p[0], f: p[1], t: +p[2], c: {}, s: {}, g: p[5] === "1" };
+      if (!(dec.t > 0)) return null;
+      p[3].split("+").forEach(function (c) { if (c) dec.c[c] = true; });
+      p[4].split("+").forEach(function (x) { x = x.split(":"); if (x[0]) dec.s[x[0]] = x[1] === "1"; });
+      return dec;
+    } catch (e) {
+      return null;
+    }
   }
   var jar = d.cookie.match(/(?:^|;\s*)keurmerk=([^;]*)/);
   var dec = jar && parse(jar[1]);

@@ -320,10 +320,10 @@ both_backends!(sites_with_one_configuration_get_their_own_config);
 #[tokio::test]
 async fn widget_assets_demo_pages_and_root() {
     let app = spawn_app(Kind::Sqlite).await;
+    // Without a demo origin the root leads to the dashboard and /demo/ is nothing.
     let root = app.get("/").await;
     assert_eq!(root.status(), 303);
-    assert_eq!(root.headers()["location"], "/demo/");
-    // No demo directory yet: a plain 404.
+    assert_eq!(root.headers()["location"], "/dashboard/");
     assert_eq!(app.get("/demo/").await.status(), 404);
     assert_eq!(app.get("/widget/nope.js").await.status(), 404);
 
@@ -353,9 +353,25 @@ async fn widget_assets_demo_pages_and_root() {
         .unwrap();
     assert_eq!(res.headers()["content-encoding"], "br");
     assert_eq!(res.text().await.unwrap(), "brotli bytes");
-    let res = app.get("/demo/").await;
+    // The demo's own origin: its pages and the public endpoints, nothing of the admin's.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let demo_base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(consent_server::app::serve_demo(
+        listener,
+        app.state.clone(),
+        std::future::pending(),
+    ));
+    let get = |path: &str| plain.get(format!("{demo_base}{path}")).send();
+    let res = get("/demo/").await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "<h1>demo</h1>");
+    let root = get("/").await.unwrap();
+    assert_eq!(root.url().path(), "/demo/", "the demo origin's root leads to the demo");
+    assert_eq!(get("/widget/widget.js").await.unwrap().status(), 200);
+    assert_eq!(get("/api/v1/sites/demo/config").await.unwrap().status(), 200);
+    for admin_only in ["/dashboard/", "/api/v1/owner/sites", "/openapi.json", "/metrics"] {
+        assert_eq!(get(admin_only).await.unwrap().status(), 404, "{admin_only}");
+    }
 }
 
 async fn health_readiness_and_metrics(kind: Kind) {

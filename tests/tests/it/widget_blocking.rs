@@ -149,3 +149,42 @@ async fn accept_all_fires_each_tag_exactly_once_in_order() -> Result<()> {
     chrome.close().await;
     Ok(())
 }
+
+/// A malformed stored decision (a bad percent-escape, a time that is not a
+/// number, too few parts) is no decision: the banner shows and nothing
+/// reaches a tracker. Before, a bad escape threw before blocking started.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_decision_cookie_fails_closed() -> Result<()> {
+    let _turn = exclusive().await;
+    let site = SiteServer::start().await?;
+    let trackers = Trackers::start().await?;
+    let chrome = Chromium::launch(launch(&site, &trackers, "en")).await?;
+    let page = chrome.page(&site.url("index.html")).await?;
+    wait_for(&page, "document.querySelector('.km-banner')", T).await?;
+    click(&page, ".km-banner [data-km=accept]").await?;
+    wait_for(&page, "!document.querySelector('.km-banner')", T).await?;
+    let good: String = eval(&page, "document.cookie.match(/keurmerk=([^;]*)/)[1]").await?;
+    let parts: Vec<&str> = good.split('.').collect();
+    let nan_time = {
+        let mut p = parts.clone();
+        p[2] = "soon";
+        p.join(".")
+    };
+    for bad in ["%E0%A4%A", nan_time.as_str(), "1.2.3"] {
+        eval::<bool>(&page, &format!("document.cookie = 'keurmerk={bad}; path=/'; true")).await?;
+        let before = tracker_requests(&trackers);
+        goto(&page, &site.url("index.html")).await?;
+        wait_for(&page, "document.querySelector('.km-banner')", T).await?;
+        settle(&page).await?;
+        assert_eq!(
+            tracker_requests(&trackers),
+            before,
+            "tracker requests with the cookie {bad:?}: {:?}",
+            trackers.hits()
+        );
+        let ran: Vec<String> = eval(&page, "window.__ran || []").await?;
+        assert!(ran.is_empty(), "scripts ran with the cookie {bad:?}: {ran:?}");
+    }
+    chrome.close().await;
+    Ok(())
+}
