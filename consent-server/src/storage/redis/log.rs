@@ -7,7 +7,7 @@ use std::time::Duration;
 use consent_core::store::StoreError;
 use consent_core::tile::{MemoryTiles, TileWrite};
 use redis::Script;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use crate::storage::log::{tile_from_bytes, tile_to_bytes};
 use crate::storage::unavailable;
@@ -22,13 +22,7 @@ pub struct RedisLog {
 
 impl RedisLog {
     pub fn open(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        let conn = super::connect(url)?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),

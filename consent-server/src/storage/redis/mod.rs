@@ -306,18 +306,36 @@ fn glob_escape(s: &str) -> String {
     out
 }
 
+/// A connection manager for `url` that connects lazily and fails fast: a
+/// request waits at most seconds for Redis, then answers 503. Shared by the
+/// decision store and the log's storage.
+pub(crate) fn connect(url: &str) -> Result<ConnectionManager, StoreError> {
+    let client = redis::Client::open(url).map_err(unavailable)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(5)))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)
+}
+
+/// Packed 8-byte big-endian leaf indexes, as the index strings hold them.
+fn unpack_indexes(packed: &[u8], what: &str) -> Result<Vec<u64>, StoreError> {
+    if !packed.len().is_multiple_of(8) {
+        return Err(corrupt_because(format!("{what} of {} bytes", packed.len())));
+    }
+    Ok(packed
+        .chunks_exact(8)
+        .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))
+        .collect())
+}
+
 impl RedisStore {
     /// Prepares a connection to `url`; connects lazily, so the server can
     /// start while Redis is still coming up (it answers 503 until then).
     /// `prefix` namespaces every key (`kmk:` in production).
     pub fn open(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        let conn = connect(url)?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
@@ -803,13 +821,7 @@ impl RedisStore {
                 .invoke_async(&mut self.conn.clone())
                 .await
                 .map_err(unavailable)?;
-            if !packed.len().is_multiple_of(8) {
-                return Err(corrupt_because(format!("a site index page of {} bytes", packed.len())));
-            }
-            let mut ids: Vec<u64> = packed
-                .chunks_exact(8)
-                .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))
-                .collect();
+            let mut ids = unpack_indexes(&packed, "a site index page")?;
             // A server of layout 2 still running after the move adds to the
             // site's old sorted set: those decisions are read from there.
             let min = after.map_or("-inf".to_owned(), |a| format!("({a}"));
@@ -863,15 +875,9 @@ impl RedisStore {
                 .invoke_async(&mut self.conn.clone())
                 .await
                 .map_err(unavailable)?;
-            if !packed.len().is_multiple_of(8) {
-                return Err(corrupt_because(format!("a visitor page of {} bytes", packed.len())));
-            }
-            let mut ids: Vec<u64> = packed
-                .chunks_exact(8)
-                .rev()
-                .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))
-                .filter(|i| q.after.is_none_or(|a| *i > a))
-                .collect();
+            let mut ids = unpack_indexes(&packed, "a visitor page")?;
+            ids.reverse();
+            ids.retain(|i| q.after.is_none_or(|a| *i > a));
             let Some(&last) = ids.last() else { break };
             self.collect(&ids, q, out).await?;
             ids.clear();
@@ -908,13 +914,7 @@ impl RedisStore {
                 .invoke_async(&mut self.conn.clone())
                 .await
                 .map_err(unavailable)?;
-            if !packed.len().is_multiple_of(8) {
-                return Err(corrupt_because(format!("a site index page of {} bytes", packed.len())));
-            }
-            let mut ids: Vec<u64> = packed
-                .chunks_exact(8)
-                .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))
-                .collect();
+            let mut ids = unpack_indexes(&packed, "a site index page")?;
             // Decisions a layout-2 server still adds to the old sorted set.
             let max = before.map_or("+inf".to_owned(), |b| format!("({b}"));
             let old: Vec<u64> = self
@@ -1023,18 +1023,7 @@ impl RedisStore {
             .map_err(unavailable)?;
         let Some(field) = field else { return Ok(None) };
         let (visitor, mut indexes) = parse_visitor(&field)?;
-        let later = later.unwrap_or_default();
-        if !later.len().is_multiple_of(8) {
-            return Err(corrupt_because(format!(
-                "a visitor's leaf string of {} bytes",
-                later.len()
-            )));
-        }
-        indexes.extend(
-            later
-                .chunks_exact(8)
-                .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes"))),
-        );
+        indexes.extend(unpack_indexes(&later.unwrap_or_default(), "a visitor's leaf string")?);
         Ok(Some((visitor, indexes)))
     }
 }
