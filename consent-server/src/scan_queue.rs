@@ -554,12 +554,17 @@ impl ScanQueue {
             let reason = e.as_str().map_or_else(|| e.to_string(), str::to_owned);
             return Ok(Err(reason));
         }
-        let (url, counts) = match crate::http::scans::summarise(body) {
+        let (url, counts) = match crate::service::scan::summarise(body) {
             Ok(x) => x,
-            Err(e) => {
-                let field = e.field.map(|f| format!(" ({f})")).unwrap_or_default();
-                return Ok(Err(format!("the worker's report is invalid{field}: {}", e.message)));
+            Err(crate::service::Error::Invalid { field, message }) => {
+                let field = if field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({field})")
+                };
+                return Ok(Err(format!("the worker's report is invalid{field}: {message}")));
             }
+            Err(e) => return Ok(Err(format!("the worker's report is invalid: {e}"))),
         };
         // The scan id is fixed before saving, so a retry (after a crash or
         // a takeover) saves under the same id and cannot duplicate.

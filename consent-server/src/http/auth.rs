@@ -11,7 +11,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{Method, header};
+use axum::http::{HeaderValue, Method, header};
 use consent_core::SiteId;
 use consent_core::store::{AccountStore, ApiKey, Scope};
 
@@ -123,4 +123,29 @@ impl FromRequestParts<AppState> for Principal {
             username: session.username,
         })
     }
+}
+
+/// The cookies a log-in sets (or, with `max_age_secs` 0, a log-out clears).
+pub(crate) fn session_cookies(
+    app: &crate::service::Services,
+    token: &str,
+    _csrf: &str,
+    max_age_secs: u64,
+) -> [HeaderValue; 2] {
+    let secure = if app.settings.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let session =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
+    // The CSRF token is never in a cookie: script on any page of the same
+    // host (cookies ignore the port) could read it. Clients get it from the
+    // log-in answer, dashboard pages carry it in their forms. This clears a
+    // readable copy an older server set.
+    let csrf = format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0{secure}");
+    [
+        HeaderValue::from_str(&session).expect("cookie is ascii"),
+        HeaderValue::from_str(&csrf).expect("cookie is ascii"),
+    ]
 }

@@ -9,8 +9,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use consent_core::store::{Session, StoreError};
 use dashboard::host::{BoxFuture, LoginOutcome, QueueOutcome, ScanJob, ScanJobs};
 
-use crate::http::auth::SESSION_COOKIE;
-use crate::http::session::session_cookies;
+use crate::http::auth::{SESSION_COOKIE, session_cookies};
 use crate::service::credentials::SESSION_TTL_MS;
 use crate::service::scan::{ScanJobRequest, queue_job};
 use crate::service::{AppState, Error, login};

@@ -32,6 +32,11 @@ pub async fn cached_site(app: &Services, site: &str) -> Result<(SiteId, Arc<Site
     Ok((id, site))
 }
 
+/// A site id from the path; one that cannot exist is simply not found.
+pub fn site_id(s: &str) -> Result<SiteId, ApiError> {
+    SiteId::parse(s).map_err(|_| ApiError::not_found("no such site"))
+}
+
 /// The request's Origin if the site allows it.
 pub fn allowed_origin<'h>(site: &Site, headers: &'h HeaderMap) -> Result<&'h HeaderValue, ApiError> {
     let origin = headers

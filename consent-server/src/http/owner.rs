@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::clock::now_ms;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::site_id;
 use crate::service::AppState;
 use crate::service::config;
 use crate::service::credentials::{new_api_key, sha256};
@@ -183,11 +184,6 @@ pub struct DecisionPage {
     /// Pass as `after` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_after: Option<u64>,
-}
-
-/// A site id from the path; one that cannot exist is simply not found.
-pub(crate) fn site_id(s: &str) -> Result<SiteId, ApiError> {
-    SiteId::parse(s).map_err(|_| ApiError::not_found("no such site"))
 }
 
 fn query_params(

@@ -17,14 +17,12 @@ use utoipa::{IntoParams, ToSchema};
 use crate::clock::now_ms;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::owner::site_id;
+use crate::http::extract::site_id;
 use crate::service::AppState;
 use crate::service::config::existing_site;
 use crate::service::scan::{self as service, ScanJobRequest};
 
 const MAX_PAGE: usize = 200;
-const MAX_URL: usize = 2048;
-const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 
 #[derive(Serialize, ToSchema)]
 pub struct ScanView {
@@ -69,57 +67,6 @@ pub struct ScanParams {
     pub limit: Option<usize>,
 }
 
-/// Checks the report's shape (a `keurmerk-scan-report` object with an integer
-/// `schema_version`) and summarises it: the scanned URL and findings per
-/// severity. Unknown fields are kept, never rejected (REPORT.md: consumers
-/// ignore what they do not know).
-pub fn summarise(body: &[u8]) -> Result<(String, std::collections::BTreeMap<String, u64>), ApiError> {
-    let report: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid("", format!("not JSON: {e}")))?;
-    let obj = report
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("", "the report must be a JSON object"))?;
-    match obj.get("schema_version").and_then(serde_json::Value::as_u64) {
-        Some(v) if v >= 1 => {}
-        _ => return Err(ApiError::invalid("schema_version", "a positive integer is required")),
-    }
-    if let Some(s) = obj.get("schema")
-        && s != "keurmerk-scan-report"
-    {
-        return Err(ApiError::invalid("schema", "expected `keurmerk-scan-report`"));
-    }
-    let mut url = obj.get("site").and_then(|s| s.as_str()).unwrap_or("").to_owned();
-    if url.len() > MAX_URL {
-        let mut end = MAX_URL;
-        while !url.is_char_boundary(end) {
-            end -= 1;
-        }
-        url.truncate(end);
-    }
-    let mut counts = std::collections::BTreeMap::new();
-    // Counted from the findings themselves: the summary is a convenience
-    // that a report could contradict.
-    match obj.get("findings") {
-        None => {}
-        Some(serde_json::Value::Array(findings)) => {
-            for (i, f) in findings.iter().enumerate() {
-                let sev = f.get("severity").and_then(|s| s.as_str());
-                match sev.filter(|s| SEVERITIES.contains(s)) {
-                    Some(s) => *counts.entry(s.to_owned()).or_insert(0u64) += 1,
-                    None => {
-                        return Err(ApiError::invalid(
-                            format!("findings/{i}/severity"),
-                            "one of info, low, medium, high, critical",
-                        ));
-                    }
-                }
-            }
-        }
-        Some(_) => return Err(ApiError::invalid("findings", "an array")),
-    }
-    Ok((url, counts))
-}
-
 /// What both scan writes (an upload, a queued job) check first, in this
 /// order: a valid site id, `scans:write` on it, a body within `limit`.
 fn scan_write(
@@ -153,7 +100,7 @@ pub async fn upload(
 ) -> Result<Response, ApiError> {
     let (id, body) = scan_write(&who, &site, body, MAX_SCAN_BYTES)?;
     existing_site(&app, &id).await?;
-    let (url, counts) = summarise(&body)?;
+    let (url, counts) = crate::service::scan::summarise(&body)?;
     let mut random = [0u8; 6];
     rand::rngs::OsRng.fill_bytes(&mut random);
     let now = now_ms();

@@ -3,16 +3,16 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::http::auth::{CSRF_COOKIE, Principal, SESSION_COOKIE};
+use crate::http::auth::{Principal, SESSION_COOKIE, session_cookies};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ClientIp;
 use crate::service::credentials::SESSION_TTL_MS;
-use crate::service::{AppState, Services, login as service};
+use crate::service::{AppState, login as service};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -27,25 +27,6 @@ pub struct LoggedIn {
     /// Send as `X-CSRF-Token` with every state-changing request of this session.
     pub csrf: String,
     pub expires_ms: u64,
-}
-
-pub(crate) fn session_cookies(app: &Services, token: &str, _csrf: &str, max_age_secs: u64) -> [HeaderValue; 2] {
-    let secure = if app.settings.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let session =
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
-    // The CSRF token is never in a cookie: script on any page of the same
-    // host (cookies ignore the port) could read it. Clients get it from the
-    // log-in answer, dashboard pages carry it in their forms. This clears a
-    // readable copy an older server set.
-    let csrf = format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0{secure}");
-    [
-        HeaderValue::from_str(&session).expect("cookie is ascii"),
-        HeaderValue::from_str(&csrf).expect("cookie is ascii"),
-    ]
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",

@@ -12,6 +12,10 @@ use super::{Error, Services};
 use crate::limits::Limited;
 use crate::scan_queue::{JobInfo, JobSpec, QueueError, ScanQueue, check_url};
 
+/// The longest scanned URL a report's summary keeps.
+const MAX_URL: usize = 2048;
+const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+
 /// Jobs of one site that may wait for a worker at once.
 pub const MAX_WAITING_JOBS: usize = 10;
 
@@ -83,4 +87,55 @@ pub async fn queue_job(app: &Services, site: &SiteId, req: &ScanJobRequest) -> R
     let queue = queue(app)?;
     let spec = job_spec(app, site, req).await?;
     queue.enqueue(site, spec, MAX_WAITING_JOBS).await.map_err(queue_error)
+}
+
+/// Checks the report's shape (a `keurmerk-scan-report` object with an integer
+/// `schema_version`) and summarises it: the scanned URL and findings per
+/// severity. Unknown fields are kept, never rejected (scanner/REPORT.md: consumers
+/// ignore what they do not know).
+pub fn summarise(body: &[u8]) -> Result<(String, std::collections::BTreeMap<String, u64>), Error> {
+    let report: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| Error::invalid("", format!("not JSON: {e}")))?;
+    let obj = report
+        .as_object()
+        .ok_or_else(|| Error::invalid("", "the report must be a JSON object"))?;
+    match obj.get("schema_version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v >= 1 => {}
+        _ => return Err(Error::invalid("schema_version", "a positive integer is required")),
+    }
+    if let Some(s) = obj.get("schema")
+        && s != "keurmerk-scan-report"
+    {
+        return Err(Error::invalid("schema", "expected `keurmerk-scan-report`"));
+    }
+    let mut url = obj.get("site").and_then(|s| s.as_str()).unwrap_or("").to_owned();
+    if url.len() > MAX_URL {
+        let mut end = MAX_URL;
+        while !url.is_char_boundary(end) {
+            end -= 1;
+        }
+        url.truncate(end);
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    // Counted from the findings themselves: the summary is a convenience
+    // that a report could contradict.
+    match obj.get("findings") {
+        None => {}
+        Some(serde_json::Value::Array(findings)) => {
+            for (i, f) in findings.iter().enumerate() {
+                let sev = f.get("severity").and_then(|s| s.as_str());
+                match sev.filter(|s| SEVERITIES.contains(s)) {
+                    Some(s) => *counts.entry(s.to_owned()).or_insert(0u64) += 1,
+                    None => {
+                        return Err(Error::invalid(
+                            format!("findings/{i}/severity"),
+                            "one of info, low, medium, high, critical",
+                        ));
+                    }
+                }
+            }
+        }
+        Some(_) => return Err(Error::invalid("findings", "an array")),
+    }
+    Ok((url, counts))
 }
