@@ -2,7 +2,9 @@
 //!
 //! - Static pass: pages/s over a 1,000-page site on 127.0.0.1, politeness
 //!   off, against a baseline of plain concurrent GETs of the same pages
-//!   (no parsing, no detection) measured in the same run; peak RSS.
+//!   (no parsing, no detection) measured in the same run; the same crawl
+//!   with the SSRF guard on (the site under a name the guard answers, so
+//!   every connection goes through its resolver); peak RSS.
 //! - Browser pass: seconds per page for all three consent states on the
 //!   fixture web, against a baseline of one cold `chromium --headless
 //!   --dump-dom` visit per page (a single state, nothing recorded).
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use scanner::crawl::{CrawlOptions, Crawler};
 use scanner::fetch::{Fetcher, Limits};
+use scanner::guard::Guard;
 
 const PAGES: usize = 1000;
 const FANOUT: usize = 10;
@@ -91,23 +94,38 @@ async fn static_pass() {
         .await;
     let base = t.elapsed();
 
+    let options = CrawlOptions {
+        max_pages: PAGES,
+        max_depth: 3,
+        concurrency,
+        deadline: Duration::from_secs(600),
+        robots: true,
+        sitemap: true,
+        ..CrawlOptions::default()
+    };
     let crawler = Crawler {
-        fetcher: Fetcher::new(limits).unwrap(),
-        options: CrawlOptions {
-            max_pages: PAGES,
-            max_depth: 3,
-            concurrency,
-            deadline: Duration::from_secs(600),
-            robots: true,
-            sitemap: true,
-            ..CrawlOptions::default()
-        },
+        // The benchmark site is on 127.0.0.1.
+        fetcher: Fetcher::new(limits.clone(), Guard::allow_private()).unwrap(),
+        options: options.clone(),
     };
     let t = Instant::now();
     let obs = crawler
         .run(url::Url::parse(&server.url("/")).unwrap(), &|_, _| {})
         .await;
     let took = t.elapsed();
+
+    // The same crawl through the guard: `bench.test` is answered (and
+    // trusted) by the guard itself, no DNS query leaves.
+    let loopback = [std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST)];
+    let guard = Guard::public_only().trusting("bench.test", &loopback).answers_only();
+    let guarded = Crawler {
+        fetcher: Fetcher::new(limits, guard).unwrap(),
+        options,
+    };
+    let start = url::Url::parse(&format!("http://bench.test:{}/", server.port)).unwrap();
+    let t = Instant::now();
+    let guarded_pages = guarded.run(start, &|_, _| {}).await.pages.len();
+    let guarded_took = t.elapsed();
     let pages = obs.pages.len();
     println!(
         "static pass: {pages} pages in {:.2} s = {:.0} pages/s (target >= 200 pages/s)",
@@ -120,6 +138,11 @@ async fn static_pass() {
         fetched as f64 / base.as_secs_f64()
     );
     println!(
+        "  with the SSRF guard on (names through its resolver): {guarded_pages} pages in {:.2} s = {:.0} pages/s",
+        guarded_took.as_secs_f64(),
+        guarded_pages as f64 / guarded_took.as_secs_f64()
+    );
+    println!(
         "  requests recorded: {}, scripts: {}, problems: {}",
         obs.requests.len(),
         obs.scripts.len(),
@@ -130,6 +153,7 @@ async fn static_pass() {
         peak_rss_mb()
     );
     assert_eq!(pages, PAGES, "the crawl must reach every page");
+    assert_eq!(guarded_pages, PAGES, "the guarded crawl must reach every page");
 }
 
 async fn browser_pass() {
@@ -177,7 +201,16 @@ async fn browser_pass() {
         ..Default::default()
     };
     let t = Instant::now();
-    let obs = scanner::browser::run(&opts, &pages, &Default::default(), Duration::from_secs(300), &|_, _| {}).await;
+    let guard = Guard::allow_private();
+    let obs = scanner::browser::run(
+        &opts,
+        &guard,
+        &pages,
+        &Default::default(),
+        Duration::from_secs(300),
+        &|_, _| {},
+    )
+    .await;
     let took = t.elapsed().as_secs_f64();
     println!(
         "browser pass: {} pages x 3 consent states in {took:.1} s = {:.2} s per page, all three states (target <= 3 s; EDPS collector ~13 s per single-state page)",

@@ -11,7 +11,10 @@
 //! - `browser/recorder.rs`: what gets recorded (network events, cookies,
 //!   storage keys, the lifetimes the cookie jar keeps).
 //! - `browser/scripts.rs`: the JavaScript run in pages (`browser/*.js`).
+//! - `browser/proxy.rs`: the SSRF guard's SOCKS5 proxy, Chromium's only
+//!   way out unless private targets are allowed.
 
+mod proxy;
 mod recorder;
 mod scripts;
 mod session;
@@ -23,6 +26,7 @@ pub use recorder::{JarCookie, apply_jar};
 use session::Session;
 
 use crate::crawl::Progress;
+use crate::guard::Guard;
 use crate::page::{Observations, Problem, ProblemKind};
 use crate::pii::CanaryIdentity;
 
@@ -32,6 +36,8 @@ pub struct BrowserOptions {
     /// Pages visited (each in three consent states).
     pub max_pages: usize,
     /// Extra `--host-resolver-rules` (tests map tracker hosts to loopback).
+    /// Names are resolved by the SSRF guard's proxy while it is on, so
+    /// these then only decide what Chromium resolves itself.
     pub host_resolver_rules: Option<String>,
     /// Accept any certificate (tests only).
     pub insecure_tls: bool,
@@ -56,9 +62,11 @@ impl Default for BrowserOptions {
     }
 }
 
-/// Runs the browser pass over `pages` within `left`; failures become problems.
+/// Runs the browser pass over `pages` within `left`, connecting only where
+/// `guard` allows; failures and refused connections become problems.
 pub async fn run(
     o: &BrowserOptions,
+    guard: &Guard,
     pages: &[url::Url],
     canary: &CanaryIdentity,
     left: Duration,
@@ -66,7 +74,7 @@ pub async fn run(
 ) -> Observations {
     let mut obs = Observations::default();
     let deadline = Instant::now() + left;
-    let session = match Session::launch(o).await {
+    let session = match Session::launch(o, guard).await {
         Ok(s) => s,
         Err(e) => {
             obs.problems.push(Problem {
@@ -105,6 +113,30 @@ pub async fn run(
         }
         progress(i + 1, pages.len());
     }
+    let refusals = session.refusals();
     session.close().await;
+    refused_problems(&mut obs, refusals);
     obs
+}
+
+/// One problem per destination the guard refused, naming a request that
+/// wanted it (and its page) when one was recorded.
+fn refused_problems(obs: &mut Observations, refusals: Vec<((String, u16), crate::guard::Refused)>) {
+    for ((host, port), refused) in refusals {
+        let wanted = obs.requests.iter().find(|r| {
+            url::Url::parse(&r.url).is_ok_and(|u| {
+                u.host_str().is_some_and(|h| h.trim_matches(['[', ']']) == host)
+                    && u.port_or_known_default() == Some(port)
+            })
+        });
+        let (url, on) = match wanted {
+            Some(r) => (r.url.clone(), format!(" (on {})", r.page)),
+            None => (format!("{host}:{port}"), String::new()),
+        };
+        obs.problems.push(Problem {
+            reason: format!("the browser's request to {url}{on} was {refused}"),
+            url,
+            kind: ProblemKind::PrivateAddress,
+        });
+    }
 }

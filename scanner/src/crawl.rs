@@ -232,6 +232,7 @@ fn fetch_problem(url: &str, e: &FetchError) -> Problem {
         FetchError::Timeout(_) => ProblemKind::Timeout,
         FetchError::TooManyRedirects(_) | FetchError::BadRedirect(_) => ProblemKind::TooManyRedirects,
         FetchError::Network(_) => ProblemKind::Network,
+        FetchError::Refused { .. } => ProblemKind::PrivateAddress,
     };
     let what = match e {
         FetchError::Timeout(_) => "page",

@@ -285,6 +285,10 @@ fn scan_problem_remedy(kind: crate::page::ProblemKind) -> String {
         Deadline => "Raise --deadline or --max-pages to scan the rest of the site.",
         Browser => "Rescan; if it persists the page breaks headless Chromium.",
         Robots => "The site's robots.txt excludes this path; it was not scanned.",
+        PrivateAddress => {
+            "The scanner connects only to public addresses. Remove links and redirects to internal hosts; an intranet \
+             site can be scanned by its operator with --allow-private-targets."
+        }
     }
     .to_owned()
 }

@@ -1,6 +1,9 @@
 //! Bounded HTTP fetching for the static pass: every request has a timeout,
 //! a body limit counted on the *decompressed* bytes (so a gzip bomb stops at
 //! the limit, not at the disk), a redirect limit, and per-host politeness.
+//! Unless told otherwise it connects only to public addresses
+//! ([`crate::guard`]): names through the guard's resolver, IP literals
+//! checked before every hop, redirects included.
 
 use std::io::Write;
 use std::num::NonZeroU32;
@@ -10,6 +13,8 @@ use std::time::Duration;
 use flate2::write::{GzDecoder, ZlibDecoder};
 use futures::StreamExt;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::guard::{Guard, Refused, refusal_in};
 
 pub const USER_AGENT: &str = concat!("KeurmerkScanner/", env!("CARGO_PKG_VERSION"), " (+consent scanner)");
 
@@ -45,6 +50,14 @@ pub enum FetchError {
     Network(String),
     #[error("invalid redirect target: {0}")]
     BadRedirect(String),
+    /// The SSRF guard refused the address (before connecting).
+    #[error("{}{refused}", if *.redirect { format!("redirect to {url} ") } else { String::new() })]
+    Refused {
+        url: String,
+        /// Refused at a redirect hop (not the URL first asked for).
+        redirect: bool,
+        refused: Refused,
+    },
 }
 
 /// Why a body was cut short (the prefix is still returned and scanned).
@@ -171,22 +184,31 @@ impl<'a> Sink<'a> {
 pub struct Fetcher {
     client: reqwest::Client,
     limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+    guard: Guard,
     pub limits: Limits,
 }
 
 impl Fetcher {
-    pub fn new(limits: Limits) -> Result<Self, FetchError> {
-        let client = reqwest::Client::builder()
+    /// A fetcher that connects where `guard` allows ([`Guard::public_only`]
+    /// for scans of sites on the internet).
+    pub fn new(limits: Limits, guard: Guard) -> Result<Self, FetchError> {
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            // Redirects and decompression are done here, to count and bound them.
+            // Redirects and decompression are done here, to count and bound
+            // them (and to check every hop's address: see `get_inner`).
             .redirect(reqwest::redirect::Policy::none())
             .no_gzip()
             .no_brotli()
             .no_deflate()
             .connect_timeout(limits.timeout.min(Duration::from_secs(10)))
-            .pool_max_idle_per_host(16)
-            .build()
-            .map_err(|e| FetchError::Network(e.to_string()))?;
+            .pool_max_idle_per_host(16);
+        if !guard.allows_private() {
+            // Every name resolves through the guard, at connect time. A
+            // proxy from the environment would resolve and connect for us,
+            // unchecked, so none is used.
+            builder = builder.dns_resolver(Arc::new(guard.clone())).no_proxy();
+        }
+        let client = builder.build().map_err(|e| FetchError::Network(e.to_string()))?;
         let limiter = limits.rate_per_host.filter(|r| *r > 0.0).map(|rate| {
             // Evenly spaced, no burst: "2 per second" never means 2 at once.
             let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate))
@@ -197,6 +219,7 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             limiter,
+            guard,
             limits,
         })
     }
@@ -238,13 +261,23 @@ impl Fetcher {
             if hop > 0 {
                 self.polite(&url).await;
             }
+            let refused = |refused: Refused| FetchError::Refused {
+                url: url.to_string(),
+                redirect: hop > 0,
+                refused,
+            };
+            // reqwest asks the resolver for names only: IP literals here.
+            self.guard.check_url(&url).map_err(refused)?;
             let resp = self
                 .client
                 .get(url.clone())
                 .header(reqwest::header::ACCEPT_ENCODING, "gzip, deflate")
                 .send()
                 .await
-                .map_err(|e| FetchError::Network(error_chain(&e)))?;
+                .map_err(|e| match refusal_in(&e) {
+                    Some(r) => refused(r.clone()),
+                    None => FetchError::Network(error_chain(&e)),
+                })?;
             for v in resp.headers().get_all(reqwest::header::SET_COOKIE) {
                 if let Ok(v) = v.to_str() {
                     set_cookies.push((url.to_string(), v.to_owned()));
@@ -378,11 +411,14 @@ mod tests {
         });
         // 5 requests/s per host, a 1 s timeout, 8 requests at once: the last
         // waits ~1.4 s for its turn but must not time out.
-        let f = Fetcher::new(Limits {
-            timeout: Duration::from_secs(1),
-            rate_per_host: Some(5.0),
-            ..Limits::default()
-        })
+        let f = Fetcher::new(
+            Limits {
+                timeout: Duration::from_secs(1),
+                rate_per_host: Some(5.0),
+                ..Limits::default()
+            },
+            Guard::allow_private(),
+        )
         .unwrap();
         let url = url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
         let t = std::time::Instant::now();

@@ -8,6 +8,7 @@
 //! - [`declared`]: the site's declared services and cookies.
 //! - [`page`]: what the passes observe.
 //! - [`fetch`]: bounded HTTP for the static pass.
+//! - [`guard`]: the SSRF guard (public addresses only, unless allowed).
 //! - [`html`]: scripts, pixels and links from HTML (lol_html).
 //! - [`robots`]: robots.txt and sitemap.xml.
 //! - [`crawl`]: the static pass (breadth-first, bounded, polite).
@@ -27,6 +28,7 @@ pub mod declared;
 pub mod detect;
 pub mod fetch;
 pub mod finding;
+pub mod guard;
 pub mod html;
 pub mod page;
 pub mod pii;

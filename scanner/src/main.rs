@@ -90,6 +90,17 @@ struct ScanArgs {
     /// Accept any TLS certificate in the browser (testing only).
     #[arg(long)]
     insecure_tls: bool,
+    /// Also connect to non-public addresses (intranet sites, tests on 127.0.0.1).
+    ///
+    /// Off by default: the SSRF guard lets a scan connect only to publicly
+    /// routable addresses, checked on the resolved address at connect time,
+    /// for the start URL, links, redirects and every browser request alike.
+    /// Loopback, RFC 1918, link-local (with the metadata address
+    /// 169.254.169.254), unique-local, CGNAT, multicast, broadcast,
+    /// documentation and benchmarking ranges, and their IPv6 forms, are
+    /// refused and reported.
+    #[arg(long)]
+    allow_private_targets: bool,
     /// Seconds the browser waits on a page for late pixels.
     #[arg(long, default_value_t = 1.0)]
     dwell: f64,
@@ -200,6 +211,7 @@ fn config(a: &ScanArgs, url: &str) -> anyhow::Result<ScanConfig> {
             submit_forms: a.submit_forms,
         }),
         canary,
+        allow_private_targets: a.allow_private_targets,
     })
 }
 

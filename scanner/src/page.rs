@@ -122,6 +122,9 @@ pub enum ProblemKind {
     Deadline,
     Browser,
     Robots,
+    /// The SSRF guard refused a non-public address (loopback, RFC 1918,
+    /// link-local, …) without connecting.
+    PrivateAddress,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ use crate::crawl::{CrawlOptions, Crawler, Progress};
 use crate::declared::Declared;
 use crate::detect::{Context, analyse};
 use crate::fetch::{FetchError, Fetcher, Limits};
+use crate::guard::{Guard, GuardError, Refused};
 use crate::page::{Observations, Pass};
 use crate::pii::CanaryIdentity;
 use crate::report::{DeclarationInfo, Report};
@@ -19,6 +20,10 @@ pub struct ScanConfig {
     pub limits: Limits,
     pub browser: Option<crate::browser::BrowserOptions>,
     pub canary: CanaryIdentity,
+    /// Connect to non-public addresses too (loopback, RFC 1918, link-local,
+    /// …): `--allow-private-targets`, for intranet sites and tests. Off, the
+    /// default, a scan refuses them before connecting ([`crate::guard`]).
+    pub allow_private_targets: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +32,9 @@ pub enum ScanError {
     BadUrl(String),
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// The site itself is on a non-public address.
+    #[error("{0}")]
+    Refused(#[from] Refused),
 }
 
 pub struct Knowledge<'a> {
@@ -39,13 +47,15 @@ pub async fn scan(cfg: &ScanConfig, k: &Knowledge<'_>, progress: Progress<'_>) -
     if !matches!(cfg.site.scheme(), "http" | "https") || cfg.site.host_str().is_none() {
         return Err(ScanError::BadUrl(cfg.site.to_string()));
     }
+    let guard = Guard::new(cfg.allow_private_targets);
+    check_site(&guard, &cfg.site).await?;
     let started = Instant::now();
     let started_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let crawler = Crawler {
-        fetcher: Fetcher::new(cfg.limits.clone())?,
+        fetcher: Fetcher::new(cfg.limits.clone(), guard.clone())?,
         options: cfg.crawl.clone(),
     };
     let mut obs: Observations = crawler.run(cfg.site.clone(), progress).await;
@@ -70,7 +80,7 @@ pub async fn scan(cfg: &ScanConfig, k: &Knowledge<'_>, progress: Progress<'_>) -
         }
         pages.truncate(b.max_pages);
         let left = cfg.crawl.deadline.saturating_sub(started.elapsed());
-        let browser_obs = crate::browser::run(b, &pages, &cfg.canary, left, progress).await;
+        let browser_obs = crate::browser::run(b, &guard, &pages, &cfg.canary, left, progress).await;
         obs.extend(browser_obs);
     }
 
@@ -100,4 +110,20 @@ pub async fn scan(cfg: &ScanConfig, k: &Knowledge<'_>, progress: Progress<'_>) -
         obs.banners,
         analysis,
     ))
+}
+
+/// A site on a non-public address is refused outright, with the reason; a
+/// name that does not resolve is left to the passes to report.
+async fn check_site(guard: &Guard, site: &url::Url) -> Result<(), ScanError> {
+    if guard.allows_private() {
+        return Ok(());
+    }
+    guard.check_url(site)?;
+    let (Some(host), Some(port)) = (site.host_str(), site.port_or_known_default()) else {
+        return Ok(());
+    };
+    match guard.resolve(host, port).await {
+        Err(GuardError::Refused(r)) => Err(r.into()),
+        _ => Ok(()),
+    }
 }

@@ -18,8 +18,10 @@ use chromiumoxide::page::Page;
 use futures::StreamExt;
 
 use super::BrowserOptions;
+use super::proxy::GuardProxy;
 use super::recorder::{JarCookie, Recorder, apply_jar, collect_js, settle, storage_keys, unix_now};
 use super::scripts::{self, evaluate};
+use crate::guard::{Guard, Refused};
 use crate::page::{ConsentState, Observations, PageVisit, Pass, Problem, ProblemKind};
 use crate::pii::CanaryIdentity;
 
@@ -27,11 +29,13 @@ pub(super) struct Session {
     browser: tokio::sync::Mutex<Browser>,
     visits: std::sync::atomic::AtomicU32,
     handler: tokio::task::JoinHandle<()>,
+    /// The SSRF guard's way out (none with `--allow-private-targets`).
+    proxy: Option<GuardProxy>,
     _profile: tempfile::TempDir,
 }
 
 impl Session {
-    pub(super) async fn launch(o: &BrowserOptions) -> Result<Self, String> {
+    pub(super) async fn launch(o: &BrowserOptions, guard: &Guard) -> Result<Self, String> {
         let profile = tempfile::Builder::new()
             .prefix("keurmerk-scan-")
             .tempdir()
@@ -61,7 +65,13 @@ impl Session {
             "mute-audio",
             "hide-scrollbars",
             "use-mock-keychain",
-            // One process for all frames, so iframe traffic reaches our session.
+            // One process for all frames, so iframe traffic reaches our
+            // session. With `--site-per-process` a cross-site iframe is its
+            // own CDP target, which chromiumoxide does not expose, and the
+            // pixels it fires would go unrecorded (the test
+            // `a_pixel_inside_a_cross_site_iframe_is_recorded` shows it).
+            // The SSRF guard does not depend on it: the proxy sees every
+            // process's connections.
             "disable-site-isolation-trials",
         ];
         if o.insecure_tls {
@@ -76,10 +86,25 @@ impl Session {
         if let Some(r) = &o.host_resolver_rules {
             values.push(("host-resolver-rules", r));
         }
+        // The SSRF guard: every connection Chromium makes goes through the
+        // guard's proxy, which resolves and checks the host itself. Chromium
+        // connects to loopback directly unless told `<-loopback>`; WebRTC
+        // may not send UDP around the proxy; QUIC cannot go through SOCKS
+        // and is switched off so nothing tries.
+        let proxy = match guard.allows_private() {
+            true => None,
+            false => Some(GuardProxy::start(guard.clone()).await.map_err(|e| e.to_string())?),
+        };
+        let proxy_url = proxy.as_ref().map(GuardProxy::url);
+        if let Some(p) = &proxy_url {
+            values.push(("proxy-server", p));
+            values.push(("proxy-bypass-list", "<-loopback>"));
+            values.push(("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"));
+            flags.push("disable-quic");
+        }
         let mut cfg = BrowserConfig::builder()
             .chrome_executable(&o.chromium)
             .disable_default_args()
-            .no_sandbox()
             .user_data_dir(profile.path())
             .launch_timeout(Duration::from_secs(20))
             .request_timeout(o.page_timeout)
@@ -87,6 +112,11 @@ impl Session {
             .args(values);
         if !o.insecure_tls {
             cfg = cfg.respect_https_errors();
+        }
+        // Chromium refuses to start as root with its sandbox on; the
+        // scanner's container runs as root, so there (only) it is off.
+        if running_as_root() {
+            cfg = cfg.no_sandbox();
         }
         let cfg = cfg.build()?;
         let (browser, mut handler) = Browser::launch(cfg).await.map_err(|e| e.to_string())?;
@@ -102,8 +132,14 @@ impl Session {
             browser: tokio::sync::Mutex::new(browser),
             visits: std::sync::atomic::AtomicU32::new(0),
             handler,
+            proxy,
             _profile: profile,
         })
+    }
+
+    /// Destinations the guard refused, with the reason (host, port).
+    pub(super) fn refusals(&self) -> Vec<((String, u16), Refused)> {
+        self.proxy.as_ref().map(GuardProxy::refusals).unwrap_or_default()
     }
 
     pub(super) async fn close(self) {
@@ -316,4 +352,16 @@ fn run_name(choice: Option<bool>) -> &'static str {
 /// buttons, so pixels bound to interactions fire.
 async fn interact(page: &Page, canary: &CanaryIdentity, submit: bool) {
     let _ = evaluate::<serde_json::Value>(page, &scripts::interact(canary, submit)).await;
+}
+
+#[cfg(unix)]
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+#[cfg(not(unix))]
+fn running_as_root() -> bool {
+    false
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use scanner::browser::{BrowserOptions, run};
 use scanner::declared::Declared;
 use scanner::detect::{Context, analyse};
+use scanner::guard::Guard;
 use scanner::page::{ConsentState, Observations, SetBy};
 use scanner::pii::CanaryIdentity;
 use scanner::signature::KnowledgeBase;
@@ -32,6 +33,8 @@ async fn visit(paths: &[&str]) -> (Observations, common::Server) {
     let t = Instant::now();
     let obs = run(
         &options(s.port),
+        // The fixture web is on 127.0.0.1.
+        &Guard::allow_private(),
         &pages,
         &CanaryIdentity::default(),
         Duration::from_secs(240),
@@ -325,6 +328,7 @@ document.cookie = "js_session=1; path=/";
     o.dwell = Duration::from_millis(300);
     let obs = run(
         &o,
+        &Guard::allow_private(),
         &[url::Url::parse(&s.url("/")).unwrap()],
         &CanaryIdentity::default(),
         Duration::from_secs(120),
@@ -353,4 +357,37 @@ document.cookie = "js_session=1; path=/";
         assert!((3480..=3600).contains(&l.unwrap()), "{l:?}");
     }
     assert!(life("js_session").iter().all(Option::is_none));
+}
+
+/// A pixel fired by a cross-site iframe (an ad tag's usual shape) is
+/// recorded like any other request: this is why the scan's Chromium keeps
+/// all frames of a page in one process (no `--site-per-process`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pixel_inside_a_cross_site_iframe_is_recorded() {
+    let handler: common::Handler = Arc::new(|req: &common::Req| match (req.host.as_str(), req.path.as_str()) {
+        ("127.0.0.1", "/") => {
+            common::Reply::html(r#"<!doctype html><iframe src="https://ad.doubleclick.net/frame"></iframe>"#)
+        }
+        ("ad.doubleclick.net", "/frame") => common::Reply::html(
+            r#"<!doctype html><img src="https://www.facebook.com/tr/?id=123456789012345&ev=InFrame">"#,
+        ),
+        _ => common::Reply::status(404, vec![], b""),
+    });
+    let s = common::start(handler, Some(common::tls_acceptor())).await;
+    let mut o = options(s.port);
+    o.dwell = Duration::from_millis(500);
+    let obs = run(
+        &o,
+        &Guard::allow_private(),
+        &[url::Url::parse(&s.url("/")).unwrap()],
+        &CanaryIdentity::default(),
+        Duration::from_secs(60),
+        &|_, _| {},
+    )
+    .await;
+    assert!(
+        obs.requests.iter().any(|r| r.url.contains("ev=InFrame")),
+        "{:#?}",
+        obs.requests.iter().map(|r| &r.url).collect::<Vec<_>>()
+    );
 }

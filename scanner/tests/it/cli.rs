@@ -9,11 +9,13 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_consent-scan"))
 }
 
-/// A scan of `url` alone: one page, no links followed, no browser, quiet.
+/// A scan of `url` alone: one page, no links followed, no browser, quiet;
+/// private targets allowed (the fixtures are on 127.0.0.1).
 fn one_page_scan(url: &str) -> Command {
     let mut c = bin();
     c.arg(url)
-        .args(["--max-pages", "1", "--depth", "0", "--browser-pages", "0", "-q"]);
+        .args(["--max-pages", "1", "--depth", "0", "--browser-pages", "0", "-q"])
+        .arg("--allow-private-targets");
     c
 }
 
@@ -40,6 +42,7 @@ async fn writes_json_html_sarif_and_fails_the_pipeline_on_high() {
                 "--browser-pages",
                 "0",
                 "--quiet",
+                "--allow-private-targets",
             ])
             .arg("--declared")
             .arg(common::fixtures().join("declared.toml"))

@@ -1,11 +1,13 @@
 //! The scanner's integration tests, in one binary (one link instead of one
 //! per file): the static and browser passes against the fixture web, the
 //! `consent-scan` binary, worker mode and the server's scan queue against a
-//! real redis-server. `common` holds the fixture web and its server.
+//! real redis-server; the SSRF guard in both passes and the CLI. `common`
+//! holds the fixture web and its server.
 
 mod browser_pass;
 mod cli;
 mod common;
 mod server_queue;
+mod ssrf_guard;
 mod static_pass;
 mod worker;

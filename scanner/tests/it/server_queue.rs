@@ -56,6 +56,8 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
         std::process::Command::new(env!("CARGO_BIN_EXE_consent-scan"))
             .args(["worker", "--redis", &redis_url, "--max-jobs", "1", "--worker-id", "e2e"])
             .args(["--rate", "0", "--browser-pages", "0", "--quiet"])
+            // The fixture shop is on 127.0.0.1.
+            .arg("--allow-private-targets")
             .output()
             .unwrap()
     });

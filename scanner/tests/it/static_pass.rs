@@ -31,6 +31,8 @@ fn config(url: &str, max_pages: usize, depth: u32) -> ScanConfig {
         },
         browser: None,
         canary: CanaryIdentity::default(),
+        // The fixture web is on 127.0.0.1.
+        allow_private_targets: true,
     }
 }
 

@@ -79,6 +79,8 @@ async fn worker_takes_jobs_and_puts_reports_back() {
         },
         browser: None,
         canary: Default::default(),
+        // The fixture shop is on 127.0.0.1.
+        allow_private_targets: true,
     };
     let n = work(&url, "w1", &template, &KnowledgeBase::builtin(), 3).await.unwrap();
     assert_eq!(n, 3);
@@ -122,6 +124,7 @@ async fn worker_keeps_a_heartbeat_and_clears_it_on_a_clean_stop() {
         limits: Limits::default(),
         browser: None,
         canary: Default::default(),
+        allow_private_targets: false,
     };
     let u = url.clone();
     let worker = tokio::spawn(async move { work(&u, "beating", &template, &KnowledgeBase::builtin(), 1).await });
