@@ -207,6 +207,7 @@ pub fn router(state: AppState) -> Router {
     )
     .route("/", get(move || async move { Redirect::to(&home) }))
     .route("/demo", get(to_demo.clone()))
+    .route("/demo/", get(to_demo.clone()))
     .route("/demo/{*path}", get(to_demo))
     .nest_service("/widget", widget)
     .nest_service(

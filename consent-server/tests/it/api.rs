@@ -353,6 +353,18 @@ async fn widget_assets_demo_pages_and_root() {
         .unwrap();
     assert_eq!(res.headers()["content-encoding"], "br");
     assert_eq!(res.text().await.unwrap(), "brotli bytes");
+    // With a demo origin, the admin origin's demo paths lead there.
+    let with_demo = crate::common::spawn_app_with(Kind::Sqlite, |s| {
+        s.demo_listen = Some("127.0.0.1:1".parse().unwrap());
+    })
+    .await;
+    for path in ["/", "/demo/", "/demo/index.html"] {
+        let res = with_demo.get(path).await;
+        assert_eq!(res.status(), 303, "{path}");
+        let to = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(to.starts_with("http://127.0.0.1:1/demo/"), "{path} → {to}");
+    }
+
     // The demo's own origin: its pages and the public endpoints, nothing of the admin's.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let demo_base = format!("http://{}", listener.local_addr().unwrap());
