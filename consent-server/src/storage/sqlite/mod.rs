@@ -994,7 +994,7 @@ impl DecisionStore for SqliteStore {
     /// with `secure_delete` so SQLite zeroes the freed bytes in the page,
     /// then folds the WAL back and truncates it so no older page image in
     /// the WAL keeps the key either. Concurrent erasures share one
-    /// truncation, and truncations start at most every [`TRUNCATE_EVERY`],
+    /// truncation, and truncations start at most every `TRUNCATE_EVERY`,
     /// so erasing cannot stall recording for long.
     async fn erase(&self, site: &SiteId, consent_id: &ConsentId) -> Result<bool, StoreError> {
         let (site, key) = (site.clone(), self.ids.row_key(consent_id));
