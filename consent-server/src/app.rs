@@ -75,8 +75,9 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Backend> {
 /// be opened: a server must not run without proofs.
 pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
     let metrics = Metrics::new(store.name());
-    let limits =
-        Limits::new(settings.client_rate, settings.site_rate, settings.login_rate).with_erasures(settings.erase_rate);
+    let limits = Limits::new(settings.client_rate, settings.site_rate, settings.login_rate)
+        .with_erasures(settings.erase_rate)
+        .with_scan_uploads(settings.scan_upload_rate);
     let sweeper = limits.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

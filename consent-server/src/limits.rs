@@ -63,6 +63,7 @@ pub struct Limits {
     logins: Option<Arc<DefaultKeyedRateLimiter<ClientKey>>>,
     failures: Arc<Mutex<HashMap<AccountKey, Failures>>>,
     erasures: Option<Arc<DefaultKeyedRateLimiter<ClientKey>>>,
+    scan_uploads: Option<Arc<DefaultKeyedRateLimiter<SiteId>>>,
 }
 
 fn quota(per_second: u32) -> Option<Quota> {
@@ -91,6 +92,7 @@ impl Limits {
             logins,
             failures: Arc::default(),
             erasures: None,
+            scan_uploads: None,
         }
     }
 
@@ -143,6 +145,23 @@ impl Limits {
             Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(n).allow_burst(burst)))
         });
         self
+    }
+
+    /// Limits scan-report uploads to `per_hour` per site (`0`: none): a
+    /// report is up to a mebibyte kept for good, so an API key cannot fill
+    /// the storage at the speed of the network.
+    pub fn with_scan_uploads(mut self, per_hour: u32) -> Self {
+        self.scan_uploads = NonZeroU32::new(per_hour).map(|n| {
+            let burst = NonZeroU32::new(per_hour.div_ceil(6)).unwrap_or(n);
+            Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_hour(n).allow_burst(burst)))
+        });
+        self
+    }
+
+    pub fn check_scan_upload(&self, site: &SiteId) -> Result<(), Limited> {
+        let Some(l) = &self.scan_uploads else { return Ok(()) };
+        l.check_key(site)
+            .map_err(|n| Limited::rate(n.wait_time_from(l.clock().now()), "uploading scans for this site"))
     }
 
     pub fn check_erasure(&self, client: &ClientKey) -> Result<(), Limited> {
@@ -210,6 +229,9 @@ impl Limits {
             l.retain_recent();
         }
         if let Some(l) = &self.erasures {
+            l.retain_recent();
+        }
+        if let Some(l) = &self.scan_uploads {
             l.retain_recent();
         }
         // A back-off over for an hour is forgotten with its count.

@@ -56,6 +56,9 @@ pub struct Cli {
     /// Threads that serve requests, 1 to 1024 [default: one fewer than the cores, at least one].
     #[arg(long, env = "KEURMERK_WORKERS", value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
     pub workers: Option<u16>,
+    /// Scan reports a site may upload per hour, 0 for no limit [default: 60].
+    #[arg(long, env = "KEURMERK_SCAN_UPLOAD_RATE")]
+    pub scan_upload_rate: Option<u32>,
     /// Erasures per minute per client, 0 for no limit [default: 10].
     #[arg(long, env = "KEURMERK_ERASE_RATE")]
     pub erase_rate: Option<u32>,
@@ -100,6 +103,7 @@ struct FileSettings {
     workers: Option<u16>,
     max_visitor_decisions: Option<u32>,
     erase_rate: Option<u32>,
+    scan_upload_rate: Option<u32>,
     trusted_proxies: Option<Vec<ipnet::IpNet>>,
     header_timeout: Option<u64>,
     request_timeout: Option<u64>,
@@ -132,6 +136,8 @@ pub struct Settings {
     pub login_rate: u32,
     /// Erasures per minute per client; `0` switches it off.
     pub erase_rate: u32,
+    /// Scan-report uploads per hour per site; `0` switches it off.
+    pub scan_upload_rate: u32,
     /// The Redis of the scan queue; `None`: owners cannot queue scans.
     pub scan_queue: Option<String>,
     /// Threads of the async runtime, which serve every request.
@@ -211,6 +217,7 @@ impl Settings {
             site_rate: cli.site_rate.or(file.site_rate).unwrap_or(2000),
             login_rate: cli.login_rate.or(file.login_rate).unwrap_or(10),
             erase_rate: cli.erase_rate.or(file.erase_rate).unwrap_or(10),
+            scan_upload_rate: cli.scan_upload_rate.or(file.scan_upload_rate).unwrap_or(60),
             scan_queue,
             workers: match cli.workers.or(file.workers) {
                 Some(n) if n == 0 || n > MAX_WORKERS => {

@@ -90,6 +90,7 @@ fn scan_write(
         (status = 404, description = "No such site", body = ErrorBody),
         (status = 413, description = "Larger than 4 MiB", body = ErrorBody),
         (status = 422, description = "Not a scan report; `field` names the problem", body = ErrorBody),
+        (status = 429, description = "More uploads for this site than `--scan-upload-rate` allows per hour (see Retry-After)", body = ErrorBody),
     ),
     security(("api_key" = ["scans:write"]), ("session" = [])))]
 pub async fn upload(
@@ -101,6 +102,7 @@ pub async fn upload(
     let (id, body) = scan_write(&who, &site, body, MAX_SCAN_BYTES)?;
     existing_site(&app, &id).await?;
     let (url, counts) = crate::service::scan::summarise(&body)?;
+    app.limits.check_scan_upload(&id)?;
     let mut random = [0u8; 6];
     rand::rngs::OsRng.fill_bytes(&mut random);
     let now = now_ms();

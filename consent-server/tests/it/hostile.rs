@@ -232,3 +232,21 @@ async fn erasures_in_a_crowd_do_not_stop_recording() {
         p99(loud.clone())
     );
 }
+
+/// Scan reports are kept for good: an API key may upload only so many an
+/// hour for its site, and another site keeps its own budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_uploads_are_limited_per_site() {
+    let app = spawn_app_with(Kind::Sqlite, |s| s.scan_upload_rate = 6).await;
+    app.create_site("other", "https://other.example").await;
+    let report =
+        json!({"schema": "keurmerk-scan-report", "schema_version": 1, "site": "https://shop.example/", "findings": []});
+    let demo_key = app.api_key("demo", &["scans:write"]).await;
+    let other_key = app.api_key("other", &["scans:write"]).await;
+    // A burst of one an hour's sixth, then the limit.
+    app.upload_scan("demo", &demo_key, &report).await;
+    let res = app.post_with_key("/api/v1/sites/demo/scans", &demo_key, &report).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    app.upload_scan("other", &other_key, &report).await;
+}

@@ -38,6 +38,7 @@ pub async fn spawn_app_with(kind: Kind, adjust: impl FnOnce(&mut Settings)) -> T
     settings.site_rate = 0;
     settings.login_rate = 0;
     settings.erase_rate = 0;
+    settings.scan_upload_rate = 0;
     settings.widget_dir = dir.path().join("widget");
     settings.demo_dir = dir.path().join("demo");
     let redis = match kind {
