@@ -172,6 +172,10 @@ async fn a_malformed_decision_cookie_fails_closed() -> Result<()> {
     };
     for bad in ["%E0%A4%A", nan_time.as_str(), "1.2.3"] {
         eval::<bool>(&page, &format!("document.cookie = 'keurmerk={bad}; path=/'; true")).await?;
+        // What the accepted page sends late (a deferred beacon) must land
+        // before counting, or it would look like the next page's.
+        settle(&page).await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
         let before = tracker_requests(&trackers);
         goto(&page, &site.url("index.html")).await?;
         wait_for(&page, "document.querySelector('.km-banner')", T).await?;
