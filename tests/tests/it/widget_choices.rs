@@ -57,6 +57,17 @@ async fn withdrawal_deletes_the_category_cookies_and_consent_mode_follows() -> R
         T,
     )
     .await?;
+    // Both Meta scripts the accept released (the tag and the one the tag
+    // manager injected) have run, so neither can set `_fbp` again after
+    // the withdrawal below: a script released before a withdrawal still
+    // runs when it arrives, which on a busy machine was after the wipe.
+    wait_for(
+        &page,
+        "['connect.facebook.net/en_US/fbevents.js', 'connect.facebook.net/signals/config.js']\
+         .every(s => (window.__ran || []).includes(s))",
+        T,
+    )
+    .await?;
     let calls = consent_calls(&page).await?;
     let last = &calls[calls.len() - 1];
     assert_eq!(last[1], "update");
