@@ -801,49 +801,6 @@ impl RedisStore {
         self.key(&["log", "leaves", &chunk.to_string()])
     }
 
-    /// Walks a site's index from `q.after`, a page at a time, reading the
-    /// leaves and filtering by time, until `q.limit` match.
-    async fn walk(&self, site: &SiteId, q: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
-        let strings = self.key(&["site-index", site.as_str(), ""]);
-        let strays = self.key(&["by-site", site.as_str()]);
-        let mut out = Vec::new();
-        let mut after = q.after;
-        let page = q.limit.clamp(1, 1000);
-        while out.len() < q.limit {
-            let packed: Vec<u8> = self
-                .scripts
-                .site_page
-                .key(self.key(&["log", "size"]))
-                .arg(&strings)
-                .arg(after.map_or(0, |a| (a + 1) / SITE_CHUNK))
-                .arg(after.map_or(-1, |a| a as i64))
-                .arg(page)
-                .invoke_async(&mut self.conn.clone())
-                .await
-                .map_err(unavailable)?;
-            let mut ids = unpack_indexes(&packed, "a site index page")?;
-            // A server of layout 2 still running after the move adds to the
-            // site's old sorted set: those decisions are read from there.
-            let min = after.map_or("-inf".to_owned(), |a| format!("({a}"));
-            let old: Vec<u64> = self
-                .conn
-                .clone()
-                .zrangebyscore_limit(&strays, min, "+inf", 0, page as isize)
-                .await
-                .map_err(unavailable)?;
-            if !old.is_empty() {
-                ids.extend(old);
-                ids.sort_unstable();
-                ids.dedup();
-                ids.truncate(page);
-            }
-            let Some(&last) = ids.last() else { break };
-            self.collect(&ids, q, &mut out).await?;
-            after = Some(last);
-        }
-        Ok(out)
-    }
-
     /// A visitor's decisions newest first, a page of indexes at a time from
     /// the visitor's leaf string (then the older ones a layout-3 field holds).
     async fn visitor_back(
@@ -895,46 +852,86 @@ impl RedisStore {
         Ok(())
     }
 
-    /// [`walk`](Self::walk) newest first: pages of the site's index below
-    /// `q.before`, from the newest chunk back.
-    async fn walk_back(&self, site: &SiteId, q: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
-        let strings = self.key(&["site-index", site.as_str(), ""]);
-        let strays = self.key(&["by-site", site.as_str()]);
+    /// Walks a site's index a page at a time, from `q.after` up or (with
+    /// `q.newest_first`) from `q.before` down, reading the leaves and
+    /// filtering by time, until `q.limit` match.
+    async fn walk(&self, site: &SiteId, q: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
         let mut out = Vec::new();
-        let mut before = q.before;
+        let mut cursor = if q.newest_first { q.before } else { q.after };
         let page = q.limit.clamp(1, 1000);
         while out.len() < q.limit {
-            let packed: Vec<u8> = self
+            let ids = self.site_page(site, cursor, page, q.newest_first).await?;
+            let Some(&last) = ids.last() else { break };
+            self.collect(&ids, q, &mut out).await?;
+            if q.newest_first && last == 0 {
+                break;
+            }
+            cursor = Some(last);
+        }
+        Ok(out)
+    }
+
+    /// Up to `page` of a site's leaf indexes past `cursor` (above it, or
+    /// below it when `newest_first`), in walking order. A server of layout 2
+    /// still running after the move adds to the site's old sorted set:
+    /// those indexes are merged in from there.
+    async fn site_page(
+        &self,
+        site: &SiteId,
+        cursor: Option<u64>,
+        page: usize,
+        newest_first: bool,
+    ) -> Result<Vec<u64>, StoreError> {
+        let strings = self.key(&["site-index", site.as_str(), ""]);
+        let strays = self.key(&["by-site", site.as_str()]);
+        let mut conn = self.conn.clone();
+        let (packed, old): (Vec<u8>, Vec<u64>) = if newest_first {
+            let packed = self
                 .scripts
                 .site_page_desc
                 .key(self.key(&["log", "size"]))
                 .arg(&strings)
-                .arg(before.map_or(-1, |b| b as i64))
+                .arg(cursor.map_or(-1, |b| b as i64))
                 .arg(page)
-                .invoke_async(&mut self.conn.clone())
+                .invoke_async(&mut conn)
                 .await
                 .map_err(unavailable)?;
-            let mut ids = unpack_indexes(&packed, "a site index page")?;
-            // Decisions a layout-2 server still adds to the old sorted set.
-            let max = before.map_or("+inf".to_owned(), |b| format!("({b}"));
-            let old: Vec<u64> = self
-                .conn
-                .clone()
+            let max = cursor.map_or("+inf".to_owned(), |b| format!("({b}"));
+            let old = conn
                 .zrevrangebyscore_limit(&strays, max, "-inf", 0, page as isize)
                 .await
                 .map_err(unavailable)?;
+            (packed, old)
+        } else {
+            let packed = self
+                .scripts
+                .site_page
+                .key(self.key(&["log", "size"]))
+                .arg(&strings)
+                .arg(cursor.map_or(0, |a| (a + 1) / SITE_CHUNK))
+                .arg(cursor.map_or(-1, |a| a as i64))
+                .arg(page)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let min = cursor.map_or("-inf".to_owned(), |a| format!("({a}"));
+            let old = conn
+                .zrangebyscore_limit(&strays, min, "+inf", 0, page as isize)
+                .await
+                .map_err(unavailable)?;
+            (packed, old)
+        };
+        let mut ids = unpack_indexes(&packed, "a site index page")?;
+        if !old.is_empty() || newest_first {
             ids.extend(old);
-            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.sort_unstable();
             ids.dedup();
-            ids.truncate(page);
-            let Some(&last) = ids.last() else { break };
-            self.collect(&ids, q, &mut out).await?;
-            if last == 0 {
-                break;
+            if newest_first {
+                ids.reverse();
             }
-            before = Some(last);
+            ids.truncate(page);
         }
-        Ok(out)
+        Ok(ids)
     }
 
     /// Reads the leaves at `ids` and adds those `q` matches to `out`, up to `q.limit`.
@@ -1160,11 +1157,7 @@ impl DecisionStore for RedisStore {
             }
             None => {
                 self.ready().await?;
-                if q.newest_first {
-                    self.walk_back(site, q).await
-                } else {
-                    self.walk(site, q).await
-                }
+                self.walk(site, q).await
             }
         }
     }
