@@ -65,7 +65,6 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 #[derive(Clone)]
 pub struct PasswordChecker {
     jobs: std::sync::mpsc::SyncSender<Check>,
-    running: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
@@ -105,7 +104,7 @@ impl PasswordChecker {
                 })
                 .expect("starting a password thread");
         }
-        Self { jobs, running, peak }
+        Self { jobs, peak }
     }
 
     /// Whether `password` matches the argon2 PHC string `phc`.
@@ -118,11 +117,6 @@ impl PasswordChecker {
     /// The most checks that ever ran at once (for tests and metrics).
     pub fn peak(&self) -> usize {
         self.peak.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Checks running now.
-    pub fn running(&self) -> usize {
-        self.running.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
