@@ -1,6 +1,8 @@
 //! Keurmerk's domain, shared by every other crate. No IO, no async runtime:
 //! the widget compiles it to wasm, the server and scanner build on it.
 //!
+//! - [`analytics`]: anonymous counts of decisions per site, day and
+//!   configuration version, and the reports built from them.
 //! - [`config`]: a site's banner configuration (categories, services, cookies,
 //!   texts) and its content-addressed version.
 //! - [`decision`]: what a visitor chose, as the widget sends it, and its
@@ -20,6 +22,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(missing_docs)]
 
+pub mod analytics;
 #[cfg(feature = "proof")]
 pub mod checkpoint;
 pub mod config;

@@ -16,6 +16,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analytics::{DayTally, Period};
 use crate::config::{ConfigVersion, SiteConfig};
 use crate::id::{ConsentId, SiteId};
 use crate::record::DecisionRecord;
@@ -391,6 +392,19 @@ pub trait DecisionStore: Send + Sync + 'static {
     /// durable write path as appends, and makes sure no copy of it is left in
     /// the store's files. Returns whether there was a key to destroy.
     fn erase(&self, site: &SiteId, consent_id: &ConsentId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The site's decision counts for the days of `period`, one
+    /// [`DayTally`] per (day, configuration version) with decisions, by day.
+    /// Implementations keep these counts up to date in the same durable step
+    /// as [`append`](DecisionStore::append) (each appended leaf that is a
+    /// decision record adds [`Tally::of_leaf`](crate::analytics::Tally::of_leaf)),
+    /// and read them without touching the decisions, so the cost follows the
+    /// period's length, not the site's history.
+    fn analytics(
+        &self,
+        site: &SiteId,
+        period: Period,
+    ) -> impl Future<Output = Result<Vec<DayTally>, StoreError>> + Send;
 }
 
 /// Who may act for a site: API keys, admins and their sessions.

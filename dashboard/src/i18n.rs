@@ -114,6 +114,59 @@ texts! {
     not_found: "Niet gevonden.", "Not found.";
     forbidden: "Ontbrekend of onjuist CSRF-token.", "Missing or wrong CSRF token.";
     bad_report: "Dit rapport kan niet gelezen worden.", "This report cannot be read.";
+    // Analytics.
+    analytics: "Analyse", "Analytics";
+    back_to_site: "Terug naar de site", "Back to the site";
+    last_days: "Laatste dagen", "Last days";
+    days: "dagen", "days";
+    custom_period: "Eigen periode", "Custom period";
+    from: "Van", "From";
+    to: "Tot en met", "To";
+    show: "Tonen", "Show";
+    period: "Periode", "Period";
+    total_decisions: "Keuzes", "Decisions";
+    counts_note:
+        "Tellingen per dag (UTC) en configuratieversie, bijgehouden bij elke vastgelegde keuze; ze noemen geen bezoeker en blijven na het wissen van een bezoeker.",
+        "Counts per day (UTC) and configuration version, kept as each decision is recorded; they name no visitor and stay when a visitor is erased.";
+    bad_days: "Kies een aantal dagen van 1 tot en met 366.", "Choose a number of days from 1 to 366.";
+    bad_date: "Geen datum van de vorm JJJJ-MM-DD (YYYY-MM-DD).", "Not a date of the form YYYY-MM-DD.";
+    reversed_period: "De periode eindigt voordat ze begint.", "The period ends before it starts.";
+    long_period: "Een periode is ten hoogste 366 dagen.", "A period is at most 366 days.";
+    download_csv: "CSV downloaden", "Download CSV";
+    per_day: "Keuzes per dag", "Decisions per day";
+    per_day_desc:
+        "Gestapelde staven: per dag het aantal keuzes, verdeeld in alles accepteren, alles weigeren, eigen keuze en overig; de tabel ernaast geeft dezelfde getallen, van",
+        "Stacked bars: each day's decisions, split into accept all, reject all, custom and other; the table beside it has the same numbers, from";
+    methods: "Hoe bezoekers kozen", "How visitors decided";
+    methods_desc: "Staven: het aandeel van elke keuzemethode in procenten; de tabel ernaast geeft dezelfde getallen.", "Bars: each method's share in percent; the table beside it has the same numbers.";
+    grant_rate: "Toestemming per categorie", "Grant rate per category";
+    grant_rate_desc: "Staven: per categorie het percentage keuzes dat haar toestond; de tabel ernaast geeft dezelfde getallen.", "Bars: per category, the percentage of decisions that granted it; the table beside it has the same numbers.";
+    gpc_share: "Global Privacy Control", "Global Privacy Control";
+    gpc_desc: "Staven: het aandeel keuzes waarbij de browser Global Privacy Control meestuurde; de tabel ernaast geeft dezelfde getallen.", "Bars: the share of decisions whose browser sent Global Privacy Control; the table beside it has the same numbers.";
+    by_language: "Per taal", "By language";
+    languages_desc: "Staven: het aandeel keuzes per taal van de banner; de tabel ernaast geeft dezelfde getallen.", "Bars: the share of decisions per banner language; the table beside it has the same numbers.";
+    by_version: "Per configuratieversie", "By configuration version";
+    versions_desc:
+        "Gestapelde staven: per configuratieversie het aandeel alles accepteren, alles weigeren, eigen keuze en overig; de tabel ernaast geeft dezelfde getallen.",
+        "Stacked bars: per configuration version, the shares of accept all, reject all, custom and other; the table beside it has the same numbers.";
+    accept_all: "Alles accepteren", "Accept all";
+    reject_all: "Alles weigeren", "Reject all";
+    custom_choice: "Eigen keuze", "Custom";
+    withdrawal: "Intrekking", "Withdrawal";
+    gpc_applied: "Via GPC", "From GPC";
+    other: "Overig", "Other";
+    day: "Dag", "Day";
+    decisions_n: "Keuzes", "Decisions";
+    percent: "%", "%";
+    category: "Categorie", "Category";
+    granted: "Toegestaan", "Granted";
+    signal: "Signaal", "Signal";
+    gpc_sent: "GPC meegestuurd", "GPC sent";
+    no_gpc: "Geen GPC", "No GPC";
+    language: "Taal", "Language";
+    config_version: "Configuratieversie", "Configuration version";
+    first_day: "Eerste dag", "First day";
+    last_day: "Laatste dag", "Last day";
 }
 
 impl Texts {

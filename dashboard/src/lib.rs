@@ -5,6 +5,7 @@
 //! - [`host`]: what the server provides: log-in, sessions, site caches, the scan queue.
 //! - `session`: logging in and out; the logged-in-session extractor and CSRF-checked forms.
 //! - `sites`: the site list and a site's page.
+//! - `analytics`: a site's consent analytics (charts, tables, CSV).
 //! - `config`: the configuration editor and "Declare it".
 //! - `scans`: scans, scan jobs ("Scan now") and findings.
 //! - `page`: what every page shares: the frame, rendering, problems, escaping.
@@ -21,6 +22,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use consent_core::store::Store;
 
+mod analytics;
 mod config;
 pub mod host;
 mod i18n;
@@ -42,6 +44,8 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/login", get(session::login_form).post(session::login::<S>))
         .route("/logout", post(session::logout::<S>))
         .route("/sites/{site}", get(sites::show::<S>))
+        .route("/sites/{site}/analytics", get(analytics::show::<S>))
+        .route("/sites/{site}/analytics/{file}", get(analytics::csv::<S>))
         .route("/sites/{site}/config", get(config::edit::<S>).post(config::save::<S>))
         .route("/sites/{site}/declare", post(config::declare::<S>))
         .route("/sites/{site}/scans", get(scans::list::<S>))

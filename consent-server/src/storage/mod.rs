@@ -17,6 +17,7 @@ pub mod sqlite;
 
 use std::ops::Range;
 
+use consent_core::analytics::{DayTally, Period};
 use consent_core::store::{
     AccountStore, Admin, ApiKey, Append, Cause, DecisionQuery, DecisionStore, LoggedDecision, ScanMeta, ScanQuery,
     ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Visitor,
@@ -178,6 +179,13 @@ impl DecisionStore for Backend {
         match self {
             Self::Sqlite(s) => s.erase(site, consent_id).await,
             Self::Redis(s) => s.erase(site, consent_id).await,
+        }
+    }
+
+    async fn analytics(&self, site: &SiteId, period: Period) -> Result<Vec<DayTally>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.analytics(site, period).await,
+            Self::Redis(s) => s.analytics(site, period).await,
         }
     }
 }

@@ -5,7 +5,9 @@
 #[macro_use]
 mod common;
 
+mod analytics;
 mod api;
+mod api_fuzz;
 mod dashboard;
 mod hostile;
 mod log_processes;

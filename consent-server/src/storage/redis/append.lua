@@ -1,13 +1,19 @@
 -- KEYS: 1 the log's size counter, then 1 per site in the batch: the site's visitors (hash)
 -- ARGV: 1 prefix of the leaf lists, 2 the layout-2 leaves hash (stray leaves),
 --   then per site: the prefix of its index strings, the prefix of its visitors' index
---   strings, the number of its decisions, then 4 per decision: consent id, leaf, for a
+--   strings, the number of its decisions, then 6 per decision: consent id, leaf, for a
 --   new visitor the head of its visitor field (secret hash, 1, sealing key: 65 bytes) or
---   "" for a returning one, and the most decisions a visitor may hold (0: no bound)
+--   "" for a returning one, the most decisions a visitor may hold (0: no bound), its
+--   analytics hash (tallies:<site>:<day>, "" for none) and the fields it adds to, one a
+--   line: "1<field>" or "0<field>" adds 1 or 0, "L<version>|l:<language>" adds 1 to a
+--   language under the cap (see the end)
 -- Returns each decision's index in ARGV order, -1 where a new visitor's id
 -- exists already, -2 where a returning visitor is unknown, -3 where it holds
 -- as many decisions as it may.
 local LEAF_CHUNK, SITE_CHUNK = 4096, 1048576
+local PER = 6
+-- consent_core::analytics::MAX_LANGUAGES and OTHER_LANGUAGE.
+local MAX_LANGUAGES, OTHER = 32, "other"
 local pack, floor = struct.pack, math.floor
 local lists, strays = ARGV[1], ARGV[2]
 
@@ -36,13 +42,13 @@ for k = 2, #KEYS do
   local prefix, vprefix, count = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   local base0 = a + 3
   local ids = {}
-  for i = 1, count do ids[i] = ARGV[base0 + (i - 1) * 4] end
+  for i = 1, count do ids[i] = ARGV[base0 + (i - 1) * PER] end
   local cur = redis.call("HMGET", KEYS[k], unpack(ids))
   -- Per consent id, as this batch leaves it: whether the visitor exists and
   -- how many decisions it holds (counted only when a cap asks).
   local exists, held, ok, new = {}, {}, {}, {}
   for i = 1, count do
-    local base = base0 + (i - 1) * 4
+    local base = base0 + (i - 1) * PER
     local id, head, cap = ids[i], ARGV[base + 2], tonumber(ARGV[base + 3])
     local e = exists[id]
     if e == nil then e = cur[i] ~= false end
@@ -66,9 +72,12 @@ for k = 2, #KEYS do
     if ok[i] == true then m = m + 1 end
   end
   sites[#sites + 1] = { k = k, prefix = prefix, vprefix = vprefix, base0 = base0, count = count, ok = ok, new = new }
-  a = base0 + count * 4
+  a = base0 + count * PER
 end
 local out = {}
+-- Analytics counts of the decisions appended, summed per hash and field
+-- before Redis is called: one HINCRBY per field a batch touches.
+local tallies, torder = {}, {}
 local idx = 0
 if m > 0 then idx = redis.call("INCRBY", KEYS[1], m) - m end
 local first = idx
@@ -79,9 +88,28 @@ for _, s in ipairs(sites) do
   for i = 1, s.count do
     local r = s.ok[i]
     if r == true then
-      local base = s.base0 + (i - 1) * 4
+      local base = s.base0 + (i - 1) * PER
       local id = ARGV[base]
       leaves[#leaves + 1] = ARGV[base + 1]
+      local tkey = ARGV[base + 4]
+      if tkey ~= "" then
+        local t = tallies[tkey]
+        if t == nil then
+          t = { n = {}, order = {}, langs = {}, lorder = {} }
+          tallies[tkey] = t
+          torder[#torder + 1] = tkey
+        end
+        for tok in string.gmatch(ARGV[base + 5], "[^\n]+") do
+          local kind, f = string.sub(tok, 1, 1), string.sub(tok, 2)
+          if kind == "L" then
+            if t.langs[f] == nil then t.langs[f] = 0; t.lorder[#t.lorder + 1] = f end
+            t.langs[f] = t.langs[f] + 1
+          else
+            if t.n[f] == nil then t.n[f] = 0; t.order[#t.order + 1] = f end
+            t.n[f] = t.n[f] + tonumber(kind)
+          end
+        end
+      end
       local p = pack(">I8", idx)
       local c = floor(idx / SITE_CHUNK)
       if c ~= chunk then
@@ -114,5 +142,23 @@ while i <= #leaves do
   local n = math.min(#leaves - i + 1, (c + 1) * LEAF_CHUNK - at)
   redis.call("RPUSH", lists .. c, unpack(leaves, i, i + n - 1))
   i = i + n
+end
+-- The counts. A language new to a (day, version) once it holds MAX_LANGUAGES
+-- others is counted as OTHER, so visitors cannot grow a hash without bound;
+-- "<version>|#l" counts the named languages it holds.
+for _, key in ipairs(torder) do
+  local t = tallies[key]
+  for _, f in ipairs(t.order) do redis.call("HINCRBY", key, f, t.n[f]) end
+  for _, f in ipairs(t.lorder) do
+    local field = f
+    if redis.call("HEXISTS", key, f) == 0 then
+      local v, lang = string.match(f, "^(.-)|l:(.*)$")
+      if lang ~= OTHER and redis.call("HINCRBY", key, v .. "|#l", 1) > MAX_LANGUAGES then
+        redis.call("HINCRBY", key, v .. "|#l", -1)
+        field = v .. "|l:" .. OTHER
+      end
+    end
+    redis.call("HINCRBY", key, field, t.langs[f])
+  end
 end
 return out

@@ -9,11 +9,13 @@
 //! server's AOF setting (`appendfsync always` makes the reply wait for fsync).
 
 pub mod log;
+mod tally;
 
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use consent_core::analytics::{DayTally, Period, Tally};
 use consent_core::store::{
     AccountStore, Admin, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, NewVisitor, ScanMeta, ScanQuery,
     ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Visitor,
@@ -427,6 +429,12 @@ impl RedisStore {
                     None => inv.arg(""),
                 };
                 inv.arg(a.visitor_cap.unwrap_or(0));
+                match Tally::of_leaf(&a.leaf) {
+                    Some((day, version, t)) => inv
+                        .arg(self.key(&["tallies", site, &day.0.to_string()]))
+                        .arg(tally::fields(&version, &t)),
+                    None => inv.arg("").arg(""),
+                };
                 order.push(i);
             }
         }
@@ -1166,6 +1174,20 @@ impl DecisionStore for RedisStore {
     /// rewrite its append-only file so the key's bytes do not stay on disk
     /// (best effort: a rewrite already running will not include the key
     /// either; Redis without AOF has nothing to rewrite).
+    async fn analytics(&self, site: &SiteId, period: Period) -> Result<Vec<DayTally>, StoreError> {
+        let mut pipe = redis::pipe();
+        for day in period.iter() {
+            pipe.hgetall(self.key(&["tallies", site.as_str(), &day.0.to_string()]));
+        }
+        let hashes: Vec<std::collections::HashMap<String, u64>> =
+            pipe.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        let mut out = Vec::new();
+        for (day, hash) in period.iter().zip(hashes) {
+            out.extend(tally::parse(day, hash)?);
+        }
+        Ok(out)
+    }
+
     async fn erase(&self, site: &SiteId, consent_id: &ConsentId) -> Result<bool, StoreError> {
         let erased = self.erase_sealing_key(site, consent_id).await?;
         let _: Result<String, _> = redis::cmd("BGREWRITEAOF").query_async(&mut self.conn.clone()).await;

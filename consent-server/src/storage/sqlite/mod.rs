@@ -10,6 +10,7 @@
 
 mod issued_id;
 pub mod log;
+mod tally;
 mod wal_buffer;
 
 pub use issued_id::row_key as visitor_key;
@@ -20,6 +21,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
+use consent_core::analytics::{Day, DayTally, Period, Tally};
 use consent_core::store::{
     AccountStore, Admin, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, ScanMeta, ScanQuery, ScanStore,
     Session, Site, SiteStore, StoreError, StoredScan, Visitor,
@@ -36,7 +38,7 @@ const MAX_BATCH: usize = 8192;
 const READERS: usize = 4;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Version 3. Recording a decision must touch as few randomly placed pages
 /// as possible: every dirty page costs a whole page in the WAL at commit.
@@ -140,6 +142,16 @@ PRAGMA user_version = 4;
 COMMIT;
 ";
 
+/// Version 5 keeps analytics counts per (site, day, configuration version)
+/// in `tallies` (see `tally`; the table comes with the schema). They start
+/// at the upgrade: decisions recorded before it are not counted (summing
+/// them would read every leaf once, unbounded in a large log).
+const MIGRATE_4_TO_5: &str = "
+BEGIN IMMEDIATE;
+PRAGMA user_version = 5;
+COMMIT;
+";
+
 /// The writer thread's state, handed to every write job.
 pub struct Writer {
     conn: Connection,
@@ -160,6 +172,9 @@ pub struct Writer {
     restart_after: i64,
     /// Maps consent ids to their visitors' row keys.
     ids: Arc<Issuer>,
+    /// The analytics counts of the batch's appended decisions, written just
+    /// before its commit.
+    tallies: tally::Pending,
 }
 
 /// How often at most the WAL is copied back into the database file.
@@ -307,6 +322,7 @@ impl SqliteStore {
             backfilled: backfilled.clone(),
             restart_after: restart_after_pages,
             ids: ids.clone(),
+            tallies: tally::Pending::default(),
         };
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -455,6 +471,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     ))?;
     if version == 0 && !has_leaves {
         sql(conn.execute_batch(SCHEMA))?;
+        sql(conn.execute_batch(tally::TABLE))?;
         return sql(conn.pragma_update(None, "user_version", SCHEMA_VERSION));
     }
     if version > SCHEMA_VERSION {
@@ -463,7 +480,12 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         )));
     }
     // Version 1 did not set `user_version`: 0 with tables is version 1.
-    let steps = [(1, MIGRATE_1_TO_2), (2, MIGRATE_2_TO_3), (3, MIGRATE_3_TO_4)];
+    let steps = [
+        (1, MIGRATE_1_TO_2),
+        (2, MIGRATE_2_TO_3),
+        (3, MIGRATE_3_TO_4),
+        (4, MIGRATE_4_TO_5),
+    ];
     for (from, step) in steps {
         if version.max(1) <= from {
             let r = conn.execute_batch(step);
@@ -473,7 +495,8 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
             sql(r)?;
         }
     }
-    sql(conn.execute_batch(SCHEMA))
+    sql(conn.execute_batch(SCHEMA))?;
+    sql(conn.execute_batch(tally::TABLE))
 }
 
 fn next_index(conn: &Connection) -> Result<u64, StoreError> {
@@ -502,8 +525,12 @@ fn run_writer(mut w: Writer, rx: mpsc::Receiver<Job>) {
         let outcome = match (began, w.poisoned.take()) {
             (Err(e), _) => Err(e),
             (Ok(()), Some(e)) => Err(e),
-            (Ok(()), None) => w.conn.execute_batch("COMMIT").map_err(unavailable),
+            (Ok(()), None) => w
+                .tallies
+                .write(&w.conn)
+                .and_then(|()| w.conn.execute_batch("COMMIT").map_err(unavailable)),
         };
+        w.tallies.clear();
         if outcome.is_err() {
             let _ = w.conn.execute_batch("ROLLBACK");
             w.next_index = next_index(&w.conn).unwrap_or(start_index);
@@ -648,7 +675,9 @@ impl Writer {
         r
     }
 
-    fn append(&mut self, a: Append) -> Result<u64, StoreError> {
+    /// Appends `a`; `tally` is its analytics contribution, counted once
+    /// its rows are written.
+    fn append(&mut self, a: Append, tally: Option<(Day, ConfigVersion, Tally)>) -> Result<u64, StoreError> {
         let index = self.next_index;
         let key = self.ids.row_key(&a.consent_id);
         let result = (|| {
@@ -714,6 +743,9 @@ impl Writer {
         match result {
             Ok(Ok(i)) => {
                 self.next_index += 1;
+                if let Some(t) = tally {
+                    self.tallies.add(&a.site, t);
+                }
                 Ok(i)
             }
             Ok(Err(e)) => Err(e),
@@ -908,7 +940,9 @@ impl DecisionStore for SqliteStore {
     }
 
     async fn append(&self, append: Append) -> Result<u64, StoreError> {
-        self.write(move |w| w.append(append)).await
+        // Parsed here, on the caller's thread, not on the one writer thread.
+        let tally = Tally::of_leaf(&append.leaf);
+        self.write(move |w| w.append(append, tally)).await
     }
 
     async fn leaf_count(&self) -> Result<u64, StoreError> {
@@ -996,6 +1030,11 @@ impl DecisionStore for SqliteStore {
     /// the WAL keeps the key either. Concurrent erasures share one
     /// truncation, and truncations start at most every `TRUNCATE_EVERY`,
     /// so erasing cannot stall recording for long.
+    async fn analytics(&self, site: &SiteId, period: Period) -> Result<Vec<DayTally>, StoreError> {
+        let site = site.clone();
+        self.read(move |c| tally::read(c, &site, period)).await
+    }
+
     async fn erase(&self, site: &SiteId, consent_id: &ConsentId) -> Result<bool, StoreError> {
         let (site, key) = (site.clone(), self.ids.row_key(consent_id));
         let erased = self
