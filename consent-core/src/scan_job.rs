@@ -20,6 +20,12 @@
 //!   members of [`COLLECTORS`] with a heartbeat at [`collector_alive_key`].
 //! - The server's own records: [`job_key`] (a hash per job) and
 //!   [`site_jobs_key`] (a site's jobs by creation time).
+//! - While it scans, a worker reports where it is in [`progress_key`] (a
+//!   hash: `stage` as [`ScanStage::as_str`], `done` and `total` pages of
+//!   that stage, and `note`), kept [`RESULT_TTL_SECS`]; the server shows it.
+//!
+//! The server's embedded queue (SQLite, no Redis) keeps the same job, the
+//! same stages and the same limits in a table instead of these keys.
 
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +85,57 @@ pub fn collector_alive_key(instance: &str) -> String {
     format!("keurmerk:scan:collector:{instance}")
 }
 
+/// The stages of a running scan, the progress a worker reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanStage {
+    /// Waiting for a worker.
+    Queued,
+    /// The static pass (HTTP crawl).
+    StaticPass,
+    /// The browser pass (headless Chromium).
+    BrowserPass,
+    /// The report is being stored.
+    Storing,
+    /// Stored.
+    Done,
+    /// Ended without a report.
+    Failed,
+}
+
+impl ScanStage {
+    /// The name used in the progress hash, the API and the dashboard.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::StaticPass => "static_pass",
+            Self::BrowserPass => "browser_pass",
+            Self::Storing => "storing",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The stage named `s` ([`as_str`](Self::as_str)), if any.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Queued,
+            Self::StaticPass,
+            Self::BrowserPass,
+            Self::Storing,
+            Self::Done,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// A running job's progress (see [`ScanStage`]).
+pub fn progress_key(id: &str) -> String {
+    format!("keurmerk:scan:progress:{id}")
+}
+
 /// One scan to run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,6 +187,22 @@ mod tests {
         let text = serde_json::to_string(&job).unwrap();
         assert_eq!(serde_json::from_str::<ScanJob>(&text).unwrap(), job);
         assert!(serde_json::from_str::<ScanJob>(r#"{"id":"a","url":"https://x/","extra":1}"#).is_err());
+    }
+
+    #[test]
+    fn stages_round_trip_by_name() {
+        for st in [
+            ScanStage::Queued,
+            ScanStage::StaticPass,
+            ScanStage::BrowserPass,
+            ScanStage::Storing,
+            ScanStage::Done,
+            ScanStage::Failed,
+        ] {
+            assert_eq!(ScanStage::parse(st.as_str()), Some(st));
+            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
+        }
+        assert_eq!(ScanStage::parse("running"), None);
     }
 
     #[test]

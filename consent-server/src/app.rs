@@ -23,6 +23,7 @@ use crate::http::{decisions, health, owner, public, scans, session};
 use crate::limits::Limits;
 use crate::log::Log;
 use crate::metrics::Metrics;
+use crate::scan_queue::ScanQueue;
 pub use crate::service::AppState;
 use crate::service::Services;
 use crate::settings::{Settings, StorageSettings};
@@ -70,8 +71,8 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Backend> {
     })
 }
 
-/// The services over `store`, with the proof log and (when configured) the
-/// scan queue's collector started. Fails if the log's key or storage cannot
+/// The services over `store`, with the proof log and the scan queue's
+/// collector (Redis) or workers (embedded) started. Fails if the log's key or storage cannot
 /// be opened: a server must not run without proofs.
 pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
     let metrics = Metrics::new(store.name());
@@ -88,13 +89,21 @@ pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
     });
     crate::http::health::MetricsAccess::of(&settings).announce(&settings);
     let log = Log::start(&settings, &store).context("starting the proof log")?;
-    let scan_queue = match settings.scan_queue.as_deref() {
-        Some(url) => {
-            let queue = crate::scan_queue::ScanQueue::open(url).context("--scan-queue")?;
+    let scan_queue = match (settings.scan_queue.as_deref(), &store) {
+        (Some(url), _) => {
+            let queue = crate::scan_queue::RedisQueue::open(url).context("--scan-queue")?;
             queue.spawn_collector(store.clone());
-            Some(queue)
+            Some(ScanQueue::Redis(queue))
         }
-        None => None,
+        // No Redis: the queue lives in the embedded storage and the
+        // server runs the workers itself.
+        (None, Backend::Sqlite(sqlite)) => {
+            let queue = crate::scan_queue::EmbeddedQueue::new(sqlite.clone(), settings.scan_lease);
+            crate::scan_worker::start(&queue, &settings).context("starting the scan workers")?;
+            Some(ScanQueue::Embedded(queue))
+        }
+        // Redis storage always brings its queue (see settings).
+        (None, Backend::Redis(_)) => None,
     };
     Ok(Arc::new(Services {
         scan_queue,

@@ -19,7 +19,8 @@
 //! - [`log`]: the transparency log (key, receipts, the integrator).
 //! - [`sites`]: caches of sites and configuration versions.
 //! - [`limits`]: rate limits. [`metrics`]: Prometheus metrics.
-//! - [`scan_queue`]: scans queued for scanner workers over Redis.
+//! - [`scan_queue`]: scans queued for workers, in Redis or in the embedded
+//!   storage; [`scan_worker`]: the server's own workers for the latter.
 //! - [`bootstrap`]: the demo site and admin account on first start.
 //! - [`browser`]: the coarse browser summary kept with a decision.
 //! - [`clock`]: wall time.
@@ -34,6 +35,7 @@ pub mod limits;
 pub mod log;
 pub mod metrics;
 pub mod scan_queue;
+pub mod scan_worker;
 pub mod service;
 pub mod settings;
 pub mod sites;

@@ -53,6 +53,21 @@ pub struct Cli {
     /// Redis for the scan queue (redis://…) when storage is embedded [default: the --redis URL, if any].
     #[arg(long, env = "KEURMERK_SCAN_QUEUE")]
     pub scan_queue: Option<String>,
+    /// Scan workers the server runs itself when the scan queue is embedded (no Redis), 0 to 16;
+    /// 0 leaves queued scans waiting [default: 1].
+    #[arg(long, env = "KEURMERK_SCAN_WORKERS")]
+    pub scan_workers: Option<usize>,
+    /// Let the server's own scans connect to non-public addresses (loopback, RFC 1918, …), as
+    /// `consent-scan --allow-private-targets`: for intranet sites and the local demo shop.
+    #[arg(long, env = "KEURMERK_SCAN_ALLOW_PRIVATE_TARGETS")]
+    pub scan_allow_private_targets: bool,
+    /// Chromium for the browser pass of the server's own scans; without it they run the static
+    /// pass only and say so [default: /usr/bin/chromium].
+    #[arg(long, env = "KEURMERK_SCAN_CHROMIUM")]
+    pub scan_chromium: Option<PathBuf>,
+    /// Seconds an embedded scan job's lease lasts without renewal (tests shorten it).
+    #[arg(long, hide = true)]
+    pub scan_lease_secs: Option<u64>,
     /// Threads that serve requests, 1 to 1024 [default: one fewer than the cores, at least one].
     #[arg(long, env = "KEURMERK_WORKERS", value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
     pub workers: Option<u16>,
@@ -100,6 +115,9 @@ struct FileSettings {
     site_rate: Option<u32>,
     login_rate: Option<u32>,
     scan_queue: Option<String>,
+    scan_workers: Option<usize>,
+    scan_allow_private_targets: Option<bool>,
+    scan_chromium: Option<PathBuf>,
     workers: Option<u16>,
     max_visitor_decisions: Option<u32>,
     erase_rate: Option<u32>,
@@ -138,8 +156,17 @@ pub struct Settings {
     pub erase_rate: u32,
     /// Scan-report uploads per hour per site; `0` switches it off.
     pub scan_upload_rate: u32,
-    /// The Redis of the scan queue; `None`: owners cannot queue scans.
+    /// The Redis of the scan queue; `None`: the queue is in the embedded
+    /// storage and the server runs its own workers.
     pub scan_queue: Option<String>,
+    /// The server's own scan workers (embedded queue only); 0: none.
+    pub scan_workers: usize,
+    /// See [`Cli::scan_allow_private_targets`].
+    pub scan_allow_private_targets: bool,
+    /// See [`Cli::scan_chromium`].
+    pub scan_chromium: PathBuf,
+    /// See [`Cli::scan_lease_secs`].
+    pub scan_lease: std::time::Duration,
     /// Threads of the async runtime, which serve every request.
     pub workers: usize,
     /// See [`Cli::max_visitor_decisions`]: anyone can mint a consent id, so
@@ -219,6 +246,21 @@ impl Settings {
             erase_rate: cli.erase_rate.or(file.erase_rate).unwrap_or(10),
             scan_upload_rate: cli.scan_upload_rate.or(file.scan_upload_rate).unwrap_or(60),
             scan_queue,
+            scan_workers: match cli.scan_workers.or(file.scan_workers).unwrap_or(1) {
+                n @ 0..=MAX_SCAN_WORKERS => n,
+                n => anyhow::bail!("scan_workers must be between 0 and {MAX_SCAN_WORKERS}, not {n}"),
+            },
+            scan_allow_private_targets: cli.scan_allow_private_targets
+                || file.scan_allow_private_targets.unwrap_or(false),
+            scan_chromium: cli
+                .scan_chromium
+                .or(file.scan_chromium)
+                .unwrap_or_else(|| "/usr/bin/chromium".into()),
+            scan_lease: seconds(
+                "scan_lease_secs",
+                cli.scan_lease_secs,
+                consent_core::scan_job::HEARTBEAT_TTL_SECS,
+            )?,
             workers: match cli.workers.or(file.workers) {
                 Some(n) if n == 0 || n > MAX_WORKERS => {
                     anyhow::bail!("workers must be between 1 and {MAX_WORKERS}, not {n}")
@@ -278,6 +320,9 @@ fn seconds(name: &str, value: Option<u64>, default: u64) -> anyhow::Result<std::
         n => anyhow::bail!("{name} must be between 1 and 3600 seconds, not {n}"),
     }
 }
+
+/// A bound on `--scan-workers`: each runs a scan (and a Chromium) at once.
+const MAX_SCAN_WORKERS: usize = 16;
 
 /// A bound on `--workers`: a typo such as 20000 would otherwise try to start
 /// that many threads before serving anything.
@@ -349,6 +394,19 @@ mod tests {
         // The scan queue follows Redis storage unless set on its own.
         assert_eq!(s.scan_queue.as_deref(), Some("redis://127.0.0.1:1/"));
         assert_eq!(s.workers, default_workers());
+        assert_eq!((s.scan_workers, s.scan_allow_private_targets), (1, false));
+        std::fs::write(&file, "scan_workers = 2\nscan_allow_private_targets = true\n").unwrap();
+        let scans = Settings::resolve(Cli {
+            config: Some(file.clone()),
+            ..Cli::default()
+        })
+        .unwrap();
+        assert_eq!((scans.scan_workers, scans.scan_allow_private_targets), (2, true));
+        assert!(scans.scan_queue.is_none(), "no Redis: the embedded queue");
+        let cli = Cli::try_parse_from(["consent-server", "--scan-workers", "0"]).unwrap();
+        assert_eq!(Settings::resolve(cli).unwrap().scan_workers, 0);
+        let cli = Cli::try_parse_from(["consent-server", "--scan-workers", "17"]).unwrap();
+        assert!(Settings::resolve(cli).is_err());
         std::fs::write(&file, "workers = 3\n").unwrap();
         let from_file = |cli: Cli| {
             Settings::resolve(Cli {

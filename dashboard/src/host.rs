@@ -19,6 +19,16 @@ pub struct ScanJob {
     pub url: String,
     /// `queued`, `running`, `done` or `failed`.
     pub status: String,
+    /// Where a running scan is: `static_pass`, `browser_pass`, `storing`
+    /// (else the status's own name).
+    pub stage: String,
+    /// Pages of the current pass done, of `pages_total` known so far.
+    pub pages_done: u64,
+    pub pages_total: u64,
+    /// Times a worker took the job (more than 1: retried after a worker died).
+    pub attempts: u64,
+    /// The worker's note to the owner (e.g. static pass only, no Chromium).
+    pub note: Option<String>,
     pub created_ms: u64,
     /// The stored scan, once done.
     pub scan_id: Option<String>,
@@ -78,7 +88,7 @@ pub trait Host: Send + Sync + 'static {
     /// Called after the dashboard changed a site (saved a configuration), so
     /// the server drops what it caches about it.
     fn site_changed(&self, site: &SiteId);
-    /// Queues a scan of the site's first allowed origin for scanner workers.
+    /// Queues a scan of the site's first allowed origin for a scan worker.
     /// Servers without a scan queue keep this default.
     fn queue_scan(&self, site: SiteId) -> BoxFuture<'_, QueueOutcome> {
         let _ = site;

@@ -103,14 +103,19 @@ texts! {
         "A scanner worker scans this site's first allowed origin against the current configuration.";
     scan_jobs: "Scanopdrachten", "Scan jobs";
     queue_off:
-        "Geen scanwachtrij ingesteld: start de server met --redis of --scan-queue.",
-        "Scan queue not configured: start the server with --redis or --scan-queue.";
+        "Geen scanwachtrij: deze server voert geen scans uit.",
+        "Scan queue not configured: this server runs no scans.";
     queue_down: "De scanwachtrij is niet bereikbaar; probeer het opnieuw.", "The scan queue is unavailable; try again.";
     status: "Status", "Status";
     queued: "In de wachtrij", "Queued";
     running: "Bezig", "Running";
     done: "Klaar", "Done";
     failed: "Mislukt", "Failed";
+    stage_static: "statische pass", "static pass";
+    stage_browser: "browserpass", "browser pass";
+    stage_storing: "rapport opslaan", "storing the report";
+    pages_of: "pagina's", "pages";
+    attempt: "poging", "attempt";
     not_found: "Niet gevonden.", "Not found.";
     forbidden: "Ontbrekend of onjuist CSRF-token.", "Missing or wrong CSRF token.";
     bad_report: "Dit rapport kan niet gelezen worden.", "This report cannot be read.";
@@ -178,6 +183,17 @@ impl Texts {
             "done" => self.done,
             "failed" => self.failed,
             _ => "?",
+        }
+    }
+
+    /// A running scan's stage (`static_pass`, `browser_pass`, `storing`) in
+    /// words; empty for the others, which the status already says.
+    pub fn job_stage(&self, stage: &str) -> &'static str {
+        match stage {
+            "static_pass" => self.stage_static,
+            "browser_pass" => self.stage_browser,
+            "storing" => self.stage_storing,
+            _ => "",
         }
     }
 }

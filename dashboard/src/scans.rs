@@ -46,8 +46,10 @@ impl From<ScanMeta> for ScanRow {
     }
 }
 
-/// `GET /sites/{site}/scans`: scan jobs, "Scan now", uploaded scans. Reloads
-/// itself while a job is queued or running, to show its outcome unasked.
+/// `GET /sites/{site}/scans`: scan jobs (a running one with its pass and
+/// pages done of total), "Scan now", stored scans. Reloads itself while a
+/// job is queued or running, to show its progress and outcome unasked and
+/// without JavaScript.
 pub async fn list<S: Store>(State(dash): St<S>, me: LoggedIn, Path(site): Path<String>) -> Response {
     let found = async {
         let site = sites::find(&dash.store, &site).await?;
@@ -233,6 +235,11 @@ mod tests {
             id: "j".into(),
             url: "https://shop.example.nl/".into(),
             status: status.into(),
+            stage: status.into(),
+            pages_done: 0,
+            pages_total: 0,
+            attempts: 1,
+            note: None,
             created_ms: 0,
             scan_id: scan_id.map(Into::into),
             error: error.map(Into::into),
@@ -270,8 +277,17 @@ mod tests {
 
     #[test]
     fn scans_page_lists_jobs_and_scans() {
+        let running = ScanJob {
+            stage: "static_pass".into(),
+            pages_done: 3,
+            pages_total: 12,
+            attempts: 2,
+            note: Some("static pass only: <no Chromium>".into()),
+            ..job("running", None, None)
+        };
         let jobs = vec![
             job("queued", None, None),
+            running,
             job("done", Some("s1"), None),
             job("failed", None, Some("<timeout>")),
         ];
@@ -281,6 +297,7 @@ mod tests {
             r#"<title>Scans · shop · Keurmerk</title>"#,
             r#"action="/dashboard/sites/shop/scan-jobs"><input type="hidden" name="csrf" value="tok">"#,
             r#"<td class="job-queued">Queued</td>"#,
+            r#"<td class="job-running">Running: <span class="job-stage">static pass</span>, 3/12 pages <progress value="3" max="12">3/12</progress> (attempt 2)<br><small class="job-note">static pass only: &lt;no Chromium&gt;</small></td>"#,
             r#"<td class="job-done"><a href="/dashboard/sites/shop/scans/s1">Done</a></td>"#,
             r#"<td class="job-failed">Failed: &lt;timeout&gt;</td>"#,
             r#"<code>https://x.example/&quot;&gt;&lt;img src=x&gt;</code>"#,

@@ -41,4 +41,4 @@ pub mod worker;
 
 pub use finding::{Finding, Rule, Severity};
 pub use report::Report;
-pub use scan::{Knowledge, ScanConfig, scan};
+pub use scan::{Knowledge, ScanConfig, scan, scan_staged};

@@ -44,6 +44,21 @@ pub struct Knowledge<'a> {
 }
 
 pub async fn scan(cfg: &ScanConfig, k: &Knowledge<'_>, progress: Progress<'_>) -> Result<Report, ScanError> {
+    scan_staged(cfg, k, &|_, done, known| progress(done, known)).await
+}
+
+/// Progress with the pass it belongs to: the pass, pages done, pages known.
+/// The browser pass is announced with `(Browser, 0, pages)` before its
+/// first page.
+pub type StagedProgress<'a> = &'a (dyn Fn(Pass, usize, usize) + Sync);
+
+/// [`scan`], telling `progress` which pass each count belongs to (the
+/// consent server shows it while a queued scan runs).
+pub async fn scan_staged(
+    cfg: &ScanConfig,
+    k: &Knowledge<'_>,
+    progress: StagedProgress<'_>,
+) -> Result<Report, ScanError> {
     if !matches!(cfg.site.scheme(), "http" | "https") || cfg.site.host_str().is_none() {
         return Err(ScanError::BadUrl(cfg.site.to_string()));
     }
@@ -58,7 +73,9 @@ pub async fn scan(cfg: &ScanConfig, k: &Knowledge<'_>, progress: Progress<'_>) -
         fetcher: Fetcher::new(cfg.limits.clone(), guard.clone())?,
         options: cfg.crawl.clone(),
     };
-    let mut obs: Observations = crawler.run(cfg.site.clone(), progress).await;
+    let mut obs: Observations = crawler
+        .run(cfg.site.clone(), &|done, known| progress(Pass::Static, done, known))
+        .await;
 
     if let Some(b) = &cfg.browser {
         // The browser visits the pages the static pass reached (start first),
@@ -80,7 +97,9 @@ pub async fn scan(cfg: &ScanConfig, k: &Knowledge<'_>, progress: Progress<'_>) -
         }
         pages.truncate(b.max_pages);
         let left = cfg.crawl.deadline.saturating_sub(started.elapsed());
-        let browser_obs = crate::browser::run(b, &guard, &pages, &cfg.canary, left, progress).await;
+        progress(Pass::Browser, 0, pages.len());
+        let on_page = |done, known| progress(Pass::Browser, done, known);
+        let browser_obs = crate::browser::run(b, &guard, &pages, &cfg.canary, left, &on_page).await;
         obs.extend(browser_obs);
     }
 

@@ -1,21 +1,123 @@
 //! Scanner workers: take scan jobs from a Redis list, put reports back, so
 //! many sites can be scanned by several machines.
 //!
-//! The queue's contract (keys, the job's shape, heartbeats) is
-//! [`consent_core::scan_job`], which the consent server compiles too.
+//! The queue's contract (keys, the job's shape, heartbeats, progress) is
+//! [`consent_core::scan_job`], which the consent server compiles too. The
+//! job's preparation ([`prepare`]) is shared with the consent server's own
+//! workers, which run jobs from its embedded queue with this crate as a
+//! library.
 
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::AsyncCommands;
 
 use crate::declared::Declared;
-use crate::scan::{Knowledge, ScanConfig, scan};
+use crate::page::Pass;
+use crate::scan::{Knowledge, ScanConfig, scan_staged};
 use crate::signature::KnowledgeBase;
 
 pub use consent_core::scan_job::{
-    DONE, JOBS, MAX_JOB_BYTES, ScanJob as Job, WORKERS, processing_key, result_key, worker_alive_key,
+    DONE, JOBS, MAX_JOB_BYTES, ScanJob as Job, ScanStage, WORKERS, processing_key, progress_key, result_key,
+    worker_alive_key,
 };
 use consent_core::scan_job::{DONE_KEPT, HEARTBEAT_EVERY_SECS, HEARTBEAT_TTL_SECS, RESULT_TTL_SECS};
+
+/// A job ready to scan: its configuration, what the site declared, and a
+/// note for the owner when the scan is less than asked (no Chromium).
+pub struct Prepared {
+    pub job: Job,
+    pub config: ScanConfig,
+    pub declared: Declared,
+    pub note: Option<String>,
+}
+
+/// Checks a job's JSON and applies it to the worker's defaults. The error
+/// carries the job's id when it could be read, and the reason.
+pub fn prepare(raw: &str, template: &ScanConfig) -> Result<Prepared, (Option<String>, String)> {
+    let job = parse_job(raw)?;
+    let mut config = job_config(template, &job).map_err(|e| (Some(job.id.clone()), e))?;
+    let note = without_missing_browser(&mut config);
+    let declared = match &job.declared {
+        Some(c) => Declared {
+            config: c.clone(),
+            origin: format!("job {}", job.id),
+            version: Some(c.version().0),
+        },
+        None => Declared::nothing(),
+    };
+    Ok(Prepared {
+        job,
+        config,
+        declared,
+        note,
+    })
+}
+
+/// Whether `path` is a file Chromium could be started from.
+pub fn chromium_found(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// Drops the browser pass when its Chromium is missing, and says so: the
+/// static pass still finds much, and a job should not fail for it.
+pub fn without_missing_browser(config: &mut ScanConfig) -> Option<String> {
+    let chromium = config.browser.as_ref().map(|b| b.chromium.clone())?;
+    if chromium_found(&chromium) {
+        return None;
+    }
+    config.browser = None;
+    Some(format!(
+        "static pass only: no Chromium at {}, so the browser pass was skipped",
+        chromium.display()
+    ))
+}
+
+/// Where a running scan is, as its worker reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub stage: ScanStage,
+    pub done: u64,
+    pub total: u64,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self {
+            stage: ScanStage::StaticPass,
+            done: 0,
+            total: 0,
+        }
+    }
+}
+
+/// Runs a prepared scan, keeping `progress` up to date; the report's JSON,
+/// or why there is none.
+pub async fn run(p: &Prepared, kb: &KnowledgeBase, progress: &Mutex<Progress>) -> Result<String, String> {
+    let k = Knowledge {
+        kb,
+        declared: &p.declared,
+        cookie_db: None,
+    };
+    let on = |pass: Pass, done: usize, total: usize| {
+        let stage = match pass {
+            Pass::Static => ScanStage::StaticPass,
+            Pass::Browser => ScanStage::BrowserPass,
+        };
+        if let Ok(mut p) = progress.lock() {
+            *p = Progress {
+                stage,
+                done: done as u64,
+                total: total.max(done) as u64,
+            };
+        }
+    };
+    scan_staged(&p.config, &k, &on)
+        .await
+        .map(|r| r.to_json())
+        .map_err(|e| e.to_string())
+}
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(HEARTBEAT_EVERY_SECS);
 
@@ -97,7 +199,8 @@ pub async fn work(
             }
         }
     });
-    let result = work_loop(&mut con, &processing, template, kb, max_jobs).await;
+    let progress_con = client.get_multiplexed_async_connection().await?;
+    let result = work_loop(&mut con, &progress_con, &processing, template, kb, max_jobs).await;
     heartbeat.abort();
     if result.is_ok() {
         // A clean stop: nothing of ours is left to take over.
@@ -107,8 +210,46 @@ pub async fn work(
     result
 }
 
+/// Writes the job's progress to its progress hash every second while it
+/// changes, with `note` (see [`consent_core::scan_job::progress_key`]).
+async fn report_progress(
+    mut con: redis::aio::MultiplexedConnection,
+    id: String,
+    progress: Arc<Mutex<Progress>>,
+    note: Option<String>,
+) {
+    let key = progress_key(&id);
+    let mut last: Option<Progress> = None;
+    loop {
+        let now = progress.lock().map(|p| p.clone()).unwrap_or_default();
+        if last.as_ref() != Some(&now) {
+            let mut fields = vec![
+                ("stage", now.stage.as_str().to_owned()),
+                ("done", now.done.to_string()),
+                ("total", now.total.to_string()),
+            ];
+            if let Some(n) = &note {
+                fields.push(("note", n.clone()));
+            }
+            let r: redis::RedisResult<()> = redis::pipe()
+                .hset_multiple(&key, &fields)
+                .ignore()
+                .expire(&key, RESULT_TTL_SECS as i64)
+                .ignore()
+                .query_async(&mut con)
+                .await;
+            match r {
+                Ok(()) => last = Some(now),
+                Err(e) => tracing::warn!("worker progress: {e}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 async fn work_loop(
     con: &mut redis::aio::MultiplexedConnection,
+    progress_con: &redis::aio::MultiplexedConnection,
     processing: &str,
     template: &ScanConfig,
     kb: &KnowledgeBase,
@@ -125,36 +266,31 @@ async fn work_loop(
             .query_async(con)
             .await?;
         let Some(raw) = raw else { continue };
-        let (id, result) = match parse_job(&raw) {
+        let (id, result) = match prepare(&raw, template) {
             Err((id, error)) => {
                 let body = serde_json::json!({"id": id, "error": error}).to_string();
                 (id, body)
             }
-            Ok(job) => {
-                let declared = match &job.declared {
-                    Some(c) => Declared {
-                        config: c.clone(),
-                        origin: format!("job {}", job.id),
-                        version: Some(c.version().0),
-                    },
-                    None => Declared::nothing(),
+            Ok(p) => {
+                let id = p.job.id.clone();
+                tracing::info!(job = %id, site = p.job.site.as_deref().unwrap_or("-"), url = %p.job.url, "scanning");
+                let progress = Arc::new(Mutex::new(Progress::default()));
+                let reporter = tokio::spawn(report_progress(
+                    progress_con.clone(),
+                    id.clone(),
+                    progress.clone(),
+                    p.note.clone(),
+                ));
+                let out = match run(&p, kb, &progress).await {
+                    Ok(report) => report,
+                    Err(e) => serde_json::json!({"id": id, "error": e}).to_string(),
                 };
-                let out = match job_config(template, &job) {
-                    Err(e) => serde_json::json!({"id": job.id, "error": e}).to_string(),
-                    Ok(cfg) => {
-                        tracing::info!(job = %job.id, site = job.site.as_deref().unwrap_or("-"), url = %job.url, "scanning");
-                        let k = Knowledge {
-                            kb,
-                            declared: &declared,
-                            cookie_db: None,
-                        };
-                        match scan(&cfg, &k, &|_, _| {}).await {
-                            Ok(r) => r.to_json(),
-                            Err(e) => serde_json::json!({"id": job.id, "error": e.to_string()}).to_string(),
-                        }
-                    }
-                };
-                (Some(job.id), out)
+                reporter.abort();
+                let _: redis::RedisResult<()> = progress_con
+                    .clone()
+                    .hset(progress_key(&id), "stage", ScanStage::Storing.as_str())
+                    .await;
+                (Some(id), out)
             }
         };
         if let Some(id) = &id {

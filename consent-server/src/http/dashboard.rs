@@ -75,6 +75,11 @@ impl dashboard::Host for DashboardHost {
                     jobs.into_iter()
                         .map(|j| ScanJob {
                             status: j.status.as_str().to_owned(),
+                            stage: j.stage.as_str().to_owned(),
+                            pages_done: j.pages_done,
+                            pages_total: j.pages_total,
+                            attempts: j.attempts,
+                            note: j.note,
                             id: j.id,
                             url: j.url,
                             created_ms: j.created_ms,

@@ -197,6 +197,19 @@ pub struct ScanJobView {
     pub url: String,
     /// `queued` (waiting for a worker), `running` (a worker has it), `done`, `failed`.
     pub status: crate::scan_queue::JobStatus,
+    /// Where the scan is: `queued`, `static_pass` (crawling), `browser_pass` (Chromium),
+    /// `storing`, `done`, `failed`.
+    pub stage: crate::scan_queue::JobStage,
+    /// Pages of the current pass done so far (static or browser pass).
+    pub pages_done: u64,
+    /// Pages of the current pass known so far (grows while the static pass finds links).
+    pub pages_total: u64,
+    /// Times a worker took the job; more than 1 means a worker died on it and it was retried.
+    pub attempts: u64,
+    /// What the worker wants the owner to know, e.g. that no Chromium was found and only the
+    /// static pass ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// When it was queued (Unix ms).
     pub created_ms: u64,
     /// When the outcome was recorded (Unix ms), once `done` or `failed`.
@@ -227,6 +240,11 @@ impl From<crate::scan_queue::JobInfo> for ScanJobView {
             site: j.site,
             url: j.url,
             status: j.status,
+            stage: j.stage,
+            pages_done: j.pages_done,
+            pages_total: j.pages_total,
+            attempts: j.attempts,
+            note: j.note,
             created_ms: j.created_ms,
             finished_ms: j.finished_ms,
             scan_id: j.scan_id,
@@ -253,7 +271,7 @@ pub struct ScanJobList {
         (status = 413, description = "Body larger than 16 KiB", body = ErrorBody),
         (status = 422, description = "`field` names the problem: `url` not on one of the site's allowed origins, or a limit out of range", body = ErrorBody),
         (status = 429, description = "10 scans of this site are already waiting for a worker", body = ErrorBody),
-        (status = 503, description = "No scan queue configured (start the server with --redis or --scan-queue), or Redis unavailable", body = ErrorBody),
+        (status = 503, description = "The scan queue (Redis, or the embedded storage) is unavailable", body = ErrorBody),
     ),
     security(("api_key" = ["scans:write"]), ("session" = [])))]
 pub async fn enqueue(
@@ -284,7 +302,7 @@ pub async fn enqueue(
         (status = 200, description = "The site's recent scan jobs, newest first", body = ScanJobList),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
-        (status = 503, description = "No scan queue configured, or Redis unavailable", body = ErrorBody),
+        (status = 503, description = "The scan queue (Redis, or the embedded storage) is unavailable", body = ErrorBody),
     ),
     security(("api_key" = ["scans:read"]), ("session" = [])))]
 pub async fn list_jobs(
@@ -306,11 +324,11 @@ pub async fn list_jobs(
 #[utoipa::path(get, path = "/api/v1/owner/sites/{site}/scan-jobs/{id}", tag = "owner",
     params(("site" = String, Path, description = "Site id"), ("id" = String, Path, description = "Job id")),
     responses(
-        (status = 200, description = "The job: queued, running, done (with the scan) or failed (with the reason)", body = ScanJobView),
+        (status = 200, description = "The job: queued, running (with its stage and pages done of total), done (with the scan) or failed (with the reason)", body = ScanJobView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
         (status = 404, description = "No such job for this site (unknown, expired after 7 days, or another site's)", body = ErrorBody),
-        (status = 503, description = "No scan queue configured, or Redis unavailable", body = ErrorBody),
+        (status = 503, description = "The scan queue (Redis, or the embedded storage) is unavailable", body = ErrorBody),
     ),
     security(("api_key" = ["scans:read"]), ("session" = [])))]
 pub async fn job(

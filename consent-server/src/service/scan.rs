@@ -10,14 +10,12 @@ use utoipa::ToSchema;
 
 use super::{Error, Services};
 use crate::limits::Limited;
+pub use crate::scan_queue::MAX_WAITING_JOBS;
 use crate::scan_queue::{JobInfo, JobSpec, QueueError, ScanQueue, check_url};
 
 /// The longest scanned URL a report's summary keeps.
 const MAX_URL: usize = 2048;
 const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
-
-/// Jobs of one site that may wait for a worker at once.
-pub const MAX_WAITING_JOBS: usize = 10;
 
 /// What to scan; everything optional.
 #[derive(Deserialize, ToSchema, Default)]
@@ -33,7 +31,8 @@ pub struct ScanJobRequest {
     pub browser_pages: Option<usize>,
 }
 
-/// The server's scan queue, or why there is none.
+/// The server's scan queue (in Redis, or in the embedded storage), or why
+/// there is none (only servers built without one, as some tests are).
 pub fn queue(app: &Services) -> Result<&ScanQueue, Error> {
     app.scan_queue.as_ref().ok_or(Error::NotConfigured(
         "scan queue not configured: start the server with --redis or --scan-queue",

@@ -1,20 +1,29 @@
-//! The scan queue over real HTTP and a real redis-server: queueing only URLs
-//! on the site's allowed origins, tenants kept apart, statuses from queued to
-//! done/failed, the dashboard's "Scan now", two instances on one Redis
-//! storing each result exactly once (and taking over a dead instance's
-//! leftovers), a dead worker's job queued again, and the clear error
-//! without a queue. Workers here follow the
-//! worker contract with plain Redis commands; `scanner/tests/it/server_queue.rs`
-//! runs the real `consent-scan worker` process against the server.
+//! The scan queue's contract over real HTTP, on both of its backends: a
+//! real redis-server (`--redis`), and the embedded storage (SQLite, the
+//! default install). The same tests run against each: queueing only URLs on
+//! the site's allowed origins, tenants kept apart, statuses and progress
+//! from queued through running to done/failed, each report stored once, the
+//! per-site limit of waiting jobs (also under concurrent requests), and the
+//! dashboard's "Scan now". Workers here follow the worker contract directly
+//! (plain Redis commands; the embedded queue's lease API with the server's
+//! own workers switched off), so every outcome is under the test's control.
+//! Then what only one backend has: two instances on one Redis storing each
+//! result once and taking over a dead instance's leftovers, a dead Redis
+//! worker's job queued again; an embedded lease that runs out, retried and
+//! capped. `scan_queue_processes.rs` runs real server processes (kill -9
+//! mid-scan), `scanner/tests/it/server_queue.rs` the real `consent-scan
+//! worker`.
 
 use std::time::Duration;
 
-use crate::common::{Kind, TestApp, browser, csrf_of, redis_con, spawn_app, spawn_app_with};
+use crate::common::{Kind, TestApp, browser, csrf_of, redis_con, spawn_app_with};
 use consent_core::SiteId;
+use consent_core::scan_job::ScanStage;
 use consent_core::store::{ScanMeta, ScanQuery, ScanStore, SiteStore};
+use consent_server::scan_queue::embedded::{EmbeddedQueue, LeasedJob};
 use consent_server::scan_queue::{
-    COLLECTORS, DONE, JOBS, WORKERS, collecting_key, collector_alive_key, job_key, processing_key, result_key,
-    worker_alive_key,
+    COLLECTORS, DONE, JOBS, ScanQueue, WORKERS, collecting_key, collector_alive_key, job_key, processing_key,
+    progress_key, result_key, worker_alive_key,
 };
 use consent_server::settings::{Settings, StorageSettings};
 use redis::AsyncCommands;
@@ -50,17 +59,127 @@ async fn stored_scans(app: &consent_server::app::AppState, site: &str, limit: us
     app.store.scans(&SiteId::parse(site).unwrap(), &query).await.unwrap()
 }
 
-/// Does what `consent-scan worker` does with one job (BLMOVE to its
-/// processing list, result, done, clean up), answering with `answer(job)`.
-async fn work_one(con: &mut redis::aio::MultiplexedConnection, answer: impl Fn(&Value) -> Value) -> Option<Value> {
-    let processing = "keurmerk:scan:processing:test-worker";
-    let raw = take_job(con, processing).await?;
-    let job: Value = serde_json::from_str(&raw).unwrap();
-    let id = job["id"].as_str().unwrap().to_owned();
-    let _: () = con.set(result_key(&id), answer(&job).to_string()).await.unwrap();
-    let _: () = con.lpush(DONE, &id).await.unwrap();
-    let _: () = con.lrem(processing, 1, &raw).await.unwrap();
-    Some(job)
+/// A worker following the queue's contract, on either backend.
+enum Worker {
+    /// `consent-scan worker`'s steps as plain Redis commands.
+    Redis(redis::aio::MultiplexedConnection),
+    /// The embedded queue's lease API, as the server's own workers use it.
+    Embedded(EmbeddedQueue),
+}
+
+/// A job a [`Worker`] took.
+struct Taken {
+    job: Value,
+    /// Redis: the job's JSON on the processing list.
+    raw: String,
+    /// Embedded: the lease.
+    leased: Option<LeasedJob>,
+}
+
+const PROCESSING: &str = "keurmerk:scan:processing:test-worker";
+
+impl Worker {
+    /// Takes the oldest waiting job, if any.
+    async fn take(&mut self) -> Option<Taken> {
+        match self {
+            Self::Redis(con) => {
+                let raw = take_job(con, PROCESSING).await?;
+                Some(Taken {
+                    job: serde_json::from_str(&raw).unwrap(),
+                    raw,
+                    leased: None,
+                })
+            }
+            Self::Embedded(q) => {
+                let leased = q.next("test-worker").await.unwrap()?;
+                Some(Taken {
+                    job: serde_json::from_str(&leased.job).unwrap(),
+                    raw: leased.job.clone(),
+                    leased: Some(leased),
+                })
+            }
+        }
+    }
+
+    /// Reports progress, as a worker does while it scans.
+    async fn progress(&mut self, t: &Taken, stage: ScanStage, done: u64, total: u64, note: Option<&str>) {
+        match self {
+            Self::Redis(con) => {
+                let id = t.job["id"].as_str().unwrap();
+                let mut fields = vec![
+                    ("stage", stage.as_str().to_owned()),
+                    ("done", done.to_string()),
+                    ("total", total.to_string()),
+                ];
+                if let Some(n) = note {
+                    fields.push(("note", n.to_owned()));
+                }
+                let _: () = con.hset_multiple(progress_key(id), &fields).await.unwrap();
+            }
+            Self::Embedded(q) => {
+                let leased = t.leased.as_ref().unwrap();
+                let held = q
+                    .renew(leased, stage, done, total, note.map(str::to_owned))
+                    .await
+                    .unwrap();
+                assert!(held);
+            }
+        }
+    }
+
+    /// Answers the job: `Ok(report)` or `Err(reason)`.
+    async fn answer(&mut self, t: Taken, outcome: Result<Value, String>) {
+        match self {
+            Self::Redis(con) => {
+                let id = t.job["id"].as_str().unwrap().to_owned();
+                let body = match outcome {
+                    Ok(r) => r,
+                    Err(e) => json!({"id": id, "error": e}),
+                };
+                let _: () = con.set(result_key(&id), body.to_string()).await.unwrap();
+                let _: () = con.lpush(DONE, &id).await.unwrap();
+                let _: () = con.lrem(PROCESSING, 1, &t.raw).await.unwrap();
+            }
+            Self::Embedded(q) => {
+                let leased = t.leased.unwrap();
+                let outcome = outcome.map(|r| r.to_string());
+                assert!(consent_server::scan_worker::complete(q, &leased, outcome, None).await);
+            }
+        }
+    }
+
+    /// Takes one job and answers it with `answer(job)`.
+    async fn work_one(&mut self, answer: impl Fn(&Value) -> Value) -> Option<Value> {
+        let t = self.take().await?;
+        let job = t.job.clone();
+        self.answer(t, Ok(answer(&job))).await;
+        Some(job)
+    }
+}
+
+/// The app with its scan queue and a worker on it: on Redis storage with
+/// the queue in the same Redis (what `--redis` resolves to; the settings
+/// unit test checks that resolution), or on embedded storage with the queue
+/// in it and the server's own workers off (`--scan-workers 0`).
+async fn queued_app(kind: Kind) -> (TestApp, Worker) {
+    queued_app_with_lease(kind, consent_server::scan_queue::embedded::DEFAULT_LEASE).await
+}
+
+/// [`queued_app`] with embedded leases lasting `lease`.
+async fn queued_app_with_lease(kind: Kind, lease: Duration) -> (TestApp, Worker) {
+    let app = spawn_app_with(kind, |s| {
+        s.scan_workers = 0;
+        s.scan_lease = lease;
+        if let StorageSettings::Redis { url, .. } = &s.storage {
+            s.scan_queue = Some(url.clone());
+        }
+    })
+    .await;
+    let worker = match app.state.scan_queue.clone().unwrap() {
+        ScanQueue::Redis(_) => Worker::Redis(redis_con(&app.redis.as_ref().unwrap().url()).await),
+        ScanQueue::Embedded(q) => Worker::Embedded(q),
+    };
+    (app, worker)
 }
 
 async fn poll_until_finished(app: &TestApp, status_url: &str, key: &str) -> Value {
@@ -75,9 +194,25 @@ async fn poll_until_finished(app: &TestApp, status_url: &str, key: &str) -> Valu
     .await
 }
 
+/// Jobs of `site` the API lists with `status`.
+async fn listed(app: &TestApp, site: &str, key: &str, status: &str) -> usize {
+    let v = app
+        .json_with_key(&format!("/api/v1/owner/sites/{site}/scan-jobs"), key)
+        .await;
+    v["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["status"] == status)
+        .count()
+}
+
+/// Only a server given no queue at all (Redis storage with the queue
+/// switched off; settings never resolve to that) answers "not configured":
+/// the embedded default always has its queue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_queue_the_answer_says_how_to_configure_one() {
-    let app = spawn_app(Kind::Sqlite).await;
+async fn without_a_queue_the_answer_says_so() {
+    let app = spawn_app_with(Kind::Redis, |s| s.scan_queue = None).await;
     app.create_site("shop", "https://shop.example.nl").await;
     let key = app.api_key("shop", &["scans:write", "scans:read"]).await;
     for res in [
@@ -88,10 +223,6 @@ async fn without_a_queue_the_answer_says_how_to_configure_one() {
         assert_eq!(res.status(), 503);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "scan_queue_not_configured");
-        assert_eq!(
-            body["message"],
-            "scan queue not configured: start the server with --redis or --scan-queue"
-        );
     }
     // The dashboard says so too, in the visitor's language, and offers no form.
     let b = app.dashboard_login().await;
@@ -106,13 +237,23 @@ async fn without_a_queue_the_answer_says_how_to_configure_one() {
         .await
         .unwrap();
     assert_eq!(res.status(), 503);
+
+    // The embedded default has its queue: the same request is queued.
+    let embedded = spawn_app_with(Kind::Sqlite, |s| s.scan_workers = 0).await;
+    embedded.create_site("shop", "https://shop.example.nl").await;
+    let key = embedded.api_key("shop", &["scans:write"]).await;
+    let res = embedded
+        .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &json!({}))
+        .await;
+    assert_eq!(res.status(), 202);
+    assert_eq!(embedded.state.scan_queue.as_ref().unwrap().name(), "embedded");
 }
 
 /// A job request over 16 KiB is a 413 naming that limit, also when it is
 /// larger than the 4 MiB the body-limit layer of the scan routes lets through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_job_request_is_refused_naming_the_limit() {
-    let app = spawn_app(Kind::Sqlite).await;
+    let app = spawn_app_with(Kind::Sqlite, |s| s.scan_workers = 0).await;
     app.create_site("shop", "https://shop.example.nl").await;
     let key = app.api_key("shop", &["scans:write"]).await;
     for size in [17 * 1024, consent_core::store::MAX_SCAN_BYTES + 1] {
@@ -127,23 +268,18 @@ async fn an_oversized_job_request_is_refused_naming_the_limit() {
     }
 }
 
-/// The app on Redis storage with the queue in the same Redis (what
-/// `--redis` resolves to; the settings unit test checks that resolution),
-/// and a connection to that Redis.
-async fn queued_app() -> (TestApp, redis::aio::MultiplexedConnection) {
-    let app = spawn_app_with(Kind::Redis, |s| {
-        if let StorageSettings::Redis { url, .. } = &s.storage {
-            s.scan_queue = Some(url.clone());
-        }
-    })
-    .await;
-    let con = redis_con(&app.redis.as_ref().unwrap().url()).await;
-    (app, con)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_contract_on_redis() {
+    queue_checks_origins_and_tenants_and_reports_progress_done_and_failed(Kind::Redis).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
-    let (app, mut con) = queued_app().await;
+async fn queue_contract_on_embedded_storage() {
+    queue_checks_origins_and_tenants_and_reports_progress_done_and_failed(Kind::Sqlite).await;
+}
+
+async fn queue_checks_origins_and_tenants_and_reports_progress_done_and_failed(kind: Kind) {
+    let (app, mut worker) = queued_app(kind).await;
     app.create_site("shop", "https://shop.example.nl").await;
     app.create_site("other", "https://other.example.nl").await;
     let shop = app.api_key("shop", &["scans:write", "scans:read"]).await;
@@ -181,8 +317,12 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
             assert_eq!(v["field"], field);
         }
     }
-    let queued: usize = con.llen(JOBS).await.unwrap();
-    assert_eq!(queued, 0, "refused requests queue nothing");
+    assert_eq!(
+        listed(&app, "shop", &shop, "queued").await,
+        0,
+        "refused requests queue nothing"
+    );
+    assert!(worker.take().await.is_none(), "nothing for a worker either");
 
     // Tenants: another site's key can neither queue for nor read shop; a
     // key without scans:write cannot queue.
@@ -200,6 +340,11 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     let job: Value = res.json().await.unwrap();
     assert_eq!(job["status"], "queued");
+    assert_eq!(job["stage"], "queued");
+    assert_eq!(
+        (job["pages_done"].clone(), job["attempts"].clone()),
+        (json!(0), json!(0))
+    );
     assert_eq!(job["url"], "https://shop.example.nl/winkel?x=1");
     assert_eq!(job["status_url"], location.as_str());
     let id = job["id"].as_str().unwrap().to_owned();
@@ -208,12 +353,17 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
         .get_with_key(&format!("/api/v1/owner/sites/other/scan-jobs/{id}"), &other)
         .await;
     assert_eq!(res.status(), 404, "shop's job is not found under another site");
-    let listed: Value = app.json_with_key("/api/v1/owner/sites/other/scan-jobs", &other).await;
-    assert_eq!(listed["jobs"], json!([]));
-    let listed: Value = app.json_with_key(jobs, &shop).await;
-    assert_eq!(listed["jobs"][0]["id"], id.as_str());
+    for odd in ["../x", "a%20b", &"x".repeat(65)] {
+        let res = app.get_with_key(&format!("{jobs}/{odd}"), &shop).await;
+        assert_eq!(res.status(), 404, "{odd}");
+    }
+    let listed_other: Value = app.json_with_key("/api/v1/owner/sites/other/scan-jobs", &other).await;
+    assert_eq!(listed_other["jobs"], json!([]));
+    let listed_shop: Value = app.json_with_key(jobs, &shop).await;
+    assert_eq!(listed_shop["jobs"][0]["id"], id.as_str());
 
-    // The worker sees the site id, the options and the current declaration.
+    // The worker sees the site id, the options and the current declaration,
+    // and its progress shows while it runs.
     let version = app
         .state
         .store
@@ -222,9 +372,8 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
         .unwrap()
         .unwrap()
         .current_version;
-    let seen = work_one(&mut con, |job| report(job["url"].as_str().unwrap()))
-        .await
-        .unwrap();
+    let taken = worker.take().await.unwrap();
+    let seen = taken.job.clone();
     assert_eq!(seen["site"], "shop");
     assert_eq!(
         (
@@ -236,46 +385,64 @@ async fn queue_checks_origins_and_tenants_and_reports_done_and_failed() {
     );
     let declared: consent_core::SiteConfig = serde_json::from_value(seen["declared"].clone()).unwrap();
     assert_eq!(declared.version(), version);
+    let running: Value = app.json_with_key(&location, &shop).await;
+    assert_eq!(
+        (running["status"].clone(), running["stage"].clone()),
+        (json!("running"), json!("static_pass"))
+    );
+    worker
+        .progress(
+            &taken,
+            ScanStage::BrowserPass,
+            2,
+            5,
+            Some("static pass only: no Chromium"),
+        )
+        .await;
+    let running: Value = app.json_with_key(&location, &shop).await;
+    assert_eq!(running["stage"], "browser_pass", "{running}");
+    assert_eq!(
+        (running["pages_done"].clone(), running["pages_total"].clone()),
+        (json!(2), json!(5))
+    );
+    assert_eq!(running["note"], "static pass only: no Chromium");
+    let url = seen["url"].as_str().unwrap().to_owned();
+    worker.answer(taken, Ok(report(&url))).await;
 
     let done = poll_until_finished(&app, &location, &shop).await;
     assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["stage"], "done");
+    assert_eq!(done["attempts"], 1);
+    assert_eq!(
+        done["note"], "static pass only: no Chromium",
+        "the note outlives the run"
+    );
     let scan: Value = app.json_with_key(done["scan_url"].as_str().unwrap(), &shop).await;
     assert_eq!(scan["findings"][0]["platform"], "meta-pixel");
-    let listed: Value = app.json_with_key("/api/v1/sites/shop/scans", &shop).await;
-    assert_eq!(listed["scans"][0]["id"], done["scan_id"]);
-    assert_eq!(listed["scans"][0]["counts"], json!({"high": 1}));
+    let listed_scans: Value = app.json_with_key("/api/v1/sites/shop/scans", &shop).await;
+    assert_eq!(listed_scans["scans"][0]["id"], done["scan_id"]);
+    assert_eq!(listed_scans["scans"][0]["counts"], json!({"high": 1}));
 
     // Queued, then running once a worker takes it, then failed with the reason.
     let res = app.post_with_key(jobs, &shop, &json!({})).await;
     let job: Value = res.json().await.unwrap();
     let status_url = job["status_url"].as_str().unwrap().to_owned();
     assert_eq!(job["url"], "https://shop.example.nl/");
-    let processing = "keurmerk:scan:processing:slow-worker";
-    let raw = take_job(&mut con, processing).await.unwrap();
+    let taken = worker.take().await.unwrap();
     let running: Value = app.json_with_key(&status_url, &shop).await;
     assert_eq!(running["status"], "running");
-    let jid = job["id"].as_str().unwrap();
-    let _: () = con
-        .set(
-            result_key(jid),
-            json!({"id": jid, "error": "page timed out after 20 s"}).to_string(),
-        )
-        .await
-        .unwrap();
-    let _: () = con.lpush(DONE, jid).await.unwrap();
-    let _: () = con.lrem(processing, 1, &raw).await.unwrap();
+    worker.answer(taken, Err("page timed out after 20 s".into())).await;
     let failed = poll_until_finished(&app, &status_url, &shop).await;
     assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["stage"], "failed");
     assert_eq!(failed["error"], "page timed out after 20 s");
     assert!(failed.get("scan_id").is_none());
 
     // A worker's broken report is a failure with a reason, not a stored scan.
     let job: Value = app.post_with_key(jobs, &shop, &json!({})).await.json().await.unwrap();
-    work_one(
-        &mut con,
-        |_| json!({"schema_version": 1, "findings": [{"severity": "catastrophic"}]}),
-    )
-    .await;
+    worker
+        .work_one(|_| json!({"schema_version": 1, "findings": [{"severity": "catastrophic"}]}))
+        .await;
     let failed = poll_until_finished(&app, job["status_url"].as_str().unwrap(), &shop).await;
     assert_eq!(failed["status"], "failed");
     assert!(
@@ -306,16 +473,25 @@ fn shop_cap() -> usize {
     consent_server::service::scan::MAX_WAITING_JOBS
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_jobs_limit_under_concurrent_requests_on_redis() {
+    the_waiting_jobs_limit_holds_under_concurrent_requests(Kind::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_jobs_limit_under_concurrent_requests_on_embedded_storage() {
+    the_waiting_jobs_limit_holds_under_concurrent_requests(Kind::Sqlite).await;
+}
+
 /// The per-site limit of waiting jobs holds when requests race for the
 /// last places: 30 at once, at most the limit are queued, the rest get 429,
-/// and the jobs list holds exactly the accepted ones. Jobs of another site
+/// and the queue holds exactly the accepted ones. Jobs of another site
 /// still get in.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_waiting_jobs_limit_holds_under_concurrent_requests() {
-    let (app, mut con) = queued_app().await;
+async fn the_waiting_jobs_limit_holds_under_concurrent_requests(kind: Kind) {
+    let (app, mut worker) = queued_app(kind).await;
     app.create_site("shop", "https://shop.example.nl").await;
     app.create_site("other", "https://other.example.nl").await;
-    let shop = app.api_key("shop", &["scans:write"]).await;
+    let shop = app.api_key("shop", &["scans:write", "scans:read"]).await;
     let other = app.api_key("other", &["scans:write"]).await;
     let app = std::sync::Arc::new(app);
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(30));
@@ -342,22 +518,34 @@ async fn the_waiting_jobs_limit_holds_under_concurrent_requests() {
         }
     }
     assert_eq!(accepted, shop_cap(), "exactly the limit is queued");
-    let queued: usize = con.llen(JOBS).await.unwrap();
-    assert_eq!(queued, shop_cap());
+    assert_eq!(listed(&app, "shop", &shop, "queued").await, shop_cap());
+    if let Worker::Redis(con) = &mut worker {
+        let queued: usize = con.llen(JOBS).await.unwrap();
+        assert_eq!(queued, shop_cap());
+    }
     let res = app
         .post_with_key("/api/v1/owner/sites/other/scan-jobs", &other, &json!({}))
         .await;
     assert_eq!(res.status(), 202);
     // A worker taking one frees one place, and only one.
-    take_job(&mut con, "keurmerk:scan:processing:w").await.unwrap();
+    worker.take().await.unwrap();
     let jobs = "/api/v1/owner/sites/shop/scan-jobs";
     assert_eq!(app.post_with_key(jobs, &shop, &json!({})).await.status(), 202);
     assert_eq!(app.post_with_key(jobs, &shop, &json!({})).await.status(), 429);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
-    let (app, mut con) = queued_app().await;
+async fn dashboard_scan_now_on_redis() {
+    dashboard_scan_now_queues_with_csrf_and_shows_progress(Kind::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_scan_now_on_embedded_storage() {
+    dashboard_scan_now_queues_with_csrf_and_shows_progress(Kind::Sqlite).await;
+}
+
+async fn dashboard_scan_now_queues_with_csrf_and_shows_progress(kind: Kind) {
+    let (app, mut worker) = queued_app(kind).await;
     app.create_site("shop", "https://shop.example.nl").await;
     let b = app.dashboard_login().await;
     let scans = "/dashboard/sites/shop/scans";
@@ -377,8 +565,8 @@ async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
         .unwrap();
     assert_eq!(res.status(), 303, "no session: to the log-in");
     assert_eq!(res.headers()["location"], "/dashboard/login");
-    let queued: usize = con.llen(JOBS).await.unwrap();
-    assert_eq!(queued, 0);
+    let (_, page) = app.page(&b, scans, Some("en")).await;
+    assert!(!page.contains("job-queued"), "nothing was queued: {page}");
 
     let res = b.post(&post).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(res.status(), 303);
@@ -391,9 +579,19 @@ async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
         "reloads while a scan waits"
     );
 
-    work_one(&mut con, |job| report(job["url"].as_str().unwrap()))
-        .await
-        .unwrap();
+    // While it runs: the pass and pages done of total, without JavaScript.
+    let taken = worker.take().await.unwrap();
+    worker.progress(&taken, ScanStage::StaticPass, 3, 12, None).await;
+    let (_, page) = app.page(&b, scans, Some("en")).await;
+    assert!(
+        page.contains(
+            r#"Running: <span class="job-stage">static pass</span>, 3/12 pages <progress value="3" max="12">"#
+        ),
+        "{page}"
+    );
+    assert!(page.contains(r#"content="5""#), "still reloading");
+    let url = taken.job["url"].as_str().unwrap().to_owned();
+    worker.answer(taken, Ok(report(&url))).await;
     let page = e2e::poll(Duration::from_secs(20), Duration::from_millis(50), async || {
         let (_, page) = app.page(&b, scans, Some("en")).await;
         match page.contains(r#"class="job-done"><a href="/dashboard/sites/shop/scans/"#) {
@@ -403,6 +601,90 @@ async fn dashboard_scan_now_queues_with_csrf_and_lists_jobs() {
     })
     .await;
     assert!(!page.contains("http-equiv"), "nothing left to wait for");
+}
+
+/// The embedded queue's lease: a worker that stops renewing (its server
+/// died mid-scan) loses the job to the next worker once the lease runs
+/// out; the first one can then no longer store anything, the second stores
+/// the report once. A job whose workers died on it `MAX_ATTEMPTS` times
+/// fails with that reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_lease_that_runs_out_is_retried_stored_once_and_capped() {
+    // Leases of 3 s, so a dead worker's runs out soon (and a live one
+    // holds it through the few steps in between).
+    let (app, mut worker) = queued_app_with_lease(Kind::Sqlite, Duration::from_secs(3)).await;
+    let Worker::Embedded(queue) = &mut worker else {
+        unreachable!()
+    };
+    let queue = queue.clone();
+    app.create_site("shop", "https://shop.example.nl").await;
+    let key = app.api_key("shop", &["scans:write", "scans:read"]).await;
+    let jobs = "/api/v1/owner/sites/shop/scan-jobs";
+    let job: Value = app.post_with_key(jobs, &key, &json!({})).await.json().await.unwrap();
+    let status_url = job["status_url"].as_str().unwrap().to_owned();
+
+    let first = queue.next("dies").await.unwrap().unwrap();
+    assert_eq!(first.lease.attempt, 1);
+    assert!(
+        queue.next("other").await.unwrap().is_none(),
+        "a held lease is not given out"
+    );
+    // Not renewed, the lease runs out and the next worker to ask gets it.
+    let second = e2e::poll(
+        Duration::from_secs(90),
+        Duration::from_millis(200),
+        async || match queue.next("survivor").await.unwrap() {
+            Some(j) => Ok(j),
+            None => Err("the lease has not run out yet"),
+        },
+    )
+    .await;
+    assert_eq!((second.id.as_str(), second.lease.attempt), (first.id.as_str(), 2));
+    let retried: Value = app.json_with_key(&status_url, &key).await;
+    assert_eq!(
+        (retried["status"].clone(), retried["attempts"].clone()),
+        (json!("running"), json!(2))
+    );
+
+    // The dead worker's late answer is refused; the survivor's is stored.
+    let url = "https://shop.example.nl/";
+    assert!(!consent_server::scan_worker::complete(&queue, &first, Ok(report(url).to_string()), None).await);
+    assert!(!queue.renew(&first, ScanStage::Storing, 0, 0, None).await.unwrap());
+    assert!(consent_server::scan_worker::complete(&queue, &second, Ok(report(url).to_string()), None).await);
+    assert!(!consent_server::scan_worker::complete(&queue, &second, Ok(report(url).to_string()), None).await);
+    let done = poll_until_finished(&app, &status_url, &key).await;
+    assert_eq!(done["status"], "done");
+    let scans = stored_scans(&app.state, "shop", 10).await;
+    assert_eq!(scans.len(), 1, "stored once");
+    assert_eq!(done["scan_id"], scans[0].id.as_str());
+
+    // A job every worker dies on: taken MAX_ATTEMPTS times, then failed.
+    let job: Value = app.post_with_key(jobs, &key, &json!({})).await.json().await.unwrap();
+    let status_url = job["status_url"].as_str().unwrap().to_owned();
+    let cap = consent_server::scan_queue::MAX_ATTEMPTS as u64;
+    for attempt in 1..=cap {
+        let taken = e2e::poll(
+            Duration::from_secs(90),
+            Duration::from_millis(200),
+            async || match queue.next(&format!("w{attempt}")).await.unwrap() {
+                Some(j) => Ok(j),
+                None => Err("the lease has not run out yet"),
+            },
+        )
+        .await;
+        assert_eq!(taken.lease.attempt, attempt);
+    }
+    let failed = e2e::poll(Duration::from_secs(90), Duration::from_millis(200), async || {
+        assert!(queue.next("late").await.unwrap().is_none(), "never given out again");
+        let v = app.json_with_key(&status_url, &key).await;
+        if v["status"] == "failed" { Ok(v) } else { Err(v) }
+    })
+    .await;
+    assert_eq!(
+        failed["error"],
+        format!("a scan worker stopped while running this job {cap} times")
+    );
+    assert_eq!(stored_scans(&app.state, "shop", 10).await.len(), 1);
 }
 
 /// A second server instance on the same Redis (storage and queue).

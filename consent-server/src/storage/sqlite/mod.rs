@@ -10,10 +10,12 @@
 
 mod issued_id;
 pub mod log;
+mod scan_jobs;
 mod tally;
 mod wal_buffer;
 
 pub use issued_id::row_key as visitor_key;
+pub use scan_jobs::{Finish, Lease, NewScanJob, QueueLimits, ScanJobRow};
 
 use std::ops::Range;
 use std::path::Path;
@@ -38,7 +40,7 @@ const MAX_BATCH: usize = 8192;
 const READERS: usize = 4;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// Version 3. Recording a decision must touch as few randomly placed pages
 /// as possible: every dirty page costs a whole page in the WAL at commit.
@@ -472,6 +474,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if version == 0 && !has_leaves {
         sql(conn.execute_batch(SCHEMA))?;
         sql(conn.execute_batch(tally::TABLE))?;
+        sql(conn.execute_batch(scan_jobs::SCHEMA))?;
         return sql(conn.pragma_update(None, "user_version", SCHEMA_VERSION));
     }
     if version > SCHEMA_VERSION {
@@ -485,6 +488,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         (2, MIGRATE_2_TO_3),
         (3, MIGRATE_3_TO_4),
         (4, MIGRATE_4_TO_5),
+        (5, scan_jobs::MIGRATE_5_TO_6),
     ];
     for (from, step) in steps {
         if version.max(1) <= from {
@@ -496,7 +500,8 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         }
     }
     sql(conn.execute_batch(SCHEMA))?;
-    sql(conn.execute_batch(tally::TABLE))
+    sql(conn.execute_batch(tally::TABLE))?;
+    sql(conn.execute_batch(scan_jobs::SCHEMA))
 }
 
 fn next_index(conn: &Connection) -> Result<u64, StoreError> {

@@ -1,6 +1,6 @@
-//! The scan queue: owners ask for a scan of their site, scanner workers
-//! (`consent-scan worker`) take the job from Redis,
-//! and a collector in every server instance stores the finished reports.
+//! The scan queue in Redis: scanner workers (`consent-scan worker`) take
+//! the job from Redis, and a collector in every server instance stores the
+//! finished reports.
 //!
 //! The keys and the job's shape are the contract in
 //! [`consent_core::scan_job`], which the workers compile too. The server's
@@ -8,37 +8,31 @@
 //! the job JSON (`raw`) and once collected `status` (`done`/`failed`),
 //! `scan_id`, `error`, `finished_ms`; `site-jobs:<site>` lists a site's
 //! jobs. A dead worker's jobs are queued again (at most [`MAX_ATTEMPTS`]
-//! times); see [`ScanQueue::spawn_collector`].
+//! times); see [`RedisQueue::spawn_collector`].
 //!
 //! A job is *queued* while its JSON is still on `jobs`, *running* once a
-//! worker moved it away and until the collector recorded the outcome.
+//! worker moved it away and until the collector recorded the outcome; while
+//! it runs, the worker's progress hash ([`progress_key`]) says how far it is.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use consent_core::SiteId;
+use consent_core::scan_job::{HEARTBEAT_EVERY_SECS, HEARTBEAT_TTL_SECS, ScanStage};
 use consent_core::store::{MAX_SCAN_BYTES, ScanMeta, Store, StoreError};
 use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-pub use consent_core::scan_job::{
-    COLLECTORS, DONE, JOBS, MAX_JOB_BYTES, WORKERS, collecting_key, collector_alive_key, job_key, processing_key,
-    result_key, worker_alive_key,
+use super::{
+    COLLECTORS, DONE, JOB_TTL_MS, JOBS, JobInfo, JobSpec, JobStage, JobStatus, MAX_ATTEMPTS, NewJob, QueueError,
+    SITE_JOBS_KEPT, WORKERS, bounded_reason, collecting_key, collector_alive_key, invalid_report, job_key, now_ms,
+    processing_key, progress_key, random_hex, result_key, scan_id_for, worker_alive_key,
 };
-use consent_core::scan_job::{HEARTBEAT_EVERY_SECS, HEARTBEAT_TTL_SECS, ScanJob};
 
-/// A job whose worker died this often while running it fails for good
-/// (it may be what kills them).
-pub const MAX_ATTEMPTS: i64 = 3;
-const JOB_TTL_SECS: i64 = 7 * 24 * 3600;
+const JOB_TTL_SECS: i64 = (JOB_TTL_MS / 1000) as i64;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(HEARTBEAT_EVERY_SECS);
-/// Jobs a site's listing remembers.
-const SITE_JOBS_KEPT: isize = 200;
-const MAX_ERROR: usize = 1000;
 
-/// Jobs of a site [`ScanQueue::enqueue`] looks at when counting the ones
+/// Jobs of a site [`RedisQueue::enqueue`] looks at when counting the ones
 /// still waiting: its most recent ones (a site's waiting jobs are its
 /// newest, as workers take the oldest first).
 const WAITING_WINDOW: usize = 50;
@@ -82,117 +76,15 @@ fn site_jobs_key(site: &SiteId) -> String {
     consent_core::scan_job::site_jobs_key(site.as_str())
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    #[error("scan queue unavailable: {0}")]
-    Unavailable(#[from] redis::RedisError),
-    #[error("the job would be {0} bytes; workers take at most {MAX_JOB_BYTES}")]
-    TooLarge(usize),
-    #[error("{0}")]
-    Storage(StoreError),
-    /// The site has this many jobs waiting already (see [`ScanQueue::enqueue`]).
-    #[error("{waiting} scans of this site are waiting for a worker already")]
-    TooManyJobs { waiting: usize },
-}
-
-/// Where a job is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Done,
-    Failed,
-}
-
-impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Done => "done",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-/// What a caller asked to scan (already checked against the site).
-#[derive(Clone, Debug)]
-pub struct JobSpec {
-    pub url: url::Url,
-    pub max_pages: Option<usize>,
-    pub depth: Option<u32>,
-    pub browser_pages: Option<usize>,
-    /// The site's current declaration, compared against what the scan finds.
-    pub declared: consent_core::SiteConfig,
-}
-
-/// The server's view of one job.
-#[derive(Clone, Debug)]
-pub struct JobInfo {
-    pub id: String,
-    pub site: String,
-    pub url: String,
-    pub created_ms: u64,
-    pub status: JobStatus,
-    pub scan_id: Option<String>,
-    pub error: Option<String>,
-    pub finished_ms: Option<u64>,
-}
-
-/// Checks that `url` is an http(s) URL on one of `allowed` origins, so the
-/// queue cannot be used to make workers fetch arbitrary hosts. Without a
-/// URL, the first allowed origin's root. The error names no field; callers
-/// answer it as `url`.
-pub fn check_url(url: Option<&str>, allowed: &[String]) -> Result<url::Url, String> {
-    let normalise = |o: &str| url::Url::parse(o).ok().map(|u| u.origin().ascii_serialization());
-    let allowed: Vec<String> = allowed.iter().filter_map(|o| normalise(o)).collect();
-    let raw = match url {
-        Some(u) => u.to_owned(),
-        None => match allowed.first() {
-            Some(o) => format!("{o}/"),
-            None => return Err("the site has no allowed origins to scan; add one first".into()),
-        },
-    };
-    if raw.len() > 2048 {
-        return Err("at most 2048 characters".into());
-    }
-    let mut parsed = url::Url::parse(&raw).map_err(|e| format!("not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err("an http(s) URL is required".into());
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("credentials in the URL are not allowed".into());
-    }
-    let origin = parsed.origin().ascii_serialization();
-    if !allowed.contains(&origin) {
-        return Err(format!(
-            "{origin} is not one of the site's allowed origins; only those may be scanned"
-        ));
-    }
-    parsed.set_fragment(None);
-    Ok(parsed)
-}
-
 /// The queue in one Redis. Cheap to clone.
 #[derive(Clone)]
-pub struct ScanQueue {
+pub struct RedisQueue {
     client: redis::Client,
     conn: ConnectionManager,
     instance: String,
 }
 
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
-    hex::encode(b)
-}
-
-fn now_ms() -> u64 {
-    crate::clock::now_ms()
-}
-
-impl ScanQueue {
+impl RedisQueue {
     /// Prepares connections to `url`; connects lazily so the server starts
     /// while Redis is still coming up.
     pub fn open(url: &str) -> Result<Self, QueueError> {
@@ -220,22 +112,8 @@ impl ScanQueue {
     /// queueing are one atomic step. The job carries the site id and
     /// declaration.
     pub async fn enqueue(&self, site: &SiteId, spec: JobSpec, max_waiting: usize) -> Result<JobInfo, QueueError> {
-        let created_ms = now_ms();
-        // Sorts like the creation time, unique by its random part.
-        let id = format!("{created_ms:015}-{}", random_hex(6));
-        let job = ScanJob {
-            id: id.clone(),
-            site: Some(site.as_str().to_owned()),
-            url: spec.url.to_string(),
-            max_pages: spec.max_pages,
-            depth: spec.depth,
-            browser_pages: spec.browser_pages,
-            declared: Some(spec.declared),
-        };
-        let raw = serde_json::to_string(&job).expect("a scan job serialises");
-        if raw.len() > MAX_JOB_BYTES {
-            return Err(QueueError::TooLarge(raw.len()));
-        }
+        let url = spec.url.to_string();
+        let NewJob { id, created_ms, raw } = NewJob::new(site, spec)?;
         let key = job_key(&id);
         let index = site_jobs_key(site);
         let mut conn = self.conn.clone();
@@ -250,11 +128,11 @@ impl ScanQueue {
             .key(&key)
             .arg(&id)
             .arg(site.as_str())
-            .arg(spec.url.as_str())
+            .arg(&url)
             .arg(created_ms)
             .arg(&raw)
             .arg(JOB_TTL_SECS)
-            .arg(SITE_JOBS_KEPT)
+            .arg(SITE_JOBS_KEPT as isize)
             .arg(max_waiting)
             .arg(WAITING_WINDOW)
             .arg(job_key(""))
@@ -266,20 +144,23 @@ impl ScanQueue {
         Ok(JobInfo {
             id,
             site: site.as_str().to_owned(),
-            url: spec.url.to_string(),
+            url,
             created_ms,
             status: JobStatus::Queued,
+            stage: JobStage::Queued,
+            pages_done: 0,
+            pages_total: 0,
+            attempts: 0,
+            note: None,
             scan_id: None,
             error: None,
             finished_ms: None,
         })
     }
 
-    /// A job of `site`; `None` when unknown, expired or another site's.
+    /// A job of `site` (a plausible id); `None` when unknown, expired or
+    /// another site's.
     pub async fn job(&self, site: &SiteId, id: &str) -> Result<Option<JobInfo>, QueueError> {
-        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Ok(None);
-        }
         let mut conn = self.conn.clone();
         let fields: HashMap<String, String> = conn.hgetall(job_key(id)).await?;
         if fields.get("site").map(String::as_str) != Some(site.as_str()) {
@@ -307,12 +188,38 @@ impl ScanQueue {
             }
         };
         let num = |v: Option<String>| v.and_then(|s| s.parse().ok());
+        // A running job's progress, as its worker reports it; a worker that
+        // reports none (an older one) is in its static pass as far as we know.
+        let (stage, pages_done, pages_total, note) = match status {
+            JobStatus::Queued => (JobStage::Queued, 0, 0, None),
+            JobStatus::Done => (JobStage::Done, 0, 0, None),
+            JobStatus::Failed => (JobStage::Failed, 0, 0, None),
+            JobStatus::Running => {
+                let mut p: HashMap<String, String> = self.conn.clone().hgetall(progress_key(id)).await?;
+                let stage = p
+                    .get("stage")
+                    .and_then(|s| ScanStage::parse(s))
+                    .filter(|s| matches!(s, ScanStage::StaticPass | ScanStage::BrowserPass | ScanStage::Storing))
+                    .unwrap_or(ScanStage::StaticPass);
+                (
+                    JobStage::from(stage),
+                    num(p.remove("done")).unwrap_or(0),
+                    num(p.remove("total")).unwrap_or(0),
+                    p.remove("note"),
+                )
+            }
+        };
         Ok(JobInfo {
             id: id.to_owned(),
             site: f.remove("site").unwrap_or_default(),
             url: f.remove("url").unwrap_or_default(),
             created_ms: num(f.remove("created_ms")).unwrap_or(0),
             status,
+            stage,
+            pages_done,
+            pages_total,
+            attempts: taken(status, num(f.remove("attempts")).unwrap_or(0)),
+            note: note.or_else(|| f.remove("note")),
             scan_id: f.remove("scan_id").filter(|_| status == JobStatus::Done),
             error: f.remove("error"),
             finished_ms: num(f.remove("finished_ms")),
@@ -508,6 +415,11 @@ impl ScanQueue {
             Some(body) => self.save_report(con, store, &site, id, &body).await?,
         };
         let now = now_ms().to_string();
+        // The worker's note (e.g. no browser pass) outlives its progress.
+        let note: Option<String> = con.hget(progress_key(id), "note").await?;
+        if let Some(note) = note {
+            let _: () = con.hset(&key, "note", bounded_reason(note)).await?;
+        }
         let _: () = match outcome {
             Ok(scan_id) => {
                 con.hset_multiple(
@@ -516,14 +428,8 @@ impl ScanQueue {
                 )
                 .await?
             }
-            Err(mut reason) => {
-                if reason.len() > MAX_ERROR {
-                    let mut end = MAX_ERROR;
-                    while !reason.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    reason.truncate(end);
-                }
+            Err(reason) => {
+                let reason = bounded_reason(reason);
                 tracing::info!(job = %id, reason = %reason, "scan job failed");
                 con.hset_multiple(
                     &key,
@@ -556,23 +462,12 @@ impl ScanQueue {
         }
         let (url, counts) = match crate::service::scan::summarise(body) {
             Ok(x) => x,
-            Err(crate::service::Error::Invalid { field, message }) => {
-                let field = if field.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({field})")
-                };
-                return Ok(Err(format!("the worker's report is invalid{field}: {message}")));
-            }
-            Err(e) => return Ok(Err(format!("the worker's report is invalid: {e}"))),
+            Err(e) => return Ok(Err(invalid_report(e))),
         };
         // The scan id is fixed before saving, so a retry (after a crash or
         // a takeover) saves under the same id and cannot duplicate.
         let key = job_key(id);
-        let digest = hex::encode(&Sha256::digest(id.as_bytes())[..6]);
-        let _: bool = con
-            .hset_nx(&key, "scan_id", ScanMeta::new_id(now_ms(), &digest))
-            .await?;
+        let _: bool = con.hset_nx(&key, "scan_id", scan_id_for(id, now_ms())).await?;
         let _: bool = con.hset_nx(&key, "collected_ms", now_ms()).await?;
         let scan_id: String = con.hget(&key, "scan_id").await?;
         let time_ms: u64 = con.hget::<_, _, Option<u64>>(&key, "collected_ms").await?.unwrap_or(0);
@@ -591,32 +486,14 @@ impl ScanQueue {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_allowed_origins_may_be_scanned() {
-        let allowed = vec!["https://shop.example.nl".to_owned(), "http://127.0.0.1:8080".to_owned()];
-        assert_eq!(check_url(None, &allowed).unwrap().as_str(), "https://shop.example.nl/");
-        assert_eq!(
-            check_url(Some("https://SHOP.example.nl:443/a?b#c"), &allowed)
-                .unwrap()
-                .as_str(),
-            "https://shop.example.nl/a?b"
-        );
-        assert!(check_url(Some("http://127.0.0.1:8080/x"), &allowed).is_ok());
-        for bad in [
-            "http://shop.example.nl/",
-            "https://evil.example/",
-            "http://127.0.0.1:6379/",
-            "http://169.254.169.254/latest/meta-data",
-            "https://user:pw@shop.example.nl/",
-            "file:///etc/passwd",
-            "not a url",
-        ] {
-            assert!(check_url(Some(bad), &allowed).is_err(), "{bad}");
-        }
-        assert!(check_url(None, &[]).is_err());
+/// Times a worker took the job, from the times a worker died on it (the
+/// hash's `attempts`, counted when a dead worker's job is queued again): a
+/// queued job was taken once per death, a running or finished one once
+/// more, except a job failed for having killed [`MAX_ATTEMPTS`] workers.
+fn taken(status: JobStatus, deaths: u64) -> u64 {
+    match status {
+        JobStatus::Queued => deaths,
+        JobStatus::Failed if deaths >= MAX_ATTEMPTS as u64 => deaths,
+        JobStatus::Running | JobStatus::Done | JobStatus::Failed => deaths + 1,
     }
 }
