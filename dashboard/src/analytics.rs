@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use consent_core::analytics::{Day, Period, PeriodError, Report, Tally, percent};
 use consent_core::store::Store;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Deserialize;
 
 use crate::St;
@@ -540,46 +541,52 @@ fn bar_chart(id: &str, title: &str, desc: &str, bars: &[Bar]) -> String {
 }
 
 fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, plotters::coord::Shift>, bars: &[Bar]) -> Result<(), String> {
-    let n = bars.len().max(1) as u32;
+    let n = bars.len().max(1) as f64;
     let longest = bars.iter().map(|b| b.label.chars().count()).max().unwrap_or(4) as u32;
     let mut chart = ChartBuilder::on(root)
         .margin(10)
+        .margin_right(28)
         .x_label_area_size(30)
         .y_label_area_size((longest * 8 + 12).clamp(40, 170))
-        .build_cartesian_2d(0f64..100f64, (0u32..n).into_segmented())
+        .build_cartesian_2d(0f64..100f64, 0f64..n)
         .map_err(|e| e.to_string())?;
-    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .y_labels(0)
         .x_labels(5)
         .x_label_formatter(&|x| format!("{x:.0}%"))
-        .y_labels(n as usize)
-        .y_label_formatter(&|y| match y {
-            SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
         .label_style(("sans-serif", 15).into_font().color(&TEXT))
         .axis_style(TEXT)
         .light_line_style(RGBColor(0xdd, 0xdd, 0xdd))
         .bold_line_style(RGBColor(0xcc, 0xcc, 0xcc))
         .draw()
         .map_err(|e| e.to_string())?;
+    // The bars' labels are drawn beside the axis by hand: plotters' own
+    // category axis cannot hold a single category.
+    let label = ("sans-serif", 15)
+        .into_font()
+        .color(&TEXT)
+        .pos(Pos::new(HPos::Right, VPos::Center));
     for (i, bar) in bars.iter().enumerate() {
+        // The first bar at the top, as the table's first row.
+        let top = n - i as f64;
         let mut at = 0.0;
         for (value, colour) in &bar.parts {
             if *value <= 0.0 {
                 continue;
             }
-            let (y0, y1) = (SegmentValue::Exact(i as u32), SegmentValue::Exact(i as u32 + 1));
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(at, y0), ((at + value).min(100.0), y1)],
+                    [(at, top - 0.85), ((at + value).min(100.0), top - 0.15)],
                     colour.filled(),
                 )))
                 .map_err(|e| e.to_string())?;
             at += value;
         }
+        let (x, y) = chart.backend_coord(&(0.0, top - 0.5));
+        root.draw(&Text::new(bar.label.clone(), (x - 8, y), label.clone()))
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -612,6 +619,7 @@ fn draw_days<DB: DrawingBackend>(
     let days: Vec<Day> = r.days.iter().map(|d| d.day).collect();
     let mut chart = ChartBuilder::on(root)
         .margin(10)
+        .margin_right(28)
         .x_label_area_size(30)
         .y_label_area_size(50)
         .build_cartesian_2d(0u32..n, 0u64..top)

@@ -2,6 +2,7 @@
 //! file). Each test takes its turn at the browser (`e2e::browser::exclusive`),
 //! so only one Chromium runs at a time, as when each file was its own binary.
 
+mod dashboard_a11y;
 mod demo_isolation;
 mod widget_a11y;
 mod widget_api;

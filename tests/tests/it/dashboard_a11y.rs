@@ -1,0 +1,172 @@
+//! The dashboard's analytics page in a real Chromium against the real
+//! `consent-server` binary: axe-core finds no WCAG 2.2 A/AA violations (in
+//! Dutch and in English), the page fits a 320 px screen, and the period
+//! chooser works by keyboard alone, without JavaScript on the page (the
+//! dashboard's CSP allows none).
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use e2e::browser::{Chromium, Launch, eval, exclusive, goto, wait_for};
+use e2e::widget_site::{consent_server_bin, repo_root};
+use e2e::{AdminSession, ServerProcess, http_request};
+use serde_json::{Value, json};
+
+const T: Duration = Duration::from_secs(15);
+
+/// Runs axe-core on the whole document and returns the violations as lines.
+async fn axe(page: &chromiumoxide::Page) -> Result<Vec<String>> {
+    let installed: bool = eval(page, "typeof axe !== 'undefined'").await?;
+    if !installed {
+        let src = std::fs::read_to_string(repo_root().join("tools/node_modules/axe-core/axe.min.js"))
+            .context("axe-core missing: run scripts/setup")?;
+        page.evaluate(src).await?;
+    }
+    eval(
+        page,
+        "axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] })
+           .then(r => r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))",
+    )
+    .await
+}
+
+/// Records one decision of each method on `site` from `origin`.
+async fn decide(port: u16, site: &str, origin: &str) -> Result<()> {
+    let config = http_request(port, "GET", &format!("/api/v1/sites/{site}/config"), &[], None).await?;
+    let config = config.json();
+    let version = config["version"].as_str().context("no version")?.to_owned();
+    let categories: Vec<(String, bool)> = config["config"]["categories"]
+        .as_array()
+        .context("no categories")?
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap_or("").to_owned(), c["required"] == true))
+        .collect();
+    for (method, grant) in [
+        ("accept_all", Some(true)),
+        ("reject_all", Some(false)),
+        ("custom", None),
+    ] {
+        let chosen: serde_json::Map<String, Value> = categories
+            .iter()
+            .filter(|(_, required)| !required)
+            .enumerate()
+            .map(|(i, (id, _))| (id.clone(), Value::Bool(grant.unwrap_or(i == 0))))
+            .collect();
+        let body = json!({"config_version": version, "method": method, "categories": chosen,
+            "language": "nl", "page_path": "/"});
+        let path = format!("/api/v1/sites/{site}/decisions");
+        let res = http_request(port, "POST", &path, &[("Origin", origin)], Some(&body)).await?;
+        if res.status != 201 {
+            bail!("{method}: {} {}", res.status, res.body);
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn analytics_page_has_no_axe_violations_and_works_by_keyboard() -> Result<()> {
+    let _turn = exclusive().await;
+    let bin = consent_server_bin()?;
+    let widget = repo_root().join("consent-widget/dist");
+    let server = ServerProcess::start_fresh(Path::new(&bin), &["--widget-dir", widget.to_str().context("path")?])?;
+    let port = server.port();
+    let admin = AdminSession::login(port, &server.admin_password()).await?;
+    let origin = "https://shop.example";
+    admin.site_with_key("shop", origin, &["decisions:read"]).await?;
+    decide(port, "shop", origin).await?;
+
+    for lang in ["nl-NL,nl", "en-GB,en"] {
+        let chrome = Chromium::launch(Launch {
+            lang: lang.into(),
+            ..Launch::default()
+        })
+        .await?;
+        let page = chrome.page(&format!("{}/dashboard/login", server.base_url())).await?;
+        wait_for(&page, "document.querySelector('input[name=password]')", T).await?;
+        let password = serde_json::to_string(&server.admin_password())?;
+        let _: bool = eval(
+            &page,
+            &format!(
+                "(document.querySelector('input[name=username]').value = 'admin',
+                  document.querySelector('input[name=password]').value = {password},
+                  document.querySelector('input[name=password]').form.submit(), true)"
+            ),
+        )
+        .await?;
+        wait_for(&page, "location.pathname === '/dashboard/'", T).await?;
+        goto(
+            &page,
+            &format!("{}/dashboard/sites/shop/analytics?days=7", server.base_url()),
+        )
+        .await?;
+        wait_for(&page, "document.querySelectorAll('svg.chart').length === 6", T).await?;
+        let v = axe(&page).await?;
+        assert!(v.is_empty(), "{lang}: {v:#?}");
+        let charts: Value = eval(
+            &page,
+            "[...document.querySelectorAll('svg.chart')].map(s => [s.getAttribute('role'), !!s.querySelector('title').textContent, s.closest('section').querySelector('table caption') !== null])",
+        )
+        .await?;
+        for c in charts.as_array().context("charts")? {
+            assert_eq!(
+                c,
+                &json!(["img", true, true]),
+                "{lang}: each chart is labelled, with a table"
+            );
+        }
+
+        // Keyboard: Tab to the "90 days" button and press Enter; the GET
+        // form (no script) loads the 90-day period.
+        let mut found = false;
+        for _ in 0..30 {
+            page.find_element("body").await?.press_key("Tab").await?;
+            let at: String = eval(&page, "document.activeElement.getAttribute('value') || ''").await?;
+            if at == "90" {
+                found = true;
+                break;
+            }
+        }
+        assert!(found, "{lang}: the 90-day button is reachable by Tab");
+        page.find_element("button[value='90']")
+            .await?
+            .press_key("Enter")
+            .await?;
+        wait_for(&page, "location.search === '?days=90'", T).await?;
+        wait_for(
+            &page,
+            "document.querySelectorAll('section#days, section .pair').length > 0 && document.querySelector('#days-h') !== null",
+            T,
+        )
+        .await?;
+        let rows: usize = eval(&page, "document.querySelectorAll('#days-h ~ .pair tbody tr').length").await?;
+        assert_eq!(rows, 90, "{lang}: one row a day");
+
+        // 320 px wide (WCAG 2.2 SC 1.4.10 reflow): nothing scrolls sideways,
+        // and the charts scale to the width.
+        page.execute(SetDeviceMetricsOverrideParams::new(320, 640, 1.0, true))
+            .await?;
+        goto(
+            &page,
+            &format!("{}/dashboard/sites/shop/analytics?days=30", server.base_url()),
+        )
+        .await?;
+        wait_for(&page, "document.querySelectorAll('svg.chart').length === 6", T).await?;
+        let fits: Value = eval(
+            &page,
+            "[document.documentElement.scrollWidth <= 320, [...document.querySelectorAll('svg.chart')].every(s => s.getBoundingClientRect().right <= 320)]",
+        )
+        .await?;
+        let wide: Value = eval(
+            &page,
+            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 320).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
+        )
+        .await?;
+        assert_eq!(fits, json!([true, true]), "{lang}: wider than 320 px: {wide}");
+        let v = axe(&page).await?;
+        assert!(v.is_empty(), "{lang} at 320 px: {v:#?}");
+        chrome.close().await;
+    }
+    Ok(())
+}
