@@ -280,6 +280,8 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    /// Extra environment for redis-server (e.g. a slow-fsync shim in `LD_PRELOAD`).
+    env: Vec<(String, String)>,
 }
 
 impl RedisServer {
@@ -287,13 +289,26 @@ impl RedisServer {
     /// acknowledged write survives `kill -9` of Redis itself, and without
     /// automatic AOF rewrites, as docs/operating.md recommends for production.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with_env(&[])
+    }
+
+    /// [`start`](Self::start) with extra environment variables for
+    /// redis-server, kept across [`restart`](Self::restart)s.
+    pub fn start_with_env(env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_in(&std::env::temp_dir(), env)
+    }
+
+    /// [`start_with_env`](Self::start_with_env) with the data directory
+    /// (the append-only file) inside `parent`, e.g. a tmpfs.
+    pub fn start_in(parent: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let mut last = None;
         // The free port may be taken between probing and binding: retry.
         for _ in 0..5 {
             let mut r = Self {
                 child: None,
                 port: free_port(),
-                dir: tempfile::tempdir()?,
+                dir: tempfile::tempdir_in(parent)?,
+                env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             };
             match r.launch() {
                 Ok(()) => return Ok(r),
@@ -317,6 +332,7 @@ impl RedisServer {
             .args(["--save", ""])
             .args(["--daemonize", "no"])
             .args(["--logfile", ""])
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -9,6 +9,7 @@ mod analytics;
 mod api;
 mod api_fuzz;
 mod dashboard;
+mod faults;
 mod hostile;
 mod log_processes;
 mod openapi;

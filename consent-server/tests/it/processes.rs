@@ -20,7 +20,7 @@ fn start(args: &[&str]) -> ServerProcess {
     ServerProcess::start_fresh(Path::new(BIN), args).unwrap()
 }
 
-async fn demo_decision(client: &reqwest::Client, base: &str) -> Value {
+pub(crate) async fn demo_decision(client: &reqwest::Client, base: &str) -> Value {
     let all = json!({"preferences": true, "analytics": true, "marketing": true});
     common::demo_decision_at(client, base, "accept_all", all, "en").await
 }
@@ -61,7 +61,7 @@ fn load(bases: Vec<String>, body: Value, workers: usize, acked: Acked) -> tokio:
 }
 
 /// Every decision the server holds for the demo site: (consent id, index).
-async fn stored(base: &str, password: &str) -> Vec<(String, u64)> {
+pub(crate) async fn stored(base: &str, password: &str) -> Vec<(String, u64)> {
     let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let res = client
         .post(format!("{base}/api/v1/auth/login"))
@@ -107,7 +107,7 @@ async fn load_then_kill(server: &mut ServerProcess, redis: Option<&mut RedisServ
     acked
 }
 
-fn assert_all_present(acked: &[(String, u64)], stored: &[(String, u64)]) {
+pub(crate) fn assert_all_present(acked: &[(String, u64)], stored: &[(String, u64)]) {
     let stored: BTreeSet<_> = stored.iter().cloned().collect();
     let missing: Vec<_> = acked.iter().filter(|a| !stored.contains(a)).collect();
     assert!(
@@ -118,7 +118,7 @@ fn assert_all_present(acked: &[(String, u64)], stored: &[(String, u64)]) {
     );
 }
 
-fn assert_gap_free(stored: &[(String, u64)]) {
+pub(crate) fn assert_gap_free(stored: &[(String, u64)]) {
     let indexes: Vec<u64> = stored.iter().map(|(_, i)| *i).collect();
     assert_eq!(
         indexes,
