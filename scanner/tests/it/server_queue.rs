@@ -2,8 +2,8 @@
 //! redis-server on a free port, the consent server (in-process, embedded
 //! storage, `--scan-queue` pointing at that Redis), the real
 //! `consent-scan worker` process, and the fixture shop on 127.0.0.1.
-//! Queued over HTTP, polled until done, the stored report read back over
-//! the owner API.
+//! Queued over HTTP, polled until done (the worker's progress reported on
+//! the way), the stored report read back over the owner API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +73,28 @@ async fn server_queues_a_scan_a_worker_process_runs_it_and_the_report_is_stored(
     let out = worker.await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(
+        (done["stage"].clone(), done["attempts"].clone()),
+        (json!("done"), json!(1))
+    );
+    // The worker reported its progress as it went, the last stage being
+    // storing (written before its result).
+    let mut con = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let progress: std::collections::HashMap<String, String> = redis::AsyncCommands::hgetall(
+        &mut con,
+        consent_core::scan_job::progress_key(job["id"].as_str().unwrap()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        progress.get("stage").map(String::as_str),
+        Some("storing"),
+        "{progress:?}"
+    );
 
     let report = e2e::get_with_key(port, done["scan_url"].as_str().unwrap(), &key)
         .await

@@ -112,7 +112,7 @@ async fn worker_takes_jobs_and_puts_reports_back() {
 /// While it waits or works, a worker keeps a heartbeat and is listed in
 /// `keurmerk:scan:workers` (so the server can tell a dead one's leftovers);
 /// a clean stop removes both.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_keeps_a_heartbeat_and_clears_it_on_a_clean_stop() {
     let r = redis();
     let url = format!("redis://127.0.0.1:{}/", r.port);
@@ -127,7 +127,11 @@ async fn worker_keeps_a_heartbeat_and_clears_it_on_a_clean_stop() {
         allow_private_targets: false,
     };
     let u = url.clone();
-    let worker = tokio::spawn(async move { work(&u, "beating", &template, &KnowledgeBase::builtin(), 1).await });
+    // Parsed here, before the worker starts: parsing the knowledge base
+    // inside the task held up this test's Redis replies past their timeout
+    // on a busy machine.
+    let kb = KnowledgeBase::builtin();
+    let worker = tokio::spawn(async move { work(&u, "beating", &template, &kb, 1).await });
     let t = Instant::now();
     loop {
         let alive: bool = con.exists(worker_alive_key("beating")).await.unwrap();
