@@ -383,3 +383,135 @@ async fn kill_9_mid_erasure_leaves_every_erasure_whole() {
     assert_all_present(&acked, &stored);
     assert_gap_free(&stored);
 }
+
+/// `kill -9` in the middle of a schema migration (version 1 to the current
+/// one, 200,000 decisions): the database is left at its old version, sound,
+/// and the next start migrates it whole — every decision there, every
+/// visitor's chain linked right, sealing keys where they were — and the
+/// proof log takes every decision in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_migration_leaves_the_old_version_whole() {
+    use consent_core::{ConsentId, SiteId};
+    const LEAVES: i64 = 200_000;
+    const VISITORS: i64 = 50_000;
+    let data = tempfile::tempdir().unwrap();
+    let db_path = data.path().join("keurmerk.sqlite3");
+    let site = SiteId::parse("a").unwrap();
+    let ids: Vec<ConsentId> = (0..VISITORS)
+        .map(|v| {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&(v as u64 + 1).to_be_bytes());
+            ConsentId::from_random(b)
+        })
+        .collect();
+    {
+        let mut conn = rusqlite::Connection::open(&db_path).unwrap();
+        conn.execute_batch(crate::storage::SCHEMA_V1).unwrap();
+        conn.execute_batch(crate::storage::SCHEMA_V1_V2_REST).unwrap();
+        let tx = conn.transaction().unwrap();
+        {
+            let mut leaf = tx
+                .prepare("INSERT INTO leaves (idx, site, consent_id, time_ms, leaf) VALUES (?1, 'a', ?2, ?3, ?4)")
+                .unwrap();
+            let sample = crate::storage::leaf(&site, &ids[0], 1);
+            for idx in 0..LEAVES {
+                let c = &ids[(idx % VISITORS) as usize];
+                // One leaf body for all: the migration reads indexes, not bodies.
+                leaf.execute(rusqlite::params![idx, c.as_str(), 1000 + idx, &sample])
+                    .unwrap();
+            }
+            let mut visitor = tx
+                .prepare("INSERT INTO visitors (site, consent_id, secret_sha256) VALUES ('a', ?1, ?2)")
+                .unwrap();
+            let mut key = tx
+                .prepare("INSERT INTO sealing_keys (site, consent_id, sealing_key) VALUES ('a', ?1, ?2)")
+                .unwrap();
+            for (v, c) in ids.iter().enumerate() {
+                visitor.execute(rusqlite::params![c.as_str(), &[1u8; 32][..]]).unwrap();
+                // Every third visitor was erased (no key).
+                if v % 3 != 0 {
+                    key.execute(rusqlite::params![c.as_str(), &[(v % 251) as u8; 32][..]])
+                        .unwrap();
+                }
+            }
+        }
+        tx.commit().unwrap();
+    }
+
+    // Start, and kill as soon as the migration has written a good part of
+    // its transaction to the write-ahead log.
+    let wal = data.path().join("keurmerk.sqlite3-wal");
+    let mut child = Command::new(BIN)
+        .args(["--data-dir", data.path().to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{}", e2e::free_port())])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(&wal).map_or(0, |m| m.len()) < 4 << 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    {
+        let conn = rusqlite::Connection::open(&db_path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert!(
+            version <= 1,
+            "the kill came before the migration committed (version {version})"
+        );
+        let leaves: i64 = conn.query_row("SELECT COUNT(*) FROM leaves", [], |r| r.get(0)).unwrap();
+        assert_eq!(leaves, LEAVES);
+    }
+    integrity_check(&db_path);
+
+    let mut server =
+        ServerProcess::start_unlimited(Path::new(BIN), &["--data-dir", data.path().to_str().unwrap()]).unwrap();
+    // The log takes every migrated decision in.
+    let client = reqwest::Client::new();
+    let mut size = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while size < LEAVES as u64 && Instant::now() < deadline {
+        let note = client
+            .get(format!("{}/api/v1/log/checkpoint", server.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        size = note.lines().nth(1).and_then(|l| l.parse().ok()).unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(size >= LEAVES as u64, "checkpoint size {size}");
+    server.kill9();
+
+    integrity_check(&db_path);
+    let conn = rusqlite::Connection::open(&db_path).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert!(version >= 4, "migrated to the current version ({version})");
+    let leaves: i64 = conn.query_row("SELECT COUNT(*) FROM leaves", [], |r| r.get(0)).unwrap();
+    assert_eq!(leaves, LEAVES);
+    // Each leaf points at the visitor's previous one.
+    let wrong: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM leaves WHERE prev IS NOT (CASE WHEN idx >= ?1 THEN idx - ?1 END)",
+            [VISITORS],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(wrong, 0, "every chain linked");
+    let (visitors, keys): (i64, i64) = conn
+        .query_row(
+            "SELECT COUNT(*), COUNT(sealing_key) FROM visitors WHERE site = 'a'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(visitors, VISITORS);
+    assert_eq!(
+        keys,
+        VISITORS - (VISITORS + 2) / 3,
+        "erased visitors stay erased, the others keep their keys"
+    );
+}

@@ -15,7 +15,7 @@ fn site_id(s: &str) -> SiteId {
     SiteId::parse(s).unwrap()
 }
 
-fn leaf(site: &SiteId, consent: &ConsentId, time_ms: u64) -> Vec<u8> {
+pub(crate) fn leaf(site: &SiteId, consent: &ConsentId, time_ms: u64) -> Vec<u8> {
     let config = SiteConfig::starter();
     let d = DecisionRequest {
         consent_id: None,
@@ -521,7 +521,7 @@ async fn redis_unreachable_is_unavailable_and_recovers() {
 }
 
 /// The tables versions 1 and 2 of the embedded schema had alike.
-const SCHEMA_V1_V2_REST: &str = "
+pub(crate) const SCHEMA_V1_V2_REST: &str = "
 CREATE TABLE sites (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE configs (site TEXT NOT NULL, version TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (site, version)) WITHOUT ROWID;
@@ -536,7 +536,7 @@ CREATE TABLE scans (site TEXT NOT NULL, id TEXT NOT NULL, meta TEXT NOT NULL, re
 /// The embedded schema of the first release (version 1, with
 /// [`SCHEMA_V1_V2_REST`]): sealing keys in a
 /// table of their own and leaves indexed by consent id.
-const SCHEMA_V1: &str = "
+pub(crate) const SCHEMA_V1: &str = "
 CREATE TABLE leaves (idx INTEGER PRIMARY KEY, site TEXT NOT NULL, consent_id TEXT NOT NULL,
     time_ms INTEGER NOT NULL, leaf BLOB NOT NULL);
 CREATE INDEX leaves_by_site ON leaves(site, idx);
