@@ -214,6 +214,38 @@ async fn answers_and_core_types_match_the_documented_schemas() {
     let sites = app.json_with_key("/api/v1/owner/sites", &key).await;
     matches_schema(&doc, "get", "/api/v1/owner/sites", &sites);
 
+    // A scan job as queued and while it runs (the embedded queue, the
+    // server's own workers off so the job stays where the test puts it).
+    let jobs = "/api/v1/owner/sites/{site}/scan-jobs";
+    let scans_app = crate::common::spawn_app_with(Kind::Sqlite, |s| s.scan_workers = 0).await;
+    scans_app.create_site("shop", "https://shop.example.nl").await;
+    let key = scans_app.api_key("shop", &["scans:write", "scans:read"]).await;
+    let res = scans_app
+        .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &json!({}))
+        .await;
+    assert_eq!(res.status(), 202);
+    let queued: Value = res.json().await.unwrap();
+    validate(&doc, response_schema(&doc, "post", jobs, 202), &queued, "202").unwrap();
+    let Some(consent_server::scan_queue::ScanQueue::Embedded(queue)) = &scans_app.state.scan_queue else {
+        panic!("the embedded queue")
+    };
+    let leased = queue.next("w").await.unwrap().unwrap();
+    let stage = consent_core::scan_job::ScanStage::BrowserPass;
+    assert!(queue.renew(&leased, stage, 1, 5, Some("a note".into())).await.unwrap());
+    let running = scans_app
+        .json_with_key(queued["status_url"].as_str().unwrap(), &key)
+        .await;
+    assert_eq!(running["stage"], "browser_pass");
+    matches_schema(&doc, "get", "/api/v1/owner/sites/{site}/scan-jobs/{id}", &running);
+    let listed = scans_app
+        .json_with_key("/api/v1/owner/sites/shop/scan-jobs", &key)
+        .await;
+    matches_schema(&doc, "get", jobs, &listed);
+    let mut odd = running.clone();
+    odd["stage"] = json!("running");
+    let job_schema = response_schema(&doc, "get", "/api/v1/owner/sites/{site}/scan-jobs/{id}", 200);
+    assert!(validate(&doc, job_schema, &odd, "x").is_err(), "stages are an enum");
+
     // The validator itself refuses wrong shapes.
     let mut wrong = recorded.clone();
     wrong["index"] = json!("zero");
