@@ -16,7 +16,8 @@
 //!   scanner's workers (Redis keys, the job).
 //! - Proof log (feature `proof`): [`merkle`] (RFC 9162 tree, proofs over any
 //!   store of subtree hashes), [`tile`] (how those hashes are stored),
-//!   [`note`] (C2SP signed notes, Ed25519), [`checkpoint`] (C2SP
+//!   [`note`] (C2SP signed notes, Ed25519), [`cosignature`] (C2SP
+//!   tlog-cosignature: witnesses' cosignature/v1), [`checkpoint`] (C2SP
 //!   tlog-checkpoint), [`tlog_proof`] (C2SP tlog-proof@v1) and [`receipt`]
 //!   (the signed promise returned with every decision).
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -26,6 +27,8 @@ pub mod analytics;
 #[cfg(feature = "proof")]
 pub mod checkpoint;
 pub mod config;
+#[cfg(feature = "proof")]
+pub mod cosignature;
 pub mod decision;
 pub mod id;
 pub mod loader;
