@@ -63,9 +63,9 @@ fn append(site: &SiteId, configs: &[SiteConfig; 2], n: u64, total: u64, now_ms: 
         method,
         categories,
         services: BTreeMap::new(),
-        language: if n % 3 == 0 { "en" } else { "nl" }.into(),
+        language: if n.is_multiple_of(3) { "en" } else { "nl" }.into(),
         page_path: "/".into(),
-        gpc: n % 7 == 0,
+        gpc: n.is_multiple_of(7),
     };
     let mut id = [0u8; 16];
     id[..8].copy_from_slice(&n.to_be_bytes());

@@ -172,6 +172,45 @@ texts! {
     config_version: "Configuratieversie", "Configuration version";
     first_day: "Eerste dag", "First day";
     last_day: "Laatste dag", "Last day";
+    // Proof of a consent.
+    proof: "Bewijs van toestemming", "Proof of consent";
+    consent_id: "Consent-id", "Consent id";
+    consent_id_help:
+        "32 hexadecimale tekens, zoals de bezoeker ze ziet bij \"Download bewijs van mijn keuze\" of de API ze teruggeeft.",
+        "32 hexadecimal characters, as the visitor sees them with \"Download proof of my choice\" or the API returns them.";
+    look_up: "Opzoeken", "Look up";
+    bad_consent_id: "Geen consent-id: dat zijn 32 hexadecimale tekens (0-9, a-f).", "Not a consent id: that is 32 hexadecimal characters (0-9, a-f).";
+    no_such_consent: "Deze site heeft geen keuzes onder deze consent-id.", "This site has no decisions under this consent id.";
+    decisions_of: "Keuzes van", "Decisions of";
+    newest_shown: "de nieuwste 100", "the newest 100";
+    download_bundle: "Bewijsbundel downloaden (JSON)", "Download the proof bundle (JSON)";
+    refused: "Geweigerd", "Refused";
+    services: "Diensten", "Services";
+    leaf: "Logindex", "Log index";
+    yes: "ja", "yes";
+    no: "nee", "no";
+    what_it_proves: "Wat dit bewijst", "What this proves";
+    proves_1:
+        "Elke keuze staat als record in een openbaar, alleen-aanvullend transparantielog (een Merkle-boom zoals bij Certificate Transparency, RFC 9162). De bewijsbundel bevat het record en een inclusiebewijs naar een door het log ondertekend controlepunt.",
+        "Every decision is a record in a public, append-only transparency log (a Merkle tree as in Certificate Transparency, RFC 9162). The proof bundle holds the record and an inclusion proof up to a checkpoint the log signed.";
+    proves_2:
+        "Wie de bundel en de verificatiesleutel van het log heeft, kan zonder ons en zonder netwerk nagaan dat precies deze keuze (categorieën, diensten, methode, GPC, configuratieversie, tijd) in het log staat op deze plaats.",
+        "Anyone holding the bundle and the log's verifier key can check, without us and offline, that exactly this decision (categories, services, method, GPC, configuration version, time) is in the log at this place.";
+    proves_3:
+        "Omdat het log alleen aangevuld wordt en elk controlepunt ondertekend is, kan niemand, ook de beheerder niet, een vastgelegde keuze later stilletjes wijzigen of verwijderen zonder dat een controle dat ziet.",
+        "Because the log only grows and every checkpoint is signed, nobody, the operator included, can later quietly change or remove a recorded decision without a check noticing.";
+    proves_not:
+        "Het bewijst niet wie de bezoeker is: persoonlijke velden zijn versleuteld per bezoeker en na wissen onleesbaar, terwijl het bewijs geldig blijft. En het bewijst niet dat de website zich daarna aan de keuze hield; dat controleert de scanner.",
+        "It does not prove who the visitor is: personal fields are sealed per visitor and unreadable once erased, while the proof stays valid. Nor does it prove the website honoured the choice afterwards; the scanner checks that.";
+    the_log: "Het log", "The log";
+    log_size: "Keuzes in het laatste controlepunt", "Decisions in the latest checkpoint";
+    verifier_key: "Verificatiesleutel", "Verifier key";
+    latest_checkpoint: "Laatste controlepunt", "Latest checkpoint";
+    verify_with: "Controleer een gedownloade bundel met:", "Check a downloaded bundle with:";
+    verify_exit:
+        "Het commando meldt valid en eindigt met 0 als elk bewijs klopt, en met 1 (en de reden) als er één niet klopt.",
+        "The command prints valid and exits 0 when every proof holds, and 1 (with the reason) when one does not.";
+    no_checkpoint: "Het log heeft nog geen controlepunt gepubliceerd.", "The log has not published a checkpoint yet.";
 }
 
 impl Texts {

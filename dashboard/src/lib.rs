@@ -6,6 +6,7 @@
 //! - `session`: logging in and out; the logged-in-session extractor and CSRF-checked forms.
 //! - `sites`: the site list and a site's page.
 //! - `analytics`: a site's consent analytics (charts, tables, CSV).
+//! - `proof`: a consent id's decisions, proof bundle and how to verify it.
 //! - `config`: the configuration editor and "Declare it".
 //! - `scans`: scans, scan jobs ("Scan now") and findings.
 //! - `page`: what every page shares: the frame, rendering, problems, escaping.
@@ -27,6 +28,7 @@ mod config;
 pub mod host;
 mod i18n;
 mod page;
+mod proof;
 mod scans;
 mod session;
 mod sites;
@@ -46,6 +48,7 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites/{site}", get(sites::show::<S>))
         .route("/sites/{site}/analytics", get(analytics::show::<S>))
         .route("/sites/{site}/analytics/{file}", get(analytics::csv::<S>))
+        .route("/sites/{site}/proof", get(proof::show::<S>))
         .route("/sites/{site}/config", get(config::edit::<S>).post(config::save::<S>))
         .route("/sites/{site}/declare", post(config::declare::<S>))
         .route("/sites/{site}/scans", get(scans::list::<S>))

@@ -16,6 +16,7 @@ mod openapi;
 mod owner;
 mod processes;
 mod proof_log;
+mod proof_page;
 mod scan_queue;
 mod scan_queue_processes;
 mod scans;

@@ -1,4 +1,4 @@
-//! The dashboard's analytics page in a real Chromium against the real
+//! The dashboard's analytics and proof pages in a real Chromium against the real
 //! `consent-server` binary: axe-core finds no WCAG 2.2 A/AA violations (in
 //! Dutch and in English), the page fits a 320 px screen, and the period
 //! chooser works by keyboard alone, without JavaScript on the page (the
@@ -32,8 +32,8 @@ async fn axe(page: &chromiumoxide::Page) -> Result<Vec<String>> {
     .await
 }
 
-/// Records one decision of each method on `site` from `origin`.
-async fn decide(port: u16, site: &str, origin: &str) -> Result<()> {
+/// Records one decision of each method on `site` from `origin`; the last one's consent id.
+async fn decide(port: u16, site: &str, origin: &str) -> Result<String> {
     let config = http_request(port, "GET", &format!("/api/v1/sites/{site}/config"), &[], None).await?;
     let config = config.json();
     let version = config["version"].as_str().context("no version")?.to_owned();
@@ -43,6 +43,7 @@ async fn decide(port: u16, site: &str, origin: &str) -> Result<()> {
         .iter()
         .map(|c| (c["id"].as_str().unwrap_or("").to_owned(), c["required"] == true))
         .collect();
+    let mut consent_id = String::new();
     for (method, grant) in [
         ("accept_all", Some(true)),
         ("reject_all", Some(false)),
@@ -61,8 +62,9 @@ async fn decide(port: u16, site: &str, origin: &str) -> Result<()> {
         if res.status != 201 {
             bail!("{method}: {} {}", res.status, res.body);
         }
+        consent_id = res.json()["consent_id"].as_str().context("no consent id")?.to_owned();
     }
-    Ok(())
+    Ok(consent_id)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -75,7 +77,7 @@ async fn analytics_page_has_no_axe_violations_and_works_by_keyboard() -> Result<
     let admin = AdminSession::login(port, &server.admin_password()).await?;
     let origin = "https://shop.example";
     admin.site_with_key("shop", origin, &["decisions:read"]).await?;
-    decide(port, "shop", origin).await?;
+    let consent_id = decide(port, "shop", origin).await?;
 
     for lang in ["nl-NL,nl", "en-GB,en"] {
         let chrome = Chromium::launch(Launch {
@@ -166,6 +168,22 @@ async fn analytics_page_has_no_axe_violations_and_works_by_keyboard() -> Result<
         assert_eq!(fits, json!([true, true]), "{lang}: wider than 320 px: {wide}");
         let v = axe(&page).await?;
         assert!(v.is_empty(), "{lang} at 320 px: {v:#?}");
+
+        // The proof page of a consent id, once the log has a checkpoint.
+        let proof = format!(
+            "{}/dashboard/sites/shop/proof?consent_id={consent_id}",
+            server.base_url()
+        );
+        goto(&page, &proof).await?;
+        wait_for(&page, "document.querySelector('#history-caption') !== null", T).await?;
+        let v = axe(&page).await?;
+        assert!(v.is_empty(), "{lang}, proof page at 320 px: {v:#?}");
+        let wide: Vec<String> = eval(
+            &page,
+            "[...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > 320).map(e => e.tagName + ' ' + Math.round(e.getBoundingClientRect().right))",
+        )
+        .await?;
+        assert!(wide.is_empty(), "{lang}: the proof page is wider than 320 px: {wide:?}");
         chrome.close().await;
     }
     Ok(())

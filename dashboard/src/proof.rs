@@ -1,0 +1,141 @@
+//! Proof of a consent: look up a consent id of a site and see its decisions
+//! over time, download their proof bundles, read in plain words what such a
+//! proof shows, and find the log's latest checkpoint and verifier key with
+//! the one `keurmerk-verify` command that checks a downloaded bundle.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use consent_core::store::{DecisionQuery, LoggedDecision, Store};
+use consent_core::{ConsentId, Method};
+use serde::Deserialize;
+
+use crate::St;
+use crate::host::LogState;
+use crate::i18n::Texts;
+use crate::page::{self, Frame, Utc};
+use crate::session::LoggedIn;
+use crate::sites;
+
+/// The most decisions of one consent id the page lists (newest first); the
+/// proof bundle download has them all.
+const SHOWN: usize = 100;
+
+/// `?consent_id=…`, a string so a bad one gets our message.
+#[derive(Deserialize, Default)]
+pub struct Lookup {
+    consent_id: Option<String>,
+}
+
+/// A decision as the page lists it.
+struct Row {
+    index: u64,
+    time: Utc,
+    method: &'static str,
+    granted: Vec<String>,
+    refused: Vec<String>,
+    services: String,
+    gpc: bool,
+    version: String,
+}
+
+#[derive(Template)]
+#[template(path = "proof.html")]
+struct ProofPage<'a> {
+    t: &'static Texts,
+    frame: Frame<'a>,
+    site: &'a str,
+    /// What was typed, to show again.
+    asked: String,
+    /// The consent id looked up, once it parsed.
+    consent_id: Option<String>,
+    problem: Option<&'static str>,
+    rows: Vec<Row>,
+    more: bool,
+    log: Option<LogState>,
+}
+
+fn method(t: &Texts, m: Method) -> &'static str {
+    match m {
+        Method::AcceptAll => t.accept_all,
+        Method::RejectAll => t.reject_all,
+        Method::Custom => t.custom_choice,
+        Method::Withdrawal => t.withdrawal,
+        Method::Gpc => t.gpc_applied,
+    }
+}
+
+fn row(t: &Texts, d: LoggedDecision) -> Row {
+    let r = d.record;
+    let (granted, refused): (Vec<_>, Vec<_>) = r.categories.into_iter().partition(|(_, g)| *g);
+    Row {
+        index: d.index,
+        time: Utc(r.time_ms),
+        method: method(t, r.method),
+        granted: granted.into_iter().map(|(c, _)| c).collect(),
+        refused: refused.into_iter().map(|(c, _)| c).collect(),
+        services: r
+            .services
+            .iter()
+            .map(|(s, g)| format!("{s}={}", if *g { "✓" } else { "✗" }))
+            .collect::<Vec<_>>()
+            .join(", "),
+        gpc: r.gpc,
+        version: r.config_version.0,
+    }
+}
+
+/// `GET /sites/{site}/proof[?consent_id=…]`.
+pub async fn show<S: Store>(
+    State(dash): St<S>,
+    me: LoggedIn,
+    Path(site): Path<String>,
+    Query(q): Query<Lookup>,
+) -> Response {
+    let site = match sites::find(&dash.store, &site).await {
+        Ok(site) => site,
+        Err(problem) => return me.problem(problem),
+    };
+    let t = me.t;
+    // Bounded before parsing: a consent id is short.
+    let asked: String = q.consent_id.unwrap_or_default().trim().chars().take(100).collect();
+    let (mut status, mut problem, mut rows, mut more, mut consent_id) = (StatusCode::OK, None, Vec::new(), false, None);
+    if !asked.is_empty() {
+        match ConsentId::parse(&asked) {
+            Err(_) => (status, problem) = (StatusCode::BAD_REQUEST, Some(t.bad_consent_id)),
+            Ok(id) => {
+                let query = DecisionQuery {
+                    consent_id: Some(id.clone()),
+                    newest_first: true,
+                    limit: SHOWN + 1,
+                    ..Default::default()
+                };
+                let mut found = match dash.store.decisions(&site.id, &query).await {
+                    Ok(found) => found,
+                    Err(e) => return me.problem(e.into()),
+                };
+                more = found.len() > SHOWN;
+                found.truncate(SHOWN);
+                if found.is_empty() {
+                    (status, problem) = (StatusCode::NOT_FOUND, Some(t.no_such_consent));
+                } else {
+                    rows = found.into_iter().map(|d| row(t, d)).collect();
+                    consent_id = Some(id.to_string());
+                }
+            }
+        }
+    }
+    let page = ProofPage {
+        t,
+        frame: me.frame(t.proof).about(site.id.as_str()),
+        site: site.id.as_str(),
+        asked,
+        consent_id,
+        problem,
+        rows,
+        more,
+        log: dash.host.log_state().await,
+    };
+    page::render(status, &page)
+}
