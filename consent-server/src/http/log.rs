@@ -174,13 +174,16 @@ pub struct LeafView {
         (status = 200, description = "The record at this leaf (owners see their own site's leaves only)", body = LeafView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 404, description = "No such leaf, or not one of the caller's site", body = ErrorBody),
+        (status = 422, description = "The index is not a non-negative integer", body = ErrorBody),
     ),
     security(("api_key" = ["decisions:read"]), ("session" = [])))]
 pub async fn leaf(
     State(app): State<AppState>,
     who: Principal,
-    Path(index): Path<u64>,
+    index: Result<Path<u64>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<LeafView>, ApiError> {
+    // axum's own rejection is a plain-text 400 the contract does not know.
+    let Path(index) = index.map_err(|e| ApiError::invalid("index", e.body_text()))?;
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
     let bytes = app
@@ -214,6 +217,7 @@ async fn decisions_of(app: &AppState, site: &SiteId, consent: &ConsentId) -> Res
 
 /// A page of a visitor's own decisions, newest first.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VisitorPage {
     /// Decisions per page, 1-1000 [default: 100].
     pub limit: Option<usize>,
@@ -295,6 +299,7 @@ fn parse_ids(site: &str, consent: &str) -> Result<(SiteId, ConsentId), ApiError>
         (status = 200, description = "A JSON array of proof bundles `{record: base64 canonical bytes, proof: tlog-proof@v1 text}`, one per decision already in a checkpoint; `keurmerk-verify proof` checks them offline. `Retry-After` is set when newer decisions are not yet checkpointed."),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No `decisions:read` on this site", body = ErrorBody),
+        (status = 404, description = "A malformed site or consent id", body = ErrorBody),
     ),
     security(("api_key" = ["decisions:read"]), ("session" = [])))]
 pub async fn owner_proofs(
@@ -419,6 +424,8 @@ pub struct VisitorData {
         (status = 200, description = "The visitor's decisions with their personal fields decrypted (right of access), newest first, a page at a time", body = VisitorData),
         (status = 401, description = "No secret sent", body = ErrorBody),
         (status = 403, description = "Consent id and secret do not match", body = ErrorBody),
+        (status = 404, description = "No such site", body = ErrorBody),
+        (status = 422, description = "`limit` out of range or a malformed query", body = ErrorBody),
     ))]
 pub async fn visitor_decisions(
     State(app): State<AppState>,
@@ -466,7 +473,10 @@ async fn visitor_decisions_inner(
         ("x-keurmerk-secret" = String, Header, description = "The secret given with the consent id"), VisitorPage),
     responses(
         (status = 200, description = "A JSON array of proof bundles for the visitor's decisions already in a checkpoint, newest first, a page at a time (see the owner variant); `Keurmerk-Next-Before` gives the next page's `before`"),
+        (status = 401, description = "No secret sent", body = ErrorBody),
         (status = 403, description = "Consent id and secret do not match", body = ErrorBody),
+        (status = 404, description = "No such site", body = ErrorBody),
+        (status = 422, description = "`limit` out of range or a malformed query", body = ErrorBody),
     ))]
 pub async fn visitor_proofs(
     State(app): State<AppState>,
@@ -492,7 +502,9 @@ pub async fn visitor_proofs(
         ("x-keurmerk-secret" = String, Header, description = "The secret given with the consent id")),
     responses(
         (status = 204, description = "Erased: the key sealing the visitor's personal fields is destroyed. The records stay in the log as ciphertext, so every proof still verifies; this consent id cannot record new decisions."),
+        (status = 401, description = "No secret sent", body = ErrorBody),
         (status = 403, description = "Consent id and secret do not match", body = ErrorBody),
+        (status = 404, description = "No such site", body = ErrorBody),
         (status = 429, description = "Too many erasures from this client (see Retry-After)", body = ErrorBody),
     ))]
 pub async fn erase(

@@ -262,7 +262,7 @@ pub struct ScanJobList {
 
 #[utoipa::path(post, path = "/api/v1/owner/sites/{site}/scan-jobs", tag = "owner",
     params(("site" = String, Path, description = "Site id")),
-    request_body(content = ScanJobRequest, description = "What to scan; an empty object scans the first allowed origin with the worker's defaults"),
+    request_body(content = Option<ScanJobRequest>, description = "What to scan; an empty object or no body at all scans the first allowed origin with the worker's defaults"),
     responses(
         (status = 202, description = "Queued; poll `status_url`", body = ScanJobView),
         (status = 401, description = "Not authenticated", body = ErrorBody),
@@ -302,6 +302,7 @@ pub async fn enqueue(
         (status = 200, description = "The site's recent scan jobs, newest first", body = ScanJobList),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
+        (status = 404, description = "No such site", body = ErrorBody),
         (status = 503, description = "The scan queue (Redis, or the embedded storage) is unavailable", body = ErrorBody),
     ),
     security(("api_key" = ["scans:read"]), ("session" = [])))]

@@ -17,6 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
+use consent_server::settings::StorageSettings;
 use serde_json::{Value, json};
 
 use crate::common::{Kind, TestApp, spawn_app_with};
@@ -93,9 +94,17 @@ async fn run(app: &TestApp, dir: &Path, name: &str, config: &str, args: &[&str])
 }
 
 async fn contract(kind: Kind) {
-    // No scan workers: queued scans stay queued instead of crawling
-    // whatever URL the generator made up.
-    let app = spawn_app_with(kind, |s| s.scan_workers = 0).await;
+    let app = spawn_app_with(kind, |s| {
+        // No scan workers: queued scans stay queued instead of crawling
+        // whatever URL the generator made up.
+        s.scan_workers = 0;
+        // The binary's default: on Redis storage the scan queue is on the
+        // same Redis (`--scan-queue` defaults to the `--redis` URL).
+        if let StorageSettings::Redis { url, .. } = &s.storage {
+            s.scan_queue = Some(url.clone());
+        }
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
 
     // A visitor with a decision, so the visitor and proof operations reach
