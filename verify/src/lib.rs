@@ -44,8 +44,10 @@
 #![warn(missing_docs)]
 
 pub mod monitor;
+pub mod witness;
 
 use consent_core::checkpoint::{self, Checkpoint, CheckpointError};
+use consent_core::cosignature::{CosignatureError, CosignatureVerifier, WitnessPolicy};
 use consent_core::merkle::{VerifyError, verify_consistency};
 use consent_core::note::NoteVerifier;
 use consent_core::tlog_proof::{BundleError, MAX_BUNDLE_BYTES, ProofBundle, TlogProofError, parse_hash_lines};
@@ -57,30 +59,65 @@ pub struct VerifiedBundle {
     pub index: u64,
     /// The signed checkpoint the record was proven to be in.
     pub checkpoint: Checkpoint,
+    /// The trusted witnesses that cosigned that checkpoint (empty without a
+    /// witness policy).
+    pub cosigned_by: Vec<String>,
+}
+
+/// Why a bundle was refused: its proof, or the witness policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleRefused {
+    /// The bundle is malformed or its proof does not verify.
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
+    /// The checkpoint lacks the cosignatures the policy requires.
+    #[error("checkpoint not witnessed as required: {0}")]
+    Witnesses(#[from] CosignatureError),
 }
 
 /// Verifies a bundle file's content: one bundle or an array of bundles.
 pub fn verify_bundles(json: &[u8], key: &NoteVerifier) -> Result<Vec<VerifiedBundle>, (usize, BundleError)> {
+    verify_bundles_witnessed(json, key, &WitnessPolicy::default()).map_err(|(i, e)| match e {
+        BundleRefused::Bundle(b) => (i, b),
+        // The empty policy asks for nothing.
+        BundleRefused::Witnesses(w) => (i, BundleError::Malformed(w.to_string())),
+    })
+}
+
+/// [`verify_bundles`], and each bundle's checkpoint must carry valid
+/// cosignatures by at least the policy's quorum of its witnesses.
+pub fn verify_bundles_witnessed(
+    json: &[u8],
+    key: &NoteVerifier,
+    policy: &WitnessPolicy,
+) -> Result<Vec<VerifiedBundle>, (usize, BundleRefused)> {
     if json.len() > MAX_BUNDLE_BYTES * 64 {
-        return Err((0, BundleError::TooLarge));
+        return Err((0, BundleError::TooLarge.into()));
     }
     let trimmed = json.iter().position(|b| !b.is_ascii_whitespace()).map(|i| json[i]);
     let bundles: Vec<ProofBundle> = if trimmed == Some(b'[') {
-        serde_json::from_slice(json).map_err(|e| (0, BundleError::Malformed(e.to_string())))?
+        serde_json::from_slice(json).map_err(|e| (0, BundleError::Malformed(e.to_string()).into()))?
     } else {
-        vec![ProofBundle::parse(json).map_err(|e| (0, e))?]
+        vec![ProofBundle::parse(json).map_err(|e| (0, e.into()))?]
     };
     if bundles.is_empty() {
-        return Err((0, BundleError::Malformed("no bundles in the array".into())));
+        return Err((0, BundleError::Malformed("no bundles in the array".into()).into()));
     }
     bundles
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let (proof, cp) = b.verify(key).map_err(|e| (i, e))?;
+            let (proof, cp) = b.verify(key).map_err(|e| (i, e.into()))?;
+            let cosigned_by = policy
+                .check(&proof.checkpoint)
+                .map_err(|e| (i, e.into()))?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
             Ok(VerifiedBundle {
                 index: proof.index,
                 checkpoint: cp,
+                cosigned_by,
             })
         })
         .collect()
@@ -101,6 +138,9 @@ pub enum ConsistencyError {
     /// The proof does not show the older tree is a prefix of the newer one.
     #[error("the log is not append-only: {0}")]
     Inconsistent(VerifyError),
+    /// A checkpoint lacks the cosignatures the witness policy requires.
+    #[error("checkpoint not witnessed as required: {0}")]
+    Witnesses(CosignatureError),
 }
 
 /// Verifies two signed checkpoints and the consistency proof between them.
@@ -115,6 +155,52 @@ pub fn verify_consistency_files(
     let proof = parse_hash_lines(proof).map_err(ConsistencyError::ProofFile)?;
     verify_consistency(old.size, new.size, &old.root, &new.root, &proof).map_err(ConsistencyError::Inconsistent)?;
     Ok((old, new))
+}
+
+/// [`verify_consistency_files`], and both checkpoints must satisfy the
+/// witness policy.
+pub fn verify_consistency_witnessed(
+    key: &NoteVerifier,
+    policy: &WitnessPolicy,
+    old: &str,
+    new: &str,
+    proof: &str,
+) -> Result<(Checkpoint, Checkpoint), ConsistencyError> {
+    let both = verify_consistency_files(key, old, new, proof)?;
+    for note in [old, new] {
+        policy.check(note).map_err(ConsistencyError::Witnesses)?;
+    }
+    Ok(both)
+}
+
+/// Each `--witness` key, with its monitoring URL when one was given.
+pub type WitnessKeys = Vec<(CosignatureVerifier, Option<String>)>;
+
+/// Builds a witness policy from `--witness` values (each a cosignature/v1
+/// vkey or a file holding one; a `=URL` suffix is cut off and returned) and
+/// `--quorum` (default: every witness given).
+pub fn load_policy(
+    witnesses: &[String],
+    quorum: Option<usize>,
+) -> anyhow::Result<(WitnessPolicy, WitnessKeys)> {
+    let mut keys = Vec::new();
+    for w in witnesses {
+        let (vkey, url) = match w.split_once('=') {
+            Some((k, u)) if u.starts_with("http://") || u.starts_with("https://") => (k, Some(u.to_owned())),
+            _ => (w.as_str(), None),
+        };
+        let text = if vkey.contains('+') && !std::path::Path::new(vkey).exists() {
+            vkey.to_owned()
+        } else {
+            read_bounded(std::path::Path::new(vkey), 4096)?
+        };
+        let v = CosignatureVerifier::parse(text.trim()).map_err(|e| anyhow::anyhow!("--witness {vkey}: {e}"))?;
+        keys.push((v, url));
+    }
+    let quorum = quorum.unwrap_or(keys.len());
+    let policy = WitnessPolicy::new(keys.iter().map(|(k, _)| k.clone()).collect(), quorum)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((policy, keys))
 }
 
 /// Reads `--key`: the key string itself, or a file holding it.

@@ -6,14 +6,28 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use keurmerk_verify::monitor::{Monitor, MonitorError, Observation};
-use keurmerk_verify::{load_key, read_bounded, verify_bundles, verify_consistency_files};
+use keurmerk_verify::monitor::{Monitor, MonitorError, Observation, WitnessView};
+use keurmerk_verify::{load_key, load_policy, read_bounded, verify_bundles_witnessed, verify_consistency_witnessed};
 
 #[derive(Parser)]
 #[command(name = "keurmerk-verify", about = "Verify Keurmerk consent proofs offline", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// The witness policy: which witnesses' cosignatures a checkpoint needs.
+#[derive(clap::Args, Clone, Default)]
+struct Policy {
+    /// A witness whose cosignature/v1 counts: its vkey
+    /// (`name+keyid+base64(0x04 ‖ key)`) or a file holding it. Repeatable.
+    /// For `monitor`, `VKEY=URL` also compares the log with what the
+    /// witness at URL cosigned.
+    #[arg(long = "witness")]
+    witnesses: Vec<String>,
+    /// How many of the witnesses must have validly cosigned (default: all).
+    #[arg(long)]
+    quorum: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -25,6 +39,8 @@ enum Command {
         key: String,
         #[arg(long)]
         bundle: PathBuf,
+        #[command(flatten)]
+        policy: Policy,
     },
     /// Verify a receipt (the signed promise returned with a decision), and
     /// optionally that it is for a record (its canonical bytes in a file).
@@ -44,6 +60,8 @@ enum Command {
         old_checkpoint: PathBuf,
         new_checkpoint: PathBuf,
         proof_file: PathBuf,
+        #[command(flatten)]
+        policy: Policy,
     },
     /// Watch a live log: alarm on a bad signature or inconsistent checkpoints.
     Monitor {
@@ -58,6 +76,36 @@ enum Command {
         /// Stop after this many polls (default: run until an alarm).
         #[arg(long)]
         count: Option<u64>,
+        #[command(flatten)]
+        policy: Policy,
+    },
+    /// Run a C2SP tlog-witness: cosign the given logs' checkpoints while
+    /// each extends the last one cosigned (POST /add-checkpoint).
+    Witness {
+        /// Address to listen on, e.g. 127.0.0.1:7380 (port 0: any; the
+        /// address is printed on the first line of standard output).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// The witness's signing key (`PRIVATE+KEY+…`, see `witness-keygen`).
+        #[arg(long)]
+        key_file: PathBuf,
+        /// Where the latest cosigned checkpoint of each log is kept.
+        #[arg(long)]
+        state_dir: PathBuf,
+        /// A log to witness: its verifier key (the key's name is the
+        /// origin) or a file holding it. Repeatable.
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
+    },
+    /// Create a witness key: writes the private key to OUT (mode 0600,
+    /// never overwritten) and prints the verifier key to give to logs and
+    /// verifiers.
+    WitnessKeygen {
+        /// The witness's name, e.g. witness.example.org/w1
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -77,10 +125,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Proof { key, bundle } => {
+        Command::Proof { key, bundle, policy } => {
             let key = load_key(&key)?;
+            let (policy, _) = load_policy(&policy.witnesses, policy.quorum)?;
             let json = read_bounded(&bundle, 4 * 1024 * 1024)?;
-            match verify_bundles(json.as_bytes(), &key) {
+            match verify_bundles_witnessed(json.as_bytes(), &key, &policy) {
                 Ok(all) => {
                     for v in &all {
                         println!(
@@ -90,6 +139,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                             v.checkpoint.size,
                             hex(&v.checkpoint.root)
                         );
+                        if !v.cosigned_by.is_empty() {
+                            println!("witnessed by: {}", v.cosigned_by.join(", "));
+                        }
                     }
                     println!("valid");
                     Ok(0)
@@ -137,12 +189,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             old_checkpoint,
             new_checkpoint,
             proof_file,
+            policy,
         } => {
             let key = load_key(&key)?;
+            let (policy, _) = load_policy(&policy.witnesses, policy.quorum)?;
             let old = read_bounded(&old_checkpoint, 64 * 1024)?;
             let new = read_bounded(&new_checkpoint, 64 * 1024)?;
             let proof = read_bounded(&proof_file, 64 * 1024)?;
-            match verify_consistency_files(&key, &old, &new, &proof) {
+            match verify_consistency_witnessed(&key, &policy, &old, &new, &proof) {
                 Ok((o, n)) => {
                     println!(
                         "valid: tree size {} extends tree size {} of {}",
@@ -162,28 +216,88 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             key,
             interval,
             count,
+            policy,
         } => {
             let key = load_key(&key)?;
+            let (policy, witnesses) = load_policy(&policy.witnesses, policy.quorum)?;
             anyhow::ensure!(interval.is_finite() && interval >= 0.0, "--interval must be ≥ 0");
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("starting the runtime")?;
-            rt.block_on(monitor(&url, key, Duration::from_secs_f64(interval), count))
+            let mut m = Monitor::new(&url, key)
+                .with_witnesses(witnesses.into_iter().filter_map(|(k, u)| u.map(|u| (k, u))).collect());
+            rt.block_on(monitor(&mut m, &url, &policy, Duration::from_secs_f64(interval), count))
+        }
+        Command::Witness {
+            listen,
+            key_file,
+            state_dir,
+            logs,
+        } => {
+            let signer = consent_core::cosignature::CosignatureSigner::parse(read_bounded(&key_file, 4096)?.trim())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", key_file.display()))?;
+            let logs = logs.iter().map(|l| load_key(l)).collect::<anyhow::Result<Vec<_>>>()?;
+            let witness = keurmerk_verify::witness::Witness::new(signer, logs, &state_dir)
+                .with_context(|| format!("state directory {}", state_dir.display()))?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("listening on {listen}"))?;
+                println!("listening on {}", listener.local_addr()?);
+                eprintln!("witness key: {}", witness.signer().verifier());
+                axum::serve(listener, keurmerk_verify::witness::router(std::sync::Arc::new(witness)))
+                    .await
+                    .context("serving")?;
+                Ok(0)
+            })
+        }
+        Command::WitnessKeygen { name, out } => {
+            use std::io::Write as _;
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let mut seed = [0u8; 32];
+            getrandom(&mut seed)?;
+            let signer = consent_core::cosignature::CosignatureSigner::from_seed(&name, &seed)
+                .map_err(|e| anyhow::anyhow!("--name {name:?}: {e}"))?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&out)
+                .with_context(|| format!("creating {}", out.display()))?;
+            f.write_all(format!("{}\n", signer.to_private_string()).as_bytes())?;
+            f.sync_all()?;
+            println!("{}", signer.verifier());
+            Ok(0)
         }
     }
 }
 
+/// A fresh seed from the operating system's generator.
+fn getrandom(buf: &mut [u8]) -> anyhow::Result<()> {
+    use std::io::Read as _;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .context("reading /dev/urandom")
+}
+
 async fn monitor(
+    m: &mut Monitor,
     url: &str,
-    key: consent_core::note::NoteVerifier,
+    policy: &consent_core::cosignature::WitnessPolicy,
     interval: Duration,
     count: Option<u64>,
 ) -> anyhow::Result<u8> {
-    let mut m = Monitor::new(url, key);
     let mut polls = 0u64;
     loop {
-        match m.poll().await {
+        let polled = m.poll().await;
+        let fresh = polled.is_ok();
+        match polled {
             Ok(Observation::First(cp)) => println!("checkpoint: size {} root {}", cp.size, hex(&cp.root)),
             Ok(Observation::Unchanged(cp)) => println!("unchanged: size {}", cp.size),
             Ok(Observation::Grew { from, to }) => println!("consistent: size {from} -> {}", to.size),
@@ -196,6 +310,37 @@ async fn monitor(
                 return Ok(INVALID);
             }
             Err(e @ MonitorError::Fetch(_)) => eprintln!("warning: {e}"),
+        }
+        if fresh && policy.quorum() > 0 {
+            // Just published checkpoints are cosigned a moment later: a
+            // missing quorum is reported, not an alarm.
+            match policy.check(m.served_note().unwrap_or_default()) {
+                Ok(by) => println!(
+                    "witnessed by: {}",
+                    by.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                Err(e) => println!("not yet witnessed as required: {e}"),
+            }
+        }
+        if fresh {
+            match m.check_witnesses().await {
+                Ok(views) => {
+                    for v in views {
+                        match v {
+                            WitnessView::Consistent { witness, size } => {
+                                println!("witness {witness}: cosigned size {size}, consistent")
+                            }
+                            WitnessView::Nothing { witness } => println!("witness {witness}: nothing cosigned yet"),
+                        }
+                    }
+                }
+                Err(MonitorError::Alarm(msg)) => {
+                    println!("ALARM: {msg}");
+                    eprintln!("ALARM: {msg}");
+                    return Ok(INVALID);
+                }
+                Err(e @ MonitorError::Fetch(_)) => eprintln!("warning: {e}"),
+            }
         }
         polls += 1;
         if count.is_some_and(|c| polls >= c) {

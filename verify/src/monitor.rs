@@ -5,6 +5,7 @@
 //! is reported and the next poll tries again.
 
 use consent_core::checkpoint::{self, Checkpoint};
+use consent_core::cosignature::CosignatureVerifier;
 use consent_core::merkle::verify_consistency;
 use consent_core::note::{MAX_NOTE_BYTES, NoteVerifier};
 use consent_core::tlog_proof::parse_hash_lines;
@@ -50,6 +51,25 @@ pub struct Monitor {
     base: String,
     key: NoteVerifier,
     last: Option<Checkpoint>,
+    served: Option<String>,
+    witnesses: Vec<(CosignatureVerifier, String)>,
+}
+
+/// What a witness has cosigned, compared with the log's view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WitnessView {
+    /// The witness cosigned this size, consistent with the log's checkpoint.
+    Consistent {
+        /// The witness's name.
+        witness: String,
+        /// The size it last cosigned.
+        size: u64,
+    },
+    /// The witness has cosigned nothing for this log yet.
+    Nothing {
+        /// The witness's name.
+        witness: String,
+    },
 }
 
 impl Monitor {
@@ -65,7 +85,103 @@ impl Monitor {
             base: base.trim_end_matches('/').to_owned(),
             key,
             last: None,
+            served: None,
+            witnesses: Vec::new(),
         }
+    }
+
+    /// Also compares the log with what these witnesses cosigned, read at
+    /// each one's monitoring URL (tlog-witness §"Monitor Retrieval
+    /// Mechanism": `GET <prefix>/<hex SHA-256 of the origin>/checkpoint`).
+    pub fn with_witnesses(mut self, witnesses: Vec<(CosignatureVerifier, String)>) -> Self {
+        self.witnesses = witnesses
+            .into_iter()
+            .map(|(k, u)| (k, u.trim_end_matches('/').to_owned()))
+            .collect();
+        self
+    }
+
+    /// Checks the last checkpoint seen against every witness's view: a
+    /// witness that cosigned another root for the same size, or a tree the
+    /// log cannot prove consistent with what it showed this monitor, is an
+    /// alarm (the log showed the witness and this monitor different
+    /// histories). Call after [`Self::poll`].
+    pub async fn check_witnesses(&self) -> Result<Vec<WitnessView>, MonitorError> {
+        let Some(cp) = self.last.clone() else {
+            return Ok(vec![]);
+        };
+        let hash = crate::witness::origin_hash(&cp.origin);
+        let mut out = Vec::new();
+        for (w, url) in &self.witnesses {
+            let Some(note) = self.get_url(&format!("{url}/{hash}/checkpoint")).await? else {
+                out.push(WitnessView::Nothing {
+                    witness: w.name().to_owned(),
+                });
+                continue;
+            };
+            let theirs = checkpoint::open(&note, &self.key).map_err(|e| {
+                MonitorError::Alarm(format!("witness {}: its checkpoint does not verify: {e}", w.name()))
+            })?;
+            match w.verify(&note) {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(MonitorError::Alarm(format!(
+                        "witness {} serves a checkpoint without its cosignature",
+                        w.name()
+                    )));
+                }
+                Err(e) => return Err(MonitorError::Alarm(format!("witness {}: {e}", w.name()))),
+            }
+            let split = |detail: String| {
+                MonitorError::Alarm(format!(
+                    "split view: witness {} cosigned tree size {} of a history the log does not show this monitor: {detail}",
+                    w.name(),
+                    theirs.size
+                ))
+            };
+            if theirs.size == cp.size {
+                if theirs.root != cp.root {
+                    return Err(split(format!("another root for size {}", cp.size)));
+                }
+            } else {
+                let (old, new) = if theirs.size < cp.size {
+                    (&theirs, &cp)
+                } else {
+                    (&cp, &theirs)
+                };
+                let text = self
+                    .get(&format!("/api/v1/log/consistency?old={}&new={}", old.size, new.size))
+                    .await?;
+                let proof = parse_hash_lines(&text).map_err(|e| split(e.to_string()))?;
+                verify_consistency(old.size, new.size, &old.root, &new.root, &proof)
+                    .map_err(|e| split(e.to_string()))?;
+            }
+            out.push(WitnessView::Consistent {
+                witness: w.name().to_owned(),
+                size: theirs.size,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A GET of an absolute URL; `None` on 404.
+    async fn get_url(&self, url: &str) -> Result<Option<String>, MonitorError> {
+        let resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| MonitorError::Fetch(format!("{url}: {e}")))?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        self.read(url, resp).await.map(Some)
+    }
+
+    /// The signed note the last successful poll was served, with whatever
+    /// cosignatures it carried.
+    pub fn served_note(&self) -> Option<&str> {
+        self.served.as_deref()
     }
 
     /// The newest checkpoint seen so far.
@@ -75,12 +191,16 @@ impl Monitor {
 
     async fn get(&self, path: &str) -> Result<String, MonitorError> {
         let url = format!("{}{path}", self.base);
-        let mut resp = self
+        let resp = self
             .client
             .get(&url)
             .send()
             .await
             .map_err(|e| MonitorError::Fetch(format!("{url}: {e}")))?;
+        self.read(&url, resp).await
+    }
+
+    async fn read(&self, url: &str, mut resp: reqwest::Response) -> Result<String, MonitorError> {
         if !resp.status().is_success() {
             return Err(MonitorError::Fetch(format!("{url}: HTTP {}", resp.status())));
         }
@@ -120,6 +240,7 @@ impl Monitor {
         let note = self.get("/api/v1/log/checkpoint").await?;
         let cp = checkpoint::open(&note, &self.key)
             .map_err(|e| MonitorError::Alarm(format!("checkpoint does not verify: {e}")))?;
+        self.served = Some(note);
         let Some(last) = self.last.clone() else {
             self.last = Some(cp.clone());
             return Ok(Observation::First(cp));

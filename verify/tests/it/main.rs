@@ -1,3 +1,4 @@
 //! The verifier's integration tests, in one binary.
 
 mod cli;
+mod witness;
