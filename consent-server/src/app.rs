@@ -105,7 +105,7 @@ pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
         // Redis storage always brings its queue (see settings).
         (None, Backend::Redis(_)) => None,
     };
-    Ok(Arc::new(Services {
+    let services = Arc::new(Services {
         scan_queue,
         store,
         sites: SiteCache::default(),
@@ -120,7 +120,9 @@ pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
             16,
         ),
         dummy_hash: crate::service::credentials::hash_password(&crate::service::credentials::random_token(16)),
-    }))
+    });
+    crate::service::scan::spawn_scheduler(services.clone());
+    Ok(services)
 }
 
 /// The API routes with their OpenAPI description.
@@ -147,6 +149,9 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(scans::get))
         .routes(routes!(scans::enqueue, scans::list_jobs))
         .routes(routes!(scans::job))
+        .routes(routes!(scans::get_schedule, scans::set_schedule))
+        .routes(routes!(scans::list_alerts))
+        .routes(routes!(scans::dismiss_alert))
         .layer(DefaultBodyLimit::max(consent_core::store::MAX_SCAN_BYTES));
     let _ = state;
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -125,11 +125,33 @@ pub async fn run_job(queue: &EmbeddedQueue, job: LeasedJob, template: &ScanConfi
     complete(queue, &job, outcome, prepared.note).await;
 }
 
+/// A scheduled scan just stored: keeps an alert for its findings the
+/// site's previous scan did not have. Best effort: a failure here is
+/// logged, and the scan stays stored.
+async fn raise_alert(queue: &EmbeddedQueue, job: &LeasedJob) {
+    let Ok(site) = SiteId::parse(&job.site) else { return };
+    let scan_id = match queue.store().scan_job(site.as_str(), &job.id).await {
+        Ok(Some(row)) => row.scan_id,
+        _ => None,
+    };
+    let Some(scan_id) = scan_id else { return };
+    let alert = crate::scan_queue::schedule::new_findings(queue.store(), &site, &scan_id, now_ms()).await;
+    let saved = match alert {
+        Ok(Some(alert)) => queue.save_alert(&site, &alert).await.map_err(|e| e.to_string()),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = saved {
+        tracing::warn!(job = %job.id, error = %e, "scan alert not raised");
+    }
+}
+
 /// Ends a leased job with a scan's outcome (the report's JSON, or why there
 /// is none): stores a valid report as the job's scan, fails the job
 /// otherwise. Returns whether the outcome was recorded (not when the lease
-/// was lost). This is the embedded queue's side of the worker contract, the
-/// counterpart of a Redis worker's result.
+/// was lost). A stored report of a scheduled job may raise an alert. This
+/// is the embedded queue's side of the worker contract, the counterpart of
+/// a Redis worker's result.
 pub async fn complete(
     queue: &EmbeddedQueue,
     job: &LeasedJob,
@@ -143,7 +165,12 @@ pub async fn complete(
             note,
         },
     };
-    finish(queue, job, finish_with).await
+    let stored = matches!(finish_with, Finish::Stored { .. });
+    let recorded = finish(queue, job, finish_with).await;
+    if recorded && stored && job.scheduled {
+        raise_alert(queue, job).await;
+    }
+    recorded
 }
 
 /// The report as the job's stored scan, or why it cannot be stored.

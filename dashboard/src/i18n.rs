@@ -116,6 +116,19 @@ texts! {
     stage_storing: "rapport opslaan", "storing the report";
     pages_of: "pagina's", "pages";
     attempt: "poging", "attempt";
+    schedule: "Geplande scans", "Scheduled scans";
+    schedule_help:
+        "De server scant deze site zelf, elke dag of elke week, en meldt wat nieuw is sinds de vorige scan.",
+        "The server scans this site by itself, daily or weekly, and reports what is new since the previous scan.";
+    every_off: "Uit", "Off";
+    every_daily: "Dagelijks", "Daily";
+    every_weekly: "Wekelijks", "Weekly";
+    next_scan: "Volgende scan", "Next scan";
+    new_findings: "Nieuwe bevindingen", "New findings";
+    new_findings_help:
+        "Een geplande scan vond wat de vorige scan niet had (platform, regel en toestemmingsstatus):",
+        "A scheduled scan found what the previous scan did not (platform, rule and consent state):";
+    dismiss: "Gezien", "Dismiss";
     not_found: "Niet gevonden.", "Not found.";
     forbidden: "Ontbrekend of onjuist CSRF-token.", "Missing or wrong CSRF token.";
     bad_report: "Dit rapport kan niet gelezen worden.", "This report cannot be read.";
@@ -222,6 +235,15 @@ impl Texts {
             "done" => self.done,
             "failed" => self.failed,
             _ => "?",
+        }
+    }
+
+    /// A schedule's choice (`off`, `daily`, `weekly`) in words.
+    pub fn every(&self, every: &str) -> &'static str {
+        match every {
+            "daily" => self.every_daily,
+            "weekly" => self.every_weekly,
+            _ => self.every_off,
         }
     }
 

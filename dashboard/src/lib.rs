@@ -8,7 +8,7 @@
 //! - `analytics`: a site's consent analytics (charts, tables, CSV).
 //! - `proof`: a consent id's decisions, proof bundle and how to verify it.
 //! - `config`: the configuration editor and "Declare it".
-//! - `scans`: scans, scan jobs ("Scan now") and findings.
+//! - `scans`: scans, scan jobs ("Scan now", progress), schedules, alerts of new findings, and findings.
 //! - `page`: what every page shares: the frame, rendering, problems, escaping.
 //! - `i18n`: Dutch and English.
 //!
@@ -53,6 +53,8 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites/{site}/declare", post(config::declare::<S>))
         .route("/sites/{site}/scans", get(scans::list::<S>))
         .route("/sites/{site}/scan-jobs", post(scans::scan_now::<S>))
+        .route("/sites/{site}/scan-schedule", post(scans::set_schedule::<S>))
+        .route("/sites/{site}/scan-alerts/{scan}/dismiss", post(scans::dismiss_alert::<S>))
         .route("/sites/{site}/scans/{id}", get(scans::show::<S>))
         .route("/static/dashboard.css", get(page::stylesheet))
         .layer(DefaultBodyLimit::max(64 * 1024))

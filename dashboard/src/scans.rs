@@ -9,7 +9,7 @@ use consent_core::SiteId;
 use consent_core::store::{ScanMeta, ScanQuery, Store};
 use serde_json::Value;
 
-use crate::host::{QueueOutcome, ScanJobs};
+use crate::host::{QueueOutcome, ScanAlert, ScanJobs};
 use crate::i18n::Texts;
 use crate::page::{self, Frame, Message, Problem, Utc};
 use crate::session::{CsrfForm, LoggedIn, NoFields};
@@ -28,7 +28,15 @@ struct ScansPage<'a> {
     /// At most 20, newest first.
     jobs: ScanJobs,
     scans: Vec<ScanRow>,
+    /// The schedule (`off`/`daily`/`weekly`) and the next scheduled scan;
+    /// `None` without a scan queue.
+    schedule: Option<(String, Option<Utc>)>,
+    /// New findings of scheduled scans, until dismissed.
+    alerts: Vec<ScanAlert>,
 }
+
+/// A schedule's choices, as the form offers them.
+const EVERY: [&str; 3] = ["off", "daily", "weekly"];
 
 /// A scan as the list shows it: its findings counted by severity.
 struct ScanRow {
@@ -74,6 +82,12 @@ pub async fn list<S: Store>(State(dash): St<S>, me: LoggedIn, Path(site): Path<S
     if in_progress {
         frame = frame.refreshing(5);
     }
+    let schedule = dash
+        .host
+        .scan_schedule(id.clone())
+        .await
+        .map(|(every, next)| (every, next.map(Utc)));
+    let alerts = dash.host.scan_alerts(id.clone()).await;
     let page = ScansPage {
         t: me.t,
         frame,
@@ -81,8 +95,60 @@ pub async fn list<S: Store>(State(dash): St<S>, me: LoggedIn, Path(site): Path<S
         csrf: &me.session.csrf,
         jobs,
         scans: scans.into_iter().map(ScanRow::from).collect(),
+        schedule,
+        alerts,
     };
     page::render(StatusCode::OK, &page)
+}
+
+/// The schedule form's field.
+#[derive(serde::Deserialize)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    every: String,
+}
+
+/// `POST /sites/{site}/scan-schedule`: sets how often the site is scanned
+/// by itself, then back to the scans page.
+pub async fn set_schedule<S: Store>(
+    State(dash): St<S>,
+    Path(site): Path<String>,
+    CsrfForm { me, form }: CsrfForm<ScheduleForm>,
+) -> Response {
+    let site = match sites::find(&dash.store, &site).await {
+        Ok(site) => site,
+        Err(problem) => return me.problem(problem),
+    };
+    match dash.host.set_scan_schedule(site.id.clone(), form.every).await {
+        QueueOutcome::Queued(_) => Redirect::to(&format!("{BASE}/sites/{}/scans", site.id)).into_response(),
+        QueueOutcome::NotConfigured => me.problem(Problem::QueueOff),
+        QueueOutcome::Unavailable => me.problem(Problem::QueueDown),
+        QueueOutcome::Invalid(why) => {
+            let page = Message {
+                t: me.t,
+                frame: me.frame(me.t.schedule),
+                text: &why,
+            };
+            page::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+/// `POST /sites/{site}/scan-alerts/{scan}/dismiss`: hides an alert, then
+/// back to the scans page.
+pub async fn dismiss_alert<S: Store>(
+    State(dash): St<S>,
+    Path((site, scan)): Path<(String, String)>,
+    CsrfForm { me, .. }: CsrfForm<NoFields>,
+) -> Response {
+    let site = match sites::find(&dash.store, &site).await {
+        Ok(site) => site,
+        Err(problem) => return me.problem(problem),
+    };
+    match dash.host.dismiss_scan_alert(site.id.clone(), scan).await {
+        true => Redirect::to(&format!("{BASE}/sites/{}/scans", site.id)).into_response(),
+        false => me.problem(Problem::NotFound),
+    }
 }
 
 /// `POST /sites/{site}/scan-jobs` ("Scan now"): queues a scan, then back to
@@ -271,6 +337,18 @@ mod tests {
             csrf: "tok",
             jobs,
             scans: vec![ScanRow::from(meta)],
+            schedule: Some(("weekly".into(), Some(Utc(0)))),
+            alerts: vec![ScanAlert {
+                scan_id: "s1".into(),
+                created_ms: 0,
+                new_findings: vec![crate::host::NewFinding {
+                    platform: "meta-pixel".into(),
+                    rule: "tracking-before-consent".into(),
+                    state: "after_reject".into(),
+                    severity: "high".into(),
+                    title: "<Meta> after reject".into(),
+                }],
+            }],
         };
         page.render().unwrap()
     }
@@ -302,6 +380,10 @@ mod tests {
             r#"<td class="job-failed">Failed: &lt;timeout&gt;</td>"#,
             r#"<code>https://x.example/&quot;&gt;&lt;img src=x&gt;</code>"#,
             r#"<span class="sev-critical">critical: 2</span> <span class="sev-medium">medium: 1</span></td>"#,
+            r#"<option value="weekly" selected>Weekly</option>"#,
+            r#"action="/dashboard/sites/shop/scan-schedule"><input type="hidden" name="csrf" value="tok">"#,
+            r#"<li><span class="sev-high">high</span> meta-pixel · tracking-before-consent · after_reject: &lt;Meta&gt; after reject</li>"#,
+            r#"action="/dashboard/sites/shop/scan-alerts/s1/dismiss"><input type="hidden" name="csrf" value="tok">"#,
         ] {
             assert!(html.contains(part), "{part} in {html}");
         }

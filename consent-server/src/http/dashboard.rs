@@ -7,11 +7,11 @@ use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderValue};
 use consent_core::store::{Session, StoreError};
-use dashboard::host::{BoxFuture, LogState, LoginOutcome, QueueOutcome, ScanJob, ScanJobs};
+use dashboard::host::{BoxFuture, LogState, LoginOutcome, NewFinding, QueueOutcome, ScanAlert, ScanJob, ScanJobs};
 
 use crate::http::auth::{SESSION_COOKIE, session_cookies};
-use crate::service::credentials::SESSION_TTL_MS;
 use crate::scan_queue::schedule::Every;
+use crate::service::credentials::SESSION_TTL_MS;
 use crate::service::scan::{self, ScanJobRequest, queue_job};
 use crate::service::{AppState, Error, login};
 

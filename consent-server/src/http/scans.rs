@@ -206,6 +206,8 @@ pub struct ScanJobView {
     pub pages_total: u64,
     /// Times a worker took the job; more than 1 means a worker died on it and it was retried.
     pub attempts: u64,
+    /// Queued by the site's scan schedule rather than by a person.
+    pub scheduled: bool,
     /// What the worker wants the owner to know, e.g. that no Chromium was found and only the
     /// static pass ran.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -244,6 +246,7 @@ impl From<crate::scan_queue::JobInfo> for ScanJobView {
             pages_done: j.pages_done,
             pages_total: j.pages_total,
             attempts: j.attempts,
+            scheduled: j.scheduled,
             note: j.note,
             created_ms: j.created_ms,
             finished_ms: j.finished_ms,
@@ -345,4 +348,125 @@ pub async fn job(
         .map_err(service::queue_error)?
         .ok_or_else(|| ApiError::not_found("no such scan job"))?;
     Ok(Json(ScanJobView::from(job)))
+}
+
+/// A site's scan schedule.
+#[derive(Serialize, ToSchema)]
+pub struct ScheduleView {
+    /// `off`, `daily` or `weekly`.
+    pub every: crate::scan_queue::schedule::Every,
+    /// When the next scheduled scan is due (Unix ms); absent when off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_ms: Option<u64>,
+}
+
+impl From<crate::scan_queue::schedule::Schedule> for ScheduleView {
+    fn from(s: crate::scan_queue::schedule::Schedule) -> Self {
+        Self {
+            every: s.every,
+            next_ms: s.next_ms,
+        }
+    }
+}
+
+/// How often to scan the site by itself.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    /// `off`, `daily` or `weekly`; the first scheduled scan is one period from now.
+    pub every: crate::scan_queue::schedule::Every,
+}
+
+/// The largest schedule request body.
+const MAX_SCHEDULE_REQUEST: usize = 1024;
+
+#[utoipa::path(get, path = "/api/v1/owner/sites/{site}/scan-schedule", tag = "owner",
+    params(("site" = String, Path, description = "Site id")),
+    responses(
+        (status = 200, description = "The site's scan schedule", body = ScheduleView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
+        (status = 503, description = "The scan queue (Redis, or the embedded storage) is unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:read"]), ("session" = [])))]
+pub async fn get_schedule(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(site): Path<String>,
+) -> Result<Json<ScheduleView>, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansRead)?;
+    Ok(Json(service::schedule(&app, &id).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/owner/sites/{site}/scan-schedule", tag = "owner",
+    params(("site" = String, Path, description = "Site id")),
+    request_body(content = ScheduleRequest, description = "How often the server scans the site by itself"),
+    responses(
+        (status = 200, description = "Set", body = ScheduleView),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:write` on this site (or no CSRF token with a session)", body = ErrorBody),
+        (status = 404, description = "No such site", body = ErrorBody),
+        (status = 413, description = "Body larger than 1 KiB", body = ErrorBody),
+        (status = 422, description = "Not `off`, `daily` or `weekly`", body = ErrorBody),
+        (status = 503, description = "The scan queue (Redis, or the embedded storage) is unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:write"]), ("session" = [])))]
+pub async fn set_schedule(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(site): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ScheduleView>, ApiError> {
+    let (id, body) = scan_write(&who, &site, body, MAX_SCHEDULE_REQUEST)?;
+    let req: ScheduleRequest = ApiError::parse_json(&body)?;
+    Ok(Json(service::set_schedule(&app, &id, req.every).await?.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertList {
+    /// Alerts of scheduled scans that found what the previous scan did not, newest first (at most 50).
+    pub alerts: Vec<crate::scan_queue::schedule::Alert>,
+}
+
+#[utoipa::path(get, path = "/api/v1/owner/sites/{site}/scan-alerts", tag = "owner",
+    params(("site" = String, Path, description = "Site id")),
+    responses(
+        (status = 200, description = "The site's alerts until dismissed: new findings (by platform, rule and consent state) of scheduled scans", body = AlertList),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:read` on this site", body = ErrorBody),
+        (status = 503, description = "The scan queue (Redis, or the embedded storage) is unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:read"]), ("session" = [])))]
+pub async fn list_alerts(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(site): Path<String>,
+) -> Result<Json<AlertList>, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansRead)?;
+    Ok(Json(AlertList {
+        alerts: service::alerts(&app, &id).await?,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/owner/sites/{site}/scan-alerts/{scan}", tag = "owner",
+    params(("site" = String, Path, description = "Site id"), ("scan" = String, Path, description = "The alert's scan id")),
+    responses(
+        (status = 204, description = "Dismissed"),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No `scans:write` on this site (or no CSRF token with a session)", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 503, description = "The scan queue (Redis, or the embedded storage) is unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = ["scans:write"]), ("session" = [])))]
+pub async fn dismiss_alert(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((site, scan)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = site_id(&site)?;
+    who.require(&id, Scope::ScansWrite)?;
+    service::dismiss_alert(&app, &id, &scan).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

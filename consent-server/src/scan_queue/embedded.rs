@@ -16,11 +16,12 @@ use consent_core::SiteId;
 use consent_core::scan_job::ScanStage;
 use consent_core::store::StoreError;
 
+use super::schedule::{Alert, Every, MAX_ALERTS, Schedule};
 use super::{
     JOB_TTL_MS, JobInfo, JobSpec, JobStage, JobStatus, MAX_ATTEMPTS, NewJob, QueueError, SITE_JOBS_KEPT, now_ms,
     random_hex,
 };
-use crate::storage::sqlite::{Finish, Lease, NewScanJob, QueueLimits, ScanJobRow, SqliteStore};
+use crate::storage::sqlite::{Finish, Lease, NewScanJob, QueueLimits, ScanAlertRow, ScanJobRow, SqliteStore};
 
 /// A lease lasts this long unless renewed ([`consent_core::scan_job::HEARTBEAT_TTL_SECS`],
 /// as a Redis worker's heartbeat).
@@ -44,6 +45,8 @@ pub struct LeasedJob {
     /// The job's JSON (`consent_core::scan_job::ScanJob`).
     pub job: String,
     pub lease: Lease,
+    /// Queued by the site's schedule (its report may raise an alert).
+    pub scheduled: bool,
 }
 
 impl EmbeddedQueue {
@@ -108,6 +111,7 @@ impl EmbeddedQueue {
                     pages_done: 0,
                     pages_total: 0,
                     attempts: 0,
+                    scheduled,
                     note: None,
                     scan_id: None,
                     error: None,
@@ -147,6 +151,7 @@ impl EmbeddedQueue {
             id: r.id,
             site: r.site,
             job: r.job,
+            scheduled: r.scheduled,
         }))
     }
 
@@ -190,6 +195,68 @@ impl EmbeddedQueue {
     }
 }
 
+impl EmbeddedQueue {
+    /// The store the queue lives in.
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    pub(super) async fn set_schedule(
+        &self,
+        site: &SiteId,
+        every: Every,
+        next_ms: Option<u64>,
+    ) -> Result<(), QueueError> {
+        let row = next_ms.map(|n| (every.as_str().to_owned(), n));
+        self.store.set_scan_schedule(site.as_str(), row).await.map_err(storage)
+    }
+
+    pub(super) async fn schedule(&self, site: &SiteId) -> Result<Schedule, QueueError> {
+        let row = self.store.scan_schedule(site.as_str()).await.map_err(storage)?;
+        Ok(match row.and_then(|(e, n)| Every::parse(&e).map(|e| (e, n))) {
+            Some((every, next)) => Schedule {
+                every,
+                next_ms: Some(next),
+            },
+            None => Schedule::OFF,
+        })
+    }
+
+    pub(super) async fn claim_due(&self, now_ms: u64, limit: usize) -> Result<Vec<String>, QueueError> {
+        let due = self
+            .store
+            .claim_due_scan_schedules(now_ms, limit, Every::period_of)
+            .await
+            .map_err(storage)?;
+        Ok(due.into_iter().map(|(site, _)| site).collect())
+    }
+
+    /// Keeps `alert` for `site` until dismissed.
+    pub async fn save_alert(&self, site: &SiteId, alert: &Alert) -> Result<(), QueueError> {
+        let row = ScanAlertRow {
+            scan_id: alert.scan_id.clone(),
+            created_ms: alert.created_ms,
+            body: serde_json::to_string(alert).expect("an alert serialises"),
+        };
+        self.store
+            .save_scan_alert(site.as_str(), row, MAX_ALERTS)
+            .await
+            .map_err(storage)
+    }
+
+    pub(super) async fn alerts(&self, site: &SiteId) -> Result<Vec<String>, QueueError> {
+        let rows = self.store.scan_alerts(site.as_str()).await.map_err(storage)?;
+        Ok(rows.into_iter().map(|r| r.body).collect())
+    }
+
+    pub(super) async fn dismiss_alert(&self, site: &SiteId, scan_id: &str) -> Result<bool, QueueError> {
+        self.store
+            .dismiss_scan_alert(site.as_str(), scan_id)
+            .await
+            .map_err(storage)
+    }
+}
+
 fn storage(e: StoreError) -> QueueError {
     QueueError::Storage(e)
 }
@@ -212,6 +279,7 @@ fn info(r: ScanJobRow) -> JobInfo {
         pages_done: r.pages_done,
         pages_total: r.pages_total,
         attempts: r.attempts,
+        scheduled: r.scheduled,
         note: r.note,
         scan_id: r.scan_id.filter(|_| status == JobStatus::Done),
         error: r.error,

@@ -18,6 +18,7 @@
 
 pub mod embedded;
 pub mod redis;
+pub mod schedule;
 
 use consent_core::SiteId;
 use consent_core::scan_job::{ScanJob, ScanStage};
@@ -107,6 +108,8 @@ pub struct JobInfo {
     pub pages_total: u64,
     /// Times a worker took the job (more than one: a worker died on it).
     pub attempts: u64,
+    /// Queued by the site's schedule rather than by a person.
+    pub scheduled: bool,
     /// What the worker wants the owner to know, e.g. that Chromium was
     /// missing and only the static pass ran.
     pub note: Option<String>,
@@ -291,9 +294,21 @@ impl ScanQueue {
     /// worker already ([`QueueError::TooManyJobs`]); the check and the
     /// queueing are one atomic step on both backends.
     pub async fn enqueue(&self, site: &SiteId, spec: JobSpec, max_waiting: usize) -> Result<JobInfo, QueueError> {
+        self.enqueue_as(site, spec, max_waiting, false).await
+    }
+
+    /// [`enqueue`](Self::enqueue), `scheduled` when the site's schedule
+    /// asks (its report is then compared with the previous scan).
+    pub async fn enqueue_as(
+        &self,
+        site: &SiteId,
+        spec: JobSpec,
+        max_waiting: usize,
+        scheduled: bool,
+    ) -> Result<JobInfo, QueueError> {
         match self {
-            Self::Redis(q) => q.enqueue(site, spec, max_waiting).await,
-            Self::Embedded(q) => q.enqueue(site, spec, max_waiting).await,
+            Self::Redis(q) => q.enqueue_as(site, spec, max_waiting, scheduled).await,
+            Self::Embedded(q) => q.enqueue_as(site, spec, max_waiting, scheduled).await,
         }
     }
 

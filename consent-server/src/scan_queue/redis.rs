@@ -23,6 +23,7 @@ use consent_core::store::{MAX_SCAN_BYTES, ScanMeta, Store, StoreError};
 use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use super::schedule::{Alert, Every, MAX_ALERTS, Schedule, new_findings};
 use super::{
     COLLECTORS, DONE, JOB_TTL_MS, JOBS, JobInfo, JobSpec, JobStage, JobStatus, MAX_ATTEMPTS, NewJob, QueueError,
     SITE_JOBS_KEPT, WORKERS, bounded_reason, collecting_key, collector_alive_key, invalid_report, job_key, now_ms,
@@ -47,7 +48,8 @@ const WAITING_WINDOW: usize = 50;
 ///
 /// KEYS: jobs list, the site's jobs index, the new job's hash. ARGV: id,
 /// site, url, created_ms, job JSON, TTL (s), jobs an index keeps, the
-/// limit, the window, the job-hash prefix. Answers {queued (0/1), waiting}.
+/// limit, the window, the job-hash prefix, scheduled (0/1). Answers
+/// {queued (0/1), waiting}.
 const ENQUEUE: &str = r#"
 local jobs, index, key = KEYS[1], KEYS[2], KEYS[3]
 local id, site, url, created, raw = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -63,7 +65,7 @@ end
 if waiting >= limit then
   return {0, waiting}
 end
-redis.call('HSET', key, 'site', site, 'url', url, 'created_ms', created, 'raw', raw)
+redis.call('HSET', key, 'site', site, 'url', url, 'created_ms', created, 'raw', raw, 'scheduled', ARGV[11])
 redis.call('EXPIRE', key, ttl)
 redis.call('ZADD', index, created, id)
 redis.call('ZREMRANGEBYRANK', index, 0, -kept - 1)
@@ -112,6 +114,17 @@ impl RedisQueue {
     /// queueing are one atomic step. The job carries the site id and
     /// declaration.
     pub async fn enqueue(&self, site: &SiteId, spec: JobSpec, max_waiting: usize) -> Result<JobInfo, QueueError> {
+        self.enqueue_as(site, spec, max_waiting, false).await
+    }
+
+    /// [`enqueue`](Self::enqueue), marked as queued by the site's schedule.
+    pub async fn enqueue_as(
+        &self,
+        site: &SiteId,
+        spec: JobSpec,
+        max_waiting: usize,
+        scheduled: bool,
+    ) -> Result<JobInfo, QueueError> {
         let url = spec.url.to_string();
         let NewJob { id, created_ms, raw } = NewJob::new(site, spec)?;
         let key = job_key(&id);
@@ -136,6 +149,7 @@ impl RedisQueue {
             .arg(max_waiting)
             .arg(WAITING_WINDOW)
             .arg(job_key(""))
+            .arg(u8::from(scheduled))
             .invoke_async(&mut conn)
             .await?;
         if queued == 0 {
@@ -151,6 +165,7 @@ impl RedisQueue {
             pages_done: 0,
             pages_total: 0,
             attempts: 0,
+            scheduled,
             note: None,
             scan_id: None,
             error: None,
@@ -219,6 +234,7 @@ impl RedisQueue {
             pages_done,
             pages_total,
             attempts: taken(status, num(f.remove("attempts")).unwrap_or(0)),
+            scheduled: f.get("scheduled").is_some_and(|v| v == "1"),
             note: note.or_else(|| f.remove("note")),
             scan_id: f.remove("scan_id").filter(|_| status == JobStatus::Done),
             error: f.remove("error"),
@@ -420,6 +436,9 @@ impl RedisQueue {
         if let Some(note) = note {
             let _: () = con.hset(&key, "note", bounded_reason(note)).await?;
         }
+        if let (Ok(scan_id), Some("1")) = (&outcome, fields.get("scheduled").map(String::as_str)) {
+            self.raise_alert(store, &site, scan_id).await?;
+        }
         let _: () = match outcome {
             Ok(scan_id) => {
                 con.hset_multiple(
@@ -495,5 +514,130 @@ fn taken(status: JobStatus, deaths: u64) -> u64 {
         JobStatus::Queued => deaths,
         JobStatus::Failed if deaths >= MAX_ATTEMPTS as u64 => deaths,
         JobStatus::Running | JobStatus::Done | JobStatus::Failed => deaths + 1,
+    }
+}
+
+/// Sites' schedules (a hash: site → `daily`/`weekly`).
+const SCHEDULES: &str = "keurmerk:scan:schedules";
+/// When each scheduled site is due next (a sorted set, by Unix ms).
+const SCHEDULE_DUE: &str = "keurmerk:scan:schedule-due";
+
+/// A site's alerts (a hash: scan id → the alert's JSON).
+fn alerts_key(site: &SiteId) -> String {
+    format!("keurmerk:scan:alerts:{site}")
+}
+
+/// Takes the due schedules and moves each on by its period, atomically, so
+/// with several instances each due scan is handed out once.
+/// KEYS: due set, schedules hash. ARGV: now (ms), limit, day (ms).
+const CLAIM_DUE: &str = r#"
+local due, schedules = KEYS[1], KEYS[2]
+local now, limit, day = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for _, site in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, limit)) do
+  local every = redis.call('HGET', schedules, site)
+  if every == 'daily' then
+    redis.call('ZADD', due, now + day, site)
+    table.insert(out, site)
+  elseif every == 'weekly' then
+    redis.call('ZADD', due, now + 7 * day, site)
+    table.insert(out, site)
+  else
+    redis.call('ZREM', due, site)
+  end
+end
+return out
+"#;
+
+impl RedisQueue {
+    pub(super) async fn set_schedule(
+        &self,
+        site: &SiteId,
+        every: Every,
+        next_ms: Option<u64>,
+    ) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        match next_ms {
+            Some(next) => pipe
+                .hset(SCHEDULES, site.as_str(), every.as_str())
+                .zadd(SCHEDULE_DUE, site.as_str(), next),
+            None => pipe.hdel(SCHEDULES, site.as_str()).zrem(SCHEDULE_DUE, site.as_str()),
+        };
+        let _: () = pipe.query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    pub(super) async fn schedule(&self, site: &SiteId) -> Result<Schedule, QueueError> {
+        let mut conn = self.conn.clone();
+        let every: Option<String> = conn.hget(SCHEDULES, site.as_str()).await?;
+        let next: Option<u64> = conn.zscore(SCHEDULE_DUE, site.as_str()).await?;
+        Ok(match (every.as_deref().and_then(Every::parse), next) {
+            (Some(every), Some(next)) => Schedule {
+                every,
+                next_ms: Some(next),
+            },
+            _ => Schedule::OFF,
+        })
+    }
+
+    pub(super) async fn claim_due(&self, now_ms: u64, limit: usize) -> Result<Vec<String>, QueueError> {
+        static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+        let day = Every::Daily.period_ms().expect("a day");
+        let sites: Vec<String> = SCRIPT
+            .get_or_init(|| redis::Script::new(CLAIM_DUE))
+            .key(SCHEDULE_DUE)
+            .key(SCHEDULES)
+            .arg(now_ms)
+            .arg(limit)
+            .arg(day)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(sites)
+    }
+
+    /// Compares a scheduled scan just stored with the site's previous one
+    /// and keeps an alert for what is new.
+    async fn raise_alert<S: Store>(&self, store: &S, site: &SiteId, scan_id: &str) -> Result<(), QueueError> {
+        let alert = match new_findings(store, site, scan_id, now_ms()).await {
+            Ok(a) => a,
+            Err(e @ StoreError::Unavailable(_)) => return Err(QueueError::Storage(e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "scan alert: the scans could not be compared");
+                None
+            }
+        };
+        if let Some(alert) = alert {
+            self.save_alert(site, &alert).await?;
+        }
+        Ok(())
+    }
+
+    async fn save_alert(&self, site: &SiteId, alert: &Alert) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        let key = alerts_key(site);
+        let body = serde_json::to_string(alert).expect("an alert serialises");
+        let _: bool = conn.hset_nx(&key, &alert.scan_id, body).await?;
+        // The newest MAX_ALERTS stay (scan ids sort by time).
+        let mut ids: Vec<String> = conn.hkeys(&key).await?;
+        if ids.len() > MAX_ALERTS {
+            ids.sort();
+            let old = &ids[..ids.len() - MAX_ALERTS];
+            let _: () = conn.hdel(&key, old).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn alerts(&self, site: &SiteId) -> Result<Vec<String>, QueueError> {
+        let mut conn = self.conn.clone();
+        let all: HashMap<String, String> = conn.hgetall(alerts_key(site)).await?;
+        Ok(all.into_values().collect())
+    }
+
+    pub(super) async fn dismiss_alert(&self, site: &SiteId, scan_id: &str) -> Result<bool, QueueError> {
+        let mut conn = self.conn.clone();
+        let n: usize = conn.hdel(alerts_key(site), scan_id).await?;
+        Ok(n > 0)
     }
 }

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::{Error, Services};
 use crate::limits::Limited;
 pub use crate::scan_queue::MAX_WAITING_JOBS;
+use crate::scan_queue::schedule::{Alert, Every, Schedule};
 use crate::scan_queue::{JobInfo, JobSpec, QueueError, ScanQueue, check_url};
 
 /// The longest scanned URL a report's summary keeps.
@@ -79,6 +80,91 @@ pub async fn job_spec(app: &Services, site: &SiteId, req: &ScanJobRequest) -> Re
         browser_pages: req.browser_pages,
         declared,
     })
+}
+
+/// Sites whose scheduled scan is due are looked for this often.
+pub const SCHEDULE_TICK: std::time::Duration = std::time::Duration::from_secs(60);
+/// Due schedules taken at most per look (the rest wait for the next one).
+const DUE_AT_ONCE: usize = 100;
+
+/// Queues the scheduled scans due at `now_ms` (the clock is a parameter so
+/// tests can be a day later without waiting one); the sites queued. A site
+/// whose scan cannot be queued now (its origins, its waiting jobs) is
+/// skipped until its next period.
+pub async fn enqueue_due(app: &Services, now_ms: u64) -> Result<Vec<SiteId>, Error> {
+    let queue = queue(app)?;
+    let due = queue.claim_due(now_ms, DUE_AT_ONCE).await.map_err(queue_error)?;
+    let mut queued = Vec::with_capacity(due.len());
+    for site in due {
+        let spec = match job_spec(app, &site, &ScanJobRequest::default()).await {
+            Ok(spec) => spec,
+            Err(e) => {
+                tracing::warn!(site = %site, error = %e, "scheduled scan skipped");
+                continue;
+            }
+        };
+        match queue.enqueue_as(&site, spec, MAX_WAITING_JOBS, true).await {
+            Ok(_) => queued.push(site),
+            Err(e) => tracing::warn!(site = %site, error = %e, "scheduled scan skipped"),
+        }
+    }
+    Ok(queued)
+}
+
+/// Looks for due scheduled scans every [`SCHEDULE_TICK`] while the server runs.
+pub fn spawn_scheduler(app: std::sync::Arc<Services>) {
+    if app.scan_queue.is_none() {
+        return;
+    }
+    // A weak reference: the loop ends with the server's state.
+    let app = std::sync::Arc::downgrade(&app);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SCHEDULE_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(app) = app.upgrade() else { return };
+            if let Err(e) = enqueue_due(&app, crate::clock::now_ms()).await {
+                tracing::warn!(error = %e, "scheduled scans: retrying in a minute");
+            }
+        }
+    });
+}
+
+/// A site's schedule, set from the API or the dashboard.
+pub async fn set_schedule(app: &Services, site: &SiteId, every: Every) -> Result<Schedule, Error> {
+    let queue = queue(app)?;
+    existing(app, site).await?;
+    queue
+        .set_schedule(site, every, crate::clock::now_ms())
+        .await
+        .map_err(queue_error)
+}
+
+/// A site's schedule.
+pub async fn schedule(app: &Services, site: &SiteId) -> Result<Schedule, Error> {
+    queue(app)?.schedule(site).await.map_err(queue_error)
+}
+
+/// A site's alerts of new findings, newest first.
+pub async fn alerts(app: &Services, site: &SiteId) -> Result<Vec<Alert>, Error> {
+    queue(app)?.alerts(site).await.map_err(queue_error)
+}
+
+/// Dismisses a site's alert; [`Error::NotFound`] if it has none for that scan.
+pub async fn dismiss_alert(app: &Services, site: &SiteId, scan_id: &str) -> Result<(), Error> {
+    match queue(app)?.dismiss_alert(site, scan_id).await.map_err(queue_error)? {
+        true => Ok(()),
+        false => Err(Error::NotFound("no such alert".into())),
+    }
+}
+
+async fn existing(app: &Services, site: &SiteId) -> Result<(), Error> {
+    app.store
+        .site(site)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| Error::NotFound("no such site".into()))
 }
 
 /// Checks and queues a scan (the API's and the dashboard's way in).

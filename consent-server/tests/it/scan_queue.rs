@@ -909,3 +909,199 @@ async fn two_instances_store_each_result_once_and_take_over_a_dead_ones() {
     let members: Vec<String> = con.smembers(COLLECTORS).await.unwrap();
     assert!(!members.contains(&"srv-dead".to_owned()) && members.contains(&"srv-alive".to_owned()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_scans_and_alerts_on_redis() {
+    schedules_enqueue_when_due_and_new_findings_raise_an_alert(Kind::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_scans_and_alerts_on_embedded_storage() {
+    schedules_enqueue_when_due_and_new_findings_raise_an_alert(Kind::Sqlite).await;
+}
+
+/// A report with one finding per `(platform, rule, state)`.
+fn report_with(findings: &[(&str, &str, &str)]) -> Value {
+    let findings: Vec<Value> = findings
+        .iter()
+        .map(|(platform, rule, state)| {
+            json!({"rule": rule, "severity": "high", "title": format!("{platform} {rule} {state}"),
+                   "platform": platform, "remedy": "r", "evidence": [{"state": state, "page": "https://shop.example.nl/"}]})
+        })
+        .collect();
+    json!({"schema": "keurmerk-scan-report", "schema_version": 1, "site": "https://shop.example.nl/", "findings": findings})
+}
+
+/// Schedules: set over the API and the dashboard (CSRF-checked), queued
+/// when due with the clock passed in (a day later without waiting one),
+/// each due scan once. A scheduled scan whose findings (by platform, rule
+/// and consent state) the previous scan did not have raises an alert, shown
+/// on the dashboard until dismissed; a scan someone asked for raises none.
+async fn schedules_enqueue_when_due_and_new_findings_raise_an_alert(kind: Kind) {
+    use consent_server::service::scan::enqueue_due;
+
+    let (app, mut worker) = queued_app(kind).await;
+    app.create_site("shop", "https://shop.example.nl").await;
+    app.create_site("other", "https://other.example.nl").await;
+    let key = app.api_key("shop", &["scans:write", "scans:read"]).await;
+    let other = app.api_key("other", &["scans:write", "scans:read"]).await;
+    let schedule = "/api/v1/owner/sites/shop/scan-schedule";
+    let alerts = "/api/v1/owner/sites/shop/scan-alerts";
+
+    assert_eq!(app.json_with_key(schedule, &key).await, json!({"every": "off"}));
+    for bad in [json!({"every": "hourly"}), json!({}), json!({"every": "daily", "x": 1})] {
+        let res = app.send_with_key(reqwest::Method::PUT, schedule, &key, &bad).await;
+        assert_eq!(res.status(), 422, "{bad}");
+    }
+    let res = app.put_with_key(schedule, &other, &json!({"every": "daily"})).await;
+    assert_eq!(res.status(), 403, "another tenant's key");
+    assert_eq!(app.get_with_key(alerts, &other).await.status(), 403);
+    let before = consent_server::clock::now_ms();
+    let res = app.put_with_key(schedule, &key, &json!({"every": "daily"})).await;
+    assert_eq!(res.status(), 200);
+    let set: Value = res.json().await.unwrap();
+    assert_eq!(set["every"], "daily");
+    let due = set["next_ms"].as_u64().unwrap();
+    let day = 24 * 3600 * 1000;
+    assert!(due >= before + day, "the first scheduled scan is a day away");
+    assert_eq!(app.json_with_key(schedule, &key).await, set);
+
+    // Not due yet: nothing. Due: queued once, then not again until a day later.
+    let state = &app.state;
+    assert!(enqueue_due(state, due - 1).await.unwrap().is_empty());
+    assert_eq!(
+        enqueue_due(state, due).await.unwrap(),
+        vec![SiteId::parse("shop").unwrap()]
+    );
+    assert!(enqueue_due(state, due).await.unwrap().is_empty(), "taken once");
+    let listed: Value = app.json_with_key("/api/v1/owner/sites/shop/scan-jobs", &key).await;
+    assert_eq!(listed["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["jobs"][0]["scheduled"], true);
+
+    // The first scheduled scan: nothing to compare with, no alert.
+    let meta = ("meta-pixel", "tracking-before-consent", "before_consent");
+    let first = worker.take().await.unwrap();
+    assert_eq!(first.job["site"], "shop");
+    worker.answer(first, Ok(report_with(&[meta]))).await;
+    poll_until_finished(&app, listed["jobs"][0]["status_url"].as_str().unwrap(), &key).await;
+    assert_eq!(app.json_with_key(alerts, &key).await, json!({"alerts": []}));
+
+    // A day later: the same finding, and two new ones.
+    assert_eq!(enqueue_due(state, due + day).await.unwrap().len(), 1);
+    let second = worker.take().await.unwrap();
+    let after_reject = ("meta-pixel", "tracking-before-consent", "after_reject");
+    let tiktok = ("tiktok", "tracking-before-consent", "before_consent");
+    worker
+        .answer(second, Ok(report_with(&[meta, after_reject, tiktok])))
+        .await;
+    let raised = e2e::poll(Duration::from_secs(20), Duration::from_millis(50), async || {
+        let v = app.json_with_key(alerts, &key).await;
+        if v["alerts"].as_array().unwrap().is_empty() {
+            Err(v)
+        } else {
+            Ok(v)
+        }
+    })
+    .await;
+    let alert = &raised["alerts"][0];
+    let fingerprints: Vec<&str> = alert["new_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fingerprints,
+        [
+            "meta-pixel|tracking-before-consent|after_reject",
+            "tiktok|tracking-before-consent|before_consent"
+        ]
+    );
+    let scans = stored_scans(&app.state, "shop", 10).await;
+    assert_eq!(alert["scan_id"], scans[0].id.as_str());
+    assert_eq!(alert["previous_scan_id"], scans[1].id.as_str());
+
+    // A scan someone asked for raises none, however new its findings.
+    let job: Value = app
+        .post_with_key("/api/v1/owner/sites/shop/scan-jobs", &key, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let asked = worker.take().await.unwrap();
+    worker
+        .answer(
+            asked,
+            Ok(report_with(&[("snap", "tracking-before-consent", "after_accept")])),
+        )
+        .await;
+    poll_until_finished(&app, job["status_url"].as_str().unwrap(), &key).await;
+    let listed_alerts = app.json_with_key(alerts, &key).await;
+    assert_eq!(listed_alerts["alerts"].as_array().unwrap().len(), 1);
+
+    // The dashboard shows the alert until dismissed (CSRF-checked), and
+    // sets the schedule (CSRF-checked).
+    let b = app.dashboard_login().await;
+    let page_path = "/dashboard/sites/shop/scans";
+    let (_, page) = app.page(&b, page_path, Some("en")).await;
+    assert!(page.contains("New findings"), "{page}");
+    assert!(
+        page.contains("tiktok · tracking-before-consent · before_consent"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<option value="daily" selected>Daily</option>"#),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let scan_id = alert["scan_id"].as_str().unwrap();
+    let dismiss = app.url(&format!("/dashboard/sites/shop/scan-alerts/{scan_id}/dismiss"));
+    let res = b.post(&dismiss).form(&[("csrf", "wrong")]).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = b.post(&dismiss).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, page) = app.page(&b, page_path, Some("en")).await;
+    assert!(!page.contains("New findings"), "{page}");
+    assert_eq!(app.json_with_key(alerts, &key).await, json!({"alerts": []}));
+    let res = b.post(&dismiss).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), 404, "gone");
+    let res = app
+        .send_with_key(
+            reqwest::Method::DELETE,
+            &format!("{alerts}/{scan_id}"),
+            &key,
+            &json!(null),
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+
+    let set_form = app.url("/dashboard/sites/shop/scan-schedule");
+    let res = b
+        .post(&set_form)
+        .form(&[("csrf", "wrong"), ("every", "weekly")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.json_with_key(schedule, &key).await["every"], "daily");
+    let res = b
+        .post(&set_form)
+        .form(&[("csrf", csrf.as_str()), ("every", "weekly")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let weekly = app.json_with_key(schedule, &key).await;
+    assert_eq!(weekly["every"], "weekly");
+    let res = b
+        .post(&set_form)
+        .form(&[("csrf", csrf.as_str()), ("every", "hourly")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = app.put_with_key(schedule, &key, &json!({"every": "off"})).await;
+    assert_eq!(res.status(), 200);
+    let far = weekly["next_ms"].as_u64().unwrap() + 30 * day;
+    assert!(enqueue_due(state, far).await.unwrap().is_empty(), "off: never due");
+}

@@ -15,7 +15,7 @@ mod tally;
 mod wal_buffer;
 
 pub use issued_id::row_key as visitor_key;
-pub use scan_jobs::{Finish, Lease, NewScanJob, QueueLimits, ScanJobRow};
+pub use scan_jobs::{Finish, Lease, NewScanJob, QueueLimits, ScanAlertRow, ScanJobRow};
 
 use std::ops::Range;
 use std::path::Path;

@@ -381,3 +381,134 @@ impl SqliteStore {
         .await
     }
 }
+
+/// An alert as stored: the scan that raised it and its body (JSON).
+#[derive(Clone, Debug)]
+pub struct ScanAlertRow {
+    pub scan_id: String,
+    pub created_ms: u64,
+    pub body: String,
+}
+
+impl SqliteStore {
+    /// Sets a site's schedule (`every`: `daily`/`weekly`, first due at
+    /// `next_ms`), or switches it off (`None`).
+    pub async fn set_scan_schedule(&self, site: &str, every: Option<(String, u64)>) -> Result<(), StoreError> {
+        let site = site.to_owned();
+        self.write(move |w| {
+            match every {
+                Some((every, next_ms)) => sql(w.conn.execute(
+                    "INSERT INTO scan_schedules (site, every, next_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (site) DO UPDATE SET every = excluded.every, next_ms = excluded.next_ms",
+                    params![site, every, next_ms as i64],
+                ))?,
+                None => sql(w
+                    .conn
+                    .execute("DELETE FROM scan_schedules WHERE site = ?1", params![site]))?,
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    /// A site's schedule: (`every`, next due time), if it has one.
+    pub async fn scan_schedule(&self, site: &str) -> Result<Option<(String, u64)>, StoreError> {
+        let site = site.to_owned();
+        self.read(move |c| {
+            sql(c
+                .query_row(
+                    "SELECT every, next_ms FROM scan_schedules WHERE site = ?1",
+                    params![site],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
+                )
+                .optional())
+        })
+        .await
+    }
+
+    /// The schedules due at `now_ms` (at most `limit`), each moved on to
+    /// its next time by `period_ms(every)` in the same step, so a due scan
+    /// is handed out once.
+    pub async fn claim_due_scan_schedules(
+        &self,
+        now_ms: u64,
+        limit: usize,
+        period_ms: fn(&str) -> Option<u64>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.write(move |w| {
+            w.atomic(|c| {
+                let due: Vec<(String, String)> = {
+                    let mut s = sql(c.prepare_cached(
+                        "SELECT site, every FROM scan_schedules WHERE next_ms <= ?1 ORDER BY next_ms LIMIT ?2",
+                    ))?;
+                    let rows = sql(s.query_map(params![now_ms as i64, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))))?;
+                    rows.map(sql).collect::<Result<_, _>>()?
+                };
+                for (site, every) in &due {
+                    match period_ms(every) {
+                        Some(p) => sql(c.execute(
+                            "UPDATE scan_schedules SET next_ms = ?2 WHERE site = ?1",
+                            params![site, (now_ms + p) as i64],
+                        ))?,
+                        None => sql(c.execute("DELETE FROM scan_schedules WHERE site = ?1", params![site]))?,
+                    };
+                }
+                Ok(due)
+            })
+        })
+        .await
+    }
+
+    /// Keeps an alert (one per scan; a second one for the same scan is
+    /// ignored), and at most `kept` per site (the newest).
+    pub async fn save_scan_alert(&self, site: &str, alert: ScanAlertRow, kept: usize) -> Result<(), StoreError> {
+        let site = site.to_owned();
+        self.write(move |w| {
+            w.atomic(|c| {
+                sql(c.execute(
+                    "INSERT OR IGNORE INTO scan_alerts (site, scan_id, created_ms, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![site, alert.scan_id, alert.created_ms as i64, alert.body],
+                ))?;
+                sql(c.execute(
+                    "DELETE FROM scan_alerts WHERE site = ?1 AND scan_id NOT IN
+                         (SELECT scan_id FROM scan_alerts WHERE site = ?1 ORDER BY scan_id DESC LIMIT ?2)",
+                    params![site, kept as i64],
+                ))?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// A site's alerts, newest first.
+    pub async fn scan_alerts(&self, site: &str) -> Result<Vec<ScanAlertRow>, StoreError> {
+        let site = site.to_owned();
+        self.read(move |c| {
+            let mut s = sql(c.prepare_cached(
+                "SELECT scan_id, created_ms, body FROM scan_alerts WHERE site = ?1 ORDER BY scan_id DESC",
+            ))?;
+            let rows = sql(s.query_map(params![site], |r| {
+                Ok(ScanAlertRow {
+                    scan_id: r.get(0)?,
+                    created_ms: r.get::<_, i64>(1)? as u64,
+                    body: r.get(2)?,
+                })
+            }))?;
+            rows.map(sql).collect()
+        })
+        .await
+    }
+
+    /// Dismisses (deletes) an alert; whether there was one.
+    pub async fn dismiss_scan_alert(&self, site: &str, scan_id: &str) -> Result<bool, StoreError> {
+        let (site, scan_id) = (site.to_owned(), scan_id.to_owned());
+        self.write(move |w| {
+            let n = sql(w.conn.execute(
+                "DELETE FROM scan_alerts WHERE site = ?1 AND scan_id = ?2",
+                params![site, scan_id],
+            ))?;
+            Ok(n > 0)
+        })
+        .await
+    }
+}
