@@ -71,6 +71,7 @@ impl Metrics {
             latency.clone(),
         );
         registry.register("decisions_recorded", "Decisions durably recorded", decisions.clone());
+        crate::log::witness::register_metrics(&mut registry);
         // The runtime this process actually serves with (`--workers`).
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let threads = Gauge::<i64>::default();

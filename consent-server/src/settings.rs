@@ -97,6 +97,18 @@ pub struct Cli {
     /// Without one, /metrics answers only when listening on loopback without a trusted proxy.
     #[arg(long, env = "KEURMERK_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// A C2SP tlog-witness to cosign every checkpoint:
+    /// `NAME+KEYID+BASE64KEY=URL` (its cosignature/v1 verifier key, `=`,
+    /// the submission prefix that `/add-checkpoint` is appended to).
+    /// Repeatable; with several, give them as one comma-separated list in
+    /// the environment variable.
+    #[arg(long = "witness", env = "KEURMERK_WITNESSES", value_delimiter = ',')]
+    pub witnesses: Vec<String>,
+    /// How many witnesses must cosign a checkpoint for it to count as
+    /// witnessed [default: all of them]. A checkpoint below the quorum is
+    /// still published (the log never stops) and reported in /metrics.
+    #[arg(long, env = "KEURMERK_WITNESS_QUORUM")]
+    pub witness_quorum: Option<usize>,
 }
 
 /// The same settings as read from `--config`.
@@ -127,6 +139,8 @@ struct FileSettings {
     request_timeout: Option<u64>,
     max_connections: Option<usize>,
     metrics_token: Option<String>,
+    witnesses: Option<Vec<String>>,
+    witness_quorum: Option<usize>,
 }
 
 /// Where decisions are kept.
@@ -182,6 +196,10 @@ pub struct Settings {
     pub max_connections: usize,
     /// See [`Cli::metrics_token`].
     pub metrics_token: Option<String>,
+    /// See [`Cli::witnesses`].
+    pub witnesses: Vec<crate::log::witness::WitnessEndpoint>,
+    /// See [`Cli::witness_quorum`]; resolved, at most the witnesses.
+    pub witness_quorum: usize,
 }
 
 impl Settings {
@@ -218,6 +236,15 @@ impl Settings {
                 data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| ".data".into()),
             },
         };
+        let witnesses = if cli.witnesses.is_empty() {
+            file.witnesses.clone().unwrap_or_default()
+        } else {
+            cli.witnesses.clone()
+        };
+        let witnesses = witnesses
+            .iter()
+            .map(|w| crate::log::witness::WitnessEndpoint::parse(w).with_context(|| format!("--witness {w:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let public_url = cli
             .public_url
             .or(file.public_url)
@@ -292,6 +319,17 @@ impl Settings {
                     anyhow::bail!("metrics_token must be at least 16 characters, without spaces")
                 }
                 t => t,
+            },
+            witnesses: witnesses.clone(),
+            witness_quorum: match cli.witness_quorum.or(file.witness_quorum) {
+                None => witnesses.len(),
+                Some(q) if q > witnesses.len() || (q == 0 && !witnesses.is_empty()) => {
+                    anyhow::bail!(
+                        "witness_quorum must be between 1 and the {} witness(es) given",
+                        witnesses.len()
+                    )
+                }
+                Some(q) => q,
             },
         })
     }

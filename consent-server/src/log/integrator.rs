@@ -65,6 +65,7 @@ pub struct Integrator {
     pub store: Backend,
     pub holder: String,
     edge: Option<TileAppender>,
+    published: Option<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Integrator {
@@ -75,7 +76,15 @@ impl Integrator {
             store,
             holder,
             edge: None,
+            published: None,
         }
+    }
+
+    /// Tells `tx` the size of every checkpoint this instance publishes (the
+    /// witnesses' cosigner waits on it).
+    pub fn notify(mut self, tx: tokio::sync::watch::Sender<u64>) -> Self {
+        self.published = Some(tx);
+        self
     }
 
     fn sign(&self, size: u64, root: [u8; 32]) -> Result<String, CheckpointError> {
@@ -161,6 +170,9 @@ impl Integrator {
             let behind = match self.round().await {
                 Ok(Round::Published(n)) => {
                     tracing::debug!(size = n, "published a checkpoint");
+                    if let Some(tx) = &self.published {
+                        tx.send_replace(n);
+                    }
                     self.store.leaf_count().await.is_ok_and(|c| c > n)
                 }
                 Ok(_) => false,

@@ -11,6 +11,8 @@
 //! - [`key`]: the signing key (created on first start, or from file/env).
 //! - [`receipts`]: receipt signing, one signature per batch of receipts.
 //! - [`integrator`]: the background task that publishes checkpoints.
+//! - [`witness`]: has each new checkpoint cosigned by the configured C2SP
+//!   tlog-witnesses and stores their cosignatures with it.
 //!
 //! Its storage (tiles, checkpoint, lease) is in [`crate::storage::log`]; its
 //! HTTP endpoints in [`crate::http::log`].
@@ -18,6 +20,7 @@
 pub mod integrator;
 pub mod key;
 pub mod receipts;
+pub mod witness;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,7 +80,21 @@ impl Log {
             .map_or(CHECKPOINT_INTERVAL, Duration::from_millis);
         let mut holder = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut holder);
-        let integrator = Integrator::new(signer.clone(), storage.clone(), store.clone(), hex::encode(holder));
+        let mut integrator = Integrator::new(signer.clone(), storage.clone(), store.clone(), hex::encode(holder));
+        if settings.witnesses.is_empty() {
+            witness::METRICS.latest_witnessed.set(1);
+        } else {
+            // Only the instance that publishes a checkpoint submits it.
+            let (tx, rx) = tokio::sync::watch::channel(0);
+            integrator = integrator.notify(tx);
+            let cosigner = witness::Cosigner::new(settings.witnesses.clone(), settings.witness_quorum, storage.clone());
+            tokio::spawn(cosigner.run(rx, interval));
+            tracing::info!(
+                witnesses = settings.witnesses.len(),
+                quorum = settings.witness_quorum,
+                "checkpoints are submitted to witnesses"
+            );
+        }
         tokio::spawn(integrator.run(interval));
         tracing::info!(verifier_key = %signer.verifier(), "proof log started");
         Ok(Self {

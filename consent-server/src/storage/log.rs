@@ -59,6 +59,17 @@ impl LogStorage {
         }
     }
 
+    /// Puts witnesses' cosignatures on the latest checkpoint: replaces its
+    /// note `old` (of tree size `size`) by `new`, the same note with more
+    /// signature lines, only while `old` is still the latest. False if a
+    /// newer checkpoint was published meanwhile.
+    pub async fn add_cosignatures(&self, size: u64, old: String, new: String) -> Result<bool, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.add_cosignatures(size, old, new).await,
+            Self::Redis(r) => r.add_cosignatures(size, old, new).await,
+        }
+    }
+
     /// Takes or renews the integrator lease; false if another holder has it.
     pub async fn lease(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         match self {

@@ -21,3 +21,4 @@ mod scan_queue;
 mod scan_queue_processes;
 mod scans;
 mod storage;
+mod witnessed;

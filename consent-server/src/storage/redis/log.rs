@@ -18,7 +18,17 @@ pub struct RedisLog {
     prefix: String,
     lease: Script,
     commit: Script,
+    cosign: Script,
 }
+
+/// Compare-and-set of the checkpoint note: witnesses' cosignatures are
+/// added only to the very note they cosigned (a newer checkpoint wins).
+const ADD_COSIGNATURES: &str = r#"
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call("GET", KEYS[2]) ~= ARGV[2] then return 0 end
+redis.call("SET", KEYS[2], ARGV[3])
+return 1
+"#;
 
 impl RedisLog {
     pub fn open(url: &str, prefix: &str) -> Result<Self, StoreError> {
@@ -28,6 +38,7 @@ impl RedisLog {
             prefix: prefix.to_owned(),
             lease: Script::new(include_str!("lease.lua")),
             commit: Script::new(include_str!("log_commit.lua")),
+            cosign: Script::new(ADD_COSIGNATURES),
         })
     }
 
@@ -67,6 +78,21 @@ impl RedisLog {
             .await
             .map_err(unavailable)?;
         Ok(size.zip(note))
+    }
+
+    /// See `SqliteLog::add_cosignatures`.
+    pub(crate) async fn add_cosignatures(&self, size: u64, old: String, new: String) -> Result<bool, StoreError> {
+        let r: i64 = self
+            .cosign
+            .key(self.key("log:checkpoint-size"))
+            .key(self.key("log:checkpoint"))
+            .arg(size.to_string())
+            .arg(old)
+            .arg(new)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(r == 1)
     }
 
     pub(crate) async fn lease(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError> {

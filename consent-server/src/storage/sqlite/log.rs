@@ -212,6 +212,27 @@ impl SqliteLog {
     }
 }
 
+impl SqliteLog {
+    /// Replaces the checkpoint's note by the same note with witnesses'
+    /// cosignatures added, only if the stored note is still `old` (a newer
+    /// checkpoint wins; its own cosignatures follow). False if it was not.
+    pub(crate) async fn add_cosignatures(&self, size: u64, old: String, new: String) -> Result<bool, StoreError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = this.writer.lock().expect("log writer");
+            let n = conn
+                .execute(
+                    "UPDATE checkpoint SET note = ?1 WHERE id = 1 AND size = ?2 AND note = ?3",
+                    params![new, size as i64, old],
+                )
+                .map_err(unavailable)?;
+            Ok(n == 1)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
 /// A read connection that goes back to the pool when dropped.
 pub struct PooledReader<'a> {
     conn: Option<Connection>,

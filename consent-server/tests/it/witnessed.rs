@@ -1,0 +1,170 @@
+//! Witnessed checkpoints end to end: the real server binary submits its
+//! checkpoints to C2SP tlog-witnesses (Keurmerk's own witness, served over
+//! real HTTP on loopback) and serves their cosignatures with the checkpoint
+//! and inside the proof bundles; a third witness that is down does not stop
+//! the log; `keurmerk-verify`'s policy accepts the bundles, and a second
+//! history forged with the server's own log key is refused by the witnesses
+//! and by the verifier.
+
+use crate::common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use consent_core::checkpoint::{self, Checkpoint};
+use consent_core::cosignature::{CosignatureSigner, WitnessPolicy};
+use consent_core::merkle::{MemoryTree, leaf_hash};
+use consent_core::note::{NoteSigner, NoteVerifier};
+use consent_core::tlog_proof::{ProofBundle, TlogProof};
+use e2e::ServerProcess;
+use keurmerk_verify::witness::{Witness, origin_hash, router};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
+
+async fn text(client: &reqwest::Client, url: String) -> (u16, String) {
+    let res = client.get(url).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_cosigned_served_with_their_cosignatures_and_a_forged_history_is_refused() {
+    // The witnesses' ports first, so the server can be told where they are;
+    // connections wait in the backlog until they serve.
+    let signers: Vec<CosignatureSigner> = (1..=3u8)
+        .map(|i| CosignatureSigner::from_seed(&format!("witness.test/w{i}"), &[i; 32]).unwrap())
+        .collect();
+    let mut listeners = Vec::new();
+    for _ in 0..2 {
+        listeners.push(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+    }
+    // The third witness is down: nothing listens at its address.
+    let dead = format!("http://127.0.0.1:{}", e2e::free_port());
+    let mut flags = Vec::new();
+    for (s, l) in signers.iter().zip(&listeners) {
+        flags.push(format!("{}=http://{}", s.verifier(), l.local_addr().unwrap()));
+    }
+    flags.push(format!("{}={dead}", signers[2].verifier()));
+    let mut args: Vec<&str> = Vec::new();
+    for f in &flags {
+        args.extend(["--witness", f.as_str()]);
+    }
+    args.extend(["--witness-quorum", "2"]);
+    let server = ServerProcess::start_fresh(Path::new(BIN), &args).unwrap();
+    let base = server.base_url();
+    let client = reqwest::Client::new();
+    let (_, key) = text(&client, format!("{base}/.well-known/keurmerk-log-key")).await;
+    let log_key = NoteVerifier::parse(key.trim()).unwrap();
+
+    let states = tempfile::tempdir().unwrap();
+    let mut witnesses = Vec::new();
+    for (i, (s, l)) in signers.iter().zip(listeners).enumerate() {
+        let w = Arc::new(Witness::new(s.clone(), vec![log_key.clone()], &states.path().join(i.to_string())).unwrap());
+        witnesses.push(w.clone());
+        tokio::spawn(async move { axum::serve(l, router(w)).await.unwrap() });
+    }
+
+    // Decisions, then a checkpoint covering them with two cosignatures.
+    let body = common::demo_decision_at(&client, &base, "reject_all", json!({}), "nl").await;
+    let mut last: Option<Value> = None;
+    for _ in 0..5 {
+        let res = common::post_demo_decision_at(&client, &base, &body).await.unwrap();
+        assert_eq!(res.status(), 201);
+        last = Some(res.json().await.unwrap());
+    }
+    let last = last.unwrap();
+    let index = last["index"].as_u64().unwrap();
+    let policy = WitnessPolicy::new(signers.iter().map(|s| s.verifier().clone()).collect(), 2).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let served = loop {
+        let (status, note) = text(&client, format!("{base}/api/v1/log/checkpoint")).await;
+        if status == 200 && checkpoint::open(&note, &log_key).unwrap().size > index && policy.check(&note).is_ok() {
+            break note;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no cosigned checkpoint covering leaf {index}: {note}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let cosigned_by = policy.check(&served).unwrap();
+    assert_eq!(
+        cosigned_by.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["witness.test/w1", "witness.test/w2"]
+    );
+    // The witnesses keep the same checkpoint (monitoring endpoint).
+    let cp = checkpoint::open(&served, &log_key).unwrap();
+    let held = witnesses[0].latest_by_hash(&origin_hash(&cp.origin)).unwrap().unwrap();
+    assert!(checkpoint::open(&held, &log_key).unwrap().size <= cp.size);
+
+    // The visitor's proof bundle carries the cosignatures; the verifier's
+    // policy accepts it.
+    let consent = last["consent_id"].as_str().unwrap();
+    let secret = last["secret"].as_str().unwrap_or_default();
+    let bundles = client
+        .get(format!("{base}/api/v1/sites/demo/visitors/{consent}/proofs"))
+        .header("x-keurmerk-secret", secret)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let verified = keurmerk_verify::verify_bundles_witnessed(bundles.as_bytes(), &log_key, &policy)
+        .unwrap_or_else(|(i, e)| panic!("bundle {i}: {e}\n{bundles}"));
+    assert!(verified.iter().all(|v| v.cosigned_by.len() == 2));
+
+    // The witness that is down is counted, and the log kept going.
+    let (_, metrics) = text(&client, format!("{base}/metrics")).await;
+    assert!(
+        metrics.contains("keurmerk_log_witness_failures_total{witness=\"witness.test/w3\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("keurmerk_log_latest_checkpoint_witnessed 1"),
+        "{metrics}"
+    );
+
+    // Split view: the operator signs a second history of the same size with
+    // the log's own key. The witnesses refuse it, so it never gets their
+    // cosignatures, and the verifier's policy refuses a bundle from it.
+    let skey = std::fs::read_to_string(server.data_dir().unwrap().join("log-signing-key")).unwrap();
+    let log_signer = NoteSigner::parse(skey.trim()).unwrap();
+    let mut forged_tree = MemoryTree::new();
+    for i in 0..cp.size {
+        forged_tree.push(leaf_hash(format!("forged {i}").as_bytes()));
+    }
+    let forged = Checkpoint {
+        origin: cp.origin.clone(),
+        size: cp.size,
+        root: forged_tree.root(),
+        extensions: vec![],
+    }
+    .sign(&log_signer)
+    .unwrap();
+    for w in &witnesses {
+        let held = w.latest_by_hash(&origin_hash(&cp.origin)).unwrap().unwrap();
+        let size = checkpoint::open(&held, &log_key).unwrap().size;
+        let err = w
+            .add_checkpoint(&format!("old {size}\n\n{forged}"), 1_800_000_000)
+            .expect_err("a forged history is never cosigned");
+        assert!(matches!(err.status(), 409 | 422), "{err}");
+    }
+    let forged_bundle = serde_json::to_vec(&ProofBundle::new(
+        b"forged 0",
+        &TlogProof {
+            extra: None,
+            index: 0,
+            path: consent_core::merkle::inclusion_proof(&forged_tree, 0, cp.size).unwrap(),
+            checkpoint: forged,
+        },
+    ))
+    .unwrap();
+    assert!(
+        keurmerk_verify::verify_bundles(&forged_bundle, &log_key).is_ok(),
+        "the log key alone cannot tell"
+    );
+    let (_, refused) = keurmerk_verify::verify_bundles_witnessed(&forged_bundle, &log_key, &policy).unwrap_err();
+    assert!(refused.to_string().contains("the policy requires 2"), "{refused}");
+}
