@@ -36,9 +36,28 @@ pub struct ScanJob {
     pub error: Option<String>,
 }
 
+/// A scheduled scan that found what the site's previous scan did not.
+pub struct ScanAlert {
+    /// The scheduled scan (its page lists all its findings).
+    pub scan_id: String,
+    pub created_ms: u64,
+    pub new_findings: Vec<NewFinding>,
+}
+
+/// A finding new since the previous scan, by its fingerprint: platform,
+/// rule and consent state.
+pub struct NewFinding {
+    pub platform: String,
+    pub rule: String,
+    /// `before_consent`, `after_reject`, `after_accept` or `-`.
+    pub state: String,
+    pub severity: String,
+    pub title: String,
+}
+
 /// What asking for a scan gave.
 pub enum QueueOutcome {
-    /// Queued under this job id.
+    /// Queued under this job id (or, for a schedule, set).
     Queued(String),
     /// The server runs without a scan queue (no Redis).
     NotConfigured,
@@ -98,6 +117,27 @@ pub trait Host: Send + Sync + 'static {
     fn scan_jobs(&self, site: SiteId) -> BoxFuture<'_, ScanJobs> {
         let _ = site;
         Box::pin(async { ScanJobs::NotConfigured })
+    }
+    /// The site's scan schedule (`off`, `daily`, `weekly`) and when the next
+    /// scheduled scan is due; `None` without a scan queue (or while it is down).
+    fn scan_schedule(&self, site: SiteId) -> BoxFuture<'_, Option<(String, Option<u64>)>> {
+        let _ = site;
+        Box::pin(async { None })
+    }
+    /// Sets the site's scan schedule (`off`, `daily` or `weekly`).
+    fn set_scan_schedule(&self, site: SiteId, every: String) -> BoxFuture<'_, QueueOutcome> {
+        let _ = (site, every);
+        Box::pin(async { QueueOutcome::NotConfigured })
+    }
+    /// The site's alerts of new findings from scheduled scans, newest first.
+    fn scan_alerts(&self, site: SiteId) -> BoxFuture<'_, Vec<ScanAlert>> {
+        let _ = site;
+        Box::pin(async { Vec::new() })
+    }
+    /// Dismisses the alert of scan `scan_id`; whether there was one.
+    fn dismiss_scan_alert(&self, site: SiteId, scan_id: String) -> BoxFuture<'_, bool> {
+        let _ = (site, scan_id);
+        Box::pin(async { false })
     }
     /// The transparency log's latest checkpoint and verifier key, for the
     /// proof page; `None` when the server runs no log or it has published no

@@ -7,11 +7,12 @@ use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderValue};
 use consent_core::store::{Session, StoreError};
-use dashboard::host::{BoxFuture, LogState, LoginOutcome, QueueOutcome, ScanJob, ScanJobs};
+use dashboard::host::{BoxFuture, LogState, LoginOutcome, NewFinding, QueueOutcome, ScanAlert, ScanJob, ScanJobs};
 
 use crate::http::auth::{SESSION_COOKIE, session_cookies};
+use crate::scan_queue::schedule::Every;
 use crate::service::credentials::SESSION_TTL_MS;
-use crate::service::scan::{ScanJobRequest, queue_job};
+use crate::service::scan::{self, ScanJobRequest, queue_job};
 use crate::service::{AppState, Error, login};
 
 pub struct DashboardHost(pub AppState);
@@ -103,5 +104,56 @@ impl dashboard::Host for DashboardHost {
                 verifier_key: log.signer.verifier().to_string(),
             })
         })
+    }
+
+    fn scan_schedule(&self, site: consent_core::SiteId) -> BoxFuture<'_, Option<(String, Option<u64>)>> {
+        Box::pin(async move {
+            let s = scan::schedule(&self.0, &site).await.ok()?;
+            Some((s.every.as_str().to_owned(), s.next_ms))
+        })
+    }
+
+    fn set_scan_schedule(&self, site: consent_core::SiteId, every: String) -> BoxFuture<'_, QueueOutcome> {
+        Box::pin(async move {
+            let Some(every) = Every::parse(&every) else {
+                return QueueOutcome::Invalid("choose off, daily or weekly".into());
+            };
+            match scan::set_schedule(&self.0, &site, every).await {
+                Ok(s) => QueueOutcome::Queued(s.every.as_str().to_owned()),
+                Err(Error::NotConfigured(_)) => QueueOutcome::NotConfigured,
+                Err(Error::QueueUnavailable(_) | Error::Store(StoreError::Unavailable(_) | StoreError::Corrupt(_))) => {
+                    QueueOutcome::Unavailable
+                }
+                Err(e) => QueueOutcome::Invalid(e.to_string()),
+            }
+        })
+    }
+
+    fn scan_alerts(&self, site: consent_core::SiteId) -> BoxFuture<'_, Vec<ScanAlert>> {
+        Box::pin(async move {
+            let alerts = scan::alerts(&self.0, &site).await.unwrap_or_default();
+            alerts
+                .into_iter()
+                .map(|a| ScanAlert {
+                    scan_id: a.scan_id,
+                    created_ms: a.created_ms,
+                    new_findings: a
+                        .new_findings
+                        .into_iter()
+                        .map(|f| NewFinding {
+                            platform: f.platform,
+                            rule: f.rule,
+                            state: f.state,
+                            severity: f.severity,
+                            title: f.title,
+                        })
+                        .collect(),
+                })
+                .collect()
+        })
+    }
+
+    fn dismiss_scan_alert(&self, site: consent_core::SiteId, scan_id: String) -> BoxFuture<'_, bool> {
+        Box::pin(async move { scan::dismiss_alert(&self.0, &site, &scan_id).await.is_ok() })
     }
 }
