@@ -29,7 +29,18 @@ async fn text(client: &reqwest::Client, url: String) -> (u16, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkpoints_are_cosigned_served_with_their_cosignatures_and_a_forged_history_is_refused() {
+async fn embedded_checkpoints_are_cosigned_and_a_forged_history_is_refused() {
+    witnessed(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_checkpoints_are_cosigned_and_a_forged_history_is_refused() {
+    let redis = e2e::RedisServer::start().unwrap();
+    let url = redis.url();
+    witnessed(&["--redis", &url]).await;
+}
+
+async fn witnessed(storage: &[&str]) {
     // The witnesses' ports first, so the server can be told where they are;
     // connections wait in the backlog until they serve.
     let signers: Vec<CosignatureSigner> = (1..=3u8)
@@ -51,6 +62,7 @@ async fn checkpoints_are_cosigned_served_with_their_cosignatures_and_a_forged_hi
         args.extend(["--witness", f.as_str()]);
     }
     args.extend(["--witness-quorum", "2"]);
+    args.extend_from_slice(storage);
     let server = ServerProcess::start_fresh(Path::new(BIN), &args).unwrap();
     let base = server.base_url();
     let client = reqwest::Client::new();
@@ -129,8 +141,22 @@ async fn checkpoints_are_cosigned_served_with_their_cosignatures_and_a_forged_hi
     // Split view: the operator signs a second history of the same size with
     // the log's own key. The witnesses refuse it, so it never gets their
     // cosignatures, and the verifier's policy refuses a bundle from it.
-    let skey = std::fs::read_to_string(server.data_dir().unwrap().join("log-signing-key")).unwrap();
-    let log_signer = NoteSigner::parse(skey.trim()).unwrap();
+    let log_signer = match storage {
+        [] => {
+            let skey = std::fs::read_to_string(server.data_dir().unwrap().join("log-signing-key")).unwrap();
+            NoteSigner::parse(skey.trim()).unwrap()
+        }
+        [_, url] => {
+            let mut c = common::redis_con(url).await;
+            let skey: String = redis::cmd("GET")
+                .arg("kmk:log:signing-key")
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            NoteSigner::parse(skey.trim()).unwrap()
+        }
+        _ => unreachable!(),
+    };
     let mut forged_tree = MemoryTree::new();
     for i in 0..cp.size {
         forged_tree.push(leaf_hash(format!("forged {i}").as_bytes()));
@@ -157,7 +183,7 @@ async fn checkpoints_are_cosigned_served_with_their_cosignatures_and_a_forged_hi
             extra: None,
             index: 0,
             path: consent_core::merkle::inclusion_proof(&forged_tree, 0, cp.size).unwrap(),
-            checkpoint: forged,
+            checkpoint: forged.clone(),
         },
     ))
     .unwrap();
@@ -167,4 +193,38 @@ async fn checkpoints_are_cosigned_served_with_their_cosignatures_and_a_forged_hi
     );
     let (_, refused) = keurmerk_verify::verify_bundles_witnessed(&forged_bundle, &log_key, &policy).unwrap_err();
     assert!(refused.to_string().contains("the policy requires 2"), "{refused}");
+
+    // The monitor agrees with the honest witnesses...
+    let w1_url = format!("http://{}", flags[0].rsplit_once("=http://").unwrap().1);
+    let mut monitor = keurmerk_verify::monitor::Monitor::new(&base, log_key.clone())
+        .with_witnesses(vec![(signers[0].verifier().clone(), w1_url)]);
+    monitor.poll().await.unwrap();
+    let views = monitor.check_witnesses().await.unwrap();
+    assert!(
+        matches!(&views[..], [keurmerk_verify::monitor::WitnessView::Consistent { .. }]),
+        "{views:?}"
+    );
+    // ...and catches a split view: a fresh witness that was shown only the
+    // forged history cosigned it, which the log cannot reconcile with what
+    // it shows the monitor.
+    let fooled_signer = CosignatureSigner::from_seed("witness.test/fooled", &[7; 32]).unwrap();
+    let fooled = Arc::new(
+        Witness::new(
+            fooled_signer.clone(),
+            vec![log_key.clone()],
+            &states.path().join("fooled"),
+        )
+        .unwrap(),
+    );
+    fooled
+        .add_checkpoint(&format!("old 0\n\n{forged}"), 1_800_000_000)
+        .unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fooled_url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, router(fooled)).await.unwrap() });
+    let mut monitor = keurmerk_verify::monitor::Monitor::new(&base, log_key.clone())
+        .with_witnesses(vec![(fooled_signer.verifier().clone(), fooled_url)]);
+    monitor.poll().await.unwrap();
+    let alarm = monitor.check_witnesses().await.unwrap_err();
+    assert!(alarm.to_string().contains("split view"), "{alarm}");
 }
