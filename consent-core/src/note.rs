@@ -277,11 +277,13 @@ impl NoteSigner {
         check_text(text)?;
         let mut sig = self.verifier.id.to_vec();
         sig.extend_from_slice(&self.sign_raw(text.as_bytes()));
-        Ok(format!(
-            "{text}\n{SIG_PREFIX}{} {}\n",
-            self.verifier.name,
-            STANDARD.encode(sig)
-        ))
+        let note = format!("{text}\n{SIG_PREFIX}{} {}\n", self.verifier.name, STANDARD.encode(sig));
+        // A note no verifier would open is refused here rather than
+        // published: the same bound as `SignedNote::parse`.
+        if note.len() > MAX_NOTE_BYTES {
+            return Err(NoteError::TooLarge);
+        }
+        Ok(note)
     }
 }
 
@@ -291,6 +293,10 @@ fn check_text(text: &str) -> Result<(), NoteError> {
     }
     if text.chars().any(|c| c < ' ' && c != '\n') {
         return Err(NoteError::BadCharacters);
+    }
+    // `SignedNote::parse` refuses longer lines; never sign what it refuses.
+    if text.split('\n').any(|l| l.len() > MAX_LINE_BYTES) {
+        return Err(NoteError::LineTooLong);
     }
     Ok(())
 }
@@ -418,6 +424,27 @@ mod tests {
             v.open(&many),
             Err(NoteError::TooManySignatures | NoteError::TooLarge)
         ));
+    }
+
+    #[test]
+    fn the_signer_refuses_what_no_verifier_opens() {
+        // Found by the `note` fuzz target (fuzz/corpus/note/crash-5e7014f2…):
+        // a text over the note bound was signed, and the note then refused
+        // by every verifier, ours included.
+        let s = NoteSigner::parse(SKEY).unwrap();
+        let v = s.verifier();
+        let line = format!("{}\n", "a".repeat(MAX_LINE_BYTES + 1));
+        assert_eq!(s.sign(&line), Err(NoteError::LineTooLong));
+        let big = "a\n".repeat(MAX_NOTE_BYTES / 2);
+        assert_eq!(s.sign(&big), Err(NoteError::TooLarge));
+        // Right at the bounds it still signs, and opens.
+        let line = format!("{}\n", "a".repeat(MAX_LINE_BYTES));
+        assert_eq!(v.open(&s.sign(&line).unwrap()), Ok(line.as_str()));
+        let sig_line = s.sign("x\n").unwrap().len() - "x\n".len();
+        let fits = format!("{}\n", "a\n".repeat((MAX_NOTE_BYTES - sig_line) / 2 - 1));
+        let signed = s.sign(&fits).unwrap();
+        assert!(signed.len() <= MAX_NOTE_BYTES);
+        assert_eq!(v.open(&signed), Ok(fits.as_str()));
     }
 
     #[test]
