@@ -91,7 +91,19 @@ pub fn start(queue: &EmbeddedQueue, settings: &Settings) -> std::io::Result<()> 
 async fn work(queue: &EmbeddedQueue, name: &str, template: &ScanConfig, kb: &KnowledgeBase) {
     loop {
         match queue.next(name).await {
-            Ok(Some(job)) => run_job(queue, job, template, kb).await,
+            Ok(Some(job)) => {
+                // A panic in a scan (a scanner bug some page triggers) must
+                // not end the worker: with one worker, scanning would stop
+                // for good. The job fails with a reason instead (retrying
+                // would likely panic again).
+                let leased = job.clone();
+                let run = std::panic::AssertUnwindSafe(run_job(queue, job, template, kb));
+                if futures_util::FutureExt::catch_unwind(run).await.is_err() {
+                    tracing::error!(job = %leased.id, "scan worker: the scan panicked; job failed");
+                    let reason = "the scan stopped on an internal error (a scanner bug); see the server log".to_owned();
+                    complete(queue, &leased, Err(reason), None).await;
+                }
+            }
             Ok(None) => queue.wait(IDLE_LOOK).await,
             Err(e) => {
                 tracing::warn!(error = %e, "scan worker: the queue is unavailable; retrying");
