@@ -32,6 +32,67 @@ pub(super) struct Session {
     /// The SSRF guard's way out (none with `--allow-private-targets`).
     proxy: Option<GuardProxy>,
     _profile: tempfile::TempDir,
+    /// The script that starts Chromium as `nobody`, when the scanner is root.
+    _launcher: Option<Unprivileged>,
+}
+
+/// The user Chromium runs as when the scanner runs as root: `nobody`.
+const NOBODY: u32 = 65534;
+
+/// A launcher script that starts Chromium as [`NOBODY`] with the profile
+/// handed over to that user; kept (in a directory of its own, root's) as
+/// long as the session.
+struct Unprivileged {
+    script: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Unprivileged {
+    fn prepare(chromium: &std::path::Path, profile: &std::path::Path) -> Result<Self, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .ok_or("setpriv (util-linux) not found")?;
+        // The profile becomes nobody's: Chromium writes to it.
+        for entry in walk(profile) {
+            std::os::unix::fs::chown(&entry, Some(NOBODY), Some(NOBODY))
+                .map_err(|e| format!("{}: {e}", entry.display()))?;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("keurmerk-launch-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let script = dir.path().join("chromium");
+        let quote = |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nHOME={} exec {setpriv} --reuid={NOBODY} --regid={NOBODY} --clear-groups -- {} \"$@\"\n",
+                quote(profile),
+                quote(chromium)
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
+        Ok(Self { script, _dir: dir })
+    }
+}
+
+/// `dir` and everything below it.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_owned()];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 impl Session {
@@ -102,8 +163,26 @@ impl Session {
             values.push(("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"));
             flags.push("disable-quic");
         }
+        // Chromium refuses its sandbox to root. Rather than run a browser
+        // that renders hostile pages unsandboxed, a scanner running as root
+        // starts it as `nobody` (util-linux's setpriv drops the user, groups
+        // and with them every capability), where Chromium's namespace
+        // sandbox works. Only without setpriv does it fall back to
+        // `--no-sandbox`, and says so.
+        let launcher = if running_as_root() {
+            match Unprivileged::prepare(&o.chromium, profile.path()) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Chromium runs without its sandbox: it cannot be started as an unprivileged user");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let executable = launcher.as_ref().map_or(o.chromium.as_path(), |l| l.script.as_path());
         let mut cfg = BrowserConfig::builder()
-            .chrome_executable(&o.chromium)
+            .chrome_executable(executable)
             .disable_default_args()
             .user_data_dir(profile.path())
             .launch_timeout(Duration::from_secs(20))
@@ -113,9 +192,7 @@ impl Session {
         if !o.insecure_tls {
             cfg = cfg.respect_https_errors();
         }
-        // Chromium refuses to start as root with its sandbox on; the
-        // scanner's container runs as root, so there (only) it is off.
-        if running_as_root() {
+        if running_as_root() && launcher.is_none() {
             cfg = cfg.no_sandbox();
         }
         let cfg = cfg.build()?;
@@ -134,6 +211,7 @@ impl Session {
             handler,
             proxy,
             _profile: profile,
+            _launcher: launcher,
         })
     }
 
@@ -364,4 +442,62 @@ fn running_as_root() -> bool {
 #[cfg(not(unix))]
 fn running_as_root() -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pids of processes whose command line holds `needle`, with their
+    /// real user id and command line.
+    fn processes_with(needle: &str) -> Vec<(u32, u32, String)> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if !cmd.contains(needle) {
+                continue;
+            }
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let uid = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|l| l.split_whitespace().next()?.parse().ok())
+                .unwrap_or(u32::MAX);
+            out.push((pid, uid, cmd));
+        }
+        out
+    }
+
+    /// As root (the scanner's container, and CI), Chromium runs as
+    /// `nobody` with its sandbox, not as root with `--no-sandbox`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_root_scanner_runs_chromium_sandboxed_as_nobody() {
+        if !running_as_root() {
+            eprintln!("skipped: only a root scanner drops Chromium's privileges");
+            return;
+        }
+        let session = Session::launch(&BrowserOptions::default(), &Guard::allow_private())
+            .await
+            .unwrap();
+        let profile = session._profile.path().to_str().unwrap().to_owned();
+        let chromium = processes_with(&profile);
+        assert!(!chromium.is_empty(), "Chromium runs with the session's profile");
+        for (pid, uid, cmd) in &chromium {
+            assert_eq!(*uid, NOBODY, "process {pid} runs as {uid}: {cmd}");
+            assert!(!cmd.contains("--no-sandbox"), "process {pid}: {cmd}");
+        }
+        // The sandbox is really there: a renderer says so.
+        let page = session.browser.lock().await.new_page("chrome://sandbox").await.unwrap();
+        let text: String = page
+            .evaluate("document.body.innerText")
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        assert!(text.contains("adequately sandboxed"), "{text}");
+    }
 }
