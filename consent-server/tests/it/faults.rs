@@ -5,7 +5,7 @@
 //! consistent store.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::common::post_demo_decision_at;
 use crate::processes::{assert_all_present, assert_gap_free, demo_decision, stored};
+use crate::proof_log::{all_bytes, contains};
 
 const BIN: &str = env!("CARGO_BIN_EXE_consent-server");
 
@@ -232,24 +233,6 @@ async fn redis_killed_and_restarted_under_load_loses_nothing() {
         seen.unavailable.load(Ordering::Relaxed),
         stored.len()
     );
-}
-
-/// Every file under `dir`, concatenated.
-fn all_bytes(dir: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p: PathBuf = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(all_bytes(&p));
-        } else {
-            out.extend(std::fs::read(&p).unwrap_or_default());
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A visitor of the demo site: consent id, secret, and the sealing key the

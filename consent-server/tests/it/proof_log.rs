@@ -198,7 +198,7 @@ async fn receipts_checkpoints_and_proofs(kind: Kind) {
 both_backends!(receipts_checkpoints_and_proofs);
 
 /// Every file under `dir`, concatenated.
-fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
+pub(crate) fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
@@ -211,7 +211,7 @@ fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
     out
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
