@@ -21,8 +21,7 @@ use std::path::Path;
 use std::process::Command;
 
 use e2e::{RedisServer, ServerProcess};
-use serde_json::{Value, json};
-use wrk::{wrk, wrk_script};
+use wrk::{demo_decision, wrk, wrk_script};
 
 mod wrk;
 
@@ -170,24 +169,7 @@ fn drive(
     warmup: u64,
     seconds: u64,
 ) -> Figures {
-    let config: Value = serde_json::from_str(
-        &e2e::http_get(
-            base.rsplit(':').next().unwrap().parse().unwrap(),
-            "/api/v1/sites/demo/config",
-        )
-        .unwrap()
-        .1,
-    )
-    .unwrap();
-    let body = serde_json::to_string(&json!({
-        "config_version": config["version"],
-        "method": "custom",
-        "categories": {"analytics": true, "marketing": false},
-        "services": {"youtube": true},
-        "language": "nl",
-        "page_path": "/winkel/fietsen",
-    }))
-    .unwrap();
+    let body = serde_json::to_string(&demo_decision(base.rsplit(':').next().unwrap().parse().unwrap())).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("decision.lua");
     std::fs::write(&script, wrk_script(&body)).unwrap();

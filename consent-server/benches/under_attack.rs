@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use e2e::ServerProcess;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
-use wrk::{ORIGIN, wrk, wrk_script};
+use wrk::{ORIGIN, demo_decision, wrk, wrk_script};
 
 mod wrk;
 
@@ -235,22 +235,7 @@ async fn main() {
     let server = ServerProcess::start(&bin, &limits_off).unwrap();
     let base = server.base_url();
     let client = reqwest::Client::new();
-    let config: Value = client
-        .get(format!("{base}/api/v1/sites/demo/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let decision = json!({
-        "config_version": config["version"],
-        "method": "custom",
-        "categories": {"analytics": true, "marketing": false},
-        "services": {"youtube": true},
-        "language": "nl",
-        "page_path": "/winkel/fietsen",
-    });
+    let decision = demo_decision(server.port());
     let mut target = Target {
         addr: base.trim_start_matches("http://").to_owned(),
         base: base.clone(),

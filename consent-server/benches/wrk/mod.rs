@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use serde_json::{Value, json};
+
 /// An origin the demo site allows whatever port the server runs on.
 pub const ORIGIN: &str = "http://127.0.0.1:8080";
 
@@ -49,4 +51,19 @@ pub fn wrk(url: &str, script: &Path, connections: usize, seconds: u64) -> (u64, 
         .unwrap_or_else(|| panic!("unexpected wrk output: {text}{}", String::from_utf8_lossy(&out.stderr)));
     let n: Vec<f64> = line.split_whitespace().map(|f| f.parse().unwrap()).collect();
     (n[0] as u64, n[1] / 1e6, (n[2] + n[3]) as u64, n[4], n[5])
+}
+
+/// The benches' decision: a new visitor's custom choice on the demo site
+/// of the server on `port`, on its current configuration.
+pub fn demo_decision(port: u16) -> Value {
+    let (_, text) = e2e::http_get(port, "/api/v1/sites/demo/config").expect("the demo site's configuration");
+    let config: Value = serde_json::from_str(&text).expect("configuration JSON");
+    json!({
+        "config_version": config["version"],
+        "method": "custom",
+        "categories": {"analytics": true, "marketing": false},
+        "services": {"youtube": true},
+        "language": "nl",
+        "page_path": "/winkel/fietsen",
+    })
 }
