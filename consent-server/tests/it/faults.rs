@@ -498,3 +498,107 @@ async fn kill_9_mid_migration_leaves_the_old_version_whole() {
         "erased visitors stay erased, the others keep their keys"
     );
 }
+
+/// `kill -9` of the server while it moves Redis data of layout 2 (60,000
+/// leaves) to the current layout: the next start waits out the dead
+/// process's migration lock, finishes the move, and every leaf reads back
+/// at its index, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_redis_migration_finishes_on_the_next_start() {
+    use consent_core::store::DecisionStore as _;
+    use consent_core::{ConsentId, SiteId};
+    use consent_server::storage::RedisStore;
+    const N: u64 = 60_000;
+    let redis = RedisServer::start().unwrap();
+    let site = SiteId::parse("a").unwrap();
+    let mut conn = crate::common::redis_con(&redis.url()).await;
+    let leaves: Vec<Vec<u8>> = (0..N)
+        .map(|i| crate::storage::leaf(&site, &ConsentId::from_random([(i % 97) as u8; 16]), 1000 + i))
+        .collect();
+    for (chunk, part) in leaves.chunks(10_000).enumerate() {
+        let mut pipe = redis::pipe();
+        for (j, l) in part.iter().enumerate() {
+            let i = chunk as u64 * 10_000 + j as u64;
+            pipe.hset("kmk:log:leaves", i, l)
+                .ignore()
+                .zadd("kmk:by-site:a", i, i)
+                .ignore();
+        }
+        let () = pipe.query_async(&mut conn).await.unwrap();
+    }
+    let () = redis::pipe()
+        .set("kmk:log:size", N)
+        .ignore()
+        .set("kmk:schema", 2)
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let start = || {
+        Command::new(BIN)
+            .args(["--redis", &redis.url(), "--data-dir", data.path().to_str().unwrap()])
+            .args(["--listen", &format!("127.0.0.1:{}", e2e::free_port())])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = start();
+    // Kill once the move is under way: part of the old hash gone, lock held.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left: u64 = redis::cmd("HLEN")
+            .arg("kmk:log:leaves")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let locked: bool = redis::cmd("EXISTS")
+            .arg("kmk:migrating")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if locked && left < N && left > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && left > 0,
+            "caught the migration under way ({left} left)"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let left: u64 = redis::cmd("HLEN")
+        .arg("kmk:log:leaves")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(left > 0, "the kill came before the move finished");
+
+    let mut second = start();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let schema: Option<u32> = redis::cmd("GET")
+            .arg("kmk:schema")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if schema == Some(4) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the second start finished the move");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let hash: bool = redis::cmd("EXISTS")
+        .arg("kmk:log:leaves")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!hash, "nothing left in the old hash");
+    let store = RedisStore::open(&redis.url(), "kmk:").unwrap();
+    assert_eq!(store.leaves(0..N).await.unwrap(), leaves, "every leaf at its index");
+    assert_eq!(store.leaf_count().await.unwrap(), N, "and nothing more");
+}
