@@ -202,6 +202,15 @@ fn main() {
         let reply = admin.get(page).await.unwrap();
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert!(reply.body.contains("<svg"), "{}", reply.body);
+        // The page's count of the period's decisions (Dutch, the default):
+        // what the 90 days of counts add up to.
+        let shown = reply
+            .body
+            .split("Keuzes: ")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap_or("?")
+            .to_owned();
         // Warm-up, then one of each in turn so both see the same conditions.
         for _ in 0..20 {
             admin.get(page).await.unwrap();
@@ -220,9 +229,14 @@ fn main() {
         }
         let (a50, a95, amax) = summary(analytics);
         let (h50, h95, hmax) = summary(healthz);
-        println!("{requests} requests each, one at a time, a fresh loopback connection each, with the admin session:");
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         println!(
-            "  GET {page}: p50 {a50:.2} ms, p95 {a95:.2} ms, max {amax:.2} ms ({} bytes)",
+            "{requests} requests each, one at a time, a fresh loopback connection each, with the admin session \
+             (load average after: {}):",
+            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        );
+        println!(
+            "  GET {page}: p50 {a50:.2} ms, p95 {a95:.2} ms, max {amax:.2} ms ({} bytes, {shown} decisions shown)",
             reply.body.len()
         );
         println!("  GET /healthz: p50 {h50:.2} ms, p95 {h95:.2} ms, max {hmax:.2} ms");
