@@ -143,22 +143,59 @@ while i <= #leaves do
   redis.call("RPUSH", lists .. c, unpack(leaves, i, i + n - 1))
   i = i + n
 end
--- The counts. A language new to a (day, version) once it holds MAX_LANGUAGES
--- others is counted as OTHER, so visitors cannot grow a hash without bound;
+-- The counts: one HMGET and one HSET per hash, whatever the batch adds
+-- (an HINCRBY per field cost Redis a call and an AOF entry each). A
+-- language new to a (day, version) once it holds MAX_LANGUAGES others is
+-- counted as OTHER, so visitors cannot grow a hash without bound;
 -- "<version>|#l" counts the named languages it holds.
 for _, key in ipairs(torder) do
   local t = tallies[key]
-  for _, f in ipairs(t.order) do redis.call("HINCRBY", key, f, t.n[f]) end
+  local fields = {}
+  for _, f in ipairs(t.order) do fields[#fields + 1] = f end
+  local nf = #fields
+  local seen, versions = {}, {}
   for _, f in ipairs(t.lorder) do
-    local field = f
-    if redis.call("HEXISTS", key, f) == 0 then
-      local v, lang = string.match(f, "^(.-)|l:(.*)$")
-      if lang ~= OTHER and redis.call("HINCRBY", key, v .. "|#l", 1) > MAX_LANGUAGES then
-        redis.call("HINCRBY", key, v .. "|#l", -1)
-        field = v .. "|l:" .. OTHER
-      end
-    end
-    redis.call("HINCRBY", key, field, t.langs[f])
+    fields[#fields + 1] = f
+    local v = string.match(f, "^(.-)|l:")
+    if not seen[v] then seen[v] = true; versions[#versions + 1] = v end
   end
+  local nl = #fields
+  for _, v in ipairs(versions) do
+    fields[#fields + 1] = v .. "|#l"
+    fields[#fields + 1] = v .. "|l:" .. OTHER
+  end
+  local cur = redis.call("HMGET", key, unpack(fields))
+  local set = {}
+  for i = 1, nf do
+    set[#set + 1] = fields[i]
+    set[#set + 1] = tonumber(cur[i] or "0") + t.n[fields[i]]
+  end
+  local named, other = {}, {}
+  for j, v in ipairs(versions) do
+    named[v] = tonumber(cur[nl + 2 * j - 1] or "0")
+    other[v] = tonumber(cur[nl + 2 * j] or "0")
+  end
+  for i = nf + 1, nl do
+    local f = fields[i]
+    local v, lang = string.match(f, "^(.-)|l:(.*)$")
+    local n = t.langs[f]
+    if lang == OTHER then
+      other[v] = other[v] + n
+    elseif cur[i] then
+      set[#set + 1] = f
+      set[#set + 1] = tonumber(cur[i]) + n
+    elseif named[v] < MAX_LANGUAGES then
+      named[v] = named[v] + 1
+      set[#set + 1] = f
+      set[#set + 1] = n
+    else
+      other[v] = other[v] + n
+    end
+  end
+  for _, v in ipairs(versions) do
+    if named[v] > 0 then set[#set + 1] = v .. "|#l"; set[#set + 1] = named[v] end
+    if other[v] > 0 then set[#set + 1] = v .. "|l:" .. OTHER; set[#set + 1] = other[v] end
+  end
+  redis.call("HSET", key, unpack(set))
 end
 return out
