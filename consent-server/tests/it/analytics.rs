@@ -360,7 +360,7 @@ async fn analytics_page_and_csv(kind: Kind) {
         "no inline style or script: {page}"
     );
     assert!(page.contains(r#"<th scope="col">"#), "{page}");
-    assert!(page.contains("<caption>"), "{page}");
+    assert!(page.contains(r#"<caption id="days-caption">"#), "{page}");
     // 3 decisions: one of each method, 33.3 % each.
     assert!(page.contains("33.3"), "{page}");
     assert!(
