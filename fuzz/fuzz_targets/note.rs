@@ -52,11 +52,13 @@ fuzz_target!(|data: &[u8]| {
     match SIGNER.sign(text) {
         Ok(signed) => {
             assert_eq!(verifier.open(&signed), Ok(text));
-            let witness = keurmerk_fuzz::log_signer().sign(text).unwrap();
-            let line = witness.rsplit_once("\n\n").unwrap().1;
-            let cosigned = format!("{signed}{line}");
-            if cosigned.len() <= consent_core::note::MAX_NOTE_BYTES {
-                assert_eq!(verifier.open(&cosigned), Ok(text));
+            // (The witness's longer name can push its own note over the bound.)
+            if let Ok(witness) = keurmerk_fuzz::log_signer().sign(text) {
+                let line = witness.rsplit_once("\n\n").unwrap().1;
+                let cosigned = format!("{signed}{line}");
+                if cosigned.len() <= consent_core::note::MAX_NOTE_BYTES {
+                    assert_eq!(verifier.open(&cosigned), Ok(text));
+                }
             }
         }
         Err(NoteError::TextNoNewline | NoteError::BadCharacters | NoteError::TooLarge | NoteError::LineTooLong) => {}
