@@ -84,7 +84,8 @@ impl Log {
         if settings.witnesses.is_empty() {
             witness::METRICS.latest_witnessed.set(1);
         } else {
-            // Only the instance that publishes a checkpoint submits it.
+            // Woken by this instance's publications; every interval it also
+            // retries the latest checkpoint while it lacks the quorum.
             let (tx, rx) = tokio::sync::watch::channel(0);
             integrator = integrator.notify(tx);
             let cosigner = witness::Cosigner::new(settings.witnesses.clone(), settings.witness_quorum, storage.clone());

@@ -15,7 +15,7 @@
 //! carry them.
 //!
 //! The log never waits for witnesses: a checkpoint without the quorum is
-//! still served, counted in `/metrics` (`keurmerk_log_checkpoints_unwitnessed`)
+//! still served, counted in `/metrics` (`keurmerk_log_checkpoints_unwitnessed_total`)
 //! and logged; the next checkpoint is submitted as usual.
 
 use std::sync::LazyLock;
@@ -150,6 +150,8 @@ pub struct Cosigner {
     quorum: usize,
     storage: LogStorage,
     client: reqwest::Client,
+    /// The last size counted as unwitnessed, so retries count once.
+    counted: Option<u64>,
 }
 
 impl Cosigner {
@@ -167,6 +169,7 @@ impl Cosigner {
             quorum,
             storage,
             client,
+            counted: None,
         }
     }
 
@@ -248,7 +251,10 @@ impl Cosigner {
             METRICS.latest_witnessed.set(1);
         } else {
             METRICS.latest_witnessed.set(0);
-            METRICS.unwitnessed.inc();
+            if self.counted != Some(size) {
+                self.counted = Some(size);
+                METRICS.unwitnessed.inc();
+            }
             tracing::warn!(
                 size,
                 cosigned = count,
