@@ -228,3 +228,52 @@ async fn witnessed(storage: &[&str]) {
     let alarm = monitor.check_witnesses().await.unwrap_err();
     assert!(alarm.to_string().contains("split view"), "{alarm}");
 }
+
+/// Two deployments witness each other: each operator runs a witness for the
+/// other's log, and each server has its checkpoints cosigned by the other
+/// operator's witness.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_witness_each_other() {
+    let wa = CosignatureSigner::from_seed("a.test/witness", &[11; 32]).unwrap();
+    let wb = CosignatureSigner::from_seed("b.test/witness", &[12; 32]).unwrap();
+    let la = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let lb = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Server A is witnessed by B's witness, and the other way round.
+    let flag_a = format!("{}=http://{}", wb.verifier(), lb.local_addr().unwrap());
+    let flag_b = format!("{}=http://{}", wa.verifier(), la.local_addr().unwrap());
+    let a = ServerProcess::start_fresh(Path::new(BIN), &["--witness", &flag_a]).unwrap();
+    let b = ServerProcess::start_fresh(Path::new(BIN), &["--witness", &flag_b]).unwrap();
+    let client = reqwest::Client::new();
+    let mut keys = Vec::new();
+    for s in [&a, &b] {
+        let (_, k) = text(&client, format!("{}/.well-known/keurmerk-log-key", s.base_url())).await;
+        keys.push(NoteVerifier::parse(k.trim()).unwrap());
+    }
+    let states = tempfile::tempdir().unwrap();
+    // A's operator witnesses B's log; B's operator witnesses A's log.
+    for (signer, listener, log, dir) in [(&wa, la, &keys[1], "a"), (&wb, lb, &keys[0], "b")] {
+        let w = Arc::new(Witness::new(signer.clone(), vec![log.clone()], &states.path().join(dir)).unwrap());
+        tokio::spawn(async move { axum::serve(listener, router(w)).await.unwrap() });
+    }
+    for (server, key, witness) in [(&a, &keys[0], &wb), (&b, &keys[1], &wa)] {
+        let base = server.base_url();
+        let body = common::demo_decision_at(&client, &base, "reject_all", json!({}), "nl").await;
+        let res = common::post_demo_decision_at(&client, &base, &body).await.unwrap();
+        assert_eq!(res.status(), 201);
+        let index = res.json::<Value>().await.unwrap()["index"].as_u64().unwrap();
+        let policy = WitnessPolicy::new(vec![witness.verifier().clone()], 1).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, note) = text(&client, format!("{base}/api/v1/log/checkpoint")).await;
+            if checkpoint::open(&note, key).is_ok_and(|c| c.size > index) && policy.check(&note).is_ok() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{base}: not cosigned by {}: {note}",
+                witness.verifier()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
