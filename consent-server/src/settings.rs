@@ -404,6 +404,29 @@ mod tests {
     }
 
     #[test]
+    fn witnesses_and_their_quorum() {
+        let w = consent_core::cosignature::CosignatureSigner::from_seed("w.test/1", &[1; 32]).unwrap();
+        let flag = format!("{}=http://127.0.0.1:7380/", w.verifier());
+        let s = Settings::resolve(Cli::try_parse_from(["x", "--witness", &flag]).unwrap()).unwrap();
+        assert_eq!(s.witnesses.len(), 1);
+        assert_eq!(s.witnesses[0].url, "http://127.0.0.1:7380");
+        assert_eq!(s.witness_quorum, 1, "default: every witness");
+        for bad in [
+            vec!["x", "--witness", &flag, "--witness-quorum", "2"],
+            vec!["x", "--witness", &flag, "--witness-quorum", "0"],
+            vec!["x", "--witness", "w.test/1+00000000+BAAA=http://127.0.0.1:1"],
+            vec!["x", "--witness", "no-url"],
+        ] {
+            assert!(
+                Settings::resolve(Cli::try_parse_from(&bad).unwrap()).is_err(),
+                "{bad:?}"
+            );
+        }
+        let ftp = format!("{}=ftp://127.0.0.1/", w.verifier());
+        assert!(Settings::resolve(Cli::try_parse_from(["x", "--witness", &ftp]).unwrap()).is_err());
+    }
+
+    #[test]
     fn default_workers_leave_a_core_to_storage() {
         let cores = std::thread::available_parallelism().unwrap().get();
         assert_eq!(default_workers(), cores.saturating_sub(1).max(1));
