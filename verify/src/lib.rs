@@ -179,10 +179,7 @@ pub type WitnessKeys = Vec<(CosignatureVerifier, Option<String>)>;
 /// Builds a witness policy from `--witness` values (each a cosignature/v1
 /// vkey or a file holding one; a `=URL` suffix is cut off and returned) and
 /// `--quorum` (default: every witness given).
-pub fn load_policy(
-    witnesses: &[String],
-    quorum: Option<usize>,
-) -> anyhow::Result<(WitnessPolicy, WitnessKeys)> {
+pub fn load_policy(witnesses: &[String], quorum: Option<usize>) -> anyhow::Result<(WitnessPolicy, WitnessKeys)> {
     let mut keys = Vec::new();
     for w in witnesses {
         let (vkey, url) = match w.split_once('=') {
