@@ -54,7 +54,10 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites/{site}/scans", get(scans::list::<S>))
         .route("/sites/{site}/scan-jobs", post(scans::scan_now::<S>))
         .route("/sites/{site}/scan-schedule", post(scans::set_schedule::<S>))
-        .route("/sites/{site}/scan-alerts/{scan}/dismiss", post(scans::dismiss_alert::<S>))
+        .route(
+            "/sites/{site}/scan-alerts/{scan}/dismiss",
+            post(scans::dismiss_alert::<S>),
+        )
         .route("/sites/{site}/scans/{id}", get(scans::show::<S>))
         .route("/static/dashboard.css", get(page::stylesheet))
         .layer(DefaultBodyLimit::max(64 * 1024))
