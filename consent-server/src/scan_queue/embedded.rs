@@ -70,11 +70,7 @@ impl EmbeddedQueue {
         self.lease
     }
 
-    pub async fn enqueue(&self, site: &SiteId, spec: JobSpec, max_waiting: usize) -> Result<JobInfo, QueueError> {
-        self.enqueue_as(site, spec, max_waiting, false).await
-    }
-
-    /// [`enqueue`](Self::enqueue), marked as queued by the site's schedule.
+    /// Queues a scan (see [`ScanQueue::enqueue_as`](super::ScanQueue::enqueue_as)).
     pub async fn enqueue_as(
         &self,
         site: &SiteId,
@@ -101,22 +97,7 @@ impl EmbeddedQueue {
             Err(waiting) => Err(QueueError::TooManyJobs { waiting }),
             Ok(()) => {
                 self.queued.notify_waiters();
-                Ok(JobInfo {
-                    id,
-                    site: site.as_str().to_owned(),
-                    url,
-                    created_ms,
-                    status: JobStatus::Queued,
-                    stage: JobStage::Queued,
-                    pages_done: 0,
-                    pages_total: 0,
-                    attempts: 0,
-                    scheduled,
-                    note: None,
-                    scan_id: None,
-                    error: None,
-                    finished_ms: None,
-                })
+                Ok(JobInfo::queued(id, site, url, created_ms, scheduled))
             }
         }
     }

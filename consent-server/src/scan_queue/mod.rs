@@ -118,6 +118,28 @@ pub struct JobInfo {
     pub finished_ms: Option<u64>,
 }
 
+impl JobInfo {
+    /// A job just queued, as both backends answer it.
+    pub(crate) fn queued(id: String, site: &SiteId, url: String, created_ms: u64, scheduled: bool) -> Self {
+        JobInfo {
+            id,
+            site: site.as_str().to_owned(),
+            url,
+            created_ms,
+            status: JobStatus::Queued,
+            stage: JobStage::Queued,
+            pages_done: 0,
+            pages_total: 0,
+            attempts: 0,
+            scheduled,
+            note: None,
+            scan_id: None,
+            error: None,
+            finished_ms: None,
+        }
+    }
+}
+
 /// Checks that `url` is an http(s) URL on one of `allowed` origins, so the
 /// queue cannot be used to make workers fetch arbitrary hosts. Without a
 /// URL, the first allowed origin's root. The error names no field; callers

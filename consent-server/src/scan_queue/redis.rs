@@ -109,15 +109,9 @@ impl RedisQueue {
         &self.instance
     }
 
-    /// Queues a scan of `site` unless `max_waiting` of its jobs wait for a
-    /// worker already ([`QueueError::TooManyJobs`]); the check and the
-    /// queueing are one atomic step. The job carries the site id and
-    /// declaration.
-    pub async fn enqueue(&self, site: &SiteId, spec: JobSpec, max_waiting: usize) -> Result<JobInfo, QueueError> {
-        self.enqueue_as(site, spec, max_waiting, false).await
-    }
-
-    /// [`enqueue`](Self::enqueue), marked as queued by the site's schedule.
+    /// Queues a scan (see [`ScanQueue::enqueue_as`](super::ScanQueue::enqueue_as));
+    /// the check and the queueing are one atomic step. The job carries the
+    /// site id and declaration.
     pub async fn enqueue_as(
         &self,
         site: &SiteId,
@@ -155,22 +149,7 @@ impl RedisQueue {
         if queued == 0 {
             return Err(QueueError::TooManyJobs { waiting });
         }
-        Ok(JobInfo {
-            id,
-            site: site.as_str().to_owned(),
-            url,
-            created_ms,
-            status: JobStatus::Queued,
-            stage: JobStage::Queued,
-            pages_done: 0,
-            pages_total: 0,
-            attempts: 0,
-            scheduled,
-            note: None,
-            scan_id: None,
-            error: None,
-            finished_ms: None,
-        })
+        Ok(JobInfo::queued(id, site, url, created_ms, scheduled))
     }
 
     /// A job of `site` (a plausible id); `None` when unknown, expired or
