@@ -7,6 +7,7 @@
 //!   texts) and its content-addressed version.
 //! - [`decision`]: what a visitor chose, as the widget sends it, and its
 //!   validation against the configuration the visitor saw.
+//! - [`export`]: how a cell of a CSV export is written (spreadsheets).
 //! - [`record`]: what is stored and logged for a decision, with the personal
 //!   fields sealed under the visitor's key so erasure keeps the proof intact.
 //! - [`id`]: identifiers (site ids, consent ids) and their shapes.
@@ -30,6 +31,7 @@ pub mod config;
 #[cfg(feature = "proof")]
 pub mod cosignature;
 pub mod decision;
+pub mod export;
 pub mod id;
 pub mod loader;
 #[cfg(feature = "proof")]

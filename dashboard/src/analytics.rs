@@ -23,6 +23,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use consent_core::analytics::{Day, Period, PeriodError, Report, Tally, percent};
+use consent_core::export::csv_cell;
 use consent_core::store::Store;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -233,22 +234,6 @@ pub async fn csv<S: Store>(
     }
     page::secure(&mut res);
     res
-}
-
-/// A CSV cell: quoted when it holds a comma, quote or line break (RFC 4180
-/// §2), and with a leading `'` when a spreadsheet would take it for a
-/// formula (OWASP, "CSV Injection").
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
 }
 
 /// Every dataset, by file name.
@@ -683,15 +668,6 @@ fn draw_days<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_and_never_formulas() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=cmd()"), "'=cmd()");
-        assert_eq!(csv_cell("-1.5"), "-1.5");
-    }
 
     #[test]
     fn periods_from_the_query() {

@@ -6,6 +6,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use consent_core::export::csv_cell;
 use consent_core::store::{AccountStore, ApiKey, DecisionQuery, DecisionStore, LoggedDecision, Scope, Site, SiteStore};
 use consent_core::{ConfigVersion, ConsentId, SiteConfig, SiteId};
 use serde::{Deserialize, Serialize};
@@ -467,20 +468,6 @@ pub async fn list_decisions(
     }))
 }
 
-fn csv_field(s: &str) -> String {
-    // Quote anything a spreadsheet could misread; neutralise formulas.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 const CSV_HEADER: &str =
     "index,time_ms,consent_id,config_version,method,language,gpc,granted_categories,denied_categories,services\n";
 
@@ -507,13 +494,13 @@ fn csv_row(d: &LoggedDecision) -> String {
         d.index,
         r.time_ms,
         r.consent_id,
-        csv_field(&r.config_version.0),
+        csv_cell(&r.config_version.0),
         method,
-        csv_field(&r.language),
+        csv_cell(&r.language),
         r.gpc,
-        csv_field(&pick(true)),
-        csv_field(&pick(false)),
-        csv_field(&services),
+        csv_cell(&pick(true)),
+        csv_cell(&pick(false)),
+        csv_cell(&services),
     )
 }
 
