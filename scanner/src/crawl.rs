@@ -46,7 +46,7 @@ impl Default for CrawlOptions {
 }
 
 /// Absolute or protocol-relative URLs in inline script text.
-static INLINE_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+pub(crate) static INLINE_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(r#"(?:https?:)?//[a-z0-9][a-z0-9.-]*\.[a-z]{2,24}(?::\d{1,5})?/[^\s'"`\\<>)]*"#).expect("regex")
 });
 
@@ -346,6 +346,7 @@ async fn fetch_page(fetcher: &Fetcher, url: url::Url, depth: u32, site_host: &st
             format!("page {page}: {e}; the rest was skipped"),
         ));
     }
+    obs.installation.push(crate::install::inspect(&page, &x, &base));
     for s in x.scripts {
         let src = s.src.as_deref().and_then(|u| base.join(u).ok());
         if let Some(src) = &src

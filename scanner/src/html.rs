@@ -18,6 +18,11 @@ pub struct ScriptTag {
     /// `type` attribute: consent managers park blocked scripts as `text/plain`.
     pub kind: Option<String>,
     pub inline: String,
+    /// Inside `<head>`: where a consent loader must be, to run before any tag.
+    pub in_head: bool,
+    /// Neither `async`, `defer` nor a module: the parser waits for it, so it
+    /// runs before anything after it in the document.
+    pub synchronous: bool,
 }
 
 impl ScriptTag {
@@ -87,7 +92,8 @@ type Reader = HtmlRewriter<'static, fn(&[u8])>;
 impl HtmlStream {
     pub fn new(memory_limit: usize) -> Self {
         let state: Shared = Arc::default();
-        let (a, b, c, d, e, f, g) = (
+        let (a, b, c, d, e, f, g, h) = (
+            state.clone(),
             state.clone(),
             state.clone(),
             state.clone(),
@@ -102,11 +108,23 @@ impl HtmlStream {
             element!("script", move |el| {
                 let mut st = lock(&a);
                 if st.out.scripts.len() < MAX_ITEMS {
+                    let kind = el.get_attribute("type");
+                    let module = kind.as_deref().is_some_and(|t| t.trim().eq_ignore_ascii_case("module"));
                     st.out.scripts.push(ScriptTag {
                         src: el.get_attribute("src").filter(|s| !s.trim().is_empty()),
-                        kind: el.get_attribute("type"),
+                        synchronous: !module && !el.has_attribute("async") && !el.has_attribute("defer"),
+                        kind,
                         inline: String::new(),
+                        in_head: false,
                     });
+                }
+                Ok(())
+            }),
+            // Registered after the handler above, so lol_html runs it second
+            // on the same element: the script it marks is the one just pushed.
+            element!("head script", move |_| {
+                if let Some(s) = lock(&h).out.scripts.last_mut() {
+                    s.in_head = true;
                 }
                 Ok(())
             }),

@@ -10,6 +10,7 @@
 //! - [`fetch`]: bounded HTTP for the static pass.
 //! - [`guard`]: the SSRF guard (public addresses only, unless allowed).
 //! - [`html`]: scripts, pixels and links from HTML (lol_html).
+//! - [`install`]: is the consent loader first, in `<head>`, synchronous; tracker tags in the HTML.
 //! - [`robots`]: robots.txt and sitemap.xml.
 //! - [`crawl`]: the static pass (breadth-first, bounded, polite).
 //! - [`browser`]: the browser pass (Chromium, three consent states).
@@ -30,6 +31,7 @@ pub mod fetch;
 pub mod finding;
 pub mod guard;
 pub mod html;
+pub mod install;
 pub mod page;
 pub mod pii;
 pub mod report;

@@ -162,6 +162,9 @@ pub struct Observations {
     /// Browser visits made (each page once per consent-state run).
     #[serde(default)]
     pub browser_visits: u32,
+    /// How each page installs the consent loader (static pass).
+    #[serde(default)]
+    pub installation: Vec<crate::install::InstallCheck>,
 }
 
 impl Observations {
@@ -174,6 +177,7 @@ impl Observations {
         self.problems.extend(other.problems);
         self.banners.extend(other.banners);
         self.browser_visits += other.browser_visits;
+        self.installation.extend(other.installation);
     }
 }
 

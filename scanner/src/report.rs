@@ -61,6 +61,10 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// Banners the browser pass operated: (page, how).
     pub banners: Vec<(String, String)>,
+    /// How each page installs the consent loader, from its HTML (absent in
+    /// reports of scanners before it was added).
+    #[serde(default)]
+    pub installation: Vec<crate::install::InstallCheck>,
 }
 
 impl Report {
@@ -110,6 +114,7 @@ impl Report {
             pages,
             problems,
             banners,
+            installation: Vec::new(),
         }
     }
 

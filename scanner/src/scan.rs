@@ -115,7 +115,9 @@ pub async fn scan_staged(
             site_host: &site_host,
         },
     );
-    Ok(Report::new(
+    let mut installation = std::mem::take(&mut obs.installation);
+    crate::install::name_platforms(&mut installation, k.kb);
+    let mut report = Report::new(
         cfg.site.as_str(),
         &k.kb.version,
         DeclarationInfo {
@@ -128,7 +130,9 @@ pub async fn scan_staged(
         obs.problems,
         obs.banners,
         analysis,
-    ))
+    );
+    report.installation = installation;
+    Ok(report)
 }
 
 /// A site on a non-public address is refused outright, with the reason; a
