@@ -2,11 +2,20 @@
 //! "advanced matching" / "enhanced conversions", plain e-mail addresses and
 //! phone numbers, and every common encoding of the canary identity the
 //! browser pass types into forms.
+//!
+//! Values are unwrapped before they are judged: a parameter whose value is
+//! itself a query string, a URL, JSON, percent-encoded again or base64 is
+//! decoded layer by layer ([`MAX_NESTING`] layers at most, and at most
+//! [`MAX_UNWRAPPED_BYTES`] of decoded text per request), because trackers
+//! wrap identities that way and a scan that reads only the outer layer
+//! misses them.
 
 use std::sync::LazyLock;
 
 use base64::Engine;
+use base64::alphabet;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use md5::Md5;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -21,6 +30,17 @@ pub const MAX_SCAN_BYTES: usize = 256 * 1024;
 /// At most this many decoded parameters are kept per request.
 const MAX_PARAMS: usize = 512;
 const MAX_JSON_DEPTH: usize = 16;
+/// A value is unwrapped at most this many layers deep: base64 around a
+/// query string around JSON is three, and real tags stop there; a hostile
+/// value wrapped a hundred times costs four decodes, not a hundred.
+pub const MAX_NESTING: usize = 4;
+/// Decoded text produced while unwrapping one request's values, in all.
+/// Every layer is no longer than the one it came from, so this bounds the
+/// work to a few passes over the (already bounded) request.
+pub const MAX_UNWRAPPED_BYTES: usize = 2 * MAX_SCAN_BYTES;
+/// Values shorter than this are not unwrapped: nothing that short hides an
+/// identity, and short tokens decode as base64 by chance.
+const MIN_WRAPPED_LEN: usize = 8;
 
 /// A made-up person whose data the scanner types into forms, so any request
 /// carrying it (in any encoding) is proof of a leak.
@@ -123,8 +143,42 @@ impl CanaryIdentity {
 /// A parameter of a request, decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Param {
+    /// The parameter's name; for a value found inside another one, the
+    /// outer name and the inner one joined by dots (`d.user.email`).
     pub key: String,
     pub value: String,
+    /// The layers unwrapped to reach this value, outermost first
+    /// ([`Layer::label`]: `base64`, `query string`, `JSON`, …); empty for a
+    /// parameter as the request carried it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+}
+
+/// A way a value can wrap another value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// `%40` for `@`, still there after the request's own decoding (the
+    /// value was percent-encoded twice).
+    PercentEncoded,
+    /// `a=1&b=2` as a value.
+    QueryString,
+    /// An absolute URL with a query (`dl=https://shop/?email=…`).
+    Url,
+    Json,
+    /// Standard or URL-safe base64, padded or not, of UTF-8 text.
+    Base64,
+}
+
+impl Layer {
+    pub fn label(self) -> &'static str {
+        match self {
+            Layer::PercentEncoded => "percent-encoded",
+            Layer::QueryString => "query string",
+            Layer::Url => "URL",
+            Layer::Json => "JSON",
+            Layer::Base64 => "base64",
+        }
+    }
 }
 
 /// Personal data found in one request.
@@ -144,6 +198,23 @@ pub struct PiiHit {
     /// Where the parameter is documented.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// The layers the value was found inside, outermost first (the
+    /// parameter's [`Param::via`]); empty when it travelled as is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+}
+
+impl PiiHit {
+    /// The encoding with the layers around it, for titles: `SHA-256 hex
+    /// inside JSON inside base64`.
+    pub fn how(&self) -> String {
+        let mut s = self.encoding.clone();
+        for layer in self.via.iter().rev() {
+            s.push_str(" inside ");
+            s.push_str(layer);
+        }
+        s
+    }
 }
 
 static EMAIL: LazyLock<Regex> =
@@ -153,8 +224,10 @@ static B64_32: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_-]{43
 static PHONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\+?[0-9][0-9 ().-]{7,18}$").expect("regex"));
 
 /// Decodes a request's URL query and body into key/value pairs: form
-/// encoding, JSON (flattened to dotted paths) and Google's `tv.1~em.…`
-/// user-data format (expanded to `em.em`, `em.pn`, ...).
+/// encoding, JSON (flattened to dotted paths), values nested inside values
+/// ([`Layer`]s, unwrapped recursively within [`MAX_NESTING`] and
+/// [`MAX_UNWRAPPED_BYTES`]) and Google's `tv.1~em.…` user-data format
+/// (expanded to `em.em`, `em.pn`, ...).
 pub fn decode_params(url: &url::Url, body: Option<&str>) -> Vec<Param> {
     let mut out = Vec::new();
     if let Some(q) = url.query() {
@@ -177,8 +250,12 @@ pub fn decode_params(url: &url::Url, body: Option<&str>) -> Vec<Param> {
             flatten_json("", &v, 0, &mut out);
         } else if body.contains('=') && !body.contains('\n') {
             form_pairs(body, &mut out);
+        } else if base64_text(trimmed.trim_end()).is_some() {
+            // A body that is one base64 blob (of JSON, usually).
+            push_param(&mut out, "body".into(), trimmed.trim_end().to_owned());
         }
     }
+    unwrap_nested(&mut out);
     // Expand Google's enhanced-conversions value format.
     let mut extra = Vec::new();
     for p in &out {
@@ -188,15 +265,132 @@ pub fn decode_params(url: &url::Url, body: Option<&str>) -> Vec<Param> {
                     extra.push(Param {
                         key: format!("{}.{k}", p.key),
                         value: v.to_owned(),
+                        via: p.via.clone(),
                     });
                 }
             }
         }
     }
     for p in extra {
-        push_param(&mut out, p.key, p.value);
+        if out.len() < MAX_PARAMS {
+            out.push(p);
+        }
     }
     out
+}
+
+/// Unwraps every parameter's value, breadth first: what a value wraps is
+/// appended as parameters of its own (which are unwrapped in turn), so the
+/// outer value stays as sent and the inner ones are judged as well.
+fn unwrap_nested(out: &mut Vec<Param>) {
+    let mut budget = MAX_UNWRAPPED_BYTES;
+    let mut i = 0;
+    while i < out.len() && out.len() < MAX_PARAMS && budget > 0 {
+        if out[i].via.len() < MAX_NESTING {
+            let inner = unwrap_value(&out[i]);
+            for p in inner {
+                if out.len() >= MAX_PARAMS || p.value.len() > budget {
+                    budget = 0;
+                    break;
+                }
+                budget -= p.value.len();
+                out.push(p);
+            }
+        }
+        i += 1;
+    }
+}
+
+/// What one value wraps, one layer down: the first layer that fits, tried
+/// from the most to the least specific (a query string before the
+/// percent-escapes inside it, base64 last since plain words can be base64).
+fn unwrap_value(p: &Param) -> Vec<Param> {
+    let v = p.value.trim();
+    if v.len() < MIN_WRAPPED_LEN || v.len() > MAX_SCAN_BYTES {
+        return Vec::new();
+    }
+    let mut inner = Vec::new();
+    let layer = if (v.starts_with('{') || v.starts_with('['))
+        && let Ok(json) = serde_json::from_str::<serde_json::Value>(v)
+    {
+        flatten_json(&p.key, &json, 0, &mut inner);
+        Layer::Json
+    } else if v.starts_with("http://") || v.starts_with("https://") {
+        let Some(query) = url::Url::parse(v).ok().and_then(|u| u.query().map(str::to_owned)) else {
+            return Vec::new();
+        };
+        form_pairs(&query, &mut inner);
+        prefix_keys(&p.key, &mut inner);
+        Layer::Url
+    } else if looks_like_query(v) {
+        form_pairs(v, &mut inner);
+        prefix_keys(&p.key, &mut inner);
+        Layer::QueryString
+    } else if has_percent_escape(v) {
+        let decoded = crate::signature::percent_decode(v);
+        push_param(&mut inner, p.key.clone(), decoded);
+        Layer::PercentEncoded
+    } else if let Some(text) = base64_text(v) {
+        push_param(&mut inner, p.key.clone(), text);
+        Layer::Base64
+    } else {
+        return Vec::new();
+    };
+    for q in &mut inner {
+        q.via = p.via.clone();
+        q.via.push(layer.label().to_owned());
+    }
+    // A layer that decodes to itself (nothing to unwrap) would loop.
+    inner.retain(|q| q.value != p.value);
+    inner
+}
+
+fn prefix_keys(prefix: &str, params: &mut [Param]) {
+    for q in params {
+        q.key = format!("{prefix}.{}", q.key);
+    }
+}
+
+/// `a=1&b=2` (or one pair): every part a pair with a short, plain key. A
+/// `=` only at the end is base64 padding, not a pair.
+fn looks_like_query(v: &str) -> bool {
+    if !v.trim_end_matches('=').contains('=') || v.contains(char::is_whitespace) {
+        return false;
+    }
+    v.split('&').filter(|part| !part.is_empty()).all(|part| {
+        part.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.[]%$".contains(&b))
+        })
+    })
+}
+
+fn has_percent_escape(v: &str) -> bool {
+    v.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+}
+
+/// Both base64 alphabets, padding optional: trackers use either.
+const BASE64_ANY_PADDING: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const BASE64_STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, BASE64_ANY_PADDING);
+const BASE64_URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, BASE64_ANY_PADDING);
+
+/// The text a base64 value stands for: only when it decodes to UTF-8
+/// without control characters, so ids and hashes (which decode to binary)
+/// are left alone.
+fn base64_text(v: &str) -> Option<String> {
+    if v.len() < MIN_WRAPPED_LEN
+        || v.bytes().all(|b| b.is_ascii_hexdigit())
+        || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/-_=".contains(&b))
+    {
+        return None;
+    }
+    let bytes = BASE64_STANDARD.decode(v).or_else(|_| BASE64_URL_SAFE.decode(v)).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let printable =
+        text.chars().count() >= 4 && !text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+    printable.then_some(text)
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {
@@ -209,7 +403,11 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
 
 fn push_param(out: &mut Vec<Param>, key: String, value: String) {
     if out.len() < MAX_PARAMS {
-        out.push(Param { key, value });
+        out.push(Param {
+            key,
+            value,
+            via: Vec::new(),
+        });
     }
 }
 
@@ -298,9 +496,16 @@ pub fn scan_request(
             if n.case_insensitive {
                 lower == n.value.to_lowercase()
             } else {
-                v == n.value
+                // base64 with or without its padding.
+                v.trim_end_matches('=') == n.value.trim_end_matches('=')
             }
         })
+    };
+    // A value unwrapped from another one that is the same canary field as
+    // a hit on that parameter already (base64 of the e-mail, and the e-mail
+    // inside it) is one leak, not two.
+    let already = |hits: &[PiiHit], p: &Param, field: &str| {
+        !p.via.is_empty() && hits.iter().any(|h| h.canary && h.field == field && h.param == p.key)
     };
     for p in params {
         let known = platform.and_then(|pl| {
@@ -316,6 +521,9 @@ pub fn scan_request(
             }
             if let Some(form) = describe_value(&p.value) {
                 let canary = canary_of(&p.value);
+                if canary.is_some_and(|n| already(&hits, p, n.field)) {
+                    continue;
+                }
                 push(
                     &mut hits,
                     PiiHit {
@@ -328,21 +536,46 @@ pub fn scan_request(
                         value: short(&p.value),
                         canary: canary.is_some(),
                         source: pl.cite(&k.source),
+                        via: p.via.clone(),
                     },
                 );
             }
             continue;
         }
-        if let Some(n) = canary_of(&p.value) {
+        // Inside an unwrapped value a canary may be part of a longer string
+        // (`uid:<hash>`); in a parameter as sent the loose search below
+        // finds those.
+        let canary = canary_of(&p.value).or_else(|| {
+            if p.via.is_empty() {
+                return None;
+            }
+            let lower = p.value.to_lowercase();
+            needles.iter().find(|n| {
+                if n.case_insensitive {
+                    lower.contains(&n.value.to_lowercase())
+                } else {
+                    p.value.contains(&n.value)
+                }
+            })
+        });
+        if let Some(n) = canary {
+            if already(&hits, p, n.field) {
+                continue;
+            }
             push(
                 &mut hits,
                 PiiHit {
                     field: n.field.into(),
                     param: p.key.clone(),
                     encoding: n.encoding.into(),
-                    value: short(&p.value),
+                    value: short(if p.value.len() > n.value.len() {
+                        &n.value
+                    } else {
+                        &p.value
+                    }),
                     canary: true,
                     source: String::new(),
+                    via: p.via.clone(),
                 },
             );
         } else if let Some(m) = EMAIL.find(&p.value) {
@@ -355,6 +588,7 @@ pub fn scan_request(
                     value: short(m.as_str()),
                     canary: false,
                     source: String::new(),
+                    via: p.via.clone(),
                 },
             );
         }
@@ -375,7 +609,7 @@ pub fn scan_request(
             if found
                 && !hits
                     .iter()
-                    .any(|h| h.canary && h.field == n.field && h.encoding == n.encoding)
+                    .any(|h| h.canary && h.field == n.field && (h.encoding == n.encoding || h.value == short(&n.value)))
             {
                 push(
                     &mut hits,
@@ -386,6 +620,7 @@ pub fn scan_request(
                         value: short(&n.value),
                         canary: true,
                         source: String::new(),
+                        via: Vec::new(),
                     },
                 );
             }
@@ -538,6 +773,133 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    fn enc(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    /// Identities wrapped in other values, each of which the outer layer
+    /// alone does not show (the loose search over the once-decoded URL
+    /// finds none of them).
+    #[test]
+    fn identities_nested_in_encodings_are_unwrapped() {
+        let c = canary();
+        let needles = c.needles();
+        let email = normalise_email(&c.email);
+        let sha = hex::encode(Sha256::digest(email.as_bytes()));
+        let scan = |url: &str, body: Option<&str>| {
+            let u = url::Url::parse(url).unwrap();
+            let params = decode_params(&u, body);
+            (scan_request(None, &params, url, body, &needles), params)
+        };
+
+        // A query string as a value, percent-encoded twice.
+        let (hits, _) = scan(
+            &format!(
+                "https://collector.example/c?d={}",
+                enc(&enc(&format!("uid=7&email={email}")))
+            ),
+            None,
+        );
+        let h = hits.iter().find(|h| h.param == "d.email").expect("d.email");
+        assert!(h.canary);
+        assert_eq!(h.encoding, "plain");
+        assert_eq!(h.via, ["percent-encoded", "query string"]);
+
+        // JSON in base64url, with a hashed e-mail.
+        let blob = URL_SAFE_NO_PAD.encode(format!(r#"{{"user":{{"em":"{sha}","ts":1}}}}"#));
+        let (hits, _) = scan(&format!("https://collector.example/c?d={blob}"), None);
+        let h = hits.iter().find(|h| h.param == "d.user.em").expect("d.user.em");
+        assert!(h.canary && h.encoding == "SHA-256 hex", "{h:?}");
+        assert_eq!(h.how(), "SHA-256 hex inside JSON inside base64");
+
+        // Four layers: base64 of a query string whose value is JSON
+        // percent-encoded twice; found at exactly MAX_NESTING.
+        let json = format!(r#"{{"customer":{{"mail":"{email}"}}}}"#);
+        let four = STANDARD.encode(format!("v=2&q={}", enc(&enc(&json))));
+        let (hits, _) = scan(&format!("https://collector.example/c?x={four}"), None);
+        let h = hits
+            .iter()
+            .find(|h| h.param == "x.q.customer.mail")
+            .expect("four layers");
+        assert_eq!(h.via, ["base64", "query string", "percent-encoded", "JSON"]);
+        assert_eq!(h.via.len(), MAX_NESTING);
+        // Behind a fifth layer it stays unread: the bound holds.
+        let mut five = format!("mail={email}");
+        for _ in 0..5 {
+            five = STANDARD.encode(&five);
+        }
+        let (hits, params) = scan(&format!("https://collector.example/c?y={}", enc(&five)), None);
+        assert!(hits.is_empty(), "{hits:?}");
+        assert!(params.iter().all(|p| p.via.len() <= MAX_NESTING));
+
+        // A POST body that is one base64 blob of JSON.
+        let body = STANDARD.encode(format!(r#"{{"events":[{{"email":"{email}"}}]}}"#));
+        let (hits, _) = scan("https://collector.example/b", Some(&body));
+        assert!(hits.iter().any(|h| h.param == "body.events.0.email" && h.canary));
+
+        // A URL as a value (`dl=`), its query JSON with the hash inside a longer string.
+        let inner = format!(
+            "https://shop.example/thanks?o={}",
+            enc(&format!(r#"{{"u":"h:{sha}"}}"#))
+        );
+        let (hits, _) = scan(&format!("https://collector.example/c?dl={}", enc(&enc(&inner))), None);
+        assert!(
+            hits.iter()
+                .any(|h| h.param == "dl.o.u" && h.canary && h.via.contains(&"URL".to_owned())),
+            "{hits:?}"
+        );
+
+        // A plain (non-canary) e-mail inside base64 is personal data too.
+        let b = STANDARD.encode("contact=jan.jansen@mail.example");
+        let (hits, _) = scan(&format!("https://collector.example/c?i={b}"), None);
+        assert!(
+            hits.iter()
+                .any(|h| h.param == "i.contact" && h.encoding == "plain e-mail" && !h.canary)
+        );
+
+        // The base64 form of the canary is one leak, not also its plain inside.
+        let b = STANDARD.encode(&email);
+        let (hits, _) = scan(&format!("https://collector.example/c?e={b}"), None);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].encoding, "base64");
+    }
+
+    #[test]
+    fn ordinary_values_are_not_unwrapped() {
+        let url = url::Url::parse(
+            "https://www.facebook.com/tr/?id=123456789012&ev=PageView&fbp=fb.1.1700000000.123456789&\
+             h=973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b&sid=abcdefgh12345678&v=2.9.0&\
+             pad=YWJjZA%3D%3D",
+        )
+        .unwrap();
+        let params = decode_params(&url, None);
+        let nested: Vec<&Param> = params.iter().filter(|p| !p.via.is_empty()).collect();
+        // Only the genuine base64 text ("abcd") is unwrapped.
+        assert_eq!(nested.len(), 1, "{nested:?}");
+        assert_eq!((nested[0].key.as_str(), nested[0].value.as_str()), ("pad", "abcd"));
+    }
+
+    #[test]
+    fn unwrapping_is_bounded() {
+        // Wrapped twenty times: four layers are read, the rest is left.
+        let mut v = "email=someone@mail.example".to_owned();
+        for _ in 0..20 {
+            v = STANDARD.encode(&v);
+        }
+        let url = url::Url::parse("https://x.example/").unwrap();
+        let t = std::time::Instant::now();
+        let params = decode_params(&url, Some(&format!("d={v}")));
+        assert!(params.iter().all(|p| p.via.len() <= MAX_NESTING));
+        assert_eq!(params.len(), 1 + MAX_NESTING);
+        // Many large wrapped values: the decoded text stays within budget.
+        let big = STANDARD.encode(format!("a={}", "b".repeat(60_000)));
+        let body = (0..8).map(|i| format!("p{i}={big}")).collect::<Vec<_>>().join("&");
+        let params = decode_params(&url, Some(&body));
+        let unwrapped: usize = params.iter().filter(|p| !p.via.is_empty()).map(|p| p.value.len()).sum();
+        assert!(unwrapped <= MAX_UNWRAPPED_BYTES, "{unwrapped}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

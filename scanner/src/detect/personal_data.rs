@@ -49,7 +49,7 @@ pub(super) fn in_request(seen: &SeenRequest<'_, '_>, cx: &Context<'_>, findings:
         Some(p) => (p.id.clone(), p.name.clone(), Severity::High),
         None => (seen.host.clone(), seen.host.clone(), Severity::High),
     };
-    let fields: BTreeSet<String> = hits.iter().map(|h| format!("{} ({})", h.field, h.encoding)).collect();
+    let fields: BTreeSet<String> = hits.iter().map(|h| format!("{} ({})", h.field, h.how())).collect();
     let ids = platform
         .map(|p| ids_text(&p.extract_ids(IdSource::Url, &decode_for_matching(&r.url))))
         .unwrap_or_default();
