@@ -199,7 +199,22 @@ pub fn parse_retention_days(s: &str) -> Option<u32> {
 /// Classifies a cookie: the knowledge base first (it knows the platform),
 /// then the Open Cookie Database.
 pub fn classify(kb: &KnowledgeBase, db: Option<&CookieDb>, name: &str, domain: &str) -> Option<Classification> {
-    if let Some((p, sig)) = kb.match_cookie(name, domain) {
+    classify_from(kb, db, name, domain, &[], &[])
+}
+
+/// [`classify`], knowing who set the cookie (`setters`: the URLs of the
+/// responses and scripts that set it) and which platforms the scan found
+/// (`present`), so a name several platforms share goes to the one that
+/// set it ([`KnowledgeBase::match_cookie_from`]).
+pub fn classify_from(
+    kb: &KnowledgeBase,
+    db: Option<&CookieDb>,
+    name: &str,
+    domain: &str,
+    setters: &[&str],
+    present: &[&str],
+) -> Option<Classification> {
+    if let Some((p, sig)) = kb.match_cookie_from(name, domain, setters, present) {
         return Some(Classification {
             category: p.category.clone(),
             platform: Some(p.id.clone()),

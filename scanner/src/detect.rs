@@ -225,7 +225,11 @@ pub fn analyse(obs: &Observations, cx: &Context<'_>) -> Analysis {
         personal_data::advanced_matching(s, cx.kb, &mut findings);
     }
 
-    let cookie_rows = cookies::rows(&obs.cookies, cx);
+    // The inventory is complete once requests and scripts are read; cookies
+    // are attributed in agreement with it.
+    let platforms = inventory.finish(cx.declared);
+    let present: Vec<&str> = platforms.iter().map(|p| p.id.as_str()).collect();
+    let cookie_rows = cookies::rows(&obs.cookies, &present, cx);
     for row in cookie_rows.values() {
         let c = cookies::CookieFacts::of(row, cx);
         cookies::undeclared(&c, cx, &mut findings);
@@ -236,7 +240,6 @@ pub fn analyse(obs: &Observations, cx: &Context<'_>) -> Analysis {
     let storage_rows = storage::rows(&obs.storage, cx);
     storage::undeclared(&obs.storage, &storage_rows, &mut findings);
 
-    let platforms = inventory.finish(cx.declared);
     for s in &platforms {
         inventory::present_and_declared(s, cx, &mut findings);
     }
@@ -436,6 +439,78 @@ name = "_fbp"
         obs.requests.push(r);
         let a = run(&obs, &Declared::nothing());
         assert!(a.findings.iter().any(|f| f.rule == Rule::TrackingBeforeConsent));
+    }
+
+    /// `IDE` on doubleclick.net is set by Google Ads' and Floodlight's
+    /// beacons alike: the report puts it down to the product whose beacon
+    /// set it, which is the one in the inventory, and the consent finding
+    /// names that product.
+    #[test]
+    fn cookie_attribution_agrees_with_the_inventory() {
+        let ide = |response_url: &str| Cookie {
+            page: "https://shop.example/".into(),
+            name: "IDE".into(),
+            domain: "doubleclick.net".into(),
+            path: "/".into(),
+            lifetime_secs: Some(390 * 86_400),
+            third_party: true,
+            set_by: SetBy::Http {
+                response_url: response_url.into(),
+            },
+            state: ConsentState::BeforeConsent,
+            pass: Pass::Browser,
+            blocked: None,
+        };
+        for (beacon, platform) in [
+            (
+                "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/987654321/?random=1",
+                "google-ads",
+            ),
+            (
+                "https://ad.doubleclick.net/activity;src=7654321;type=sales;cat=buy;ord=1",
+                "floodlight",
+            ),
+        ] {
+            let mut obs = Observations::default();
+            obs.requests.push(req(beacon, ConsentState::BeforeConsent));
+            obs.cookies.push(ide(beacon));
+            let a = run(&obs, &Declared::nothing());
+            let inventory: Vec<&str> = a.platforms.iter().map(|p| p.id.as_str()).collect();
+            assert_eq!(inventory, [platform]);
+            let row = a.cookies.iter().find(|c| c.name == "IDE").unwrap();
+            assert_eq!(row.classification.as_ref().unwrap().platform.as_deref(), Some(platform));
+            for f in a.findings.iter().filter(|f| f.platform.is_some()) {
+                assert_eq!(f.platform.as_deref(), Some(platform), "{f:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn enhanced_conversions_on_a_country_domain() {
+        use base64::Engine;
+        let c = CanaryIdentity::default();
+        let em = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(
+            crate::pii::normalise_email(&c.email).as_bytes(),
+        ));
+        let mut obs = Observations::default();
+        obs.requests.push(req(
+            &format!("https://www.google.nl/pagead/1p-conversion/987654321/?label=AbC&em=tv.1~em.{em}"),
+            ConsentState::AfterReject,
+        ));
+        let a = run(&obs, &Declared::nothing());
+        let pd = a
+            .findings
+            .iter()
+            .find(|f| f.rule == Rule::PersonalDataToPlatform)
+            .expect("personal data");
+        assert_eq!(pd.platform.as_deref(), Some("google-ads"));
+        assert_eq!(pd.severity, Severity::Critical);
+        assert!(pd.title.contains("987654321"), "{}", pd.title);
+        assert!(
+            a.findings
+                .iter()
+                .any(|f| f.rule == Rule::TrackingAfterReject && f.platform.as_deref() == Some("google-ads"))
+        );
     }
 
     #[test]

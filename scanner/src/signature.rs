@@ -213,7 +213,7 @@ impl Platform {
     pub fn endpoint_for(&self, host: &str, path: &str) -> Option<&Endpoint> {
         self.endpoints
             .iter()
-            .find(|e| glob(&e.host, host) && glob(&e.path, path))
+            .find(|e| host_glob(&e.host, host) && glob(&e.path, path))
     }
 
     /// Ids extracted from a piece of text of the given kind.
@@ -359,19 +359,62 @@ impl KnowledgeBase {
     /// The platform whose signature names this cookie. First-party
     /// signatures match anywhere; third-party ones only on their domain.
     pub fn match_cookie(&self, name: &str, domain: &str) -> Option<(&Platform, &CookieSig)> {
+        self.match_cookie_all(name, domain).into_iter().next()
+    }
+
+    /// Every platform whose signature names this cookie, in knowledge-base
+    /// order: several products of one vendor set the same cookie (`IDE` on
+    /// doubleclick.net is Google Ads' and Floodlight's), and which one set
+    /// it is for the setter to say ([`KnowledgeBase::match_cookie_from`]).
+    pub fn match_cookie_all(&self, name: &str, domain: &str) -> Vec<(&Platform, &CookieSig)> {
         let domain = domain.trim_start_matches('.');
-        self.platforms.iter().find_map(|p| {
-            p.cookies
+        self.platforms
+            .iter()
+            .filter_map(|p| {
+                p.cookies
+                    .iter()
+                    .find(|c| {
+                        consent_core::config::cookie_name_matches(&c.name, name)
+                            && c.domain.as_deref().is_none_or(|d| {
+                                let d = d.trim_start_matches('.');
+                                domain == d || domain.ends_with(&format!(".{d}"))
+                            })
+                    })
+                    .map(|c| (p, c))
+            })
+            .collect()
+    }
+
+    /// The platform a cookie belongs to, given who set it: among the
+    /// platforms whose signature names it, the one a setter's URL (the
+    /// response that sent `Set-Cookie`, the script that wrote it) belongs
+    /// to; else one of `present` (the platforms the scan found on the
+    /// site); else the first by name. So a cookie set by one product's
+    /// beacon is never put down to another product the site does not use.
+    pub fn match_cookie_from(
+        &self,
+        name: &str,
+        domain: &str,
+        setters: &[&str],
+        present: &[&str],
+    ) -> Option<(&Platform, &CookieSig)> {
+        let candidates = self.match_cookie_all(name, domain);
+        let by_setter = setters.iter().find_map(|u| {
+            let url = url::Url::parse(u).ok()?;
+            let owners = self.match_url(&url);
+            candidates
                 .iter()
-                .find(|c| {
-                    consent_core::config::cookie_name_matches(&c.name, name)
-                        && c.domain.as_deref().is_none_or(|d| {
-                            let d = d.trim_start_matches('.');
-                            domain == d || domain.ends_with(&format!(".{d}"))
-                        })
-                })
-                .map(|c| (p, c))
-        })
+                .find(|(p, _)| owners.iter().any(|m| m.platform.id == p.id))
+                .copied()
+        });
+        by_setter
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .find(|(p, _)| present.contains(&p.id.as_str()))
+                    .copied()
+            })
+            .or_else(|| candidates.first().copied())
     }
 }
 
@@ -405,6 +448,28 @@ fn hex_val(c: u8) -> Option<u8> {
 
 fn glob(pattern: &str, text: &str) -> bool {
     consent_core::config::cookie_name_matches(pattern, text)
+}
+
+/// The host token for "any of the vendor's country domains": Google sends
+/// beacons to the visitor's own `www.google.<TLD>`, and its tag
+/// documentation names them only as such.
+const TLD_TOKEN: &str = ".<tld>";
+
+/// A host glob; `name.<tld>` matches `name.` followed by exactly one ICANN
+/// public suffix (`www.google.nl`, `www.google.co.uk`), so a look-alike
+/// such as `www.google.com.evil.example` does not, as a `*` would.
+fn host_glob(pattern: &str, host: &str) -> bool {
+    let Some(name) = pattern.strip_suffix(TLD_TOKEN) else {
+        return glob(pattern, host);
+    };
+    let Some(rest) = host
+        .strip_prefix(name)
+        .and_then(|r| r.strip_prefix('.'))
+        .filter(|r| !r.is_empty())
+    else {
+        return false;
+    };
+    psl::suffix(rest.as_bytes()).is_some_and(|s| s.typ() == Some(psl::Type::Icann) && s.as_bytes() == rest.as_bytes())
 }
 
 fn parse_file(file: &str, text: &str) -> Result<Platform, SignatureError> {
@@ -586,6 +651,92 @@ mod tests {
         // Host and path globs are separate: a look-alike path on another host is nothing.
         assert!(one("https://evil.example/x.criteo.com/event").is_empty());
         assert!(one("https://www.facebook.com.evil.example/tr?id=1234567890").is_empty());
+    }
+
+    /// Every Google Ads conversion and enhanced-conversion path names
+    /// Google Ads and its conversion id, on each host Google's CSP guide
+    /// lists for the Ads tags (the country domains included); look-alike
+    /// hosts name nothing.
+    #[test]
+    fn google_ads_conversion_paths() {
+        let kb = KnowledgeBase::builtin();
+        let ads = |u: &str| {
+            let m = kb.match_url(&url::Url::parse(u).unwrap());
+            let first = m.first().map(|m| (m.platform.id.clone(), m.role, m.ids.clone()));
+            first.filter(|(id, _, _)| id == "google-ads")
+        };
+        for u in [
+            "https://www.googleadservices.com/pagead/conversion/123456789/?label=AbC&guid=ON&script=0",
+            "https://googleads.g.doubleclick.net/pagead/conversion/123456789/?label=AbC&value=1",
+            "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/123456789/?random=1",
+            "https://www.google.com/pagead/1p-conversion/123456789/?em=tv.1~em.x",
+            "https://www.google.nl/pagead/1p-conversion/123456789/?em=tv.1~em.x",
+            "https://www.google.co.uk/pagead/1p-user-list/123456789/?random=1",
+            "https://google.com/pagead/1p-conversion/123456789/",
+            "https://google.com/pagead/1p-user-list/123456789/",
+            "https://www.google.com/pagead/form-data/123456789?em=tv.1~em.x",
+            "https://www.google.com/rmkt/collect/123456789/",
+        ] {
+            let (_, role, ids) = ads(u).unwrap_or_else(|| panic!("{u} is not Google Ads"));
+            assert_eq!(role, Role::Beacon, "{u}");
+            assert_eq!(
+                ids.iter().map(|i| i.value.as_str()).collect::<Vec<_>>(),
+                ["123456789"],
+                "{u}"
+            );
+        }
+        for u in [
+            "https://www.google.com/ccm/collect?en=conversion",
+            "https://google.com/ccm/collect?en=conversion",
+            "https://googleads.g.doubleclick.net/pagead/landing?gclid=x",
+        ] {
+            assert!(ads(u).is_some(), "{u}");
+        }
+        let (_, role, _) = ads("https://www.googleadservices.com/pagead/conversion_async.js").unwrap();
+        assert_eq!(role, Role::Script);
+        for u in [
+            "https://www.google.com.evil.example/pagead/1p-conversion/123456789/",
+            "https://www.google.github.io/pagead/1p-conversion/123456789/",
+            "https://www.googlex.nl/pagead/1p-conversion/123456789/",
+            "https://www.google.nl/search?q=1p-conversion",
+        ] {
+            assert!(kb.match_url(&url::Url::parse(u).unwrap()).is_empty(), "{u}");
+        }
+        // The legacy tag names its id in the page.
+        let p = kb.platform("google-ads").unwrap();
+        let ids = p.extract_ids(
+            IdSource::Inline,
+            "var google_conversion_id = 857395262; var google_remarketing_only = true;",
+        );
+        assert_eq!(ids[0].value, "857395262");
+    }
+
+    /// A cookie several platforms name goes to the one whose response or
+    /// script set it, then to one the site uses, then to the first by name.
+    #[test]
+    fn shared_cookie_names_follow_their_setter() {
+        let kb = KnowledgeBase::builtin();
+        let owner = |setters: &[&str], present: &[&str]| {
+            kb.match_cookie_from("IDE", ".doubleclick.net", setters, present)
+                .map(|(p, _)| p.id.clone())
+                .unwrap()
+        };
+        let ads = "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/123456789/";
+        let fl = "https://ad.doubleclick.net/activity;src=7654321;type=sales;cat=buy;ord=1";
+        assert_eq!(owner(&[ads], &[]), "google-ads");
+        assert_eq!(owner(&[fl], &[]), "floodlight");
+        assert_eq!(owner(&[fl], &["google-ads"]), "floodlight");
+        assert_eq!(owner(&["https://cdn.example/x.js"], &["floodlight"]), "floodlight");
+        assert_eq!(owner(&[], &["google-ads", "floodlight"]), "google-ads");
+        assert_eq!(kb.match_cookie_all("IDE", "doubleclick.net").len(), 2);
+        // A first-party name one platform alone claims is unaffected.
+        assert_eq!(
+            kb.match_cookie_from("_gcl_au", "shop.example", &[fl], &["floodlight"])
+                .unwrap()
+                .0
+                .id,
+            "google-ads"
+        );
     }
 
     /// The loader's built-in tracker list is the signatures' `block` lists:

@@ -5,13 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Context, CookieRow, DeclaredAs, Findings, cap_insert};
-use crate::cookie::classify;
+use crate::cookie::classify_from;
 use crate::finding::{Evidence, Finding, Rule, Severity};
 use crate::page::{Cookie, SetBy};
 
 /// One row per (name, domain): the longest lifetime, up to three setters,
-/// every consent state, blocked only if every sighting was blocked.
-pub(super) fn rows(cookies: &[Cookie], cx: &Context<'_>) -> BTreeMap<(String, String), CookieRow> {
+/// every consent state, blocked only if every sighting was blocked. A row
+/// is classified once all its setters are known, by them and by the
+/// platforms `present` on the site, so cookie attribution agrees with the
+/// platform inventory.
+pub(super) fn rows(cookies: &[Cookie], present: &[&str], cx: &Context<'_>) -> BTreeMap<(String, String), CookieRow> {
     let mut rows: BTreeMap<(String, String), CookieRow> = BTreeMap::new();
     for c in cookies {
         let row = rows
@@ -28,7 +31,7 @@ pub(super) fn rows(cookies: &[Cookie], cx: &Context<'_>) -> BTreeMap<(String, St
                     service: s.id.clone(),
                     category: s.category.clone(),
                 }),
-                classification: classify(cx.kb, cx.cookie_db, &c.name, &c.domain),
+                classification: None,
                 blocked: c.blocked.clone(),
             });
         row.lifetime_secs = match (row.lifetime_secs, c.lifetime_secs) {
@@ -43,6 +46,17 @@ pub(super) fn rows(cookies: &[Cookie], cx: &Context<'_>) -> BTreeMap<(String, St
         }
         row.states.insert(c.state);
         cap_insert(&mut row.pages, &c.page);
+    }
+    for row in rows.values_mut() {
+        let setters: Vec<&str> = row
+            .set_by
+            .iter()
+            .filter_map(|s| match s {
+                SetBy::Http { response_url } => Some(response_url.as_str()),
+                SetBy::Script { script_url } => script_url.as_deref(),
+            })
+            .collect();
+        row.classification = classify_from(cx.kb, cx.cookie_db, &row.name, &row.domain, &setters, present);
     }
     rows
 }
