@@ -25,6 +25,12 @@ pub const MAX_COOKIES_PER_SERVICE: usize = 128;
 pub const MAX_TEXT_LEN: usize = 4000;
 /// The longest link (a privacy statement's URL) a configuration may hold.
 pub const MAX_URL_LEN: usize = 2048;
+/// The categories a new site starts with ([`SiteConfig::starter`]), in
+/// which the default Consent Mode mapping is written. A site may leave any
+/// of them out (keeping `necessary`): a minimal declaration of `necessary`
+/// and `marketing` keeps the default mapping, and the signals of the
+/// categories it left out stay denied.
+pub const STANDARD_CATEGORIES: [&str; 4] = ["necessary", "preferences", "analytics", "marketing"];
 
 /// A site's banner configuration: what the widget shows visitors, what it
 /// asks them, and what it blocks until they allow it.
@@ -43,7 +49,11 @@ pub struct SiteConfig {
     #[serde(default)]
     pub texts: BTreeMap<String, BTreeMap<String, String>>,
     /// Google Consent Mode v2: signal (`ad_storage`, ...) -> the categories
-    /// that must all be granted for the signal to be `granted`.
+    /// that must all be granted for the signal to be `granted`. A
+    /// [`STANDARD_CATEGORIES`] entry the site does not have is never
+    /// granted, so its signals stay `denied`
+    /// ([`SiteConfig::consent_mode_signals`]); any other unknown category is
+    /// an error, to catch typos.
     #[serde(default = "default_consent_mode")]
     pub consent_mode: BTreeMap<String, Vec<String>>,
     /// Milliseconds Google tags wait for an `update` (Consent Mode `wait_for_update`).
@@ -357,7 +367,10 @@ impl SiteConfig {
         }
         for (signal, cats) in &self.consent_mode {
             for c in cats {
-                if self.category(c).is_none() {
+                // A standard category left out is "never granted", not a
+                // mistake: the default mapping names all four, and a site
+                // with fewer must not have to rewrite it.
+                if self.category(c).is_none() && !STANDARD_CATEGORIES.contains(&c.as_str()) {
                     return Err(err(format!("consent_mode/{signal}"), format!("unknown category {c:?}")));
                 }
             }
@@ -367,6 +380,24 @@ impl SiteConfig {
             return Err(err("expiry_days", "between 1 and 400 days"));
         }
         Ok(())
+    }
+
+    /// Each Consent Mode signal's state (`true` = granted) when the
+    /// categories `allowed` says yes to are allowed, as the loader sets
+    /// them: a signal is granted when every category it names is the
+    /// site's and is required or allowed. A category the site does not
+    /// have is never granted, whatever `allowed` says, so the signals of a
+    /// minimal declaration follow the categories it has.
+    pub fn consent_mode_signals(&self, allowed: impl Fn(&str) -> bool) -> BTreeMap<&str, bool> {
+        self.consent_mode
+            .iter()
+            .map(|(signal, cats)| {
+                let granted = cats
+                    .iter()
+                    .all(|c| self.category(c).is_some_and(|cat| cat.required || allowed(c)));
+                (signal.as_str(), granted)
+            })
+            .collect()
     }
 
     /// A starting configuration with the four usual categories: what a new
@@ -606,6 +637,38 @@ mod tests {
         let mut v = serde_json::to_value(SiteConfig::starter()).unwrap();
         v["colour"] = "red".into();
         assert!(serde_json::from_value::<SiteConfig>(v).is_err());
+    }
+
+    /// A declaration of only `necessary` and `marketing`, without a
+    /// `consent_mode` of its own, is accepted; its Consent Mode follows the
+    /// categories it has (ad signals with marketing, analytics and
+    /// preferences signals always denied), and a typo is still refused.
+    #[test]
+    fn a_minimal_declaration_keeps_consent_mode_to_its_categories() {
+        let json = serde_json::json!({
+            "languages": ["en"],
+            "categories": [{"id": "necessary", "required": true}, {"id": "marketing"}],
+        });
+        let c: SiteConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(c.validate(), Ok(()));
+        let everything = c.consent_mode_signals(|_| true);
+        let nothing = c.consent_mode_signals(|_| false);
+        for signal in ["ad_storage", "ad_user_data", "ad_personalization"] {
+            assert!(everything[signal], "{signal}");
+            assert!(!nothing[signal], "{signal}");
+        }
+        for signal in ["analytics_storage", "functionality_storage", "personalization_storage"] {
+            assert!(!everything[signal], "{signal} follows a category the site does not have");
+        }
+        assert!(everything["security_storage"] && nothing["security_storage"]);
+        // The starter's four categories behave as before.
+        let s = SiteConfig::starter();
+        assert!(s.consent_mode_signals(|c| c == "analytics")["analytics_storage"]);
+        assert!(!s.consent_mode_signals(|c| c == "analytics")["ad_storage"]);
+        // A name that is no category of the site nor a standard one is a typo.
+        let mut bad = c.clone();
+        bad.consent_mode.insert("ad_storage".into(), vec!["marketting".into()]);
+        assert_eq!(bad.validate().unwrap_err().field, "consent_mode/ad_storage");
     }
 
     #[test]

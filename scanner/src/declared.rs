@@ -176,7 +176,6 @@ mod tests {
 
     const TOML: &str = r#"
 languages = ["nl", "en"]
-consent_mode = {}
 [[categories]]
 id = "necessary"
 required = true
@@ -201,6 +200,25 @@ retention_days = 90
         assert!(d.host("facebook.com.evil.example").is_none());
         assert!(d.is_required("necessary"));
         assert_eq!(d.category_title("marketing"), "Marketing");
+    }
+
+    /// Only `necessary` and `marketing`, no Consent Mode mapping of its
+    /// own (the fixture shop's declaration is the same shape): accepted,
+    /// and its Consent Mode follows the two categories it has.
+    #[test]
+    fn a_minimal_declaration_is_accepted() {
+        let d = Declared::parse(TOML.as_bytes(), true, "t".into()).unwrap();
+        assert_eq!(d.config.categories.len(), 2);
+        let accepted = d.config.consent_mode_signals(|_| true);
+        assert!(accepted["ad_storage"] && accepted["ad_user_data"] && accepted["ad_personalization"]);
+        assert!(!accepted["analytics_storage"] && !accepted["functionality_storage"]);
+        let fixture = Declared::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/declared.toml"));
+        assert!(fixture.is_ok(), "{fixture:?}");
+        // A Consent Mode mapping naming a category that is neither the
+        // site's nor a standard one is still refused.
+        let typo = TOML.replace("languages", "consent_mode = {ad_storage = [\"marketting\"]}\nlanguages");
+        let err = Declared::parse(typo.as_bytes(), true, "t".into()).unwrap_err();
+        assert!(err.to_string().contains("marketting"), "{err}");
     }
 
     #[test]

@@ -389,7 +389,6 @@ mod tests {
     fn declared_and_after_accept_is_quiet() {
         let toml = r#"
 languages = ["en"]
-consent_mode = {}
 [[categories]]
 id = "necessary"
 required = true

@@ -70,18 +70,22 @@ struct ScanArgs {
     /// Largest page body kept, in bytes (decompressed).
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: usize,
+    /// Redirects followed per request.
     #[arg(long, default_value_t = 10)]
     max_redirects: usize,
     /// Whole-scan deadline in seconds.
     #[arg(long, default_value_t = 300)]
     deadline: u64,
+    /// Ignore robots.txt (scan paths it excludes; only for your own site).
     #[arg(long)]
     no_robots: bool,
+    /// Do not seed the static pass from sitemap.xml.
     #[arg(long)]
     no_sitemap: bool,
     /// Pages the browser pass visits in three consent states (0 = static pass only).
     #[arg(long, default_value_t = 5)]
     browser_pages: usize,
+    /// The Chromium binary the browser pass drives (headless).
     #[arg(long, default_value = "/usr/bin/chromium")]
     chromium: PathBuf,
     /// Extra Chromium --host-resolver-rules (testing: map hosts to loopback).
@@ -110,6 +114,7 @@ struct ScanArgs {
     /// Canary e-mail typed into forms (its hashes are searched in every request).
     #[arg(long)]
     canary_email: Option<String>,
+    /// Canary phone number typed into forms, in E.164 (its hashes are searched too).
     #[arg(long)]
     canary_phone: Option<String>,
     /// Declared services: a SiteConfig (JSON or TOML) or the server's {site, version, config}.
@@ -130,8 +135,10 @@ struct ScanArgs {
     /// Write the JSON report here ("-" = stdout; the default when no output is named).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write a self-contained HTML report here ("-" = stdout).
     #[arg(long)]
     html: Option<PathBuf>,
+    /// Write a SARIF 2.1.0 log here, for CI ("-" = stdout).
     #[arg(long)]
     sarif: Option<PathBuf>,
     /// Exit with status 1 when a finding is at or above this severity.
@@ -140,8 +147,10 @@ struct ScanArgs {
     /// Upload the report to this consent server (POST /api/v1/sites/{site}/scans).
     #[arg(long, requires = "api_key")]
     upload: Option<String>,
+    /// API key for --upload, with the scope scans:write.
     #[arg(long, env = "KEURMERK_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
+    /// No progress bar (it is shown only on a terminal anyway).
     #[arg(short, long)]
     quiet: bool,
 }
@@ -343,4 +352,41 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| "worker".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// `consent-scan --help` (and `worker --help`) describes every option.
+    #[test]
+    fn help_describes_every_option() {
+        let mut cli = Cli::command();
+        cli.build();
+        let mut commands = vec![cli.clone()];
+        commands.extend(cli.get_subcommands().cloned());
+        for cmd in &commands {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(!help.trim().is_empty(), "{} --{id} has no help text", cmd.get_name());
+            }
+        }
+        let text = Cli::command().render_long_help().to_string();
+        for option in [
+            "--max-redirects",
+            "--no-robots",
+            "--chromium",
+            "--html",
+            "--api-key",
+            "--quiet",
+        ] {
+            let line = text.lines().find(|l| l.contains(option)).unwrap_or_default();
+            assert!(!line.is_empty(), "{option} missing from --help");
+        }
+    }
 }
