@@ -31,6 +31,12 @@ pub const MAX_URL_LEN: usize = 2048;
 /// and `marketing` keeps the default mapping, and the signals of the
 /// categories it left out stay denied.
 pub const STANDARD_CATEGORIES: [&str; 4] = ["necessary", "preferences", "analytics", "marketing"];
+/// The shortest time, in months, a refusal is remembered (see
+/// [`SiteConfig::refusal_months`]).
+pub const MIN_REFUSAL_MONTHS: u32 = 6;
+/// The longest: 13 months, like [`SiteConfig::expiry_days`]' 400 days (also
+/// the longest a browser keeps a cookie).
+pub const MAX_REFUSAL_MONTHS: u32 = 13;
 
 /// A site's banner configuration: what the widget shows visitors, what it
 /// asks them, and what it blocks until they allow it.
@@ -59,9 +65,32 @@ pub struct SiteConfig {
     /// Milliseconds Google tags wait for an `update` (Consent Mode `wait_for_update`).
     #[serde(default = "default_wait_for_update")]
     pub wait_for_update_ms: u32,
-    /// How long a decision (refusals included) lasts before the banner asks again.
+    /// How long a decision lasts before the banner asks again. A refusal
+    /// lasts at least [`SiteConfig::refusal_months`] even when this is shorter.
     #[serde(default = "default_expiry_days")]
     pub expiry_days: u32,
+    /// Calendar months after a refusal during which the banner does not ask
+    /// again for the purposes refused (at least [`MIN_REFUSAL_MONTHS`], at
+    /// most [`MAX_REFUSAL_MONTHS`]; default 6). A purpose added to the
+    /// configuration since is still asked, on its own. The proposed GDPR
+    /// art. 88a (European Commission, Digital Omnibus proposal COM(2025) 837
+    /// of 19 November 2025,
+    /// <https://digital-strategy.ec.europa.eu/en/library/digital-omnibus-regulation-proposal>)
+    /// forbids a new request for the same purpose for six months after a
+    /// refusal. Left out of the saved JSON at its default, so configurations
+    /// saved before it existed keep their versions.
+    #[serde(
+        default = "default_refusal_months",
+        skip_serializing_if = "is_default_refusal_months"
+    )]
+    pub refusal_months: u32,
+    /// The domain the decision cookie is set on, to share one decision across
+    /// the site's subdomains (`example.nl` for `www.example.nl` and
+    /// `shop.example.nl`). Without it the cookie is the page's host's only.
+    /// On a page whose host is not this domain or below it, the widget
+    /// falls back to the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_domain: Option<String>,
     /// The site's privacy statement, linked from the banner and the preferences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy_policy_url: Option<String>,
@@ -194,6 +223,12 @@ fn default_wait_for_update() -> u32 {
 fn default_expiry_days() -> u32 {
     182
 }
+fn default_refusal_months() -> u32 {
+    MIN_REFUSAL_MONTHS
+}
+fn is_default_refusal_months(m: &u32) -> bool {
+    *m == MIN_REFUSAL_MONTHS
+}
 
 /// The content address of a configuration: lowercase hex SHA-256 of its
 /// canonical JSON.
@@ -229,6 +264,22 @@ fn is_slug(s: &str) -> bool {
         && s.len() <= 64
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// A domain a cookie may be set on: two or more labels of `a-z`, `0-9`
+/// and inner `-`, no leading dot. (Whether it is a public suffix, which
+/// browsers refuse, is the browser's to check; the widget then keeps the
+/// decision on the page's host.)
+fn is_cookie_domain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').count() >= 2
+        && s.split('.').all(|l| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
 }
 
 fn is_language(s: &str) -> bool {
@@ -379,6 +430,20 @@ impl SiteConfig {
             // 13 months is the longest any regulator tolerates between asks.
             return Err(err("expiry_days", "between 1 and 400 days"));
         }
+        if !(MIN_REFUSAL_MONTHS..=MAX_REFUSAL_MONTHS).contains(&self.refusal_months) {
+            return Err(err(
+                "refusal_months",
+                format!("between {MIN_REFUSAL_MONTHS} and {MAX_REFUSAL_MONTHS} months"),
+            ));
+        }
+        if let Some(d) = &self.cookie_domain
+            && !is_cookie_domain(d)
+        {
+            return Err(err(
+                "cookie_domain",
+                "a lowercase domain name of at least two labels, such as \"example.nl\"",
+            ));
+        }
         Ok(())
     }
 
@@ -470,6 +535,8 @@ impl SiteConfig {
             consent_mode: default_consent_mode(),
             wait_for_update_ms: default_wait_for_update(),
             expiry_days: default_expiry_days(),
+            refusal_months: default_refusal_months(),
+            cookie_domain: None,
             privacy_policy_url: None,
             controller: String::new(),
         }
@@ -629,6 +696,44 @@ mod tests {
                 "services/1/privacy_policy_url",
                 "{url}"
             );
+        }
+    }
+
+    #[test]
+    fn refusal_months_and_cookie_domain_are_checked_and_left_out_at_their_defaults() {
+        let c = SiteConfig::starter();
+        let json = serde_json::to_value(&c).unwrap();
+        assert!(json.get("refusal_months").is_none() && json.get("cookie_domain").is_none());
+        // A configuration saved before the fields existed reads back the same.
+        let back: SiteConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(back.refusal_months, MIN_REFUSAL_MONTHS);
+        for (months, ok) in [(5, false), (6, true), (12, true), (13, true), (14, false), (0, false)] {
+            let mut c = SiteConfig::starter();
+            c.refusal_months = months;
+            assert_eq!(c.validate().is_ok(), ok, "{months}");
+            if !ok {
+                assert_eq!(c.validate().unwrap_err().field, "refusal_months");
+            }
+        }
+        let mut c = SiteConfig::starter();
+        c.refusal_months = 12;
+        assert_eq!(serde_json::to_value(&c).unwrap()["refusal_months"], 12);
+        for (domain, ok) in [
+            ("example.nl", true),
+            ("shop.example.co.uk", true),
+            ("xn--bcher-kva.example", true),
+            ("nl", false),
+            (".example.nl", false),
+            ("Example.nl", false),
+            ("example..nl", false),
+            ("-a.example.nl", false),
+            ("example.nl;secure", false),
+            ("", false),
+        ] {
+            let mut c = SiteConfig::starter();
+            c.cookie_domain = Some(domain.into());
+            assert_eq!(c.validate().is_ok(), ok, "{domain:?}");
         }
     }
 

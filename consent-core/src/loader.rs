@@ -20,6 +20,9 @@
 //! | `m` | Consent Mode signal -> categories that must all be granted |
 //! | `h` | `[host, category, service]` per declared host (`*.` = subdomains) |
 //! | `b` | category -> space-separated hosts (each with its subdomains) of well-known trackers, held back even when the site declared none of them: [`builtin_trackers`] for the site's categories |
+//! | `n` | months a refusal is remembered ([`SiteConfig::refusal_months`]) |
+//! | `d` | the decision cookie's domain, when the site shares it across subdomains (absent otherwise) |
+//! | `x` | vendor consent API (`fbq`, `ttq`, `uetq`, `clarity`) -> `[category, service]` of each declared service that is that vendor's ([`vendor_apis`]; absent when none) |
 //! | `l` | languages offered, the first being the fallback |
 //! | `t` | language -> the few texts the loader shows itself, in [`LOADER_TEXT_KEYS`] order (reopen control, embed placeholders); English built-ins for a language without its own |
 //!
@@ -207,6 +210,52 @@ pub fn signature_block(text: &str) -> Result<(String, Vec<String>), String> {
     Ok((category.ok_or("no top-level `category`")?, block))
 }
 
+/// Vendors whose tags have a consent switch of their own, which the loader
+/// calls besides Consent Mode: the global the loader calls (see
+/// `consent-widget/loader/source.js`, `vendors`) and the signature file
+/// that describes the vendor's tag.
+pub const VENDOR_APIS: [(&str, &str); 4] = [
+    ("fbq", "meta-pixel.toml"),
+    ("ttq", "tiktok.toml"),
+    ("uetq", "microsoft-uet.toml"),
+    ("clarity", "microsoft-clarity.toml"),
+];
+
+/// The declared services that are a vendor of [`VENDOR_APIS`]: vendor API ->
+/// `(category, service id)` of each. A service is that vendor's when its id
+/// is the signature's `id` or one of its hosts is (or is below) a host of
+/// the signature's `block` list.
+pub fn vendor_apis(config: &SiteConfig) -> BTreeMap<&'static str, Vec<(String, String)>> {
+    let mut out: BTreeMap<&'static str, Vec<(String, String)>> = BTreeMap::new();
+    for (api, file) in VENDOR_APIS {
+        let Some((_, text)) = SIGNATURE_FILES.iter().find(|(f, _)| *f == file) else {
+            continue;
+        };
+        let (_, block) = signature_block(text).unwrap_or_default();
+        let id = signature_id(text);
+        for s in &config.services {
+            let by_host = s.hosts.iter().any(|h| {
+                let h = h.strip_prefix("*.").unwrap_or(h);
+                block.iter().any(|b| h == b || h.ends_with(&format!(".{b}")))
+            });
+            if by_host || id.as_deref() == Some(s.id.as_str()) {
+                out.entry(api).or_default().push((s.category.clone(), s.id.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// A signature file's top-level `id`, read like [`signature_block`] reads.
+fn signature_id(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| k.trim() == "id")
+        .and_then(|(_, v)| serde_json::from_str(v.trim()).ok())
+}
+
 /// The purposes fingerprint (`f`): what a visitor agreed to, independent of
 /// wording. A decision stays valid across versions with the same fingerprint.
 pub fn purposes_fingerprint(config: &SiteConfig) -> String {
@@ -257,12 +306,13 @@ pub fn rules(cx: &LoaderContext<'_>) -> Value {
             .collect();
         texts.insert(lang.as_str(), t);
     }
-    json!({
+    let mut rules = json!({
         "s": cx.site.as_str(),
         "v": cx.version.0,
         "f": purposes_fingerprint(cfg),
         "a": cx.base_url.trim_end_matches('/'),
         "e": cfg.expiry_days,
+        "n": cfg.refusal_months,
         "w": cfg.wait_for_update_ms,
         "c": ids(&|_| true),
         "r": ids(&|c| c.required),
@@ -271,7 +321,16 @@ pub fn rules(cx: &LoaderContext<'_>) -> Value {
         "b": builtin,
         "l": cfg.languages,
         "t": texts,
-    })
+    });
+    // Only when there is something to say: every visitor downloads the rules.
+    if let Some(d) = &cfg.cookie_domain {
+        rules["d"] = d.as_str().into();
+    }
+    let vendors = vendor_apis(cfg);
+    if !vendors.is_empty() {
+        rules["x"] = json!(vendors);
+    }
+    rules
 }
 
 /// JSON made safe to sit inside a `<script>` element or any JS source: no
@@ -460,6 +519,43 @@ block = ["not top-level"]
         let e = signature_block(two_lines).unwrap_err();
         assert!(e.starts_with("block = "), "{e}");
         assert!(signature_block("block = []\n").is_err());
+    }
+
+    #[test]
+    fn vendors_with_a_consent_api_are_found_by_host_or_id() {
+        let mut c = site();
+        let svc = |id: &str, cat: &str, hosts: &[&str]| Service {
+            id: id.into(),
+            name: id.into(),
+            category: cat.into(),
+            provider: String::new(),
+            privacy_policy_url: None,
+            hosts: hosts.iter().map(|h| (*h).into()).collect(),
+            cookies: vec![],
+            description: BTreeMap::new(),
+        };
+        c.services.push(svc("tt", "marketing", &["analytics.tiktok.com"]));
+        c.services.push(svc("bing", "marketing", &["*.bat.bing.com"]));
+        c.services.push(svc("microsoft-clarity", "analytics", &[]));
+        c.services
+            .push(svc("youtube", "marketing", &["www.youtube-nocookie.com"]));
+        let v = extract(&rendered("var R=__KEURMERK_RULES__;", &c));
+        assert_eq!(
+            v["x"],
+            json!({
+                "fbq": [["marketing", "meta"]],
+                "ttq": [["marketing", "tt"]],
+                "uetq": [["marketing", "bing"]],
+                "clarity": [["analytics", "microsoft-clarity"]],
+            })
+        );
+        assert_eq!(v["n"], 6);
+        assert!(v.get("d").is_none());
+        c.services.clear();
+        c.cookie_domain = Some("example.nl".into());
+        let v = extract(&rendered("var R=__KEURMERK_RULES__;", &c));
+        assert!(v.get("x").is_none(), "no vendor, no key");
+        assert_eq!(v["d"], "example.nl");
     }
 
     #[test]

@@ -40,28 +40,59 @@
   // [reopen control, "blocked until", "allow once", "always allow"]
   var T = R.t[lang];
 
-  // The stored decision: version.fingerprint.time.granted+cats.svc:1+svc:0.gpc
-  // (The wasm writes it: consent-widget/src/cookie_jar.rs.)
-  // Anything malformed (a bad percent-escape, a missing part, a time that
-  // is not a number) is no decision at all: everything stays blocked and
-  // the banner asks again. The loader fails closed, never open.
+  // The stored decision: version.fingerprint.time.cat:1+cat:0.svc:1+svc:0.gpc
+  // (the wasm writes it: consent-widget/src/cookie_jar.rs; a category
+  // without ":0"/":1" is a grant, as cookies written before refusals were
+  // listed have it). Anything else is no decision at all, and everything
+  // stays blocked while the banner asks: the loader fails closed, never
+  // open. Checked against the whole pattern, not taken apart piece by piece:
+  // a bad percent-escape, a missing or extra part, a time that is not a
+  // plain number or lies ahead (a decision that would never lapse), an id
+  // that is not a slug. Ids go into objects without a prototype, so an id
+  // such as "constructor" cannot read as granted.
+  var ID = "[a-z0-9_-]{1,64}";
+  function list(e) { return "((?:" + e + "(?:\\+" + e + ")*)?)"; }
+  var FORM = new RegExp("^[0-9a-f]{16}\\.([0-9a-f]{16})\\.([0-9]{1,11})\\." + list(ID + "(?::[01])?") + "\\." + list(ID + ":[01]") + "\\.([01])$");
   function parse(value) {
-    try {
-      var p = decodeURIComponent(value).split(".");
-      if (p.length < 6 || !p[0] || !p[1]) return null;
-      var dec = { v: p[0], f: p[1], t: +p[2], c: {}, s: {}, g: p[5] === "1" };
-      if (!(dec.t > 0)) return null;
-      p[3].split("+").forEach(function (c) { if (c) dec.c[c] = true; });
-      p[4].split("+").forEach(function (x) { x = x.split(":"); if (x[0]) dec.s[x[0]] = x[1] === "1"; });
-      return dec;
-    } catch (e) {
-      return null;
-    }
+    var m, dec;
+    try { m = FORM.exec(decodeURIComponent(value)); } catch (e) { return null; }
+    if (!m || !(+m[2] > 0) || +m[2] > Date.now() / 1000 + 86400) return null;
+    dec = { f: m[1], t: +m[2], c: Object.create(null), s: Object.create(null), g: m[5] === "1" };
+    [[m[3], dec.c], [m[4], dec.s]].forEach(function (l) {
+      if (l[0]) l[0].split("+").forEach(function (x) { x = x.split(":"); l[1][x[0]] = x[1] !== "0"; });
+    });
+    return dec;
   }
-  var jar = d.cookie.match(/(?:^|;\s*)keurmerk=([^;]*)/);
-  var dec = jar && parse(jar[1]);
-  // A decision lapses after expiry_days, and when the purposes changed.
-  if (dec && (dec.f !== R.f || dec.t + R.e * 86400 < Date.now() / 1000)) dec = null;
+  // What of a stored decision still holds. All of it while it is younger
+  // than expiry_days (R.e) and the purposes are the same (R.f). After that,
+  // its refusals only, for refusal_months (R.n, at least six; or for
+  // expiry_days if that is longer): the banner asks again only for the
+  // rest (dec.p), never for a purpose refused within that time.
+  function lapse(x) {
+    if (!x) return null;
+    var t = x.t * 1000, now = Date.now(), until = new Date(t), same = x.f === R.f, keep = 0;
+    until.setMonth(until.getMonth() + R.n);
+    // Same purposes: an optional category the decision leaves out was refused.
+    if (same) R.c.forEach(function (c) { if (!has(R.r, c) && !(c in x.c)) x.c[c] = false; });
+    if (same && t + R.e * 864e5 > now) return x;
+    if (until < now && t + R.e * 864e5 < now) return null;
+    each(x.c, function (c, on) { if (on || !has(R.c, c) || has(R.r, c)) delete x.c[c]; else keep = 1; });
+    each(x.s, function (s, on) { if (on) delete x.s[s]; else keep = 1; });
+    x.p = 0;
+    R.c.forEach(function (c) { if (!has(R.r, c) && !(c in x.c)) x.p = 1; });
+    return keep ? x : null;
+  }
+  // The newest valid one of the cookies named keurmerk (a decision shared
+  // across subdomains, R.d, and one left on the host from before).
+  var jar = 0, dec = null;
+  d.cookie.split(";").forEach(function (kv) {
+    kv = kv.trim();
+    if (kv.slice(0, 9) !== "keurmerk=") return;
+    jar = 1;
+    kv = parse(kv.slice(9));
+    if (kv && !(dec && dec.t >= kv.t)) dec = kv;
+  });
+  dec = lapse(dec);
 
   // The UI module (widget.js) and the UI (wasm) are fetched only when needed:
   // no valid decision, the visitor asks for the preferences, or a decision
@@ -145,7 +176,8 @@
     wasm(n, wr);
     m.then(function (show) { show(); });
   }
-  if (!dec) load(false);
+  // No decision, or one that leaves a new purpose unasked: the banner.
+  if (!dec || dec.p) load(false);
 
   function allowed(cat, svc) {
     if (has(R.r, cat)) return true;
@@ -351,7 +383,8 @@
   // One after the other, so scripts run in their original order, once.
   function run(list, i) {
     var x = list[i];
-    if (!x) return;
+    // Done: a tag released just now may have brought its vendor's global.
+    if (!x) return vendors();
     if (x.done) return run(list, i + 1);
     x.done = 1;
     if (x.p && x.p.parentNode) x.p.parentNode.removeChild(x.p);
@@ -361,6 +394,33 @@
   }
   function releaseAllowed() {
     run(Q.filter(function (x) { return !x.done && allowed(x.c, x.s); }), 0);
+  }
+
+  // The vendors' own consent switches, besides Consent Mode: R.x maps each
+  // vendor's global to the [category, service] of the declared services
+  // that are that vendor's (consent_core::loader::vendor_apis). Told the
+  // state in force when the page is ready, on every decision and after
+  // released tags ran; each state once, and only when the vendor's global
+  // is there (its tag ran, or the site defined its queue). Never throws.
+  var told = {};
+  function vendors() {
+    each(R.x || {}, function (k, l) {
+      var on = l.every(function (p) { return allowed(p[0], p[1]); }), f = w[k], g = on ? "granted" : "denied";
+      // Clarity's ad storage also needs Consent Mode's ad_storage.
+      var ad = on && signals().ad_storage === "granted" ? g : "denied", st = g + ad;
+      if (!f || told[k] === st) return;
+      try {
+        // Meta Pixel: https://developers.facebook.com/docs/meta-pixel/implementation/gdpr
+        if (k === "fbq") f("consent", on ? "grant" : "revoke");
+        // TikTok Pixel: https://business-api.tiktok.com/portal/docs?id=1739585600931842
+        else if (k === "ttq") f[on ? "grantConsent" : "revokeConsent"]();
+        // Microsoft UET consent mode: https://learn.microsoft.com/en-us/advertising/msa-help/hlp_ba_conc_uet_consent
+        else if (k === "uetq") f.push("consent", "update", { ad_storage: g });
+        // Microsoft Clarity consent API v2: https://learn.microsoft.com/en-us/clarity/setup-and-installation/clarity-consent-api-v2
+        else f("consentv2", { ad_Storage: ad, analytics_Storage: g });
+        told[k] = st;
+      } catch (e) {}
+    });
   }
 
   function emit(type, detail) {
@@ -410,7 +470,8 @@
     if (t) { e.preventDefault(); K.open(); }
   });
   function ready() {
-    if (dec) reopen();
+    if (dec && !dec.p) reopen();
+    vendors();
     // Only a visitor with a decision cookie can have one queued; a first
     // visit leaves localStorage alone (its first use in a fresh profile
     // holds the main thread: see docs/benchmarks.md, widget bench).

@@ -6,22 +6,53 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use wasm_bindgen::JsValue;
+
 use crate::Widget;
 use crate::decision::{self, Choice};
 use crate::dom::{add, attr, button, el, text};
+use crate::loader::{get, keys};
 #[cfg(feature = "dialog")]
 use crate::preferences::{self, input};
 
-/// Accept all or Reject all, from either layer.
+/// Accept all or Reject all, from either layer. Where only the refusals of
+/// the decision in force stand and the banner asks for the rest (`p`, see
+/// `lapse` in loader/source.js), "all" is what was asked: the refusals are
+/// kept, a refused purpose is not granted by a question that did not ask
+/// for it.
 pub fn all(w: &mut Widget, granted: bool) {
     let Some(ui) = &w.ui else { return };
-    let categories = ui.site.categories.iter().map(|c| (c.id.clone(), granted)).collect();
-    let method = if granted { "accept_all" } else { "reject_all" };
+    let dec = w.internals.dec();
+    let held = if get(&dec, "p").is_truthy() {
+        dec
+    } else {
+        JsValue::UNDEFINED
+    };
+    let (held_c, held_s) = (get(&held, "c"), get(&held, "s"));
+    let mut kept = false;
+    let mut categories = Vec::new();
+    for c in &ui.site.categories {
+        let refused = get(&held_c, &c.id).as_bool() == Some(false);
+        kept |= refused;
+        categories.push((c.id.clone(), granted && !refused));
+    }
+    let mut services = Vec::new();
+    for s in keys(&held_s) {
+        if ui.site.service(&s).is_some() {
+            kept = true;
+            services.push((s, false));
+        }
+    }
+    let method = match (granted, kept) {
+        (true, false) => "accept_all",
+        (true, true) => "custom",
+        (false, _) => "reject_all",
+    };
     apply(
         w,
         Choice {
             categories,
-            services: Vec::new(),
+            services,
             method,
         },
     );

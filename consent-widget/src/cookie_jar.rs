@@ -4,7 +4,7 @@
 //! cookies.
 //!
 //! The decision cookie's value is
-//! `version.fingerprint.time.cat+cat.svc:1+svc:0.gpc` (see `parse` in
+//! `version.fingerprint.time.cat:1+cat:0.svc:1+svc:0.gpc` (see `parse` in
 //! loader/source.js), written by [`crate::decision::decide`] with [`add`].
 //! It needs no escaping: ids are slugs (`[a-z0-9_-]`, checked by
 //! `consent_core::config`), the version and fingerprint hex, and `+ : .`
@@ -28,17 +28,31 @@ pub fn add(value: &mut String, id: &str, suffix: &str) {
     value.push_str(suffix);
 }
 
-/// Writes the decision cookie for the whole site, for `days`.
-pub fn write(value: &str, days: u64) {
+/// Writes the decision cookie for the whole site, for `days`: on `domain`
+/// (the configuration's `cookie_domain`, so that the site's subdomains share
+/// it) when the page is on it, else on the page's host. A cookie left on the
+/// host from before stays until it lapses; the loader reads the newest.
+pub fn write(value: &str, days: u64, domain: &str) {
     let mut c = String::from("keurmerk=");
     c.push_str(value);
     c.push_str(";path=/;max-age=");
     crate::dom::push_number(&mut c, days * 86_400);
+    if within(&crate::dom::hostname(), domain) {
+        c.push_str(";domain=");
+        c.push_str(domain);
+    }
     c.push_str(";samesite=lax");
     if crate::dom::is_https() {
         c.push_str(";secure");
     }
     crate::dom::set_cookie(&c);
+}
+
+/// Whether `host` is `domain` or below it (`www.example.nl` in
+/// `example.nl`); never for an empty domain.
+fn within(host: &str, domain: &str) -> bool {
+    let (h, d) = (host.as_bytes(), domain.as_bytes());
+    !d.is_empty() && (h == d || (h.ends_with(d) && h.get(h.len() - d.len() - 1) == Some(&b'.')))
 }
 
 /// Deletes the declared cookies (and same-named localStorage items) of a
@@ -221,17 +235,28 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_domain_is_used_only_on_it() {
+        assert!(within("www.example.nl", "example.nl"));
+        assert!(within("example.nl", "example.nl"));
+        assert!(within("a.b.example.nl", "example.nl"));
+        assert!(!within("badexample.nl", "example.nl"));
+        assert!(!within("example.nl.evil.test", "example.nl"));
+        assert!(!within("www.example.nl", ""));
+        assert!(!within("nl", "example.nl"));
+    }
+
+    #[test]
     fn the_value_is_what_the_loader_parses() {
         let mut v = String::from("0123456789abcdef.fp.1700000000.");
-        add(&mut v, "analytics", "");
-        add(&mut v, "marketing", "");
+        add(&mut v, "analytics", ":1");
+        add(&mut v, "marketing", ":0");
         v.push('.');
         add(&mut v, "meta", ":1");
         add(&mut v, "tiktok", ":0");
         v.push_str(".1");
         assert_eq!(
             v,
-            "0123456789abcdef.fp.1700000000.analytics+marketing.meta:1+tiktok:0.1"
+            "0123456789abcdef.fp.1700000000.analytics:1+marketing:0.meta:1+tiktok:0.1"
         );
         let mut empty = String::from("v.f.1.");
         empty.push('.');

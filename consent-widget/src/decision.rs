@@ -67,8 +67,10 @@ pub fn decide(w: &mut Widget, choice: Choice) -> bool {
                 cookie_jar::wipe(site, &c, "");
             }
         }
-        if on && !req {
-            cookie_jar::add(&mut cookie, &c, "");
+        // Every optional category, granted or refused: a refusal is kept
+        // when the purposes change (see `lapse` in loader/source.js).
+        if !req {
+            cookie_jar::add(&mut cookie, &c, if on { ":1" } else { ":0" });
         }
         cats = cats.bool(&c, on);
         if on {
@@ -97,8 +99,11 @@ pub fn decide(w: &mut Widget, choice: Choice) -> bool {
     }
     let gpc = w.k.gpc();
     cookie.push_str(if gpc { ".1" } else { ".0" });
+    // As long as the longer of the decision's life and a refusal's
+    // (months of at most 31 days), within the 400 days browsers allow.
     let days = get(rules, "e").as_f64().unwrap_or(182.0) as u64;
-    cookie_jar::write(&cookie, days);
+    let refusal = get(rules, "n").as_f64().unwrap_or(6.0) as u64 * 31;
+    cookie_jar::write(&cookie, days.max(refusal).min(400), &string(rules, "d"));
     w.internals.apply(&cookie);
 
     let method = if withdrawn { "withdrawal" } else { choice.method };

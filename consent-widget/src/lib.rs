@@ -120,7 +120,12 @@ pub fn start(config: JsValue, texts: JsValue) -> Option<Element> {
         let lang = loader::string(&w.k, "lang");
         let site = Site::new(w.k.clone().unchecked_into(), config, texts, lang);
         let r = dom::root(&site.lang);
-        let banner = loader::is_nothing(&w.internals.dec()).then(|| banner::show(&site, &r));
+        // No decision, or one whose refusals stand while a purpose added
+        // since is still to ask (`p`, see `lapse` in loader/source.js): the
+        // banner asks, about what is not refused.
+        let dec = w.internals.dec();
+        let ask = loader::is_nothing(&dec) || loader::get(&dec, "p").is_truthy();
+        let banner = ask.then(|| banner::show(&site, &r, &loader::get(&dec, "c")));
         w.ui = Some(Ui {
             site,
             root: r.clone(),

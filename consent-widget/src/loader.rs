@@ -75,10 +75,12 @@ extern "C" {
     pub type Internals;
     /// The site's rules (`consent_core::loader` renders them): `s` site id,
     /// `v` configuration version, `f` purposes fingerprint, `a` server
-    /// base URL, `e` expiry days, `c` category ids, `r` required ones.
+    /// base URL, `e` expiry days, `n` refusal months, `d` the cookie's
+    /// domain, `c` category ids, `r` required ones.
     #[wasm_bindgen(method, getter = R)]
     pub fn rules(this: &Internals) -> JsValue;
-    /// The decision in force (`{v, f, t, c, s, g}`), or null.
+    /// The decision in force (`{f, t, c, s, g}`, and `p` when only its
+    /// refusals stand and the banner asks for the rest), or null.
     #[wasm_bindgen(method)]
     pub fn dec(this: &Internals) -> JsValue;
     /// Puts the decision of a cookie value into force on the page.

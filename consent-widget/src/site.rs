@@ -33,9 +33,8 @@ pub struct Service {
     /// The declared cookies as the configuration has them (objects with
     /// the fields of the dialog's cookie table), shown as they are.
     pub cookies: Vec<JsValue>,
-    #[cfg(feature = "dialog")]
     pub name: String,
-    #[cfg(feature = "dialog")]
+    /// The company behind it: the banner names it as a recipient.
     pub provider: String,
     #[cfg(feature = "dialog")]
     pub description: String,
@@ -91,9 +90,7 @@ impl Site {
                 id: string(&s, "id"),
                 category: string(&s, "category"),
                 cookies,
-                #[cfg(feature = "dialog")]
                 name: string(&s, "name"),
-                #[cfg(feature = "dialog")]
                 provider: string(&s, "provider"),
                 #[cfg(feature = "dialog")]
                 description: string(&get(&s, "description"), &site.lang),

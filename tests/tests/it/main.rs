@@ -9,3 +9,4 @@ mod widget_api;
 mod widget_blocking;
 mod widget_choices;
 mod widget_server;
+mod widget_vendors;

@@ -44,6 +44,12 @@ async fn banner_and_dialog_have_no_axe_violations_and_work_by_keyboard() -> Resu
     wait_for(&page, "document.querySelector('.km-banner')", T).await?;
     // Let the fade-in finish so colours are measured as the visitor sees them.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    // Who receives the data, on the first layer: each company once.
+    let to: String = eval(&page, "document.querySelector('.km-banner .km-to').textContent").await?;
+    assert_eq!(
+        to,
+        "Ontvangers van de gegevens: Meta Platforms Ireland, Google Ireland."
+    );
     let v = axe(&page, ".km-banner").await?;
     assert!(v.is_empty(), "banner: {v:#?}");
     let focus: bool = eval(&page, "document.activeElement.classList.contains('km-banner')").await?;
@@ -149,10 +155,11 @@ async fn banner_and_dialog_have_no_axe_violations_and_work_by_keyboard() -> Resu
     wait_for(&page, "document.querySelector('.km-banner')", T).await?;
     let fits: Value = eval(
         &page,
-        "(() => { const b = document.querySelector('.km-banner').getBoundingClientRect(); return [b.left >= 0, b.right <= 320]; })()",
+        "(() => { const b = document.querySelector('.km-banner').getBoundingClientRect(), t = document.querySelector('.km-banner .km-to').getBoundingClientRect();
+                  return [b.left >= 0, b.right <= 320, t.right <= b.right, document.documentElement.scrollWidth <= 320]; })()",
     )
     .await?;
-    assert_eq!(fits, serde_json::json!([true, true]));
+    assert_eq!(fits, serde_json::json!([true, true, true, true]));
     chrome.close().await;
     Ok(())
 }

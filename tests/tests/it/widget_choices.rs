@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Result;
-use consent_core::config::Service;
+use consent_core::config::{Category, Label, Service};
 use e2e::browser::{Chromium, click, eval, exclusive, goto, open_dialog, wait_for};
 use e2e::widget_site::{SiteServer, Trackers, demo_config, launch};
 use serde_json::Value;
@@ -181,27 +181,56 @@ async fn language_follows_the_browser_within_the_site_languages() -> Result<()> 
     let _turn = exclusive().await;
     let site = SiteServer::start().await?;
     let trackers = Trackers::start().await?;
-    for (lang, title, accept) in [
+    for (lang, title, accept, to) in [
         (
             "de-DE,de",
             "Cookies und Tracking auf dieser Website",
             "Alle akzeptieren",
+            "Empfänger der Daten: ",
         ),
-        ("nl-NL,nl", "Cookies en tracking op deze site", "Alles accepteren"),
-        ("fr-FR,fr", "Cookies et traçage sur ce site", "Tout accepter"),
+        (
+            "nl-NL,nl",
+            "Cookies en tracking op deze site",
+            "Alles accepteren",
+            "Ontvangers van de gegevens: ",
+        ),
+        (
+            "fr-FR,fr",
+            "Cookies et traçage sur ce site",
+            "Tout accepter",
+            "Destinataires des données : ",
+        ),
+        (
+            "en-GB,en",
+            "Cookies and tracking on this site",
+            "Accept all",
+            "Recipients of the data: ",
+        ),
         // Not offered by the site: its first language (nl).
-        ("es-ES,es", "Cookies en tracking op deze site", "Alles accepteren"),
+        (
+            "es-ES,es",
+            "Cookies en tracking op deze site",
+            "Alles accepteren",
+            "Ontvangers van de gegevens: ",
+        ),
     ] {
         let chrome = Chromium::launch(launch(&site, &trackers, lang)).await?;
         let page = first_visit(&site, &chrome).await?;
         let got: Value = eval(
             &page,
             "({t: document.getElementById('km-bt').textContent, a: document.querySelector('[data-km=accept]').textContent, \
+              to: document.querySelector('.km-to').textContent, \
               i18n: performance.getEntriesByType('resource').filter(e => e.name.includes('/i18n/')).map(e => e.name)})",
         )
         .await?;
         assert_eq!(got["t"], title, "{lang}");
         assert_eq!(got["a"], accept, "{lang}");
+        // The recipients, named by company, in the visitor's language.
+        assert_eq!(
+            got["to"],
+            format!("{to}Meta Platforms Ireland, Google Ireland."),
+            "{lang}"
+        );
         assert_eq!(
             got["i18n"].as_array().map(Vec::len),
             Some(1),
@@ -212,8 +241,35 @@ async fn language_follows_the_browser_within_the_site_languages() -> Result<()> 
     Ok(())
 }
 
+/// Moves the stored decision's time `days` into the past, as a clock would.
+async fn age_decision(page: &chromiumoxide::Page, days: u64) -> Result<()> {
+    let js = format!(
+        "(() => {{ const v = document.cookie.match(/keurmerk=([^;]*)/)[1].split('.'); \
+           v[2] = String(Math.floor(Date.now() / 1000) - {days} * 86400); \
+           document.cookie = 'keurmerk=' + v.join('.') + ';path=/'; return true; }})()"
+    );
+    let _: bool = eval(page, &js).await?;
+    Ok(())
+}
+
+/// The purposes the banner asks for (its second paragraph).
+async fn asked(page: &chromiumoxide::Page) -> Result<String> {
+    wait_for(page, "document.querySelector('.km-banner')", T).await?;
+    eval(page, "document.querySelector('#km-bd p:nth-child(2)').textContent").await
+}
+
+async fn no_banner(page: &chromiumoxide::Page) -> Result<bool> {
+    wait_for(page, "document.readyState === 'complete'", T).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    eval(page, "!document.querySelector('.km-banner')").await
+}
+
+/// A refusal is not asked again for the configuration's `refusal_months`
+/// (six by default, even where `expiry_days` is shorter; more when the site
+/// says so): not for a new service of the refused purpose either. A purpose
+/// added since is asked, on its own, and so is a grant that lapsed.
 #[tokio::test(flavor = "multi_thread")]
-async fn decisions_expire_and_new_purposes_ask_again() -> Result<()> {
+async fn refusals_are_remembered_and_only_new_purposes_ask() -> Result<()> {
     let _turn = exclusive().await;
     let site = SiteServer::start().await?;
     let trackers = Trackers::start().await?;
@@ -227,10 +283,9 @@ async fn decisions_expire_and_new_purposes_ask_again() -> Result<()> {
     c.controller = "Demo Shop Nederland B.V.".into();
     site.state.set_config(c.clone());
     goto(&page, &site.url("product.html")).await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!eval::<bool>(&page, "!!document.querySelector('.km-banner')").await?);
+    assert!(no_banner(&page).await?, "asked again after a wording change");
 
-    // A new service (a new purpose for the visitor): asked again.
+    // A new service of a refused purpose: the same purpose, not asked again.
     c.services.push(Service {
         id: "hotjar".into(),
         name: "Hotjar".into(),
@@ -241,20 +296,87 @@ async fn decisions_expire_and_new_purposes_ask_again() -> Result<()> {
         cookies: vec![],
         description: Default::default(),
     });
-    site.state.set_config(c);
+    site.state.set_config(c.clone());
     goto(&page, &site.url("index.html")).await?;
-    wait_for(&page, "document.querySelector('.km-banner')", T).await?;
-    click(&page, "[data-km=reject]").await?;
+    assert!(no_banner(&page).await?, "asked again for a refused purpose");
+    assert!(!eval::<bool>(&page, "keurmerk.accepted('analytics')").await?);
+
+    // A new purpose: asked, and only it; "Accept all" grants only it.
+    c.categories.push(Category {
+        id: "social".into(),
+        required: false,
+        gpc_opt_out: false,
+        labels: [(
+            "en".to_string(),
+            Label {
+                title: "Social media".into(),
+                description: "Share buttons and embedded posts.".into(),
+            },
+        )]
+        .into(),
+    });
+    site.state.set_config(c.clone());
+    goto(&page, &site.url("index.html")).await?;
+    assert_eq!(asked(&page).await?, "We ask permission for: Social media.");
+    click(&page, ".km-banner [data-km=accept]").await?;
+    wait_for(&page, "keurmerk.receipt() && keurmerk.receipt().index === 1", T).await?;
+    let d = &site.state.decisions()[1];
+    assert_eq!(d["method"], "custom", "{d}");
+    assert_eq!(
+        d["categories"],
+        serde_json::json!({"necessary": true, "preferences": false, "analytics": false, "marketing": false, "social": true}),
+        "{d}"
+    );
+    let state: Value = eval(&page, "[keurmerk.accepted('social'), keurmerk.accepted('marketing')]").await?;
+    assert_eq!(state, serde_json::json!([true, false]));
+
+    // 100 days on, with decisions lasting 30 days: the grant lapsed, the
+    // refusals (younger than six months) stand. Only the grant is asked.
+    c.expiry_days = 30;
+    site.state.set_config(c.clone());
+    age_decision(&page, 100).await?;
+    goto(&page, &site.url("index.html")).await?;
+    assert_eq!(asked(&page).await?, "We ask permission for: Social media.");
+    settle_then_count(&trackers, 0).await?;
+    click(&page, ".km-banner [data-km=reject]").await?;
+    wait_for(&page, "keurmerk.receipt() && keurmerk.receipt().index === 2", T).await?;
+    assert_eq!(site.state.decisions()[2]["method"], "reject_all");
+
+    // Past six months (190 days > 184, the longest six months): asked again.
+    age_decision(&page, 190).await?;
+    goto(&page, &site.url("index.html")).await?;
+    assert_eq!(
+        asked(&page).await?,
+        "We ask permission for: Preferences, Analytics, Marketing, Social media."
+    );
+    click(&page, ".km-banner [data-km=reject]").await?;
     wait_for(&page, "!document.querySelector('.km-banner')", T).await?;
 
-    // Older than expiry_days (182): asked again, refusals included.
-    let old = "(() => { const v = decodeURIComponent(document.cookie.match(/keurmerk=([^;]*)/)[1]).split('.'); \
-               v[2] = String(Math.floor(Date.now() / 1000) - 183 * 86400); \
-               document.cookie = 'keurmerk=' + encodeURIComponent(v.join('.')) + ';path=/'; return v[2]; })()";
-    let _: String = eval(&page, old).await?;
+    // A site may remember refusals longer: 12 months.
+    c.refusal_months = 12;
+    site.state.set_config(c.clone());
+    age_decision(&page, 300).await?;
     goto(&page, &site.url("index.html")).await?;
-    wait_for(&page, "document.querySelector('.km-banner')", T).await?;
+    assert!(
+        no_banner(&page).await?,
+        "a refusal of 300 days ago asked again with 12 months"
+    );
+    age_decision(&page, 370).await?;
+    goto(&page, &site.url("index.html")).await?;
+    asked(&page).await?;
     chrome.close().await;
+    Ok(())
+}
+
+/// Nothing reached a tracker beyond `n` requests (after letting late ones land).
+async fn settle_then_count(trackers: &Trackers, n: usize) -> Result<()> {
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let hits: Vec<_> = trackers
+        .hits()
+        .into_iter()
+        .filter(|h| !h.path.starts_with("/gtag/js") && !h.path.starts_with("/tr?id=123&ev=PageView"))
+        .collect();
+    anyhow::ensure!(hits.len() <= n, "tracker requests: {hits:?}");
     Ok(())
 }
 
@@ -292,6 +414,71 @@ async fn server_down_the_decision_applies_and_is_sent_later() -> Result<()> {
     let recorded = site.state.decisions();
     assert_eq!(recorded.len(), 2);
     assert_eq!(recorded[1]["method"], "withdrawal");
+    chrome.close().await;
+    Ok(())
+}
+
+/// With `cookie_domain` set, one decision holds for the site's subdomains
+/// (`www.` and `shop.` of one domain, both mapped to the site's server by
+/// `--host-resolver-rules`): given on one, in force on the other, and
+/// withdrawn there for both. Without it, each host asks on its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_decision_across_the_sites_subdomains() -> Result<()> {
+    let _turn = exclusive().await;
+    let site = SiteServer::start().await?;
+    let trackers = Trackers::start().await?;
+    let (www, shop) = ("www.keurmerk.test", "shop.keurmerk.test");
+    let url = |host: &str, page: &str| format!("http://{host}/demo/{page}");
+    let mut c = demo_config();
+    c.cookie_domain = Some("keurmerk.test".into());
+    site.state.set_config(c.clone());
+    let browser = || {
+        let mut l = launch(&site, &trackers, "en");
+        l.hosts.push((www.into(), site.addr));
+        l.hosts.push((shop.into(), site.addr));
+        l
+    };
+    let chrome = Chromium::launch(browser()).await?;
+    let page = chrome.page(&url(www, "index.html")).await?;
+    wait_for(&page, "document.querySelector('.km-banner')", T).await?;
+    click(&page, "[data-km=accept]").await?;
+    wait_for(&page, "keurmerk.receipt()", T).await?;
+    let time: u64 = eval(&page, "keurmerk.decision().time").await?;
+
+    goto(&page, &url(shop, "product.html")).await?;
+    assert!(no_banner(&page).await?, "the shop asked again");
+    let state: Value = eval(
+        &page,
+        "[keurmerk.accepted('marketing'), keurmerk.decision().time, document.cookie.split('; ').filter(c => c.startsWith('keurmerk=')).length]",
+    )
+    .await?;
+    assert_eq!(state, serde_json::json!([true, time, 1]));
+    wait_for(&page, "(window.__ran || []).some(r => r.includes('gtag/js'))", T).await?;
+
+    // Withdrawn on the shop: withdrawn on www too.
+    open_dialog(&page, ".km-reopen", T).await?;
+    click(&page, ".km-dlg [data-km=reject]").await?;
+    wait_for(&page, "!keurmerk.accepted('marketing')", T).await?;
+    goto(&page, &url(www, "index.html")).await?;
+    assert!(no_banner(&page).await?);
+    let state: Value = eval(
+        &page,
+        "[keurmerk.accepted('marketing'), keurmerk.accepted('analytics')]",
+    )
+    .await?;
+    assert_eq!(state, serde_json::json!([false, false]));
+    chrome.close().await;
+
+    // Without a cookie domain the decision is the host's alone.
+    c.cookie_domain = None;
+    site.state.set_config(c);
+    let chrome = Chromium::launch(browser()).await?;
+    let page = chrome.page(&url(www, "index.html")).await?;
+    wait_for(&page, "document.querySelector('.km-banner')", T).await?;
+    click(&page, "[data-km=accept]").await?;
+    wait_for(&page, "keurmerk.receipt()", T).await?;
+    goto(&page, &url(shop, "index.html")).await?;
+    wait_for(&page, "document.querySelector('.km-banner')", T).await?;
     chrome.close().await;
     Ok(())
 }
