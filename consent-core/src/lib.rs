@@ -1,6 +1,8 @@
 //! Keurmerk's domain, shared by every other crate. No IO, no async runtime:
 //! the widget compiles it to wasm, the server and scanner build on it.
 //!
+//! - [`attestation`]: the Keurmerk seal: a scan's verdicts as a leaf of the
+//!   proof log, distinct from decision records.
 //! - [`analytics`]: anonymous counts of decisions per site, day and
 //!   configuration version, and the reports built from them.
 //! - [`config`]: a site's banner configuration (categories, services, cookies,
@@ -25,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod analytics;
+pub mod attestation;
 #[cfg(feature = "proof")]
 pub mod checkpoint;
 pub mod config;

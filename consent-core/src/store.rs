@@ -313,11 +313,11 @@ pub struct ScanQuery {
 }
 
 /// Everything Keurmerk keeps, by concern: a use case asks only for the
-/// traits it needs, and a backend implements all four. Callers holding a
+/// traits it needs, and a backend implements all five. Callers holding a
 /// concrete store import the traits whose methods they call.
-pub trait Store: SiteStore + DecisionStore + AccountStore + ScanStore {}
+pub trait Store: SiteStore + DecisionStore + AccountStore + ScanStore + AttestationStore {}
 
-impl<T: SiteStore + DecisionStore + AccountStore + ScanStore> Store for T {}
+impl<T: SiteStore + DecisionStore + AccountStore + ScanStore + AttestationStore> Store for T {}
 
 /// Sites (tenants) and their immutable configuration versions.
 pub trait SiteStore: Send + Sync + 'static {
@@ -464,4 +464,36 @@ pub trait ScanStore: Send + Sync + 'static {
 
     /// One of the site's scans with its report, if it exists.
     fn scan(&self, site: &SiteId, id: &str) -> impl Future<Output = Result<Option<StoredScan>, StoreError>> + Send;
+}
+
+/// Attestations of scans (the Keurmerk seal, [`crate::attestation`]): leaves
+/// of the same log as the decisions, one per stored scan at most.
+pub trait AttestationStore: Send + Sync + 'static {
+    /// Appends `leaf` (an attestation's canonical bytes) to the log as the
+    /// attestation of `site`'s scan `scan_id`, durably, in the one sequence
+    /// of leaf indexes the decisions share. If the scan has an attestation
+    /// already nothing is written: its index is returned with `false`, so
+    /// several processes attesting one scan append one leaf.
+    fn attest(
+        &self,
+        site: &SiteId,
+        scan_id: &str,
+        time_ms: u64,
+        leaf: &[u8],
+    ) -> impl Future<Output = Result<(u64, bool), StoreError>> + Send;
+
+    /// The leaf index of the attestation of `site`'s scan `scan_id`, if any.
+    fn attestation_of(
+        &self,
+        site: &SiteId,
+        scan_id: &str,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// The site's attestations, newest first, at most `limit`, as (leaf
+    /// index, leaf bytes).
+    fn attestations(
+        &self,
+        site: &SiteId,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
 }

@@ -19,7 +19,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::{decisions, health, owner, public, scans, session};
+use crate::http::{decisions, health, owner, public, scans, seal, session};
 use crate::limits::Limits;
 use crate::log::Log;
 use crate::metrics::Metrics;
@@ -122,6 +122,7 @@ pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
         dummy_hash: crate::service::credentials::hash_password(&crate::service::credentials::random_token(16)),
     });
     crate::service::scan::spawn_scheduler(services.clone());
+    crate::service::attestation::spawn_attester(services.clone());
     Ok(services)
 }
 
@@ -161,6 +162,9 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::http::log::routes())
         .routes(routes!(public::config))
         .routes(routes!(public::loader))
+        .routes(routes!(seal::page))
+        .routes(routes!(seal::badge))
+        .routes(routes!(seal::attestation))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))

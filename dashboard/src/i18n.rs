@@ -68,6 +68,24 @@ macro_rules! texts {
 texts! {
     // The `lang` attribute of the page.
     code: "nl", "en";
+    // The public Keurmerk seal page (no session).
+    seal_title: "Keurmerk-zegel", "Keurmerk seal";
+    seal_intro: "Dit is wat de laatste scan van deze site heeft gemeten, vastgelegd in een openbaar, door getuigen medeondertekend logboek. Iedereen kan het zelf controleren.", "This is what the latest scan of this site measured, recorded in a public log that witnesses cosign. Anyone can check it themselves.";
+    seal_none: "Voor deze site is nog geen scan vastgelegd: het zegel zegt daarom niets.", "No scan of this site has been recorded yet, so the seal says nothing.";
+    seal_passed: "Geslaagd: alles gemeten, niets gevonden.", "Passed: everything measured, nothing found.";
+    seal_failed: "Niet geslaagd: de scan vond problemen.", "Failed: the scan found problems.";
+    seal_incomplete: "Onvolledig: niets gevonden, maar niet alles kon worden gemeten.", "Incomplete: nothing found, but not everything could be measured.";
+    seal_scanned: "Gescand op", "Scanned on";
+    seal_days_old: "dagen geleden", "days ago";
+    seal_old: "Deze scan is ouder dan 30 dagen: de site kan sindsdien veranderd zijn.", "This scan is more than 30 days old: the site may have changed since.";
+    seal_measured: "Wat er gemeten is", "What was measured";
+    seal_config: "Configuratieversie van de site", "The site's configuration version";
+    seal_verify: "Zelf controleren", "Check it yourself";
+    seal_verify_help: "Download het bewijs en controleer het offline met keurmerk-verify: de handtekening van het logboek, de opname in het logboek en (met --witness) de medeondertekeningen van de getuigen.", "Download the proof and check it offline with keurmerk-verify: the log's signature, the inclusion in the log and (with --witness) the witnesses' cosignatures.";
+    seal_download: "Bewijs downloaden (JSON)", "Download the proof (JSON)";
+    seal_pending: "Deze verklaring wacht nog op het volgende controlepunt van het logboek (binnen enkele seconden); het bewijs volgt dan.", "This attestation is waiting for the log's next checkpoint (within seconds); its proof follows then.";
+    seal_leaf: "Plaats in het logboek", "Position in the log";
+    seal_key: "Sleutel van het logboek", "The log's key";
     login: "Inloggen", "Log in";
     logout: "Uitloggen", "Log out";
     username: "Gebruikersnaam", "Username";

@@ -9,6 +9,7 @@
 //! - `proof`: a consent id's decisions, proof bundle and how to verify it.
 //! - `config`: the configuration editor and "Declare it".
 //! - `scans`: scans, scan jobs ("Scan now", progress), schedules, alerts of new findings, and findings.
+//! - [`seal`]: the public Keurmerk seal page and badge of a site (rendering only).
 //! - `page`: what every page shares: the frame, rendering, problems, escaping.
 //! - `i18n`: Dutch and English.
 //!
@@ -30,6 +31,7 @@ mod i18n;
 mod page;
 mod proof;
 mod scans;
+pub mod seal;
 mod session;
 mod sites;
 

@@ -46,6 +46,7 @@
 pub mod monitor;
 pub mod witness;
 
+use consent_core::attestation::{Attestation, AttestationError};
 use consent_core::checkpoint::{self, Checkpoint, CheckpointError};
 use consent_core::cosignature::{CosignatureError, CosignatureVerifier, WitnessPolicy};
 use consent_core::merkle::{VerifyError, verify_consistency};
@@ -121,6 +122,47 @@ pub fn verify_bundles_witnessed(
             })
         })
         .collect()
+}
+
+/// Why an attestation bundle was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttestationRefused {
+    /// The bundle's proof or the witness policy refused it.
+    #[error("{0}")]
+    Bundle(#[from] BundleRefused),
+    /// The proof is valid, but the logged record is not an attestation (a
+    /// decision's bundle, say).
+    #[error("the logged record is not a Keurmerk attestation: {0}")]
+    NotAnAttestation(#[from] AttestationError),
+}
+
+/// Verifies an attestation bundle (`GET /s/{site}/attestation`): its
+/// inclusion in a checkpoint signed by `key` and cosigned as `policy` asks,
+/// and that the logged record is an attestation. What it attests is then
+/// the caller's to read ([`Attestation::verdict`], [`Attestation::plain_language`]).
+pub fn verify_attestation(
+    json: &[u8],
+    key: &NoteVerifier,
+    policy: &WitnessPolicy,
+) -> Result<(VerifiedBundle, Attestation), AttestationRefused> {
+    let bundle = ProofBundle::parse(json).map_err(BundleRefused::from)?;
+    let (proof, cp) = bundle.verify(key).map_err(BundleRefused::from)?;
+    let cosigned_by = policy
+        .check(&proof.checkpoint)
+        .map_err(BundleRefused::from)?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let record = bundle.record_bytes().map_err(BundleRefused::from)?;
+    let attestation = Attestation::from_canonical_bytes(&record)?;
+    Ok((
+        VerifiedBundle {
+            index: proof.index,
+            checkpoint: cp,
+            cosigned_by,
+        },
+        attestation,
+    ))
 }
 
 /// Why two checkpoints and a consistency proof do not check out.

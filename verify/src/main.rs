@@ -42,6 +42,25 @@ enum Command {
         #[command(flatten)]
         policy: Policy,
     },
+    /// Verify a Keurmerk seal's attestation (`GET /s/{site}/attestation`):
+    /// signed and included in the log, cosigned as `--witness`/`--quorum`
+    /// ask; then print what it attests, in plain language.
+    Attestation {
+        /// The log's verifier key (`name+keyid+base64`) or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The attestation bundle (JSON).
+        file: PathBuf,
+        #[command(flatten)]
+        policy: Policy,
+        /// The language of the summary: `en` or `nl`.
+        #[arg(long, default_value = "en")]
+        lang: String,
+        /// Exit 1 unless the attestation's verdict is "passed" (for
+        /// scripts that gate on the seal, not only on its authenticity).
+        #[arg(long)]
+        require_passed: bool,
+    },
     /// Verify a receipt (the signed promise returned with a decision), and
     /// optionally that it is for a record (its canonical bytes in a file).
     Receipt {
@@ -125,6 +144,48 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Attestation {
+            key,
+            file,
+            policy,
+            lang,
+            require_passed,
+        } => {
+            let key = load_key(&key)?;
+            let (policy, _) = load_policy(&policy.witnesses, policy.quorum)?;
+            let json = read_bounded(&file, 64 * 1024)?;
+            match keurmerk_verify::verify_attestation(json.as_bytes(), &key, &policy) {
+                Ok((v, a)) => {
+                    println!(
+                        "valid: the attestation of site {} (scan {}) is leaf {} of {} at tree size {} (root {})",
+                        a.site,
+                        a.scan_id,
+                        v.index,
+                        v.checkpoint.origin,
+                        v.checkpoint.size,
+                        hex(&v.checkpoint.root)
+                    );
+                    if !v.cosigned_by.is_empty() {
+                        println!("witnessed by: {}", v.cosigned_by.join(", "));
+                    }
+                    let verdict = a.verdict();
+                    println!("verdict: {}", serde_json::to_value(verdict)?.as_str().unwrap_or("?"));
+                    for line in a.plain_language(&lang) {
+                        println!("- {line}");
+                    }
+                    if require_passed && verdict != consent_core::attestation::Verdict::Passed {
+                        println!("not passed");
+                        return Ok(INVALID);
+                    }
+                    println!("valid");
+                    Ok(0)
+                }
+                Err(e) => {
+                    println!("invalid: {e}");
+                    Ok(INVALID)
+                }
+            }
+        }
         Command::Proof { key, bundle, policy } => {
             let key = load_key(&key)?;
             let (policy, _) = load_policy(&policy.witnesses, policy.quorum)?;

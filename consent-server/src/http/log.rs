@@ -192,8 +192,15 @@ pub async fn leaf(
         .await?
         .pop()
         .ok_or_else(|| ApiError::not_found("no such leaf"))?;
-    let record = consent_core::DecisionRecord::from_canonical_bytes(&bytes)
-        .map_err(|e| ApiError::from(consent_core::store::StoreError::corrupt(e)))?;
+    let record = match consent_core::DecisionRecord::from_canonical_bytes(&bytes) {
+        Ok(r) => r,
+        // Not a decision but a scan's attestation: public, served with its
+        // proof at /s/{site}/attestation, not here.
+        Err(_) if consent_core::attestation::Attestation::from_canonical_bytes(&bytes).is_ok() => {
+            return Err(ApiError::not_found("no such leaf"));
+        }
+        Err(e) => return Err(ApiError::from(consent_core::store::StoreError::corrupt(e))),
+    };
     // Another site's leaf looks exactly like a missing one.
     if who.require(&record.site, Scope::DecisionsRead).is_err() {
         return Err(ApiError::not_found("no such leaf"));

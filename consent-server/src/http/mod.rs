@@ -3,6 +3,7 @@
 //!
 //! - [`decisions`]: the widget records decisions (public, CORS per site).
 //! - [`public`]: a site's configuration and loader script (public, cacheable).
+//! - [`seal`]: a site's Keurmerk seal: page, badge, attestation bundle (public).
 //! - [`log`]: the proof log's endpoints, and visitors' access and erasure.
 //! - [`owner`]: sites, configurations, API keys, decisions (authenticated).
 //! - [`scans`]: scan reports and scan jobs.
@@ -26,4 +27,5 @@ pub mod log;
 pub mod owner;
 pub mod public;
 pub mod scans;
+pub mod seal;
 pub mod session;

@@ -7,9 +7,11 @@
 //!   dummy hash for unknown users, argon2 off the async threads).
 //! - [`erasure`]: erase a visitor (crypto-shredding: the sealing key goes).
 //! - [`scan`]: check and queue a scan for the scanner workers.
+//! - [`attestation`]: turn every stored scan into a logged attestation (the seal).
 //! - [`config`]: publish a site configuration, create a site, set its origins.
 //! - [`credentials`]: passwords (argon2), tokens and API keys.
 
+pub mod attestation;
 pub mod config;
 pub mod credentials;
 pub mod decision;

@@ -19,8 +19,8 @@ use std::ops::Range;
 
 use consent_core::analytics::{DayTally, Period};
 use consent_core::store::{
-    AccountStore, Admin, ApiKey, Append, Cause, DecisionQuery, DecisionStore, LoggedDecision, ScanMeta, ScanQuery,
-    ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Visitor,
+    AccountStore, Admin, ApiKey, Append, AttestationStore, Cause, DecisionQuery, DecisionStore, LoggedDecision,
+    ScanMeta, ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, SiteConfig, SiteId};
 
@@ -281,6 +281,29 @@ impl ScanStore for Backend {
         match self {
             Self::Sqlite(s) => s.scan(site, id).await,
             Self::Redis(s) => s.scan(site, id).await,
+        }
+    }
+}
+
+impl AttestationStore for Backend {
+    async fn attest(&self, site: &SiteId, scan_id: &str, time_ms: u64, leaf: &[u8]) -> Result<(u64, bool), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.attest(site, scan_id, time_ms, leaf).await,
+            Self::Redis(s) => s.attest(site, scan_id, time_ms, leaf).await,
+        }
+    }
+
+    async fn attestation_of(&self, site: &SiteId, scan_id: &str) -> Result<Option<u64>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.attestation_of(site, scan_id).await,
+            Self::Redis(s) => s.attestation_of(site, scan_id).await,
+        }
+    }
+
+    async fn attestations(&self, site: &SiteId, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.attestations(site, limit).await,
+            Self::Redis(s) => s.attestations(site, limit).await,
         }
     }
 }

@@ -20,5 +20,6 @@ mod proof_page;
 mod scan_queue;
 mod scan_queue_processes;
 mod scans;
+mod seal;
 mod storage;
 mod witnessed;

@@ -10,32 +10,13 @@
 -- Returns each decision's index in ARGV order, -1 where a new visitor's id
 -- exists already, -2 where a returning visitor is unknown, -3 where it holds
 -- as many decisions as it may.
-local LEAF_CHUNK, SITE_CHUNK = 4096, 1048576
+-- (Runs after settle_leaves.lua, which defines LEAF_CHUNK, floor, lists
+-- and strays.)
+local SITE_CHUNK = 1048576
 local PER = 6
 -- consent_core::analytics::MAX_LANGUAGES and OTHER_LANGUAGE.
 local MAX_LANGUAGES, OTHER = 32, "other"
-local pack, floor = struct.pack, math.floor
-local lists, strays = ARGV[1], ARGV[2]
-
--- Every leaf below the size must be in its list before more are pushed, or
--- positions would shift. A server of layout 2 still running after the move
--- leaves its leaves in the old hash: they move to their places first.
-local size = tonumber(redis.call("GET", KEYS[1]) or "0")
-if size > 0 then
-  local c = floor((size - 1) / LEAF_CHUNK)
-  local n = redis.call("LLEN", lists .. c)
-  while n == 0 and c > 0 do
-    local before = redis.call("LLEN", lists .. (c - 1))
-    if before == LEAF_CHUNK then break end
-    c, n = c - 1, before
-  end
-  for i = c * LEAF_CHUNK + n, size - 1 do
-    local leaf = redis.call("HGET", strays, i)
-    if not leaf then return redis.error_reply("LACKSLEAF the log lacks leaf " .. i) end
-    redis.call("RPUSH", lists .. floor(i / LEAF_CHUNK), leaf)
-    redis.call("HDEL", strays, i)
-  end
-end
+local pack = struct.pack
 
 local sites, a, m = {}, 3, 0
 for k = 2, #KEYS do

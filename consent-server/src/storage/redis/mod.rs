@@ -8,6 +8,7 @@
 //! stay gap-free however many processes append at once. Durability is the
 //! server's AOF setting (`appendfsync always` makes the reply wait for fsync).
 
+mod attestations;
 pub mod log;
 mod tally;
 
@@ -46,7 +47,7 @@ use super::{corrupt, corrupt_because, from_json, to_json, unavailable, unavailab
 /// decisions bench, 2026-12-03 late morning). The list and string keys are
 /// derived inside the script from the prefixes in ARGV (standalone Redis,
 /// which is what this store supports).
-const APPEND: &str = include_str!("append.lua");
+const APPEND: &str = concat!(include_str!("settle_leaves.lua"), include_str!("append.lua"));
 
 /// Leaves per list (`log:leaves:<n>` holds leaves `n·4096 ..`): short enough
 /// that `LINDEX` walks little, long enough that a range read is a few `LRANGE`s.
@@ -154,6 +155,7 @@ const SAVE_SCAN: &str = include_str!("save_scan.lua");
 /// The Lua scripts, each sent once and then called by its hash.
 struct Scripts {
     append: Script,
+    attest: Script,
     site_page: Script,
     site_page_desc: Script,
     visitor_page_desc: Script,
@@ -343,6 +345,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             scripts: Arc::new(Scripts {
                 append: Script::new(APPEND),
+                attest: Script::new(attestations::ATTEST),
                 site_page: Script::new(SITE_PAGE),
                 site_page_desc: Script::new(SITE_PAGE_DESC),
                 visitor_page_desc: Script::new(VISITOR_PAGE_DESC),
@@ -1386,8 +1389,11 @@ mod tests {
     /// reads use, or leaves and index entries would be looked for elsewhere.
     #[test]
     fn scripts_use_the_chunk_sizes() {
-        assert!(APPEND.contains(&format!("local LEAF_CHUNK, SITE_CHUNK = {LEAF_CHUNK}, {SITE_CHUNK}\n")));
-        for script in [APPEND, MOVE_LEAVES] {
+        for script in [APPEND, attestations::ATTEST] {
+            assert!(script.contains(&format!("local LEAF_CHUNK = {LEAF_CHUNK}\n")));
+        }
+        assert!(APPEND.contains(&format!("local SITE_CHUNK = {SITE_CHUNK}\n")));
+        for script in [APPEND, attestations::ATTEST, MOVE_LEAVES] {
             assert!(script.contains(&format!("\"{LACKS_LEAF} the log lacks leaf \"")));
         }
         for script in [SITE_PAGE, MOVE_SITE_INDEX] {

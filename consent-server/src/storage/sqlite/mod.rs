@@ -8,6 +8,7 @@
 //! docs/benchmarks.md, decisions bench). Reads use a small pool of
 //! read-only connections (WAL lets them run beside the writer).
 
+mod attestations;
 mod issued_id;
 pub mod log;
 mod scan_jobs;
@@ -40,7 +41,7 @@ const MAX_BATCH: usize = 8192;
 const READERS: usize = 4;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// Version 3. Recording a decision must touch as few randomly placed pages
 /// as possible: every dirty page costs a whole page in the WAL at commit.
@@ -482,6 +483,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         sql(conn.execute_batch(SCHEMA))?;
         sql(conn.execute_batch(tally::TABLE))?;
         sql(conn.execute_batch(scan_jobs::SCHEMA))?;
+        sql(conn.execute_batch(attestations::SCHEMA))?;
         return sql(conn.pragma_update(None, "user_version", SCHEMA_VERSION));
     }
     if version > SCHEMA_VERSION {
@@ -496,6 +498,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         (3, MIGRATE_3_TO_4),
         (4, MIGRATE_4_TO_5),
         (5, scan_jobs::MIGRATE_5_TO_6),
+        (6, attestations::MIGRATE_6_TO_7),
     ];
     for (from, step) in steps {
         if version.max(1) <= from {
@@ -508,7 +511,8 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     }
     sql(conn.execute_batch(SCHEMA))?;
     sql(conn.execute_batch(tally::TABLE))?;
-    sql(conn.execute_batch(scan_jobs::SCHEMA))
+    sql(conn.execute_batch(scan_jobs::SCHEMA))?;
+    sql(conn.execute_batch(attestations::SCHEMA))
 }
 
 fn next_index(conn: &Connection) -> Result<u64, StoreError> {
