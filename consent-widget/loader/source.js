@@ -83,9 +83,12 @@
     return keep ? x : null;
   }
   // The newest valid one of the cookies named keurmerk (a decision shared
-  // across subdomains, R.d, and one left on the host from before).
-  var jar = 0, dec = null;
-  d.cookie.split(";").forEach(function (kv) {
+  // across subdomains, R.d, and one left on the host from before). Reading
+  // document.cookie throws where the page may not have cookies (a sandboxed
+  // frame): then there is no decision.
+  var jar = 0, dec = null, all = "";
+  try { all = d.cookie; } catch (e) {}
+  all.split(";").forEach(function (kv) {
     kv = kv.trim();
     if (kv.slice(0, 9) !== "keurmerk=") return;
     jar = 1;

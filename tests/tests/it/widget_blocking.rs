@@ -231,6 +231,23 @@ async fn a_malformed_decision_cookie_fails_closed() -> Result<()> {
         assert_eq!(state["marketing"], false, "{what}: {state}");
         assert_eq!(state["cm"], 1, "only the Consent Mode default with {what}: {state}");
     }
+
+    // A page that may not read cookies at all (document.cookie throws, as in
+    // a sandboxed frame): no decision, blocked, the banner, nothing thrown.
+    let page = chrome.blank().await?;
+    page.evaluate_on_new_document(ERRORS).await?;
+    page.evaluate_on_new_document(
+        "const no = () => { throw new DOMException('The document is sandboxed', 'SecurityError'); }; \
+         Object.defineProperty(Document.prototype, 'cookie', { get: no, set: no, configurable: true });",
+    )
+    .await?;
+    let before = tracker_requests(&trackers);
+    goto(&page, &site.url("index.html")).await?;
+    wait_for(&page, "document.querySelector('.km-banner')", T).await?;
+    settle(&page).await?;
+    assert_eq!(tracker_requests(&trackers), before, "{:?}", trackers.hits());
+    let state: serde_json::Value = eval(&page, "({ran: window.__ran || [], errors: __errors})").await?;
+    assert_eq!(state, serde_json::json!({"ran": [], "errors": []}));
     chrome.close().await;
     Ok(())
 }
