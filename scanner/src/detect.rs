@@ -13,10 +13,14 @@
 //! - `cookies`: one row per cookie with its setter, declaration and
 //!   classification; `undeclared-cookie`, `cookie-lifetime`.
 //! - `storage`: one row per storage key; `undeclared-storage`.
+//! - `device_access`: third-party scripts fingerprinting the device or
+//!   writing to its storage without consent (`fingerprinting`,
+//!   `storage-without-consent`).
 //! - `scan_problems`: what could not be scanned (`scan-problem`).
 
 mod consent;
 mod cookies;
+mod device_access;
 mod inventory;
 mod personal_data;
 mod storage;
@@ -239,6 +243,8 @@ pub fn analyse(obs: &Observations, cx: &Context<'_>) -> Analysis {
 
     let storage_rows = storage::rows(&obs.storage, cx);
     storage::undeclared(&obs.storage, &storage_rows, &mut findings);
+    device_access::fingerprinting(&obs.activity, cx, &mut findings);
+    device_access::storage_without_consent(&obs.activity, cx, &mut findings);
 
     for s in &platforms {
         inventory::present_and_declared(s, cx, &mut findings);
@@ -510,6 +516,80 @@ name = "_fbp"
                 .iter()
                 .any(|f| f.rule == Rule::TrackingAfterReject && f.platform.as_deref() == Some("google-ads"))
         );
+    }
+
+    /// Fingerprinting only after "accept all" is medium (still to be named
+    /// in the banner); storage under a required declared key is no finding;
+    /// the site's own scripts are never judged.
+    #[test]
+    fn device_access_severity_and_exemptions() {
+        use crate::page::{ActivityKind, ScriptActivity};
+        let act = |kind, detail: &str, script: &str, state| ScriptActivity {
+            page: "https://shop.example/".into(),
+            kind,
+            detail: detail.into(),
+            script: Some(script.into()),
+            state,
+        };
+        let mut obs = Observations::default();
+        let fp = "https://cdn.fp.example/fp.js";
+        obs.activity = vec![
+            act(
+                ActivityKind::Canvas,
+                "HTMLCanvasElement.toDataURL",
+                fp,
+                ConsentState::AfterAccept,
+            ),
+            act(
+                ActivityKind::Canvas,
+                "HTMLCanvasElement.toDataURL",
+                "https://www.shop.example/app.js",
+                ConsentState::BeforeConsent,
+            ),
+            act(
+                ActivityKind::LocalStorage,
+                "cart",
+                "https://cdn.shop-widgets.example/cart.js",
+                ConsentState::BeforeConsent,
+            ),
+            act(
+                ActivityKind::LocalStorage,
+                "own",
+                "https://shop.example/app.js",
+                ConsentState::BeforeConsent,
+            ),
+            act(ActivityKind::IndexedDb, "x", fp, ConsentState::AfterAccept),
+        ];
+        let toml = r#"
+languages = ["en"]
+[[categories]]
+id = "necessary"
+required = true
+[[services]]
+id = "cart"
+name = "Cart"
+category = "necessary"
+[[services.cookies]]
+name = "cart"
+"#;
+        let d = Declared::parse(toml.as_bytes(), true, "t".into()).unwrap();
+        let a = run(&obs, &d);
+        let fp_findings: Vec<&Finding> = a.findings.iter().filter(|f| f.rule == Rule::Fingerprinting).collect();
+        assert_eq!(fp_findings.len(), 1);
+        assert_eq!(fp_findings[0].severity, Severity::Medium);
+        assert!(
+            !a.findings.iter().any(|f| f.rule == Rule::StorageWithoutConsent),
+            "{:#?}",
+            a.findings
+        );
+        let a = run(&obs, &Declared::nothing());
+        let st: Vec<&Finding> = a
+            .findings
+            .iter()
+            .filter(|f| f.rule == Rule::StorageWithoutConsent)
+            .collect();
+        assert_eq!(st.len(), 1);
+        assert!(st[0].title.contains("cdn.shop-widgets.example"));
     }
 
     #[test]

@@ -39,6 +39,12 @@ pub enum Rule {
     TrackingBeforeConsent,
     /// A tracker request or non-necessary cookie after the visitor refused.
     TrackingAfterReject,
+    /// A third-party script reads the device for a fingerprint (canvas,
+    /// WebGL, audio, fonts).
+    Fingerprinting,
+    /// A third-party script writes to localStorage, sessionStorage or
+    /// IndexedDB before the visitor chose or after a refusal.
+    StorageWithoutConsent,
     /// A platform the site's declaration does not name.
     UndeclaredService,
     /// A cookie (or storage key) the site's declaration does not name.
@@ -53,11 +59,13 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 12] = [
         Rule::PersonalDataToPlatform,
         Rule::AdvancedMatchingConfigured,
         Rule::TrackingBeforeConsent,
         Rule::TrackingAfterReject,
+        Rule::Fingerprinting,
+        Rule::StorageWithoutConsent,
         Rule::UndeclaredService,
         Rule::UndeclaredCookie,
         Rule::UndeclaredStorage,
@@ -72,6 +80,8 @@ impl Rule {
             Rule::AdvancedMatchingConfigured => "advanced-matching-configured",
             Rule::TrackingBeforeConsent => "tracking-before-consent",
             Rule::TrackingAfterReject => "tracking-after-reject",
+            Rule::Fingerprinting => "fingerprinting",
+            Rule::StorageWithoutConsent => "storage-without-consent",
             Rule::UndeclaredService => "undeclared-service",
             Rule::UndeclaredCookie => "undeclared-cookie",
             Rule::UndeclaredStorage => "undeclared-storage",
@@ -89,6 +99,13 @@ impl Rule {
             Rule::AdvancedMatchingConfigured => "A tag is configured to hand customer data to a platform",
             Rule::TrackingBeforeConsent => "Tracking happens before the visitor has chosen",
             Rule::TrackingAfterReject => "Tracking happens after the visitor rejected it",
+            Rule::Fingerprinting => {
+                "A third-party script reads the visitor's device for a fingerprint (canvas, WebGL, audio or fonts)"
+            }
+            Rule::StorageWithoutConsent => {
+                "A third-party script stores data in the browser (localStorage, sessionStorage, IndexedDB) before \
+                 the visitor chose or after a refusal"
+            }
             Rule::UndeclaredService => "A platform is used that the site's declaration does not name",
             Rule::UndeclaredCookie => "A cookie is set that the site's declaration does not name",
             Rule::UndeclaredStorage => "A local-storage key is written that the site's declaration does not name",

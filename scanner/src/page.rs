@@ -97,6 +97,68 @@ pub struct StorageItem {
     pub state: ConsentState,
 }
 
+/// What a script did in the page that neither the network nor the cookie
+/// jar shows: reading the device for a fingerprint, or writing to the
+/// browser's storage. EDPB Guidelines 2/2023 on the technical scope of
+/// art. 5(3) of the ePrivacy Directive count both as gaining access to, or
+/// storing information in, the terminal equipment: they need consent like a
+/// cookie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActivityKind {
+    /// A canvas read back (`toDataURL`, `toBlob`, `getImageData`).
+    Canvas,
+    /// The graphics card named (`WEBGL_debug_renderer_info`) or a WebGL
+    /// frame read back (`readPixels`).
+    Webgl,
+    /// An offline audio graph rendered (`OfflineAudioContext.startRendering`).
+    Audio,
+    /// Many fonts measured or checked: installed fonts enumerated.
+    Fonts,
+    /// `localStorage.setItem`.
+    LocalStorage,
+    /// `sessionStorage.setItem`.
+    SessionStorage,
+    /// `indexedDB.open`.
+    IndexedDb,
+}
+
+impl ActivityKind {
+    /// Reading the device for a fingerprint, as opposed to storing in it.
+    pub fn is_fingerprinting(self) -> bool {
+        matches!(
+            self,
+            ActivityKind::Canvas | ActivityKind::Webgl | ActivityKind::Audio | ActivityKind::Fonts
+        )
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ActivityKind::Canvas => "canvas",
+            ActivityKind::Webgl => "WebGL",
+            ActivityKind::Audio => "audio",
+            ActivityKind::Fonts => "fonts",
+            ActivityKind::LocalStorage => "localStorage",
+            ActivityKind::SessionStorage => "sessionStorage",
+            ActivityKind::IndexedDb => "IndexedDB",
+        }
+    }
+}
+
+/// One [`ActivityKind`] seen in the browser pass, with the script that did
+/// it (from the JavaScript stack; `None` when no script URL was on it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptActivity {
+    pub page: String,
+    pub kind: ActivityKind,
+    /// The API called (`HTMLCanvasElement.toDataURL`), the storage key or
+    /// the database name.
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    pub state: ConsentState,
+}
+
 /// A script in a page: its `src`, or the text of an inline one (bounded).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Script {
@@ -162,6 +224,9 @@ pub struct Observations {
     /// Browser visits made (each page once per consent-state run).
     #[serde(default)]
     pub browser_visits: u32,
+    /// Fingerprinting probes and storage writes by scripts (browser pass).
+    #[serde(default)]
+    pub activity: Vec<ScriptActivity>,
     /// How each page installs the consent loader (static pass).
     #[serde(default)]
     pub installation: Vec<crate::install::InstallCheck>,
@@ -178,6 +243,7 @@ impl Observations {
         self.banners.extend(other.banners);
         self.browser_visits += other.browser_visits;
         self.installation.extend(other.installation);
+        self.activity.extend(other.activity);
     }
 }
 

@@ -14,7 +14,9 @@ use serde::Deserialize;
 
 use super::scripts::{self, evaluate};
 use crate::cookie::parse_set_cookie;
-use crate::page::{ConsentState, Cookie, Observations, Pass, Request, SetBy, StorageItem, same_site};
+use crate::page::{
+    ActivityKind, ConsentState, Cookie, Observations, Pass, Request, ScriptActivity, SetBy, StorageItem, same_site,
+};
 use crate::pii::MAX_SCAN_BYTES;
 
 /// Hosts Chromium talks to on its own behalf (autofill, updates, safe
@@ -251,6 +253,35 @@ pub(super) async fn collect_js(
             state,
             pass: Pass::Browser,
             blocked: None,
+        });
+    }
+    all.len()
+}
+
+#[derive(Deserialize)]
+struct JsActivity {
+    kind: ActivityKind,
+    detail: String,
+    script: Option<String>,
+}
+
+/// Fingerprinting probes and storage writes since record `from` (kept by
+/// the instrumentation until the next navigation); returns the new count.
+pub(super) async fn collect_activity(
+    page: &Page,
+    obs: &mut Observations,
+    page_url: &str,
+    state: ConsentState,
+    from: usize,
+) -> usize {
+    let all: Vec<JsActivity> = evaluate(page, scripts::RECORDED_ACTIVITY).await.unwrap_or_default();
+    for a in all.iter().skip(from) {
+        obs.activity.push(ScriptActivity {
+            page: page_url.to_owned(),
+            kind: a.kind,
+            detail: a.detail.clone(),
+            script: a.script.clone(),
+            state,
         });
     }
     all.len()

@@ -12,12 +12,16 @@ use serde::Deserialize;
 
 use crate::pii::{CanaryIdentity, normalise_phone};
 
-/// Runs before any page script: records `document.cookie` writes with the
-/// script that made them (from the stack).
+/// Runs before any page script: records `document.cookie` writes,
+/// fingerprinting probes and storage writes with the script that made them
+/// (from the stack).
 pub(super) const INSTRUMENT: &str = include_str!("instrument.js");
 
 /// The cookie writes [`INSTRUMENT`] recorded since the last navigation.
 pub(super) const RECORDED_COOKIES: &str = "(window.__keurmerkScan && window.__keurmerkScan.cookies) || []";
+
+/// The probes and storage writes [`INSTRUMENT`] recorded since the last navigation.
+pub(super) const RECORDED_ACTIVITY: &str = "(window.__keurmerkScan && window.__keurmerkScan.activity) || []";
 
 /// `localStorage` and `sessionStorage` keys as `area:key`.
 pub(super) const STORAGE_KEYS: &str = include_str!("storage_keys.js");

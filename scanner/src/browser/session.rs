@@ -19,7 +19,7 @@ use futures::StreamExt;
 
 use super::BrowserOptions;
 use super::proxy::GuardProxy;
-use super::recorder::{JarCookie, Recorder, apply_jar, collect_js, settle, storage_keys, unix_now};
+use super::recorder::{JarCookie, Recorder, apply_jar, collect_activity, collect_js, settle, storage_keys, unix_now};
 use super::scripts::{self, evaluate};
 use crate::guard::{Guard, Refused};
 use crate::page::{ConsentState, Observations, PageVisit, Pass, Problem, ProblemKind};
@@ -366,11 +366,13 @@ impl Session {
                 interact(page, canary, o.submit_forms).await;
                 settle(&rec, o.dwell).await;
                 collect_js(page, &mut obs, &page_url, &site_host, ConsentState::BeforeConsent, 0).await;
+                collect_activity(page, &mut obs, &page_url, ConsentState::BeforeConsent, 0).await;
                 storage_keys(page, &mut obs, &page_url, ConsentState::BeforeConsent, &[]).await;
             }
             Some(accept) => {
                 // Cookies written so far are "before consent"; later ones are not.
                 let js_seen = collect_js(page, &mut obs, &page_url, &site_host, ConsentState::BeforeConsent, 0).await;
+                let activity_seen = collect_activity(page, &mut obs, &page_url, ConsentState::BeforeConsent, 0).await;
                 let storage_before = storage_keys(page, &mut obs, &page_url, ConsentState::BeforeConsent, &[]).await;
                 // Let in-flight events land before the state changes.
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -390,12 +392,14 @@ impl Session {
                             .push((page_url.clone(), format!("{}: {how}", run_name(choice))));
                         settle(&rec, o.dwell).await;
                         collect_js(page, &mut obs, &page_url, &site_host, after, js_seen).await;
+                        collect_activity(page, &mut obs, &page_url, after, activity_seen).await;
                         // The next page view under the stored choice.
                         let _ = tokio::time::timeout(o.page_timeout, page.goto(url.as_str())).await;
                         settle(&rec, o.dwell).await;
                         interact(page, canary, false).await;
                         settle(&rec, o.dwell).await;
                         collect_js(page, &mut obs, &page_url, &site_host, after, 0).await;
+                        collect_activity(page, &mut obs, &page_url, after, 0).await;
                         storage_keys(page, &mut obs, &page_url, after, &storage_before).await;
                     }
                 }

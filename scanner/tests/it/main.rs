@@ -7,6 +7,7 @@
 mod browser_pass;
 mod cli;
 mod common;
+mod device_access;
 mod server_queue;
 mod ssrf_guard;
 mod static_pass;
