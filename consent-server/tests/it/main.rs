@@ -11,6 +11,7 @@ mod api_fuzz;
 mod dashboard;
 mod faults;
 mod hostile;
+mod interop;
 mod log_processes;
 mod openapi;
 mod owner;
