@@ -105,7 +105,17 @@ pub fn state(settings: Settings, store: Backend) -> anyhow::Result<AppState> {
         // Redis storage always brings its queue (see settings).
         (None, Backend::Redis(_)) => None,
     };
+    let witness = match (&settings.storage, settings.witness_for.is_empty()) {
+        (_, true) => None,
+        (StorageSettings::Embedded { data_dir }, false) => Some(
+            crate::log::cosigner::start(data_dir, &settings.public_url, settings.witness_for.clone())
+                .context("starting the witness (--witness-for)")?,
+        ),
+        // Settings refuse --witness-for without embedded storage.
+        (StorageSettings::Redis { .. }, false) => None,
+    };
     let services = Arc::new(Services {
+        witness,
         scan_queue,
         store,
         sites: SiteCache::default(),
@@ -171,6 +181,22 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// The witness this server hosts for other logs, if any (`--witness-for`):
+/// `POST /witness/add-checkpoint` (C2SP tlog-witness), its monitoring read
+/// under `/witness/`, and its verifier key at `/.well-known/keurmerk-witness-key`.
+fn hosted_witness(state: &AppState) -> Router<AppState> {
+    let Some(w) = state.witness.clone() else {
+        return Router::new();
+    };
+    let key = format!("{}\n", w.signer().verifier());
+    Router::new()
+        .route(
+            "/.well-known/keurmerk-witness-key",
+            get(move || async move { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], key) }),
+        )
+        .nest_service("/witness", keurmerk_verify::witness::router(w))
+}
+
 /// The whole application: API, `/openapi.json`, widget assets, demo pages.
 pub fn router(state: AppState) -> Router {
     let (api, mut openapi) = api(&state);
@@ -229,6 +255,7 @@ pub fn router(state: AppState) -> Router {
     .route("/demo/", get(to_demo.clone()))
     .route("/demo/{*path}", get(to_demo))
     .nest_service("/widget", widget)
+    .merge(hosted_witness(&state))
     .nest_service(
         dashboard::BASE,
         dashboard::router(

@@ -109,6 +109,15 @@ pub struct Cli {
     /// still published (the log never stops) and reported in /metrics.
     #[arg(long, env = "KEURMERK_WITNESS_QUORUM")]
     pub witness_quorum: Option<usize>,
+    /// Also be a C2SP tlog-witness for another log: its verifier key (the
+    /// key's name is the log's origin), e.g. another operator's Keurmerk
+    /// at its `/.well-known/keurmerk-log-key`. Repeatable (comma-separated
+    /// in the environment variable). Logs submit to
+    /// `<public URL>/witness/add-checkpoint`; the witness's key is kept in
+    /// the data directory and served at `/.well-known/keurmerk-witness-key`.
+    /// Embedded storage only (the witness's state is on local disk).
+    #[arg(long = "witness-for", env = "KEURMERK_WITNESS_FOR", value_delimiter = ',')]
+    pub witness_for: Vec<String>,
 }
 
 /// The same settings as read from `--config`.
@@ -141,6 +150,7 @@ struct FileSettings {
     metrics_token: Option<String>,
     witnesses: Option<Vec<String>>,
     witness_quorum: Option<usize>,
+    witness_for: Option<Vec<String>>,
 }
 
 /// Where decisions are kept.
@@ -200,6 +210,8 @@ pub struct Settings {
     pub witnesses: Vec<crate::log::witness::WitnessEndpoint>,
     /// See [`Cli::witness_quorum`]; resolved, at most the witnesses.
     pub witness_quorum: usize,
+    /// See [`Cli::witness_for`]: the logs this server witnesses.
+    pub witness_for: Vec<consent_core::note::NoteVerifier>,
 }
 
 impl Settings {
@@ -245,6 +257,24 @@ impl Settings {
             .iter()
             .map(|w| crate::log::witness::WitnessEndpoint::parse(w).with_context(|| format!("--witness {w:?}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let witness_for = if cli.witness_for.is_empty() {
+            file.witness_for.clone().unwrap_or_default()
+        } else {
+            cli.witness_for.clone()
+        };
+        let witness_for = witness_for
+            .iter()
+            .map(|k| {
+                consent_core::note::NoteVerifier::parse(k.trim())
+                    .map_err(|e| anyhow::anyhow!("--witness-for {k:?}: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(
+            witness_for.is_empty() || matches!(storage, StorageSettings::Embedded { .. }),
+            "--witness-for needs embedded storage: a witness keeps its state on one machine's disk, which \
+             several server processes over one Redis would not share (run the witness as \
+             `keurmerk-verify witness` instead)"
+        );
         let public_url = cli
             .public_url
             .or(file.public_url)
@@ -331,6 +361,7 @@ impl Settings {
                 }
                 Some(q) => q,
             },
+            witness_for,
         })
     }
 
@@ -401,6 +432,20 @@ mod tests {
         assert!(Cli::try_parse_from(["consent-server", "--trusted-proxy", "not-a-net"]).is_err());
         let zero = Cli::try_parse_from(["consent-server", "--header-timeout", "0"]).unwrap();
         assert!(Settings::resolve(zero).is_err());
+    }
+
+    #[test]
+    fn witnessing_other_logs_takes_log_keys_and_embedded_storage() {
+        let log = consent_core::note::NoteSigner::from_seed("b.test/keurmerk-log", &[2; 32]).unwrap();
+        let key = log.verifier().to_string();
+        let s = Settings::resolve(Cli::try_parse_from(["x", "--witness-for", &key]).unwrap()).unwrap();
+        assert_eq!(s.witness_for, [log.verifier().clone()]);
+        for bad in [
+            vec!["x", "--witness-for", "not a key"],
+            vec!["x", "--witness-for", &key, "--redis", "redis://127.0.0.1:1"],
+        ] {
+            assert!(Settings::resolve(Cli::try_parse_from(bad).unwrap()).is_err());
+        }
     }
 
     #[test]

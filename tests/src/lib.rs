@@ -411,11 +411,17 @@ impl ServerProcess {
     /// Starts `bin` with `args` plus `--listen 127.0.0.1:<free port>` and
     /// waits until `/readyz` answers 200.
     pub fn start(bin: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_on(bin, args, free_port())
+    }
+
+    /// [`start`](Self::start) on a port chosen beforehand, for servers that
+    /// must know each other's addresses before either starts.
+    pub fn start_on(bin: &Path, args: &[&str], port: u16) -> anyhow::Result<Self> {
         let mut s = Self {
             child: None,
             bin: bin.to_owned(),
             args: args.iter().map(|a| (*a).to_owned()).collect(),
-            port: free_port(),
+            port,
             stdout: Arc::default(),
             _data: None,
         };

@@ -93,9 +93,26 @@ pub fn load_or_create(data_dir: &Path, public_url: &str) -> anyhow::Result<NoteS
     if let Some(s) = from_env()? {
         return Ok(s);
     }
+    let (text, created) = secret_file(data_dir, KEY_FILE, || Ok(new_signer(public_url)?.to_private_string()))?;
     let path = data_dir.join(KEY_FILE);
+    let signer = NoteSigner::parse(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if created {
+        tracing::info!(verifier_key = %signer.verifier(), "created the log's signing key");
+    }
+    Ok(signer)
+}
+
+/// The content of `<data_dir>/<file>`, a secret: read if it exists, else
+/// `fresh()` written with mode 0600 and synced (and `true`). Two processes
+/// starting at once agree: the second reads what the first created.
+pub fn secret_file(
+    data_dir: &Path,
+    file: &str,
+    fresh: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<(String, bool)> {
+    let path = data_dir.join(file);
     match std::fs::read_to_string(&path) {
-        Ok(k) => return NoteSigner::parse(k.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+        Ok(k) => return Ok((k, false)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
@@ -104,7 +121,7 @@ pub fn load_or_create(data_dir: &Path, public_url: &str) -> anyhow::Result<NoteS
         .mode(0o700)
         .create(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
-    let signer = new_signer(public_url)?;
+    let text = format!("{}\n", fresh()?);
     // create_new: if another process created it meanwhile, use theirs.
     match std::fs::OpenOptions::new()
         .write(true)
@@ -113,15 +130,11 @@ pub fn load_or_create(data_dir: &Path, public_url: &str) -> anyhow::Result<NoteS
         .open(&path)
     {
         Ok(mut f) => {
-            f.write_all(format!("{}\n", signer.to_private_string()).as_bytes())?;
+            f.write_all(text.as_bytes())?;
             f.sync_all()?;
-            tracing::info!(verifier_key = %signer.verifier(), "created the log's signing key");
-            Ok(signer)
+            Ok((text, true))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let k = std::fs::read_to_string(&path)?;
-            NoteSigner::parse(k.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok((std::fs::read_to_string(&path)?, false)),
         Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
     }
 }

@@ -13,10 +13,13 @@
 //! - [`integrator`]: the background task that publishes checkpoints.
 //! - [`witness`]: has each new checkpoint cosigned by the configured C2SP
 //!   tlog-witnesses and stores their cosignatures with it.
+//! - [`cosigner`]: the other way round: this server as a witness for other
+//!   logs (`--witness-for`).
 //!
 //! Its storage (tiles, checkpoint, lease) is in [`crate::storage::log`]; its
 //! HTTP endpoints in [`crate::http::log`].
 
+pub mod cosigner;
 pub mod integrator;
 pub mod key;
 pub mod receipts;

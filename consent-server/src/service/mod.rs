@@ -46,6 +46,8 @@ pub struct Services {
     pub passwords: credentials::PasswordChecker,
     /// Scans queued for scanner workers; `None` without `--redis`/`--scan-queue`.
     pub scan_queue: Option<ScanQueue>,
+    /// The witness this server hosts for other logs (`--witness-for`).
+    pub witness: Option<Arc<keurmerk_verify::witness::Witness>>,
 }
 
 /// The services as handlers hold them; cheap to clone.

@@ -229,51 +229,76 @@ async fn witnessed(storage: &[&str]) {
     assert!(alarm.to_string().contains("split view"), "{alarm}");
 }
 
-/// Two deployments witness each other: each operator runs a witness for the
-/// other's log, and each server has its checkpoints cosigned by the other
-/// operator's witness.
+/// Two deployments witness each other, each server hosting the witness for
+/// the other's log (`--witness-for`): each has its checkpoints cosigned by
+/// the other server at `/witness/add-checkpoint`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_witness_each_other() {
-    let wa = CosignatureSigner::from_seed("a.test/witness", &[11; 32]).unwrap();
-    let wb = CosignatureSigner::from_seed("b.test/witness", &[12; 32]).unwrap();
-    let la = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let lb = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    // Server A is witnessed by B's witness, and the other way round.
-    let flag_a = format!("{}=http://{}", wb.verifier(), lb.local_addr().unwrap());
-    let flag_b = format!("{}=http://{}", wa.verifier(), la.local_addr().unwrap());
-    let a = ServerProcess::start_fresh(Path::new(BIN), &["--witness", &flag_a]).unwrap();
-    let b = ServerProcess::start_fresh(Path::new(BIN), &["--witness", &flag_b]).unwrap();
+    // Keys first (as an operator would exchange them), in each server's
+    // data directory where it looks for them at start; ports first too, so
+    // each can be told where the other's witness is.
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let ports = [e2e::free_port(), e2e::free_port()];
+    let mut logs = Vec::new();
+    let mut witnesses = Vec::new();
+    for (i, (dir, name)) in dirs.iter().zip(["a.test", "b.test"]).enumerate() {
+        let log = NoteSigner::from_seed(&format!("{name}/keurmerk-log"), &[30 + i as u8; 32]).unwrap();
+        let witness = CosignatureSigner::from_seed(&format!("{name}/keurmerk-witness"), &[40 + i as u8; 32]).unwrap();
+        std::fs::write(dir.path().join("log-signing-key"), log.to_private_string()).unwrap();
+        std::fs::write(dir.path().join("witness-signing-key"), witness.to_private_string()).unwrap();
+        logs.push(log.verifier().clone());
+        witnesses.push(witness.verifier().clone());
+    }
+    let mut servers = Vec::new();
+    for i in 0..2 {
+        let other = 1 - i;
+        let witness = format!("{}=http://127.0.0.1:{}/witness", witnesses[other], ports[other]);
+        let witness_for = logs[other].to_string();
+        let dir = dirs[i].path().to_str().unwrap();
+        let args = ["--data-dir", dir, "--witness", &witness, "--witness-for", &witness_for];
+        servers.push(ServerProcess::start_on(Path::new(BIN), &args, ports[i]).unwrap());
+    }
     let client = reqwest::Client::new();
-    let mut keys = Vec::new();
-    for s in [&a, &b] {
-        let (_, k) = text(&client, format!("{}/.well-known/keurmerk-log-key", s.base_url())).await;
-        keys.push(NoteVerifier::parse(k.trim()).unwrap());
-    }
-    let states = tempfile::tempdir().unwrap();
-    // A's operator witnesses B's log; B's operator witnesses A's log.
-    for (signer, listener, log, dir) in [(&wa, la, &keys[1], "a"), (&wb, lb, &keys[0], "b")] {
-        let w = Arc::new(Witness::new(signer.clone(), vec![log.clone()], &states.path().join(dir)).unwrap());
-        tokio::spawn(async move { axum::serve(listener, router(w)).await.unwrap() });
-    }
-    for (server, key, witness) in [(&a, &keys[0], &wb), (&b, &keys[1], &wa)] {
-        let base = server.base_url();
+    for i in 0..2 {
+        let other = 1 - i;
+        let base = servers[i].base_url();
+        // Each serves the key of the witness it hosts (for the other's log).
+        let (_, k) = text(&client, format!("{base}/.well-known/keurmerk-witness-key")).await;
+        assert_eq!(k.trim(), witnesses[i].to_string());
         let body = common::demo_decision_at(&client, &base, "reject_all", json!({}), "nl").await;
         let res = common::post_demo_decision_at(&client, &base, &body).await.unwrap();
         assert_eq!(res.status(), 201);
         let index = res.json::<Value>().await.unwrap()["index"].as_u64().unwrap();
-        let policy = WitnessPolicy::new(vec![witness.verifier().clone()], 1).unwrap();
+        let policy = WitnessPolicy::new(vec![witnesses[other].clone()], 1).unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let (_, note) = text(&client, format!("{base}/api/v1/log/checkpoint")).await;
-            if checkpoint::open(&note, key).is_ok_and(|c| c.size > index) && policy.check(&note).is_ok() {
+            if checkpoint::open(&note, &logs[i]).is_ok_and(|c| c.size > index) && policy.check(&note).is_ok() {
                 break;
             }
             assert!(
                 Instant::now() < deadline,
                 "{base}: not cosigned by {}: {note}",
-                witness.verifier()
+                witnesses[other]
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    // A log a server does not witness is refused there (404, per tlog-witness).
+    let stranger = NoteSigner::from_seed("c.test/keurmerk-log", &[50; 32]).unwrap();
+    let note = Checkpoint {
+        origin: "c.test/keurmerk-log".into(),
+        size: 1,
+        root: [1; 32],
+        extensions: vec![],
+    }
+    .sign(&stranger)
+    .unwrap();
+    let res = client
+        .post(format!("{}/witness/add-checkpoint", servers[0].base_url()))
+        .body(format!("old 0\n\n{note}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "{}", res.text().await.unwrap());
 }
