@@ -763,7 +763,10 @@ mod tests {
             assert!(!nothing[signal], "{signal}");
         }
         for signal in ["analytics_storage", "functionality_storage", "personalization_storage"] {
-            assert!(!everything[signal], "{signal} follows a category the site does not have");
+            assert!(
+                !everything[signal],
+                "{signal} follows a category the site does not have"
+            );
         }
         assert!(everything["security_storage"] && nothing["security_storage"]);
         // The starter's four categories behave as before.
