@@ -1,8 +1,8 @@
 //! The browser pass: headless Chromium over the DevTools protocol sees what
-//! scripts really do. Each page is visited in three consent states, each in
-//! its own fresh browser context and all three at once: no interaction
-//! (with canary form filling and safe clicks), after "reject all", after
-//! "accept all". Every request (with the script that caused it), every
+//! scripts really do. Each page is visited in four consent states, each in
+//! its own fresh browser context and all at once: no interaction (with
+//! canary form filling and safe clicks), after "reject all", after "accept
+//! all", and with Global Privacy Control on (no choice made). Every request (with the script that caused it), every
 //! cookie set over HTTP (blocked ones too) or by JavaScript (with the setting
 //! script) and every storage key is recorded with its consent state.
 //!
@@ -46,6 +46,9 @@ pub struct BrowserOptions {
     pub page_timeout: Duration,
     /// Submit forms after filling them (off: fill only, never send).
     pub submit_forms: bool,
+    /// Also visit each page a fourth time with Global Privacy Control on
+    /// (`Sec-GPC: 1`, `navigator.globalPrivacyControl`), without choosing.
+    pub gpc: bool,
 }
 
 impl Default for BrowserOptions {
@@ -58,6 +61,7 @@ impl Default for BrowserOptions {
             dwell: Duration::from_secs(1),
             page_timeout: Duration::from_secs(20),
             submit_forms: false,
+            gpc: true,
         }
     }
 }

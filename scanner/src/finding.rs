@@ -39,6 +39,9 @@ pub enum Rule {
     TrackingBeforeConsent,
     /// A tracker request or non-necessary cookie after the visitor refused.
     TrackingAfterReject,
+    /// A tracker request or non-necessary cookie while the browser sends
+    /// Global Privacy Control.
+    TrackingDespiteGpc,
     /// A third-party script reads the device for a fingerprint (canvas,
     /// WebGL, audio, fonts).
     Fingerprinting,
@@ -59,11 +62,12 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 13] = [
         Rule::PersonalDataToPlatform,
         Rule::AdvancedMatchingConfigured,
         Rule::TrackingBeforeConsent,
         Rule::TrackingAfterReject,
+        Rule::TrackingDespiteGpc,
         Rule::Fingerprinting,
         Rule::StorageWithoutConsent,
         Rule::UndeclaredService,
@@ -80,6 +84,7 @@ impl Rule {
             Rule::AdvancedMatchingConfigured => "advanced-matching-configured",
             Rule::TrackingBeforeConsent => "tracking-before-consent",
             Rule::TrackingAfterReject => "tracking-after-reject",
+            Rule::TrackingDespiteGpc => "tracking-despite-gpc",
             Rule::Fingerprinting => "fingerprinting",
             Rule::StorageWithoutConsent => "storage-without-consent",
             Rule::UndeclaredService => "undeclared-service",
@@ -99,6 +104,7 @@ impl Rule {
             Rule::AdvancedMatchingConfigured => "A tag is configured to hand customer data to a platform",
             Rule::TrackingBeforeConsent => "Tracking happens before the visitor has chosen",
             Rule::TrackingAfterReject => "Tracking happens after the visitor rejected it",
+            Rule::TrackingDespiteGpc => "Tracking happens while the browser sends Global Privacy Control",
             Rule::Fingerprinting => {
                 "A third-party script reads the visitor's device for a fingerprint (canvas, WebGL, audio or fonts)"
             }

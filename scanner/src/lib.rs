@@ -13,7 +13,7 @@
 //! - [`install`]: is the consent loader first, in `<head>`, synchronous; tracker tags in the HTML.
 //! - [`robots`]: robots.txt and sitemap.xml.
 //! - [`crawl`]: the static pass (breadth-first, bounded, polite).
-//! - [`browser`]: the browser pass (Chromium, three consent states).
+//! - [`browser`]: the browser pass (Chromium, four consent states).
 //! - [`mod@scan`]: one scan end to end.
 //! - [`detect`]: observations + knowledge + declaration → inventory and findings.
 //! - [`finding`]: findings, severities, evidence, remedies.

@@ -82,7 +82,7 @@ struct ScanArgs {
     /// Do not seed the static pass from sitemap.xml.
     #[arg(long)]
     no_sitemap: bool,
-    /// Pages the browser pass visits in three consent states (0 = static pass only).
+    /// Pages the browser pass visits in four consent states (0 = static pass only).
     #[arg(long, default_value_t = 5)]
     browser_pages: usize,
     /// The Chromium binary the browser pass drives (headless).
@@ -111,6 +111,10 @@ struct ScanArgs {
     /// Submit forms after filling them with the canary identity (off: fill only).
     #[arg(long)]
     submit_forms: bool,
+    /// Skip the browser pass's fourth visit of each page with Global Privacy Control on
+    /// (Sec-GPC: 1 and navigator.globalPrivacyControl, no choice made).
+    #[arg(long)]
+    no_gpc: bool,
     /// Canary e-mail typed into forms (its hashes are searched in every request).
     #[arg(long)]
     canary_email: Option<String>,
@@ -218,6 +222,7 @@ fn config(a: &ScanArgs, url: &str) -> anyhow::Result<ScanConfig> {
             dwell: Duration::from_secs_f64(a.dwell.clamp(0.0, 30.0)),
             page_timeout: Duration::from_secs(a.timeout.max(1)),
             submit_forms: a.submit_forms,
+            gpc: !a.no_gpc,
         }),
         canary,
         allow_private_targets: a.allow_private_targets,

@@ -11,6 +11,10 @@ pub enum ConsentState {
     BeforeConsent,
     AfterReject,
     AfterAccept,
+    /// No choice made, but the browser sends Global Privacy Control
+    /// (`Sec-GPC: 1`, `navigator.globalPrivacyControl`): a site should take
+    /// it as a refusal of sale and sharing (marketing) at least.
+    WithGpc,
 }
 
 impl ConsentState {
@@ -19,6 +23,7 @@ impl ConsentState {
             ConsentState::BeforeConsent => "before consent",
             ConsentState::AfterReject => "after reject",
             ConsentState::AfterAccept => "after accept",
+            ConsentState::WithGpc => "with Global Privacy Control on",
         }
     }
 }

@@ -17,6 +17,12 @@ use crate::pii::{CanaryIdentity, normalise_phone};
 /// (from the stack).
 pub(super) const INSTRUMENT: &str = include_str!("instrument.js");
 
+/// Global Privacy Control on, as a browser that sends it exposes it
+/// (W3C Global Privacy Control, the `globalPrivacyControl` attribute of
+/// `Navigator`); the GPC run also sends the `Sec-GPC: 1` header.
+pub(super) const GPC: &str = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', \
+     { get() { return true; }, configurable: true, enumerable: true });";
+
 /// The cookie writes [`INSTRUMENT`] recorded since the last navigation.
 pub(super) const RECORDED_COOKIES: &str = "(window.__keurmerkScan && window.__keurmerkScan.cookies) || []";
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::network::{
-    EventRequestWillBeSent, EventResponseReceivedExtraInfo, SetCookieControlsParams,
+    EventRequestWillBeSent, EventResponseReceivedExtraInfo, Headers, SetCookieControlsParams, SetExtraHttpHeadersParams,
 };
 use chromiumoxide::cdp::browser_protocol::page::AddScriptToEvaluateOnNewDocumentParams;
 use chromiumoxide::cdp::browser_protocol::storage::GetCookiesParams as StorageGetCookiesParams;
@@ -232,19 +232,32 @@ impl Session {
     }
 
     pub(super) async fn visit(&self, url: &url::Url, canary: &CanaryIdentity, o: &BrowserOptions) -> Observations {
-        let (a, b, c) = tokio::join!(
-            self.state_run(url, None, canary, o),
-            self.state_run(url, Some(false), canary, o),
-            self.state_run(url, Some(true), canary, o),
+        let (a, b, c, d) = tokio::join!(
+            self.state_run(url, None, false, canary, o),
+            self.state_run(url, Some(false), false, canary, o),
+            self.state_run(url, Some(true), false, canary, o),
+            async {
+                match o.gpc {
+                    true => Some(self.state_run(url, None, true, canary, o).await),
+                    false => None,
+                }
+            },
         );
         let mut obs = Observations::default();
-        for (choice, r) in [(None, a), (Some(false), b), (Some(true), c)] {
+        let runs = [
+            (None, false, Some(a)),
+            (Some(false), false, Some(b)),
+            (Some(true), false, Some(c)),
+            (None, true, d),
+        ];
+        for (choice, gpc, r) in runs {
             match r {
-                Ok(x) => obs.extend(x),
-                Err(e) => obs.problems.push(Problem {
+                None => {}
+                Some(Ok(x)) => obs.extend(x),
+                Some(Err(e)) => obs.problems.push(Problem {
                     url: url.to_string(),
                     kind: ProblemKind::Browser,
-                    reason: format!("browser pass ({}) failed on {url}: {e}", run_name(choice)),
+                    reason: format!("browser pass ({}) failed on {url}: {e}", run_name(choice, gpc)),
                 }),
             }
         }
@@ -257,6 +270,7 @@ impl Session {
         &self,
         url: &url::Url,
         choice: Option<bool>,
+        gpc: bool,
         canary: &CanaryIdentity,
         o: &BrowserOptions,
     ) -> Result<Observations, String> {
@@ -274,7 +288,7 @@ impl Session {
             let page = b.new_page(params).await.map_err(|e| e.to_string())?;
             (ctx, page)
         };
-        let mut result = self.drive(&page, url, choice, canary, o).await;
+        let mut result = self.drive(&page, url, choice, gpc, canary, o).await;
         let b = self.browser.lock().await;
         if let Ok(obs) = &mut result {
             // The context's cookie jar: what the browser really keeps, with
@@ -314,12 +328,20 @@ impl Session {
         page: &Page,
         url: &url::Url,
         choice: Option<bool>,
+        gpc: bool,
         canary: &CanaryIdentity,
         o: &BrowserOptions,
     ) -> Result<Observations, String> {
         let err = |e: chromiumoxide::error::CdpError| e.to_string();
+        // The GPC run is a visitor who has not chosen but whose browser
+        // sends Global Privacy Control: everything in it is "with GPC".
+        let first = if gpc {
+            ConsentState::WithGpc
+        } else {
+            ConsentState::BeforeConsent
+        };
         let after = match choice {
-            None => ConsentState::BeforeConsent,
+            None => first,
             Some(false) => ConsentState::AfterReject,
             Some(true) => ConsentState::AfterAccept,
         };
@@ -334,6 +356,19 @@ impl Session {
         page.execute(AddScriptToEvaluateOnNewDocumentParams::new(scripts::INSTRUMENT))
             .await
             .map_err(err)?;
+        if gpc {
+            // Both signals of the W3C GPC specification: the `Sec-GPC: 1`
+            // request header (every request of this page, frames included)
+            // and `navigator.globalPrivacyControl`, before any page script.
+            page.execute(SetExtraHttpHeadersParams::new(Headers::new(
+                serde_json::json!({"Sec-GPC": "1"}),
+            )))
+            .await
+            .map_err(err)?;
+            page.execute(AddScriptToEvaluateOnNewDocumentParams::new(scripts::GPC))
+                .await
+                .map_err(err)?;
+        }
 
         let rec = Arc::new(Recorder::default());
         let phase = Arc::new(AtomicU8::new(0));
@@ -342,6 +377,9 @@ impl Session {
             .event_listener::<EventResponseReceivedExtraInfo>()
             .await
             .map_err(err)?;
+        if gpc {
+            phase.store(1, Ordering::SeqCst);
+        }
         let (r2, p2) = (rec.clone(), phase.clone());
         let collector = tokio::spawn(async move {
             loop {
@@ -365,9 +403,9 @@ impl Session {
             None => {
                 interact(page, canary, o.submit_forms).await;
                 settle(&rec, o.dwell).await;
-                collect_js(page, &mut obs, &page_url, &site_host, ConsentState::BeforeConsent, 0).await;
-                collect_activity(page, &mut obs, &page_url, ConsentState::BeforeConsent, 0).await;
-                storage_keys(page, &mut obs, &page_url, ConsentState::BeforeConsent, &[]).await;
+                collect_js(page, &mut obs, &page_url, &site_host, first, 0).await;
+                collect_activity(page, &mut obs, &page_url, first, 0).await;
+                storage_keys(page, &mut obs, &page_url, first, &[]).await;
             }
             Some(accept) => {
                 // Cookies written so far are "before consent"; later ones are not.
@@ -384,12 +422,12 @@ impl Session {
                     None => {
                         obs.banners.push((
                             page_url.clone(),
-                            format!("no consent banner found ({})", run_name(choice)),
+                            format!("no consent banner found ({})", run_name(choice, gpc)),
                         ));
                     }
                     Some(how) => {
                         obs.banners
-                            .push((page_url.clone(), format!("{}: {how}", run_name(choice))));
+                            .push((page_url.clone(), format!("{}: {how}", run_name(choice, gpc))));
                         settle(&rec, o.dwell).await;
                         collect_js(page, &mut obs, &page_url, &site_host, after, js_seen).await;
                         collect_activity(page, &mut obs, &page_url, after, activity_seen).await;
@@ -421,8 +459,9 @@ impl Session {
     }
 }
 
-fn run_name(choice: Option<bool>) -> &'static str {
+fn run_name(choice: Option<bool>, gpc: bool) -> &'static str {
     match choice {
+        None if gpc => "GPC on",
         None => "no interaction",
         Some(false) => "reject all",
         Some(true) => "accept all",

@@ -79,14 +79,23 @@ fn tracking_finding(
 ) {
     let rule = match state {
         ConsentState::BeforeConsent => Rule::TrackingBeforeConsent,
-        _ => Rule::TrackingAfterReject,
+        ConsentState::WithGpc => Rule::TrackingDespiteGpc,
+        ConsentState::AfterReject | ConsentState::AfterAccept => Rule::TrackingAfterReject,
     };
     let title = format!("{name} tracks {}", state.label());
-    let remedy = format!(
-        "Block {name} until the visitor accepts {} (declare its hosts under that category so Keurmerk's blocker holds \
-         it back), and make sure it does not run after \"reject all\".",
-        cx.declared.category_title(category)
-    );
+    let remedy = match state {
+        ConsentState::WithGpc => format!(
+            "Honour Global Privacy Control: when the browser sends `Sec-GPC: 1` (navigator.globalPrivacyControl), \
+             treat it as a refusal of {} and do not load {name} unless the visitor switches it on themselves \
+             (in Keurmerk: set `gpc_opt_out = true` on that category and declare {name}'s hosts under it).",
+            cx.declared.category_title(category)
+        ),
+        _ => format!(
+            "Block {name} until the visitor accepts {} (declare its hosts under that category so Keurmerk's blocker \
+             holds it back), and make sure it does not run after \"reject all\".",
+            cx.declared.category_title(category)
+        ),
+    };
     let platform = cx.kb.platform(&subject).map(|p| p.id.clone());
     findings.add(
         (rule, subject),

@@ -42,7 +42,7 @@ async fn visit(paths: &[&str]) -> (Observations, common::Server) {
     )
     .await;
     eprintln!(
-        "browser pass: {} pages x 3 states in {:.1} s",
+        "browser pass: {} pages x 4 runs in {:.1} s",
         pages.len(),
         t.elapsed().as_secs_f64()
     );
@@ -96,13 +96,13 @@ async fn browser_pass_finds_platforms_leaks_cookies_and_consent_violations() {
         );
     }
 
-    // Seen in k of n visits (7 pages x 3 runs): Meta in all three runs of the
-    // home page, in the one run that clicks on /click, and after "accept
-    // all" on /cmp.
+    // Seen in k of n visits (7 pages x 4 runs): Meta in all four runs of the
+    // home page, in the two runs that click on /click (no interaction and
+    // GPC on), and after "accept all" on /cmp.
     let meta = a.platforms.iter().find(|p| p.id == "meta-pixel").unwrap();
-    assert_eq!((meta.seen_in_visits, meta.of_visits), (5, 21));
+    assert_eq!((meta.seen_in_visits, meta.of_visits), (7, 28));
     let hotjar = a.platforms.iter().find(|p| p.id == "hotjar").unwrap();
-    assert_eq!(hotjar.seen_in_visits, 3);
+    assert_eq!(hotjar.seen_in_visits, 4);
 
     // Every canary leak, decoded, with the encoding it travelled in.
     let leak = |platform: &str, encoding: &str| {

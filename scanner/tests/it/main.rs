@@ -8,6 +8,7 @@ mod browser_pass;
 mod cli;
 mod common;
 mod device_access;
+mod gpc;
 mod server_queue;
 mod ssrf_guard;
 mod static_pass;
