@@ -86,6 +86,8 @@ texts! {
     seal_pending: "Deze verklaring wacht nog op het volgende controlepunt van het logboek (binnen enkele seconden); het bewijs volgt dan.", "This attestation is waiting for the log's next checkpoint (within seconds); its proof follows then.";
     seal_leaf: "Plaats in het logboek", "Position in the log";
     seal_key: "Sleutel van het logboek", "The log's key";
+    seal_embed: "Het zegel op uw site", "The seal on your site";
+    seal_embed_help: "Plaats deze code op de site: de badge toont het oordeel en de leeftijd van de laatste scan en linkt naar deze pagina.", "Put this code on the site: the badge shows the latest scan's verdict and age and links to this page.";
     login: "Inloggen", "Log in";
     logout: "Uitloggen", "Log out";
     username: "Gebruikersnaam", "Username";

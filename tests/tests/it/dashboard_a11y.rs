@@ -76,7 +76,9 @@ async fn analytics_page_has_no_axe_violations_and_works_by_keyboard() -> Result<
     let port = server.port();
     let admin = AdminSession::login(port, &server.admin_password()).await?;
     let origin = "https://shop.example";
-    admin.site_with_key("shop", origin, &["decisions:read"]).await?;
+    let key = admin
+        .site_with_key("shop", origin, &["decisions:read", "scans:write"])
+        .await?;
     let consent_id = decide(port, "shop", origin).await?;
 
     for lang in ["nl-NL,nl", "en-GB,en"] {
@@ -184,7 +186,80 @@ async fn analytics_page_has_no_axe_violations_and_works_by_keyboard() -> Result<
         )
         .await?;
         assert!(wide.is_empty(), "{lang}: the proof page is wider than 320 px: {wide:?}");
+
+        // The public seal page, once a scan is attested: no session needed.
+        seal_page_checks(&page, &server, &key, lang).await?;
         chrome.close().await;
     }
+    Ok(())
+}
+
+/// A scan report of the site (`scanner/REPORT.md`): the loader installed as
+/// it must be, nothing found, "reject all" reached.
+fn clean_report() -> Value {
+    json!({
+        "schema": "keurmerk-scan-report", "schema_version": 1,
+        "scanner": {"name": "consent-scan", "version": "0.1.0", "knowledge_base": "test"},
+        "site": "https://shop.example/", "started_at": 1_790_000_000u64, "duration_ms": 1000,
+        "declaration": {"origin": "test"},
+        "summary": {"pages_static": 1, "pages_browser": 1, "platforms": 0, "cookies": 0,
+            "personal_data_requests": 0, "findings": {}},
+        "findings": [], "platforms": [], "cookies": [], "storage": [], "personal_data": [],
+        "pages": [{"url": "https://shop.example/", "depth": 0, "status": 200, "bytes": 10, "pass": "browser"}],
+        "problems": [],
+        "banners": [["https://shop.example/", "reject all: window.keurmerk (reject_all)"]],
+        "installation": [{"page": "https://shop.example/", "loader": {"src": "https://c.example/s/shop/loader.js",
+            "first_script": true, "in_head": true, "synchronous": true}}]
+    })
+}
+
+/// The seal page of `shop` (uploading a scan the first time): no axe
+/// violations at the page's current width (320 px), nothing wider than it,
+/// the badge image loads.
+async fn seal_page_checks(page: &chromiumoxide::Page, server: &ServerProcess, key: &str, lang: &str) -> Result<()> {
+    let port = server.port();
+    let scans = http_request(port, "GET", "/s/shop/attestation", &[], None).await?;
+    if scans.status == 404 {
+        let auth = format!("Bearer {key}");
+        let res = http_request(
+            port,
+            "POST",
+            "/api/v1/sites/shop/scans",
+            &[("Authorization", &auth)],
+            Some(&clean_report()),
+        )
+        .await?;
+        if res.status != 201 {
+            bail!("scan upload: {} {}", res.status, res.body);
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while http_request(port, "GET", "/s/shop/attestation", &[], None)
+        .await?
+        .status
+        != 200
+    {
+        if std::time::Instant::now() > deadline {
+            bail!("no attestation within 20 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    goto(page, &format!("{}/s/shop/seal", server.base_url())).await?;
+    wait_for(
+        page,
+        "document.querySelector('img') && document.querySelector('img').complete",
+        T,
+    )
+    .await?;
+    let badge: f64 = eval(page, "document.querySelector('img').naturalWidth").await?;
+    assert!(badge > 0.0, "{lang}: the badge did not load");
+    let v = axe(page).await?;
+    assert!(v.is_empty(), "{lang}, seal page at 320 px: {v:#?}");
+    let wide: Vec<String> = eval(
+        page,
+        "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 320).map(e => e.tagName + ' ' + Math.round(e.getBoundingClientRect().right))",
+    )
+    .await?;
+    assert!(wide.is_empty(), "{lang}: the seal page is wider than 320 px: {wide:?}");
     Ok(())
 }
