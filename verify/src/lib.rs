@@ -23,6 +23,9 @@
 //!   JSON returned with a recorded decision (see `consent_core::receipt` for
 //!   the signed byte layout); `--record` names a file with the record's
 //!   canonical bytes, to check the receipt is for that record.
+//! - **Attestation** (`attestation FILE`): a proof bundle whose record is a
+//!   Keurmerk seal's attestation (`consent_core::attestation`), as served at
+//!   `GET /s/{site}/attestation`.
 //! - **Checkpoint** files: the signed note exactly as served by
 //!   `GET /api/v1/log/checkpoint` (C2SP tlog-checkpoint).
 //! - **Consistency proof** files: one standard-base64 hash per line, as served

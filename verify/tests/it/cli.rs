@@ -428,3 +428,90 @@ async fn monitor_follows_growth_and_alarms_on_a_fork() {
     .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
 }
+
+/// A tree whose leaf 1 is `attestation`'s canonical bytes, between records.
+fn attestation_bundle(s: &NoteSigner, a: &consent_core::attestation::Attestation) -> ProofBundle {
+    let leaves = [record(0), a.canonical_bytes(), record(2)];
+    let mut t = MemoryTree::new();
+    for l in &leaves {
+        t.push(leaf_hash(l));
+    }
+    let proof = TlogProof {
+        extra: None,
+        index: 1,
+        path: inclusion_proof(&t, 1, t.size()).unwrap(),
+        checkpoint: signed_checkpoint(s, &t),
+    };
+    ProofBundle::new(&leaves[1], &proof)
+}
+
+#[test]
+fn attestations_valid_failed_and_not_attestations() {
+    use consent_core::attestation::{ATTESTATION_TYPE, Attestation, Count, Exposure};
+    let dir = tempfile::tempdir().unwrap();
+    let s = signer(1);
+    let key = s.verifier().to_string();
+    let measured = Exposure {
+        measured: true,
+        ..Exposure::default()
+    };
+    let mut a = Attestation {
+        kind: ATTESTATION_TYPE.into(),
+        site: consent_core::SiteId::parse("shop").unwrap(),
+        scan_id: "scan-1".into(),
+        scanned_at_ms: 1_790_000_000_000,
+        attested_at_ms: 1_790_000_060_000,
+        scanner: "consent-scan 0.1.0 (knowledge base 4)".into(),
+        config_version: None,
+        pages: vec!["https://shop.example/".into()],
+        loader_first: Some(true),
+        plain_tracker_tags: Count::default(),
+        before_consent: measured.clone(),
+        after_reject: measured,
+        undeclared_cookies: Count::default(),
+    };
+    let passed = write(
+        dir.path(),
+        "passed.json",
+        &serde_json::to_vec(&attestation_bundle(&s, &a)).unwrap(),
+    );
+    let o = run(&["attestation", "--key", &key, &passed, "--require-passed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("valid: the attestation of site shop (scan scan-1) is leaf 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("verdict: passed") && out.contains("after \"reject all\""),
+        "{out}"
+    );
+    let o = run(&["attestation", "--key", &key, &passed, "--lang", "nl"]);
+    assert!(stdout(&o).contains("vóór een keuze van de bezoeker"), "{}", stdout(&o));
+
+    // Authentic but failed: valid, and refused only with --require-passed.
+    a.after_reject.tracker_requests = Count::of(2, ["Meta Pixel".to_string()]);
+    let failed = write(
+        dir.path(),
+        "failed.json",
+        &serde_json::to_vec(&attestation_bundle(&s, &a)).unwrap(),
+    );
+    let o = run(&["attestation", "--key", &key, &failed]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("verdict: failed"));
+    let o = run(&["attestation", "--key", &key, &failed, "--require-passed"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+
+    // Another log's key, and a decision's bundle, are refused.
+    let o = run(&["attestation", "--key", &signer(2).verifier().to_string(), &passed]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let t = tree(3);
+    let not = write(
+        dir.path(),
+        "record.json",
+        &serde_json::to_vec(&bundle(&s, &t, 1)).unwrap(),
+    );
+    let o = run(&["attestation", "--key", &key, &not]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("not a Keurmerk attestation"), "{}", stdout(&o));
+}
