@@ -114,7 +114,9 @@ fn exposure(report: &Report, rule: Rule, measured: bool) -> Exposure {
     unique_cookies.sort();
     unique_cookies.dedup();
     Exposure {
-        measured,
+        // Tracking the scanner found in a state was measured there, even
+        // without the browser pass (a tag the HTML loads outright).
+        measured: measured || !findings.is_empty(),
         tracker_requests: Count::of(
             with_requests.iter().map(|f| f.evidence_total as u64).sum(),
             with_requests

@@ -29,15 +29,29 @@ use consent_server::settings::{Settings, StorageSettings};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
+/// A scan report as a worker writes one (`scanner/REPORT.md`), of a static
+/// pass only, finding a tracker the HTML loads outright.
 fn report(site: &str) -> Value {
     json!({
         "schema": "keurmerk-scan-report",
         "schema_version": 1,
+        "scanner": {"name": "consent-scan", "version": "0.1.0", "knowledge_base": "test"},
         "site": site,
+        "started_at": 1_790_000_000,
+        "duration_ms": 900,
+        "declaration": {"origin": "queued job"},
+        "summary": {"pages_static": 1, "pages_browser": 0, "platforms": 1, "cookies": 0,
+            "personal_data_requests": 0, "findings": {"high": 1}},
         "findings": [
             {"rule": "tracking-before-consent", "severity": "high", "title": "Meta Pixel 1234 before consent",
-             "platform": "meta-pixel", "remedy": "Block Meta Pixel until consent", "evidence": []}
+             "platform": "meta-pixel", "remedy": "Block Meta Pixel until consent",
+             "evidence": [{"page": site, "request": "https://connect.facebook.net/en_US/fbevents.js",
+                           "note": "loaded by the page's HTML (static pass)"}],
+             "evidence_total": 1}
         ],
+        "platforms": [], "cookies": [], "storage": [], "personal_data": [],
+        "pages": [{"url": site, "depth": 0, "status": 200, "bytes": 500, "pass": "static"}],
+        "problems": [], "banners": []
     })
 }
 
@@ -422,6 +436,27 @@ async fn queue_checks_origins_and_tenants_and_reports_progress_done_and_failed(k
     let listed_scans: Value = app.json_with_key("/api/v1/sites/shop/scans", &shop).await;
     assert_eq!(listed_scans["scans"][0]["id"], done["scan_id"]);
     assert_eq!(listed_scans["scans"][0]["counts"], json!({"high": 1}));
+    // The stored scan is attested in the log whichever path stored it (the
+    // Keurmerk seal); a tracker the HTML loads outright fails it even
+    // without a browser pass.
+    let scan_id = done["scan_id"].as_str().unwrap();
+    let shop_id = SiteId::parse("shop").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let sealed = loop {
+        let latest = consent_server::service::attestation::latest(&app.state, &shop_id)
+            .await
+            .unwrap();
+        if let Some(s) = latest.filter(|s| s.attestation.scan_id == scan_id) {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "scan {scan_id} not attested");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(sealed.attestation.verdict(), consent_core::attestation::Verdict::Failed);
+    assert!(
+        !sealed.attestation.after_reject.measured,
+        "no browser pass: not measured"
+    );
 
     // Queued, then running once a worker takes it, then failed with the reason.
     let res = app.post_with_key(jobs, &shop, &json!({})).await;
