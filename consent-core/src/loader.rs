@@ -149,6 +149,9 @@ pub const SIGNATURE_FILES: &[(&str, &str)] = &[
     signature!("hotjar.toml"),
     signature!("microsoft-clarity.toml"),
     signature!("fullstory.toml"),
+    signature!("logrocket.toml"),
+    signature!("mouseflow.toml"),
+    signature!("smartlook.toml"),
 ];
 
 /// Well-known tracker hosts the loader holds back until their category is

@@ -653,6 +653,49 @@ mod tests {
         assert!(one("https://www.facebook.com.evil.example/tr?id=1234567890").is_empty());
     }
 
+    /// Session recorders (EDPB Guidelines 2/2023 on art. 5(3)): LogRocket,
+    /// Mouseflow and Smartlook are named by their scripts and beacons, with
+    /// their ids, as Hotjar, Clarity and FullStory are.
+    #[test]
+    fn session_recorders_are_named() {
+        let kb = KnowledgeBase::builtin();
+        for (u, want, id) in [
+            ("https://cdn.logr-in.com/LogRocket.min.js", "logrocket", None),
+            ("https://r.lr-ingest.io/i?a=acme%2Fshop&r=1", "logrocket", None),
+            (
+                "https://cdn.mouseflow.com/projects/0f8f0a5e-3b5e-4c52-9a1b-2f2f2f2f2f2f.js",
+                "mouseflow",
+                Some("0f8f0a5e-3b5e-4c52-9a1b-2f2f2f2f2f2f"),
+            ),
+            ("https://o2.mouseflow.com/websites/x/sessions", "mouseflow", None),
+            ("https://web-sdk.smartlook.com/recorder.js", "smartlook", None),
+            ("https://web-writer.eu.smartlook.cloud/rec/v2/write", "smartlook", None),
+        ] {
+            let m = kb.match_url(&url::Url::parse(u).unwrap());
+            let p = m.first().unwrap_or_else(|| panic!("{u} is not named"));
+            assert_eq!(p.platform.id, want, "{u}");
+            assert_eq!(p.platform.kind, Kind::SessionRecording, "{u}");
+            assert_eq!(p.ids.first().map(|i| i.value.as_str()), id, "{u}");
+        }
+        let logrocket = kb.platform("logrocket").unwrap();
+        let ids = logrocket.extract_ids(
+            IdSource::Inline,
+            "window.LogRocket && window.LogRocket.init('acme/shop');",
+        );
+        assert_eq!(ids.iter().map(|i| i.value.as_str()).collect::<Vec<_>>(), ["acme/shop"]);
+        let smartlook = kb.platform("smartlook").unwrap();
+        let key = "a".repeat(40);
+        let ids = smartlook.extract_ids(
+            IdSource::Inline,
+            &format!("smartlook('init', '{key}', {{ region: 'eu' }});"),
+        );
+        assert_eq!(ids.len(), 1);
+        assert_eq!(
+            kb.match_cookie("mf_user", "shop.example").map(|(p, _)| p.id.as_str()),
+            Some("mouseflow")
+        );
+    }
+
     /// Every Google Ads conversion and enhanced-conversion path names
     /// Google Ads and its conversion id, on each host Google's CSP guide
     /// lists for the Ads tags (the country domains included); look-alike
