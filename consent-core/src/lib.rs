@@ -10,6 +10,7 @@
 //! - [`decision`]: what a visitor chose, as the widget sends it, and its
 //!   validation against the configuration the visitor saw.
 //! - [`export`]: how a cell of a CSV export is written (spreadsheets).
+//! - [`redact`]: identities in scan reports shown as a prefix and their kind.
 //! - [`record`]: what is stored and logged for a decision, with the personal
 //!   fields sealed under the visitor's key so erasure keeps the proof intact.
 //! - [`id`]: identifiers (site ids, consent ids) and their shapes.
@@ -44,6 +45,7 @@ pub mod note;
 #[cfg(feature = "proof")]
 pub mod receipt;
 pub mod record;
+pub mod redact;
 pub mod scan_job;
 pub mod store;
 #[cfg(feature = "proof")]

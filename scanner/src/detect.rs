@@ -73,6 +73,9 @@ pub struct CookieRow {
     pub third_party: bool,
     /// Longest lifetime observed, in seconds; `None` = session cookie.
     pub lifetime_secs: Option<i64>,
+    /// The same in days, rounded to the nearest (0: under half a day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_days: Option<i64>,
     pub set_by: Vec<SetBy>,
     pub states: BTreeSet<ConsentState>,
     pub pages: BTreeSet<String>,
@@ -138,9 +141,17 @@ impl Findings {
         self.0.entry(key).or_insert_with(make).add(e);
     }
 
-    /// Most severe first; ties in rule order, then title, so output is stable.
+    /// Most severe first; ties in rule order, then title, so output is
+    /// stable. Each finding's fingerprint is its (rule, subject) key.
     fn into_sorted(self) -> Vec<Finding> {
-        let mut findings: Vec<Finding> = self.0.into_values().collect();
+        let mut findings: Vec<Finding> = self
+            .0
+            .into_iter()
+            .map(|((rule, subject), mut f)| {
+                f.fingerprint = crate::finding::fingerprint(rule, &subject);
+                f
+            })
+            .collect();
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)

@@ -1,6 +1,9 @@
 //! Findings: what a marketer should act on, with evidence and a remedy.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::page::ConsentState;
 use crate::pii::{Param, PiiHit};
@@ -59,10 +62,12 @@ pub enum Rule {
     PlatformPresent,
     /// Part of the site could not be scanned.
     ScanProblem,
+    /// The browser pass found no consent banner to operate on a page.
+    NoConsentBanner,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 14] = [
         Rule::PersonalDataToPlatform,
         Rule::AdvancedMatchingConfigured,
         Rule::TrackingBeforeConsent,
@@ -76,6 +81,7 @@ impl Rule {
         Rule::CookieLifetime,
         Rule::PlatformPresent,
         Rule::ScanProblem,
+        Rule::NoConsentBanner,
     ];
 
     pub fn id(self) -> &'static str {
@@ -93,6 +99,7 @@ impl Rule {
             Rule::CookieLifetime => "cookie-lifetime",
             Rule::PlatformPresent => "platform-present",
             Rule::ScanProblem => "scan-problem",
+            Rule::NoConsentBanner => "no-consent-banner",
         }
     }
 
@@ -118,6 +125,7 @@ impl Rule {
             Rule::CookieLifetime => "A cookie lives longer than the declaration says",
             Rule::PlatformPresent => "A tracking platform is present",
             Rule::ScanProblem => "Part of the site could not be scanned",
+            Rule::NoConsentBanner => "No consent banner was found to accept or reject",
         }
     }
 }
@@ -152,14 +160,46 @@ pub struct Finding {
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// The platform's human name (`Meta Pixel`), when there is a platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_name: Option<String>,
+    /// Stable across scans: the same rule about the same platform (or
+    /// subject: cookie, host, script site) has the same fingerprint, whatever
+    /// the evidence ([`fingerprint`]). Empty in reports of older scanners.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
     /// What to do about it, concretely.
     pub remedy: String,
+    /// The consent states it was seen in (all evidence, not only the kept).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub states: BTreeSet<ConsentState>,
+    /// The pages it was seen on, at most [`MAX_PAGES`].
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub pages: BTreeSet<String>,
+    /// How many times it was seen (requests, cookies, probes) in all.
+    #[serde(default)]
+    pub count: usize,
+    /// One piece of evidence to show first, its request decoded into
+    /// parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<Evidence>,
     /// Evidence, at most [`MAX_EVIDENCE`] items (`evidence_total` counts all).
     pub evidence: Vec<Evidence>,
     pub evidence_total: usize,
 }
 
 pub const MAX_EVIDENCE: usize = 10;
+/// Pages kept per finding.
+pub const MAX_PAGES: usize = 20;
+
+/// A finding's fingerprint: `rule` and its subject (the platform id, or the
+/// cookie, host or script site it is about), never its evidence, as 16 hex
+/// digits of their SHA-256, so it is the same in every scan that finds the
+/// same problem and safe in a URL.
+pub fn fingerprint(rule: Rule, subject: &str) -> String {
+    let digest = Sha256::digest(format!("{}\n{subject}", rule.id()).as_bytes());
+    hex::encode(&digest[..8])
+}
 
 impl Finding {
     pub fn new(rule: Rule, severity: Severity, title: impl Into<String>, remedy: impl Into<String>) -> Self {
@@ -168,7 +208,13 @@ impl Finding {
             severity,
             title: title.into(),
             platform: None,
+            platform_name: None,
+            fingerprint: String::new(),
             remedy: remedy.into(),
+            states: BTreeSet::new(),
+            pages: BTreeSet::new(),
+            count: 0,
+            example: None,
             evidence: Vec::new(),
             evidence_total: 0,
         }
@@ -181,6 +227,15 @@ impl Finding {
 
     pub fn add(&mut self, e: Evidence) {
         self.evidence_total += 1;
+        self.count += 1;
+        if let Some(state) = e.state {
+            self.states.insert(state);
+        }
+        if let Some(page) = &e.page
+            && self.pages.len() < MAX_PAGES
+        {
+            self.pages.insert(page.clone());
+        }
         if self.evidence.len() < MAX_EVIDENCE && !self.evidence.contains(&e) {
             self.evidence.push(e);
         }

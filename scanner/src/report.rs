@@ -1,15 +1,24 @@
 //! The scan report: one JSON document with a stable, versioned schema
 //! (documented in `scanner/REPORT.md`), rendered also as a self-contained
 //! HTML page and as SARIF 2.1.0 for CI pipelines.
+//!
+//! - `verdict`: the summary at the top, `no-consent-banner`, examples.
+//! - `html`: the HTML page.
+//!
+//! Every report is redacted as it is made ([`consent_core::redact`]): the
+//! identities it found appear only as a prefix and their kind.
+
+mod html;
+pub mod verdict;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{Analysis, CookieRow, PiiLeak, PlatformSummary, StorageRow};
 use crate::finding::{Finding, Rule, Severity};
 use crate::page::{PageVisit, Problem};
+pub use verdict::Verdict;
 
 /// Bumped on any incompatible change to the JSON layout.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -51,6 +60,9 @@ pub struct Report {
     pub started_at: u64,
     pub duration_ms: u64,
     pub declaration: DeclarationInfo,
+    /// The answers first (absent in reports of older scanners).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
     pub summary: Summary,
     pub findings: Vec<Finding>,
     pub platforms: Vec<PlatformSummary>,
@@ -78,8 +90,10 @@ impl Report {
         pages: Vec<PageVisit>,
         problems: Vec<Problem>,
         banners: Vec<(String, String)>,
-        a: Analysis,
+        mut a: Analysis,
     ) -> Self {
+        verdict::complete(&mut a, &banners);
+        let verdict = verdict::verdict(&a, &banners);
         let mut findings = BTreeMap::new();
         for f in &a.findings {
             *findings.entry(f.severity).or_insert(0) += 1;
@@ -93,7 +107,7 @@ impl Report {
             highest: a.findings.iter().map(|f| f.severity).max(),
             findings,
         };
-        Report {
+        let report = Report {
             schema: SCHEMA_ID.into(),
             schema_version: SCHEMA_VERSION,
             scanner: ScannerInfo {
@@ -105,6 +119,7 @@ impl Report {
             started_at,
             duration_ms,
             declaration,
+            verdict: Some(verdict),
             summary,
             findings: a.findings,
             platforms: a.platforms,
@@ -115,7 +130,18 @@ impl Report {
             problems,
             banners,
             installation: Vec::new(),
-        }
+        };
+        report.redacted()
+    }
+
+    /// The report with every identity it holds redacted (see
+    /// [`consent_core::redact`]); redacting twice changes nothing.
+    pub fn redacted(self) -> Self {
+        let Ok(mut v) = serde_json::to_value(&self) else {
+            return self;
+        };
+        consent_core::redact::report(&mut v);
+        serde_json::from_value(v).unwrap_or(self)
     }
 
     /// Whether any finding is at or above the given severity.
@@ -151,14 +177,19 @@ impl Report {
                     .iter()
                     .find_map(|e| e.page.clone())
                     .unwrap_or_else(|| self.site.clone());
-                serde_json::json!({
+                let mut result = serde_json::json!({
                     "ruleId": f.rule.id(),
                     "ruleIndex": Rule::ALL.iter().position(|r| *r == f.rule).unwrap_or(0),
                     "level": level,
                     "message": {"text": format!("{} — {}", f.title, f.remedy)},
                     "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}}}],
                     "properties": {"severity": f.severity.label(), "platform": f.platform, "evidence": f.evidence},
-                })
+                });
+                // SARIF 2.1.0 §3.27.17: lets CI match a result across runs.
+                if !f.fingerprint.is_empty() {
+                    result["partialFingerprints"] = serde_json::json!({"keurmerkFinding/v1": f.fingerprint});
+                }
+                result
             })
             .collect();
         let sarif = serde_json::json!({
@@ -181,231 +212,9 @@ impl Report {
     /// A single HTML file with inline CSS and no scripts; every value from
     /// the scanned site is escaped.
     pub fn to_html(&self) -> String {
-        let mut h = String::with_capacity(64 * 1024);
-        let _ = write!(
-            h,
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-             content=\"width=device-width\"><title>Keurmerk scan: {site}</title><style>{CSS}</style></head><body>\
-             <h1>Keurmerk scan of {site}</h1><p class=\"meta\">consent-scan {ver}, knowledge base {kb}, declaration: \
-             {decl}; {ps} pages (static), {pb} pages (browser), {dur:.1} s</p>",
-            site = esc(&self.site),
-            ver = esc(&self.scanner.version),
-            kb = esc(&self.scanner.knowledge_base),
-            decl = esc(&self.declaration.origin),
-            ps = self.summary.pages_static,
-            pb = self.summary.pages_browser,
-            dur = self.duration_ms as f64 / 1000.0,
-        );
-        h.push_str("<div class=\"counts\">");
-        for s in [
-            Severity::Critical,
-            Severity::High,
-            Severity::Medium,
-            Severity::Low,
-            Severity::Info,
-        ] {
-            let _ = write!(
-                h,
-                "<span class=\"sev {l}\">{l}: {n}</span>",
-                l = s.label(),
-                n = self.summary.findings.get(&s).copied().unwrap_or(0)
-            );
-        }
-        h.push_str("</div><h2>Findings</h2>");
-        if self.findings.is_empty() {
-            h.push_str("<p>Nothing found.</p>");
-        }
-        for f in &self.findings {
-            let _ = write!(
-                h,
-                "<section class=\"finding\"><h3><span class=\"sev {l}\">{l}</span> {t}</h3><p class=\"rule\">{r}</p>\
-                 <p class=\"remedy\"><b>What to do:</b> {m}</p>",
-                l = f.severity.label(),
-                t = esc(&f.title),
-                r = esc(f.rule.id()),
-                m = esc(&f.remedy)
-            );
-            if !f.evidence.is_empty() {
-                h.push_str("<table><tr><th>page</th><th>when</th><th>evidence</th></tr>");
-                for e in &f.evidence {
-                    let mut ev = String::new();
-                    if let Some(r) = &e.request {
-                        let _ = write!(ev, "<div><b>request</b> <code>{}</code></div>", esc(r));
-                    }
-                    for p in &e.params {
-                        let _ = write!(
-                            ev,
-                            "<div><code>{}</code> = <code>{}</code></div>",
-                            esc(&p.key),
-                            esc(&p.value)
-                        );
-                    }
-                    for p in &e.personal_data {
-                        let _ = write!(
-                            ev,
-                            "<div class=\"pii\">{} in <code>{}</code> ({}{})</div>",
-                            esc(&p.field),
-                            esc(&p.param),
-                            esc(&p.encoding),
-                            if p.canary { ", canary identity" } else { "" }
-                        );
-                    }
-                    if let Some(c) = &e.cookie {
-                        let _ = write!(ev, "<div><b>cookie</b> <code>{}</code></div>", esc(c));
-                    }
-                    if let Some(s) = &e.script {
-                        let _ = write!(ev, "<div><b>script</b> <code>{}</code></div>", esc(s));
-                    }
-                    if !e.note.is_empty() {
-                        let _ = write!(ev, "<div>{}</div>", esc(&e.note));
-                    }
-                    let _ = write!(
-                        h,
-                        "<tr><td>{}</td><td>{}</td><td>{ev}</td></tr>",
-                        esc(e.page.as_deref().unwrap_or("")),
-                        e.state.map(|s| s.label()).unwrap_or("")
-                    );
-                }
-                if f.evidence_total > f.evidence.len() {
-                    let _ = write!(
-                        h,
-                        "<tr><td colspan=3>… {} more</td></tr>",
-                        f.evidence_total - f.evidence.len()
-                    );
-                }
-                h.push_str("</table>");
-            }
-            h.push_str("</section>");
-        }
-        h.push_str("<h2>Platforms</h2><table><tr><th>platform</th><th>kind</th><th>ids</th><th>hosts</th><th>seen</th><th>declared as</th></tr>");
-        for p in &self.platforms {
-            let ids: Vec<String> = p.ids.iter().map(|i| format!("{} {}", i.label, i.value)).collect();
-            let mut seen = p.states.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ");
-            if p.of_visits > 0 {
-                seen.push_str(&format!("; in {} of {} browser visits", p.seen_in_visits, p.of_visits));
-            }
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&p.name),
-                p.kind,
-                esc(&ids.join(", ")),
-                esc(&p.hosts.iter().cloned().collect::<Vec<_>>().join(", ")),
-                esc(&seen),
-                esc(p.declared_as.as_deref().unwrap_or("— not declared"))
-            );
-        }
-        h.push_str("</table><h2>Cookies</h2><table><tr><th>name</th><th>domain</th><th>party</th><th>lifetime</th><th>set by</th><th>seen</th><th>declared</th><th>category guess</th></tr>");
-        for c in &self.cookies {
-            let life = match c.lifetime_secs {
-                None => "session".to_owned(),
-                Some(s) if s >= 86_400 => format!("{} days", s / 86_400),
-                Some(s) => format!("{s} s"),
-            };
-            let set_by: Vec<String> = c
-                .set_by
-                .iter()
-                .map(|s| match s {
-                    crate::page::SetBy::Http { response_url } => format!("HTTP {response_url}"),
-                    crate::page::SetBy::Script { script_url } => {
-                        format!("script {}", script_url.as_deref().unwrap_or("(inline)"))
-                    }
-                })
-                .collect();
-            let states: Vec<&str> = c.states.iter().map(|s| s.label()).collect();
-            let _ = write!(
-                h,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&c.name),
-                esc(&c.domain),
-                if c.third_party { "third" } else { "first" },
-                life,
-                esc(&set_by.join("; ")),
-                esc(&states.join(", ")),
-                esc(&c
-                    .declared
-                    .as_ref()
-                    .map(|d| format!("{} / {}", d.category, d.service))
-                    .unwrap_or_else(|| "no".into())),
-                esc(&c
-                    .classification
-                    .as_ref()
-                    .map(|k| format!("{} ({})", k.category, k.source))
-                    .unwrap_or_else(|| "unknown".into())),
-            );
-        }
-        h.push_str("</table>");
-        if !self.storage.is_empty() {
-            h.push_str("<h2>Storage</h2><table><tr><th>area</th><th>key</th><th>origin</th><th>seen</th><th>declared</th><th>category guess</th></tr>");
-            for s in &self.storage {
-                let states: Vec<&str> = s.states.iter().map(|x| x.label()).collect();
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&s.area),
-                    esc(&s.key),
-                    esc(&s.origin),
-                    esc(&states.join(", ")),
-                    esc(&s
-                        .declared
-                        .as_ref()
-                        .map(|d| format!("{} / {}", d.category, d.service))
-                        .unwrap_or_else(|| "no".into())),
-                    esc(&s
-                        .classification
-                        .as_ref()
-                        .map(|k| format!("{} ({})", k.category, k.source))
-                        .unwrap_or_else(|| "unknown".into())),
-                );
-            }
-            h.push_str("</table>");
-        }
-        if !self.personal_data.is_empty() {
-            h.push_str("<h2>Personal data leaving the site</h2><table><tr><th>to</th><th>page</th><th>when</th><th>what</th></tr>");
-            for l in &self.personal_data {
-                let what: Vec<String> = l
-                    .hits
-                    .iter()
-                    .map(|x| {
-                        format!(
-                            "{} in {} ({}{})",
-                            x.field,
-                            x.param,
-                            x.encoding,
-                            if x.canary { ", canary" } else { "" }
-                        )
-                    })
-                    .collect();
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"pii\">{}</td></tr>",
-                    esc(l.platform.as_deref().unwrap_or(&l.host)),
-                    esc(&l.page),
-                    l.state.label(),
-                    esc(&what.join("; "))
-                );
-            }
-            h.push_str("</table>");
-        }
-        if !self.problems.is_empty() {
-            h.push_str("<h2>Scan problems</h2><ul>");
-            for p in &self.problems {
-                let _ = write!(h, "<li>{}</li>", esc(&p.reason));
-            }
-            h.push_str("</ul>");
-        }
-        h.push_str("</body></html>\n");
-        h
+        html::page(self)
     }
 }
-
-const CSS: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#1b1b1b}\
-h1{font-size:1.6rem}.meta{color:#555}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}\
-td,th{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}code{word-break:break-all;font-size:.85em}\
-.sev{display:inline-block;padding:.05rem .5rem;border-radius:.8rem;font-size:.8rem;margin-right:.4rem;color:#fff;background:#777}\
-.critical{background:#7a0019}.high{background:#c0392b}.medium{background:#d68910}.low{background:#2e86c1}.info{background:#777}\
-.finding{border-left:4px solid #ddd;padding-left:1rem;margin-bottom:1.5rem}.rule{color:#666;font-size:.85rem;margin:0}\
-.pii{color:#7a0019;font-weight:600}.counts{margin:1rem 0}";
 
 /// Escapes text for HTML element content and quoted attributes.
 pub fn esc(s: &str) -> String {
@@ -475,6 +284,297 @@ mod tests {
         assert!(!h.contains("<img"));
         assert!(h.contains("&lt;img src=x onerror=alert(2)&gt;"));
         assert!(h.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+
+    mod grouped {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+
+        use super::super::*;
+        use crate::declared::Declared;
+        use crate::detect::{Context, analyse};
+        use crate::page::{ConsentState, Cookie, Observations, Pass, Request, Script, SetBy};
+        use crate::pii::{CanaryIdentity, normalise_email};
+        use crate::signature::KnowledgeBase;
+
+        fn req(page: &str, url: &str, state: ConsentState) -> Request {
+            Request {
+                page: page.into(),
+                url: url.into(),
+                method: "GET".into(),
+                body: None,
+                resource_type: "image".into(),
+                initiator: Some("https://connect.facebook.net/en_US/fbevents.js".into()),
+                state,
+                pass: Pass::Browser,
+                visit: Some(1),
+            }
+        }
+
+        /// A scan like the one the issue describes: the Meta pixel on
+        /// three pages in two states, nine requests each with another
+        /// cache-buster and the canary's hashed e-mail; advanced matching
+        /// with a customer's address in a snippet; a base64-wrapped JSON
+        /// with the canary's phone; no banner on one page. `salt` changes
+        /// every request's noise, as a second scan of the same site would.
+        fn scan(salt: &str) -> Report {
+            let c = CanaryIdentity::default();
+            let em = hex::encode(Sha256::digest(normalise_email(&c.email).as_bytes()));
+            let wrapped = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+                r#"{{"user":{{"ph":"{}"}}}}"#,
+                crate::pii::normalise_phone(&c.phone)
+            ));
+            let mut obs = Observations::default();
+            for (i, page) in [
+                "https://shop.example/",
+                "https://shop.example/a",
+                "https://shop.example/b",
+            ]
+            .iter()
+            .enumerate()
+            {
+                for state in [
+                    ConsentState::BeforeConsent,
+                    ConsentState::AfterReject,
+                    ConsentState::BeforeConsent,
+                ] {
+                    obs.requests.push(req(
+                        page,
+                        &format!(
+                            "https://www.facebook.com/tr/?id=1234567890&ev=PageView&dl={page}&rl=&if=false&ts=17000{salt}{i}&cd%5Bv%5D={}&ud%5Bem%5D={em}&sw=1280&sh=800&v=2.9.1&r=stable&o=4126&fbp=fb.1.17000.{salt}&it=17000",
+                            "x".repeat(200)
+                        ),
+                        state,
+                    ));
+                }
+            }
+            obs.requests.push(req(
+                "https://shop.example/",
+                &format!("https://analytics.tiktok.com/api/v2/pixel?sdkid=C123ABC&d={wrapped}"),
+                ConsentState::AfterAccept,
+            ));
+            obs.scripts.push(Script {
+                page: "https://shop.example/".into(),
+                src: None,
+                inline: Some("fbq('init', '1234567890', {em: 'jan.klant@shop.example'});".into()),
+                pass: Pass::Static,
+            });
+            obs.cookies.push(Cookie {
+                page: "https://shop.example/".into(),
+                name: "_fbp".into(),
+                domain: "shop.example".into(),
+                path: "/".into(),
+                lifetime_secs: Some(90 * 86_400 - 5),
+                third_party: false,
+                set_by: SetBy::Script { script_url: None },
+                state: ConsentState::BeforeConsent,
+                pass: Pass::Browser,
+                blocked: None,
+            });
+            let kb = KnowledgeBase::builtin();
+            let needles = c.needles();
+            let declared = Declared::nothing();
+            let a = analyse(
+                &obs,
+                &Context {
+                    kb: &kb,
+                    declared: &declared,
+                    cookie_db: None,
+                    needles: &needles,
+                    site_host: "shop.example",
+                },
+            );
+            let banners = vec![
+                (
+                    "https://shop.example/".to_owned(),
+                    "reject all: button \"Weigeren\"".to_owned(),
+                ),
+                (
+                    "https://shop.example/a".to_owned(),
+                    "no consent banner found (reject all)".to_owned(),
+                ),
+            ];
+            let info = DeclarationInfo {
+                origin: "none".into(),
+                version: None,
+            };
+            Report::new(
+                "https://shop.example/",
+                "1",
+                info,
+                0,
+                1,
+                Vec::new(),
+                Vec::new(),
+                banners,
+                a,
+            )
+        }
+
+        #[test]
+        fn one_finding_per_platform_and_problem_with_states_pages_and_an_example() {
+            let r = scan("1");
+            let pd: Vec<&Finding> = r
+                .findings
+                .iter()
+                .filter(|f| f.rule == Rule::PersonalDataToPlatform)
+                .collect();
+            let meta = pd
+                .iter()
+                .find(|f| f.platform.as_deref() == Some("meta-pixel"))
+                .expect("meta");
+            assert_eq!(
+                pd.iter()
+                    .filter(|f| f.platform.as_deref() == Some("meta-pixel"))
+                    .count(),
+                1
+            );
+            assert_eq!(meta.platform_name.as_deref(), Some("Meta Pixel"));
+            assert_eq!(meta.count, 9);
+            assert_eq!(meta.pages.len(), 3);
+            assert_eq!(
+                meta.states.iter().copied().collect::<Vec<_>>(),
+                [ConsentState::BeforeConsent, ConsentState::AfterReject]
+            );
+            let ex = meta.example.as_ref().expect("example");
+            let param = |k: &str| ex.params.iter().find(|p| p.key == k).map(|p| p.value.as_str());
+            assert_eq!(param("id"), Some("1234567890"));
+            assert_eq!(param("ev"), Some("PageView"));
+            assert_eq!(
+                param("ud[em]").map(|v| v.ends_with("… (SHA-256 of an e-mail address)")),
+                Some(true)
+            );
+            // Tracking is one finding per platform and state rule.
+            let before = r
+                .findings
+                .iter()
+                .filter(|f| f.rule == Rule::TrackingBeforeConsent && f.platform.as_deref() == Some("meta-pixel"));
+            assert_eq!(before.count(), 1);
+            // Cookie lifetimes in days.
+            assert_eq!(r.cookies[0].lifetime_days, Some(90));
+            let v = r.verdict.as_ref().expect("verdict");
+            assert_eq!(v.banner, verdict::Banner::Partly);
+            assert_eq!(v.pages_without_banner, ["https://shop.example/a"]);
+            assert!(v.before_consent.contains(&"Meta Pixel".to_owned()), "{v:?}");
+            assert!(v.after_reject.contains(&"Meta Pixel".to_owned()), "{v:?}");
+            let to_meta = v
+                .personal_data
+                .iter()
+                .find(|p| p.to == "Meta Pixel")
+                .expect("personal data to Meta");
+            assert!(
+                to_meta.kinds.contains("SHA-256 of an e-mail address") && to_meta.canary,
+                "{to_meta:?}"
+            );
+            assert!(v.undeclared.cookies.contains(&"_fbp".to_owned()));
+            assert!(
+                v.headline.starts_with("No consent banner was found on 1 page; "),
+                "{}",
+                v.headline
+            );
+            let nb = r
+                .findings
+                .iter()
+                .find(|f| f.rule == Rule::NoConsentBanner)
+                .expect("no-consent-banner");
+            assert_eq!(nb.severity, Severity::High);
+            assert!(nb.remedy.contains("Meta Pixel"), "{}", nb.remedy);
+            assert_eq!(r.summary.findings.values().sum::<usize>(), r.findings.len());
+        }
+
+        #[test]
+        fn fingerprints_are_stable_across_scans_and_unique_within_one() {
+            let (a, b) = (scan("1"), scan("2"));
+            let fps = |r: &Report| {
+                r.findings
+                    .iter()
+                    .map(|f| (f.fingerprint.clone(), f.rule, f.platform.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_ne!(
+                a.findings[0].evidence, b.findings[0].evidence,
+                "the scans differ in evidence"
+            );
+            assert_eq!(fps(&a), fps(&b));
+            let mut unique: Vec<&str> = a.findings.iter().map(|f| f.fingerprint.as_str()).collect();
+            assert!(unique.iter().all(|f| f.len() == 16), "{unique:?}");
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), a.findings.len());
+        }
+
+        #[test]
+        fn no_identity_appears_in_json_html_sarif_or_remedies() {
+            let r = scan("1");
+            let outputs = [r.to_json(), r.to_html(), r.to_sarif()];
+            let c = CanaryIdentity::default();
+            let mut secrets: Vec<String> = c
+                .needles()
+                .into_iter()
+                .map(|n| n.value)
+                .filter(|v| v.len() >= 6)
+                .collect();
+            secrets.push("jan.klant@shop.example".into());
+            secrets.push("jan.klant%40shop.example".into());
+            for out in &outputs {
+                let lower = out.to_lowercase();
+                for s in &secrets {
+                    assert!(!lower.contains(&s.to_lowercase()), "{s} in output");
+                }
+            }
+            for f in &r.findings {
+                assert!(!f.remedy.contains('@') && !f.title.contains('@'), "{f:?}");
+            }
+            assert!(outputs[1].contains("… (SHA-256 of an e-mail address)"));
+            assert!(outputs[0].contains("ja… (an e-mail address)"), "the snippet's address");
+            // The TikTok request's wrapper parameter, which held the phone.
+            assert!(
+                outputs[0].contains("sdkid=C123ABC&d=[ey… (a phone number)]"),
+                "{}",
+                outputs[0]
+            );
+            // Redacting again changes nothing.
+            assert_eq!(r.clone().redacted(), r);
+        }
+
+        #[test]
+        fn html_leads_with_the_verdict_and_fits_narrow_screens() {
+            let h = scan("1").to_html();
+            let verdict_at = h.find("<h2 id=\"verdict\">").expect("verdict");
+            assert!(verdict_at < h.find("<h2 id=\"findings\">").expect("findings"));
+            assert!(h.contains("<th scope=\"col\">Before consent</th><th scope=\"col\">After reject</th><th scope=\"col\">After accept</th>"), "{h}");
+            assert!(h.contains("role=\"region\" tabindex=\"0\" aria-labelledby=\"findings-table\""));
+            assert!(h.contains("<details><summary>Raw evidence"));
+            assert!(h.contains("<details><summary>The request as sent</summary>"));
+            assert!(!h.contains("<script"));
+            // Each row links to its finding by fingerprint.
+            let r = scan("1");
+            let fp = &r.findings[0].fingerprint;
+            assert!(h.contains(&format!("href=\"#finding-{fp}\"")) && h.contains(&format!("id=\"finding-{fp}\"")));
+            assert!(
+                h.contains("<td>90 days</td>") || h.contains(">90 days<"),
+                "cookie lifetime in days"
+            );
+        }
+    }
+
+    #[test]
+    fn old_reports_still_parse() {
+        let old = serde_json::json!({
+            "schema": SCHEMA_ID, "schema_version": 1,
+            "scanner": {"name": "consent-scan", "version": "0.1.0", "knowledge_base": "1"},
+            "site": "https://s.example/", "started_at": 0, "duration_ms": 1,
+            "declaration": {"origin": "none"}, "summary": {"pages_static": 0, "pages_browser": 0, "platforms": 0,
+                "cookies": 1, "personal_data_requests": 0, "findings": {}},
+            "findings": [{"rule": "undeclared-cookie", "severity": "medium", "title": "t", "remedy": "r",
+                "evidence": [{"cookie": "_fbp"}], "evidence_total": 1}],
+            "platforms": [], "storage": [], "personal_data": [], "pages": [], "problems": [], "banners": [],
+            "cookies": [{"name": "_fbp", "domain": "s.example", "third_party": false, "lifetime_secs": 7776000,
+                "set_by": [], "states": [], "pages": []}],
+        });
+        let r: Report = serde_json::from_value(old).unwrap();
+        assert!(r.verdict.is_none() && r.findings[0].fingerprint.is_empty() && r.findings[0].example.is_none());
+        assert!(r.to_html().contains("90 days"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub(super) fn rows(cookies: &[Cookie], present: &[&str], cx: &Context<'_>) -> BT
                 domain: c.domain.clone(),
                 third_party: c.third_party,
                 lifetime_secs: c.lifetime_secs,
+                lifetime_days: None,
                 set_by: Vec::new(),
                 states: BTreeSet::new(),
                 pages: BTreeSet::new(),
@@ -48,6 +49,7 @@ pub(super) fn rows(cookies: &[Cookie], present: &[&str], cx: &Context<'_>) -> BT
         cap_insert(&mut row.pages, &c.page);
     }
     for row in rows.values_mut() {
+        row.lifetime_days = row.lifetime_secs.map(|s| (s + 43_200).div_euclid(86_400));
         let setters: Vec<&str> = row
             .set_by
             .iter()
