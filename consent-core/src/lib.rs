@@ -1,6 +1,8 @@
 //! Keurmerk's domain, shared by every other crate. No IO, no async runtime:
 //! the widget compiles it to wasm, the server and scanner build on it.
 //!
+//! - [`banner`]: the banner's first layer, rendered into the per-site
+//!   loader (the one renderer of it; the wasm hydrates it).
 //! - [`attestation`]: the Keurmerk seal: a scan's verdicts as a leaf of the
 //!   proof log, distinct from decision records.
 //! - [`analytics`]: anonymous counts of decisions per site, day and
@@ -29,6 +31,7 @@
 
 pub mod analytics;
 pub mod attestation;
+pub mod banner;
 #[cfg(feature = "proof")]
 pub mod checkpoint;
 pub mod config;

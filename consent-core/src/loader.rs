@@ -25,10 +25,12 @@
 //! | `x` | vendor consent API (`fbq`, `ttq`, `uetq`, `clarity`) -> `[category, service]` of each declared service that is that vendor's ([`vendor_apis`]; absent when none) |
 //! | `l` | languages offered, the first being the fallback |
 //! | `t` | language -> the few texts the loader shows itself, in [`LOADER_TEXT_KEYS`] order (reopen control, embed placeholders); English built-ins for a language without its own |
+//! | `u` | language -> the banner's first layer ([`crate::banner::first_layer`]), which the loader shows on a first visit in the task that installs the blocker, with no further request (its stylesheet is in the template) |
 //!
 //! What only the UI needs (declared cookies, which categories GPC refuses,
-//! all other texts) comes with the site's configuration when the UI loads:
-//! a returning visitor downloads just this.
+//! the dialog's texts) comes with the site's configuration when the UI
+//! loads. A returning visitor with a decision uses the loader from the
+//! browser's cache (see [`CACHE_CONTROL`]) and downloads nothing else.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -324,6 +326,7 @@ pub fn rules(cx: &LoaderContext<'_>) -> Value {
         "b": builtin,
         "l": cfg.languages,
         "t": texts,
+        "u": crate::banner::first_layers(cfg),
     });
     // Only when there is something to say: every visitor downloads the rules.
     if let Some(d) = &cfg.cookie_domain {
@@ -634,5 +637,8 @@ block = ["not top-level"]
         assert!(!out.contains(RULES_PLACEHOLDER));
         assert!(!out.contains("do not edit"), "the generated-file banner is not served");
         assert!(out.contains("\"s\":\"demo\""));
+        // The banner: its first layer per language, its stylesheet in the template.
+        assert!(out.contains("\"u\":{\"en\":[\"div\",{\"class\":\"km-root\",\"lang\":\"en\"}"));
+        assert!(out.contains(".km-banner{position:fixed;") && !out.contains("KEURMERK_CSS"));
     }
 }

@@ -99,9 +99,9 @@
 
   // The UI module (widget.js) and the UI (wasm) are fetched only when needed:
   // no valid decision, the visitor asks for the preferences, or a decision
-  // waits to be sent. Defined (and, on a first visit, started) before the
-  // blocker is installed: the banner is on the critical path, so its five
-  // requests go out as early as possible, all at once. widget.js is a
+  // waits to be sent. On a first visit the banner is already on screen
+  // (below): they are started right after it is shown, all at once, while
+  // the visitor reads; a click meanwhile is kept for the wasm. widget.js is a
   // classic async script, which runs as soon as it is there and the main
   // thread is free (a module script also waits for the document's parsing).
   var wb = base + "/widget/";
@@ -117,11 +117,11 @@
     mods[n] = new Promise(function (ok) { K["_b" + n] = ok; });
     var s = d.createElement("script");
     s.src = wb + n + ".js" + v;
-    // An async script is fetched at low priority, after the wasm, the
-    // stylesheet and the JSON; but the banner waits for it like for them.
+    // An async script is fetched at low priority, after the wasm and the
+    // JSON; but the banner's behaviour waits for it like for them.
     s.fetchPriority = "high";
     // Anonymous, like the fetches below: the browser keeps connections of
-    // requests without credentials apart, so one mode for all five means one
+    // requests without credentials apart, so one mode for all of them means one
     // connection (and one TLS handshake) to the consent server instead of
     // two; with `crossorigin` on the loader's own tag, it is the loader's.
     // ("" is the anonymous state, and shorter.)
@@ -163,9 +163,9 @@
     if (openPrefs) K._o = 1;
     // NAME.js asked for first: it cannot run before this task ends, when
     // K._f is set.
-    // The stylesheet next: a <link> is fetched later than a fetch() made in
-    // the same task (the bench saw it arrive last, holding the banner back).
-    var m = mod(n), c = K._f ? 0 : css("widget"), wr = K["_w" + n] || get(wb + n + "_bg.wasm" + v);
+    // The stylesheet is the loader's own (style()), a <link> only where
+    // the browser cannot construct one.
+    var m = mod(n), c = K._f ? 0 : style(), wr = K["_w" + n] || get(wb + n + "_bg.wasm" + v);
     if (!K._f) K._f = [
       get(base + "/api/v1/sites/" + R.s + "/config", 1),
       get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v, 1),
@@ -179,8 +179,77 @@
     wasm(n, wr);
     m.then(function (show) { show(); });
   }
+  // The banner's stylesheet (web/widget.css, put here by
+  // scripts/build-widget): a constructed stylesheet, which a strict CSP
+  // allows without 'unsafe-inline' and which needs no request; a <link> to
+  // the same file where the browser cannot construct one. 1, or the link's
+  // load.
+  var sheet = 0;
+  function style() {
+    if (!sheet) try {
+      var s = new CSSStyleSheet();
+      s.replaceSync(KEURMERK_CSS);
+      d.adoptedStyleSheets = d.adoptedStyleSheets.concat(s);
+      sheet = 1;
+    } catch (e) { sheet = css("widget"); }
+    return sheet;
+  }
+
+  // The banner's first layer, as the server rendered it for each language
+  // (R.u, consent_core::banner: the one renderer of it), built here with
+  // createElement and textContent (no innerHTML) and shown in this task,
+  // before the blocker is installed: no request stands between the page
+  // and the banner. The wasm hydrates it when it is there. A node is text,
+  // 0 (the page's host), {j: [[categories, text], ...]} (the texts whose
+  // categories are asked, joined) or [tag, attributes, children...], with
+  // the condition "?" ("gpc", or categories of which one must be asked).
+  // A category refused within its refusal months is not asked (dec.c).
+  var ui = null;
+  function asked(cats) { return cats.some(function (c) { return !(dec && dec.c[c] === false); }); }
+  function mk(n) {
+    if (n === 0) return d.createTextNode(loc.hostname);
+    if (typeof n === "string") return d.createTextNode(n);
+    if (!n.join) return d.createTextNode(n.j.filter(function (x) { return asked(x[0]); }).map(function (x) { return x[1]; }).join(", "));
+    var e = d.createElement(n[0]), a = n[1], c, i;
+    if (a["?"] && !(a["?"] === "gpc" ? gpc : asked(a["?"]))) return null;
+    each(a, function (k, v) { if (k !== "?") oSetAttr.call(e, k, v); });
+    for (i = 2; i < n.length; i++) if ((c = mk(n[i]))) e.appendChild(c);
+    return e;
+  }
+  // Into <body> as its first child, taking the focus (keyboard and
+  // screen-reader users meet it first); into <html> until there is a body
+  // (the parser puts the body after it), moved when the body comes.
+  function mount() {
+    var b = d.body;
+    if (!ui || (b && ui.parentNode === b)) return;
+    if (!b) return d.documentElement.appendChild(ui);
+    b.insertBefore(ui, b.firstChild);
+    if (!ui.firstChild.hidden) ui.firstChild.focus();
+  }
   // No decision, or one that leaves a new purpose unasked: the banner.
-  if (!dec || dec.p) load(false);
+  if (!dec || dec.p) {
+    style();
+    ui = mk(R.u[lang]);
+    // A click before the wasm is there is not lost: Accept all or Reject
+    // all is kept for the wasm to replay (web/boot.js) and the banner put
+    // away; Preferences opens them (the dialog's module). Once the wasm
+    // listens (K._h), it alone does.
+    ui.addEventListener("click", function (e) {
+      var b = !K._h && e.target.closest("[data-km]"), a = b && b.getAttribute("data-km");
+      if (a === "prefs") K.open();
+      else if (a === "accept" || a === "reject") {
+        K._q = K._q || a;
+        ui.firstChild.hidden = true;
+      }
+    });
+    mount();
+    // The UI's module right after the banner is on screen, while the
+    // visitor reads: after the frame that shows it (or within half a
+    // second, in a tab that draws no frames).
+    var go = function () { if (!K._o) load(false); };
+    requestAnimationFrame(function () { setTimeout(go); });
+    setTimeout(go, 500);
+  }
 
   function allowed(cat, svc) {
     if (has(R.r, cat)) return true;
@@ -298,6 +367,7 @@
     }
   }
   new MutationObserver(function (ms) {
+    if (ui && d.body && ui.parentNode === d.documentElement) mount();
     ms.forEach(function (m) { for (var i = 0; i < m.addedNodes.length; i++) scan(m.addedNodes[i]); });
   }).observe(d.documentElement, { childList: true, subtree: true });
 
@@ -440,7 +510,7 @@
 
   // What the UI module needs of the loader (consent-widget/src/loader.rs).
   K._i = {
-    R: R, oFetch: oFetch, store: store, emit: emit,
+    R: R, oFetch: oFetch, store: store, emit: emit, mount: mount,
     dec: function () { return dec; },
     // A new decision, as the cookie value the wasm wrote: in force at once.
     apply: function (value) {
@@ -473,6 +543,7 @@
     if (t) { e.preventDefault(); K.open(); }
   });
   function ready() {
+    mount();
     if (dec && !dec.p) reopen();
     vendors();
     // Only a visitor with a decision cookie can have one queued; a first

@@ -14,7 +14,9 @@ use core::cell::UnsafeCell;
 
 use wasm_bindgen::prelude::*;
 pub use web_sys::Element;
-use web_sys::{Document, HtmlDocument, HtmlElement, Location};
+#[cfg(feature = "dialog")]
+use web_sys::HtmlElement;
+use web_sys::{Document, HtmlDocument, Location};
 
 #[wasm_bindgen]
 extern "C" {
@@ -142,6 +144,7 @@ pub fn same(a: &JsValue, b: &JsValue) -> bool {
     a == b
 }
 
+#[cfg(feature = "dialog")]
 /// Focuses an element the widget made (all are HTML elements).
 pub fn focus(e: &JsValue) {
     // Focusing only fails for elements that cannot take focus: nothing to do.
@@ -181,39 +184,18 @@ pub fn button(class: &str, label: &str, action: &str) -> Element {
     b
 }
 
-/// The widget's container, in `<body>` (the JS side attaches its listeners).
+/// The widget's container, in `<body>` (the JS side attaches its
+/// listeners): the one the loader made for the banner, else a new one.
 pub fn root(lang: &str) -> Element {
+    if let Ok(Some(root)) = document().query_selector(".km-root") {
+        return root;
+    }
     let root = el("div", "km-root");
     attr(&root, "lang", lang);
     if let Some(body) = document().body() {
         add(&body, &root);
     }
     root
-}
-
-/// `{name}` placeholders filled without `format!` or the substring-search
-/// machinery (a byte loop is a few dozen bytes of wasm).
-pub fn fill(template: &str, name: &str, value: &str) -> String {
-    let (t, n) = (template.as_bytes(), name.as_bytes());
-    let mut out = String::with_capacity(template.len() + value.len());
-    let mut i = 0;
-    let mut from = 0;
-    // `get` instead of indexing: no bounds-check panic, so no formatting code.
-    while i + n.len() + 2 <= t.len() {
-        let hit = t.get(i) == Some(&b'{')
-            && t.get(i + n.len() + 1) == Some(&b'}')
-            && t.get(i + 1..i + 1 + n.len()) == Some(n);
-        if hit {
-            out.push_str(template.get(from..i).unwrap_or_default());
-            out.push_str(value);
-            i += n.len() + 2;
-            from = i;
-        } else {
-            i += 1;
-        }
-    }
-    out.push_str(template.get(from..).unwrap_or_default());
-    out
 }
 
 /// Appends a small number's decimal digits (no `core::fmt`).
@@ -227,14 +209,6 @@ pub fn push_number(s: &mut String, n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fill_replaces_every_placeholder_and_nothing_else() {
-        assert_eq!(fill("{c} uses {c}.", "c", "Shop"), "Shop uses Shop.");
-        assert_eq!(fill("{x} {c", "c", "Shop"), "{x} {c");
-        assert_eq!(fill("", "c", "Shop"), "");
-        assert_eq!(fill("a{controller}", "controller", "<b>"), "a<b>");
-    }
 
     #[test]
     fn numbers() {

@@ -19,7 +19,8 @@
 //! - `dom`: the DOM (through `web-sys`) and the helpers the views need;
 //!   text only via `textContent`.
 //! - `banner`: the first layer (who and why, Accept all / Reject all /
-//!   Preferences).
+//!   Preferences), rendered by the server into the loader and hydrated
+//!   here.
 //! - `preferences` (feature `dialog`): the second layer (categories, services, cookies,
 //!   proof download).
 //! - `choice`: turning buttons and switches into a `decision::Choice`.
@@ -109,10 +110,11 @@ pub fn init(k: Api, doc: web_sys::Document) {
     }
 }
 
-/// Shows the UI: `config` is the site's configuration, `texts` the built-in
-/// texts of the visitor's language (`keurmerk.lang`). The banner appears
-/// when no decision is in force. Returns the widget's root, for the JS side
-/// to listen on.
+/// Takes over the UI: `config` is the site's configuration, `texts` the
+/// built-in texts of the visitor's language (`keurmerk.lang`). When no
+/// decision is in force, the banner the loader showed is hydrated (not
+/// built: the server renders it). Returns the widget's root, for the JS
+/// side to listen on.
 #[wasm_bindgen]
 pub fn start(config: JsValue, texts: JsValue) -> Option<Element> {
     let mut root = None;
@@ -125,7 +127,7 @@ pub fn start(config: JsValue, texts: JsValue) -> Option<Element> {
         // banner asks, about what is not refused.
         let dec = w.internals.dec();
         let ask = loader::is_nothing(&dec) || loader::get(&dec, "p").is_truthy();
-        let banner = ask.then(|| banner::show(&site, &r, &loader::get(&dec, "c")));
+        let banner = if ask { banner::find(&r) } else { None };
         w.ui = Some(Ui {
             site,
             root: r.clone(),

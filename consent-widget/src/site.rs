@@ -18,9 +18,12 @@ pub const COOKIE_FIELDS: [&str; 5] = ["name", "purpose", "retention", "provider"
 
 pub struct Category {
     pub id: String,
+    // What only the dialog shows (the banner's module never reads it: the
+    // server rendered the banner).
+    #[cfg(feature = "dialog")]
     pub required: bool,
+    #[cfg(feature = "dialog")]
     pub title: String,
-    // What only the dialog shows (the banner's module never reads it).
     #[cfg(feature = "dialog")]
     pub gpc_opt_out: bool,
     #[cfg(feature = "dialog")]
@@ -33,8 +36,10 @@ pub struct Service {
     /// The declared cookies as the configuration has them (objects with
     /// the fields of the dialog's cookie table), shown as they are.
     pub cookies: Vec<JsValue>,
+    #[cfg(feature = "dialog")]
     pub name: String,
-    /// The company behind it: the banner names it as a recipient.
+    /// The company behind it.
+    #[cfg(feature = "dialog")]
     pub provider: String,
     #[cfg(feature = "dialog")]
     pub description: String,
@@ -43,9 +48,10 @@ pub struct Service {
 /// One site as the visitor sees it, in the visitor's language.
 pub struct Site {
     /// `window.keurmerk`, the loader's API.
+    #[cfg(feature = "dialog")]
     pub k: Api,
     pub lang: String,
-    pub controller: String,
+    #[cfg(feature = "dialog")]
     pub privacy_policy_url: String,
     pub categories: Vec<Category>,
     pub services: Vec<Service>,
@@ -57,9 +63,12 @@ pub struct Site {
 impl Site {
     pub fn new(k: Api, config: JsValue, texts: JsValue, lang: String) -> Self {
         let overrides = get(&get(&config, "texts"), &lang);
+        #[cfg(not(feature = "dialog"))]
+        let _ = k;
         let mut site = Site {
+            #[cfg(feature = "dialog")]
             k,
-            controller: string(&config, "controller"),
+            #[cfg(feature = "dialog")]
             privacy_policy_url: string(&config, "privacy_policy_url"),
             categories: Vec::new(),
             services: Vec::new(),
@@ -69,18 +78,23 @@ impl Site {
         };
         for c in list(&config, "categories") {
             let id = string(&c, "id");
-            let label = get(&get(&c, "labels"), &site.lang);
-            let mut key = String::from("cat_");
+            #[cfg(feature = "dialog")]
+            let (label, mut key) = (get(&get(&c, "labels"), &site.lang), String::from("cat_"));
+            #[cfg(feature = "dialog")]
             key.push_str(&id);
+            #[cfg(feature = "dialog")]
             let title = non_empty(string(&label, "title")).unwrap_or_else(|| site.text_or(&key, &id));
+            #[cfg(feature = "dialog")]
             key.push_str("_d");
             site.categories.push(Category {
+                #[cfg(feature = "dialog")]
                 required: get(&c, "required").is_truthy(),
                 #[cfg(feature = "dialog")]
                 gpc_opt_out: get(&c, "gpc_opt_out").is_truthy(),
                 #[cfg(feature = "dialog")]
                 description: non_empty(string(&label, "description")).unwrap_or_else(|| site.text(&key)),
                 id,
+                #[cfg(feature = "dialog")]
                 title,
             });
         }
@@ -90,7 +104,9 @@ impl Site {
                 id: string(&s, "id"),
                 category: string(&s, "category"),
                 cookies,
+                #[cfg(feature = "dialog")]
                 name: string(&s, "name"),
+                #[cfg(feature = "dialog")]
                 provider: string(&s, "provider"),
                 #[cfg(feature = "dialog")]
                 description: string(&get(&s, "description"), &site.lang),
@@ -111,6 +127,7 @@ impl Site {
     }
 
     /// Whether the browser sent Global Privacy Control (the loader read it).
+    #[cfg(feature = "dialog")]
     pub fn gpc(&self) -> bool {
         self.k.gpc()
     }

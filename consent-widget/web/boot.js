@@ -8,8 +8,9 @@
 // `answer`) or need a Blob (saving the proof file). The loader already
 // sent the UI's requests (K._f: the site's configuration and the texts of
 // the visitor's language as parsed JSON, the stylesheet's load); show()
-// waits for whatever is still missing and shows the UI in the task that
-// instantiates the module. The dialog's module, once it runs, takes over
+// waits for whatever is still missing and, in the task that instantiates
+// the module, hydrates the banner the loader already showed (replaying a
+// click the loader kept meanwhile). The dialog's module, once it runs, takes over
 // the page's UI and the API from the banner's. A returning visitor with a
 // decision to send, or granting an embed, loads the banner's module
 // without show().
@@ -80,11 +81,19 @@ K["_b" + NAME](function show() {
     if (!DIALOG && K._o) return;
     inst(a[0]);
     if (K._drop) K._drop();
-    var root = m.start(a[1].config, a[2]);
-    root.addEventListener("click", function (e) {
+    // The banner the loader showed, into <body> if it is not there yet.
+    I.mount();
+    var root = m.start(a[1].config, a[2]), q = K._q;
+    function click(e) {
       var b = e.target.closest("[data-km]");
       if (b) m.act(b.getAttribute("data-km"));
-    });
+    }
+    root.addEventListener("click", click);
+    // From now on the wasm alone answers the banner's buttons; a click the
+    // loader kept before (Accept all or Reject all) is replayed, once.
+    K._h = 1;
+    K._q = 0;
+    if (q) m.act(q);
     if (DIALOG) {
       K.open = m.open;
       m.open();
@@ -96,7 +105,8 @@ K["_b" + NAME](function show() {
         if (e.key === "Tab" && m.tab(e.shiftKey)) e.preventDefault();
       });
     } else {
-      K._drop = function () { root.remove(); };
+      // The dialog's module takes the same root over.
+      K._drop = function () { root.removeEventListener("click", click); };
     }
     I.emit("keurmerk:ui", null);
   });

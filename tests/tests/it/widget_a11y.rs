@@ -172,6 +172,14 @@ async fn works_under_a_strict_csp_with_nonce() -> Result<()> {
     let chrome = Chromium::launch(launch(&site, &trackers, "en")).await?;
     let page = chrome.page(&site.url("csp.html")).await?;
     wait_for(&page, "document.querySelector('.km-banner')", T).await?;
+    // Styled by the loader's constructed stylesheet, which the policy
+    // (no 'unsafe-inline' styles) allows.
+    let styled: bool = eval(
+        &page,
+        "getComputedStyle(document.querySelector('.km-banner')).position === 'fixed'",
+    )
+    .await?;
+    assert!(styled, "the banner's stylesheet applies under the CSP");
     click(&page, "[data-km=accept]").await?;
     // The held inline and external scripts run, re-created with the nonce.
     wait_for(
