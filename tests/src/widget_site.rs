@@ -183,6 +183,9 @@ pub struct SiteState {
     /// so the next visit revalidates them (how a cached loader past its
     /// `max-age` and its stale-while-revalidate window behaves).
     pub per_site_no_cache: AtomicBool,
+    /// While set, the widget's wasm (`/widget/*_bg.wasm`) is not answered:
+    /// the banner the loader shows is there, its behaviour is not.
+    pub hold_wasm: AtomicBool,
     next_index: AtomicU64,
 }
 
@@ -436,6 +439,9 @@ fn safe(path: &str) -> bool {
 async fn widget_file(State(st): State<Arc<SiteState>>, Path(path): Path<String>, headers: HeaderMap) -> Response {
     if !safe(&path) {
         return StatusCode::NOT_FOUND.into_response();
+    }
+    while path.ends_with("_bg.wasm") && st.hold_wasm.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let file = repo_root().join("consent-widget/dist").join(&path);
     let br = accepts_br(&headers);

@@ -8,5 +8,6 @@ mod widget_a11y;
 mod widget_api;
 mod widget_blocking;
 mod widget_choices;
+mod widget_first_paint;
 mod widget_server;
 mod widget_vendors;
