@@ -312,6 +312,49 @@ pub struct ScanQuery {
     pub limit: usize,
 }
 
+/// The most findings one site may have triaged at once.
+pub const MAX_TRIAGE: usize = 2000;
+
+/// What a site's owner decided about a finding of its scans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TriageStatus {
+    /// Fixed on the site; a later scan that still finds it says so.
+    Fixed,
+    /// Not to be acted on, for the reason given.
+    Ignored,
+}
+
+/// A decision about one finding of a site, kept across scans: it is keyed
+/// by the finding's fingerprint ([`finding_fingerprint`]), which every scan
+/// that finds the same problem shares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Triage {
+    /// The finding's fingerprint (at most 64 characters of `[0-9a-z-]`).
+    pub fingerprint: String,
+    /// Fixed or ignored.
+    pub status: TriageStatus,
+    /// Why it is ignored (empty for a fix).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// Who decided (the admin's user name).
+    pub by: String,
+    /// When (Unix ms).
+    pub time_ms: u64,
+    /// The scan it was decided on.
+    pub scan_id: String,
+}
+
+/// A scan finding's fingerprint: 16 hex digits of the SHA-256 of its rule
+/// id and its subject (the platform id, or the cookie, host or script site
+/// the finding is about), never its evidence. The scanner writes it into
+/// every finding; the dashboard computes it for findings of older reports.
+pub fn finding_fingerprint(rule: &str, subject: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{rule}\n{subject}").as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Everything Keurmerk keeps, by concern: a use case asks only for the
 /// traits it needs, and a backend implements all five. Callers holding a
 /// concrete store import the traits whose methods they call.
@@ -464,6 +507,17 @@ pub trait ScanStore: Send + Sync + 'static {
 
     /// One of the site's scans with its report, if it exists.
     fn scan(&self, site: &SiteId, id: &str) -> impl Future<Output = Result<Option<StoredScan>, StoreError>> + Send;
+
+    /// Records `triage` for the site, replacing the one of its fingerprint;
+    /// `LimitReached` (nothing written) when the site has [`MAX_TRIAGE`]
+    /// others.
+    fn set_triage(&self, site: &SiteId, triage: &Triage) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets the triage of `fingerprint`; `false` if there was none.
+    fn clear_triage(&self, site: &SiteId, fingerprint: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The site's triage, in fingerprint order.
+    fn triage(&self, site: &SiteId) -> impl Future<Output = Result<Vec<Triage>, StoreError>> + Send;
 }
 
 /// Attestations of scans (the Keurmerk seal, [`crate::attestation`]): leaves

@@ -152,6 +152,55 @@ texts! {
     not_found: "Niet gevonden.", "Not found.";
     forbidden: "Ontbrekend of onjuist CSRF-token.", "Missing or wrong CSRF token.";
     bad_report: "Dit rapport kan niet gelezen worden.", "This report cannot be read.";
+    // A scan's findings: verdict, triage, compare, CSV.
+    verdict: "Oordeel", "Verdict";
+    banner: "Toestemmingsbanner", "Consent banner";
+    banner_found: "gevonden", "found";
+    banner_partly: "alleen op sommige pagina's gevonden", "found on some pages only";
+    banner_not_found: "geen toestemmingsbanner gevonden", "no consent banner found";
+    banner_not_checked: "niet gecontroleerd (geen browserpass)", "not checked (no browser pass)";
+    tracks_before: "Volgt vóór toestemming", "Tracks before consent";
+    tracks_after_reject: "Volgt na “alles weigeren”", "Tracks after “reject all”";
+    tracks_despite_gpc: "Volgt ondanks Global Privacy Control", "Tracks despite Global Privacy Control";
+    personal_data_sent: "Persoonsgegevens verstuurd", "Personal data sent";
+    not_declared: "Niet gedeclareerd", "Not declared";
+    nothing_found: "niets gevonden", "nothing found";
+    state_before: "Vóór toestemming", "Before consent";
+    state_reject: "Na weigeren", "After reject";
+    state_accept: "Na accepteren", "After accept";
+    state_gpc: "Met GPC", "With GPC";
+    pages_col: "Pagina's", "Pages";
+    seen_col: "Keer gezien", "Times seen";
+    triage: "Afhandeling", "Triage";
+    findings_caption:
+        "Eén rij per platform en probleem, met de toestemmingsstatussen waarin het is gezien",
+        "One row per platform and problem, with the consent states it was seen in";
+    example: "Voorbeeld", "Example";
+    params_caption: "Parameters van het voorbeeldverzoek, gedecodeerd", "The example request's parameters, decoded";
+    parameter: "Parameter", "Parameter";
+    value: "Waarde", "Value";
+    mark_fixed: "Markeer als opgelost", "Mark fixed";
+    ignore: "Negeren", "Ignore";
+    reason: "Reden", "Reason";
+    reopen: "Heropenen", "Reopen";
+    status_open: "Open", "Open";
+    status_fixed: "Opgelost", "Fixed";
+    status_ignored: "Genegeerd", "Ignored";
+    fixed_but_found: "Als opgelost gemarkeerd, maar deze scan vond het weer.", "Marked fixed, but this scan found it again.";
+    by: "door", "by";
+    share: "Link naar deze bevinding (voor een ontwikkelaar)", "Link to this finding (for a developer)";
+    findings_csv: "Bevindingen als CSV", "Findings as CSV";
+    compare_previous: "Vergelijk met de vorige scan", "Compare with the previous scan";
+    compare: "Scans vergeleken", "Scans compared";
+    compare_help: "Per bevinding (op vingerafdruk): nieuw in deze scan, verdwenen sinds de eerdere, of onveranderd.", "By finding (by fingerprint): new in this scan, gone since the earlier one, or unchanged.";
+    earlier_scan: "Eerdere scan", "Earlier scan";
+    this_scan: "Deze scan", "This scan";
+    new_since: "Nieuw", "New";
+    gone: "Verdwenen", "Gone";
+    unchanged: "Onveranderd", "Unchanged";
+    reason_needed: "Geef een reden om deze bevinding te negeren (hoogstens 500 tekens).", "Give a reason to ignore this finding (at most 500 characters).";
+    fingerprint: "Vingerafdruk", "Fingerprint";
+    declare_help: "Opent een conceptconfiguratie met dit cookie erin, om na te kijken en op te slaan.", "Opens a draft configuration with this cookie in it, to review and save.";
     // Analytics.
     analytics: "Analyse", "Analytics";
     back_to_site: "Terug naar de site", "Back to the site";

@@ -8,7 +8,8 @@
 //! - `analytics`: a site's consent analytics (charts, tables, CSV).
 //! - `proof`: a consent id's decisions, proof bundle and how to verify it.
 //! - `config`: the configuration editor and "Declare it".
-//! - `scans`: scans, scan jobs ("Scan now", progress), schedules, alerts of new findings, and findings.
+//! - `scans`: scans, scan jobs ("Scan now", progress), schedules, alerts of new findings, and findings
+//!   (verdict, triage kept per fingerprint, comparing two scans, CSV).
 //! - [`seal`]: the public Keurmerk seal page and badge of a site (rendering only).
 //! - `page`: what every page shares: the frame, rendering, problems, escaping.
 //! - `i18n`: Dutch and English.
@@ -61,6 +62,9 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
             post(scans::dismiss_alert::<S>),
         )
         .route("/sites/{site}/scans/{id}", get(scans::show::<S>))
+        .route("/sites/{site}/scans/{id}/findings.csv", get(scans::csv::<S>))
+        .route("/sites/{site}/scans/{id}/compare/{base}", get(scans::compare::<S>))
+        .route("/sites/{site}/triage", post(scans::triage::<S>))
         .route("/static/dashboard.css", get(page::stylesheet))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(Arc::new(Dash { store, host }))

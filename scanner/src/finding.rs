@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::page::ConsentState;
 use crate::pii::{Param, PiiHit};
@@ -197,8 +196,7 @@ pub const MAX_PAGES: usize = 20;
 /// digits of their SHA-256, so it is the same in every scan that finds the
 /// same problem and safe in a URL.
 pub fn fingerprint(rule: Rule, subject: &str) -> String {
-    let digest = Sha256::digest(format!("{}\n{subject}", rule.id()).as_bytes());
-    hex::encode(&digest[..8])
+    consent_core::store::finding_fingerprint(rule.id(), subject)
 }
 
 impl Finding {

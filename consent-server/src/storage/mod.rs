@@ -20,7 +20,7 @@ use std::ops::Range;
 use consent_core::analytics::{DayTally, Period};
 use consent_core::store::{
     AccountStore, Admin, ApiKey, Append, AttestationStore, Cause, DecisionQuery, DecisionStore, LoggedDecision,
-    ScanMeta, ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Visitor,
+    ScanMeta, ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, SiteConfig, SiteId};
 
@@ -281,6 +281,27 @@ impl ScanStore for Backend {
         match self {
             Self::Sqlite(s) => s.scan(site, id).await,
             Self::Redis(s) => s.scan(site, id).await,
+        }
+    }
+
+    async fn set_triage(&self, site: &SiteId, triage: &Triage) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.set_triage(site, triage).await,
+            Self::Redis(s) => s.set_triage(site, triage).await,
+        }
+    }
+
+    async fn clear_triage(&self, site: &SiteId, fingerprint: &str) -> Result<bool, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.clear_triage(site, fingerprint).await,
+            Self::Redis(s) => s.clear_triage(site, fingerprint).await,
+        }
+    }
+
+    async fn triage(&self, site: &SiteId) -> Result<Vec<Triage>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.triage(site).await,
+            Self::Redis(s) => s.triage(site).await,
         }
     }
 }

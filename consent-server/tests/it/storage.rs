@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use consent_core::store::{
-    Admin, ApiKey, Append, DecisionQuery, DecisionStore, NewVisitor, ScanMeta, ScanQuery, Scope, Session, Site, Store,
-    StoreError,
+    Admin, ApiKey, Append, DecisionQuery, DecisionStore, MAX_TRIAGE, NewVisitor, ScanMeta, ScanQuery, ScanStore, Scope,
+    Session, Site, Store, StoreError, Triage, TriageStatus,
 };
 use consent_core::{ConsentId, DecisionRecord, DecisionRequest, Method, SiteConfig, SiteId};
 use consent_server::storage::{RedisStore, SqliteStore};
@@ -378,6 +378,105 @@ async fn conformance<S: Store + Clone>(store: S) {
     let big = vec![b'x'; consent_core::store::MAX_SCAN_BYTES];
     store.save_scan(&scan(&b, 60), &big).await.unwrap();
     assert_eq!(store.scan(&b, &scan(&b, 60).id).await.unwrap().unwrap().report, big);
+
+    // Triage: per site and fingerprint, replaced in place, bounded per site.
+    let triage = |fp: &str, status, reason: &str| Triage {
+        fingerprint: fp.into(),
+        status,
+        reason: reason.into(),
+        by: "admin".into(),
+        time_ms: 7,
+        scan_id: "s1".into(),
+    };
+    assert!(store.triage(&a).await.unwrap().is_empty());
+    store
+        .set_triage(&a, &triage("f2", TriageStatus::Fixed, ""))
+        .await
+        .unwrap();
+    store
+        .set_triage(&a, &triage("f1", TriageStatus::Ignored, "our own CDN"))
+        .await
+        .unwrap();
+    store
+        .set_triage(&a, &triage("f2", TriageStatus::Ignored, "later"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.triage(&a).await.unwrap(),
+        vec![
+            triage("f1", TriageStatus::Ignored, "our own CDN"),
+            triage("f2", TriageStatus::Ignored, "later")
+        ]
+    );
+    assert!(
+        store.triage(&b).await.unwrap().is_empty(),
+        "another site's triage is its own"
+    );
+    assert!(store.clear_triage(&a, "f2").await.unwrap());
+    assert!(!store.clear_triage(&a, "f2").await.unwrap());
+    assert!(!store.clear_triage(&b, "f1").await.unwrap());
+    assert_eq!(store.triage(&a).await.unwrap().len(), 1);
+    for i in 0..MAX_TRIAGE - 1 {
+        store
+            .set_triage(&b, &triage(&format!("b{i:04}"), TriageStatus::Fixed, ""))
+            .await
+            .unwrap();
+    }
+    store
+        .set_triage(&b, &triage("last", TriageStatus::Fixed, ""))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.set_triage(&b, &triage("over", TriageStatus::Fixed, "")).await,
+        Err(StoreError::LimitReached(_))
+    ));
+    // Replacing one at the bound is still allowed.
+    store
+        .set_triage(&b, &triage("last", TriageStatus::Ignored, "x"))
+        .await
+        .unwrap();
+    assert_eq!(store.triage(&b).await.unwrap().len(), MAX_TRIAGE);
+}
+
+/// A version 7 database (before triage) is migrated to 8 on open and keeps
+/// its scans; triage can be written at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrates_version_7_to_8() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = site_id("a");
+    let meta = ScanMeta {
+        id: ScanMeta::new_id(1, "ab"),
+        site: a.clone(),
+        time_ms: 1,
+        url: "https://a.example/".into(),
+        counts: BTreeMap::new(),
+    };
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.save_scan(&meta, b"{}").await.unwrap();
+        store.flush().await.unwrap();
+    }
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("keurmerk.sqlite3")).unwrap();
+        conn.execute_batch("DROP TABLE triage; PRAGMA user_version = 7;")
+            .unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.scan(&a, &meta.id).await.unwrap().unwrap().report, b"{}");
+    let t = Triage {
+        fingerprint: "f".into(),
+        status: TriageStatus::Fixed,
+        reason: String::new(),
+        by: "admin".into(),
+        time_ms: 1,
+        scan_id: meta.id.clone(),
+    };
+    store.set_triage(&a, &t).await.unwrap();
+    assert_eq!(store.triage(&a).await.unwrap(), vec![t]);
+    store.flush().await.unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("keurmerk.sqlite3")).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@
 mod attestations;
 pub mod log;
 mod tally;
+mod triage;
 
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -19,7 +20,7 @@ use std::time::Duration;
 use consent_core::analytics::{DayTally, Period, Tally};
 use consent_core::store::{
     AccountStore, Admin, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, NewVisitor, ScanMeta, ScanQuery,
-    ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Visitor,
+    ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -1378,6 +1379,18 @@ impl ScanStore for RedisStore {
             })),
             _ => Ok(None),
         }
+    }
+
+    async fn set_triage(&self, site: &SiteId, triage: &Triage) -> Result<(), StoreError> {
+        self.set_triage_field(site, triage).await
+    }
+
+    async fn clear_triage(&self, site: &SiteId, fingerprint: &str) -> Result<bool, StoreError> {
+        self.clear_triage_field(site, fingerprint).await
+    }
+
+    async fn triage(&self, site: &SiteId) -> Result<Vec<Triage>, StoreError> {
+        self.triage_fields(site).await
     }
 }
 

@@ -13,6 +13,7 @@ mod issued_id;
 pub mod log;
 mod scan_jobs;
 mod tally;
+mod triage;
 mod wal_buffer;
 
 pub use issued_id::row_key as visitor_key;
@@ -27,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use consent_core::analytics::{Day, DayTally, Period, Tally};
 use consent_core::store::{
     AccountStore, Admin, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, ScanMeta, ScanQuery, ScanStore,
-    Session, Site, SiteStore, StoreError, StoredScan, Visitor,
+    Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -41,7 +42,7 @@ const MAX_BATCH: usize = 8192;
 const READERS: usize = 4;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 /// Version 3. Recording a decision must touch as few randomly placed pages
 /// as possible: every dirty page costs a whole page in the WAL at commit.
@@ -484,6 +485,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         sql(conn.execute_batch(tally::TABLE))?;
         sql(conn.execute_batch(scan_jobs::SCHEMA))?;
         sql(conn.execute_batch(attestations::SCHEMA))?;
+        sql(conn.execute_batch(triage::SCHEMA))?;
         return sql(conn.pragma_update(None, "user_version", SCHEMA_VERSION));
     }
     if version > SCHEMA_VERSION {
@@ -499,6 +501,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         (4, MIGRATE_4_TO_5),
         (5, scan_jobs::MIGRATE_5_TO_6),
         (6, attestations::MIGRATE_6_TO_7),
+        (7, triage::MIGRATE_7_TO_8),
     ];
     for (from, step) in steps {
         if version.max(1) <= from {
@@ -512,7 +515,8 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     sql(conn.execute_batch(SCHEMA))?;
     sql(conn.execute_batch(tally::TABLE))?;
     sql(conn.execute_batch(scan_jobs::SCHEMA))?;
-    sql(conn.execute_batch(attestations::SCHEMA))
+    sql(conn.execute_batch(attestations::SCHEMA))?;
+    sql(conn.execute_batch(triage::SCHEMA))
 }
 
 fn next_index(conn: &Connection) -> Result<u64, StoreError> {
@@ -1278,6 +1282,18 @@ impl ScanStore for SqliteStore {
             .transpose()
         })
         .await
+    }
+
+    async fn set_triage(&self, site: &SiteId, triage: &Triage) -> Result<(), StoreError> {
+        self.set_triage_row(site, triage).await
+    }
+
+    async fn clear_triage(&self, site: &SiteId, fingerprint: &str) -> Result<bool, StoreError> {
+        self.clear_triage_row(site, fingerprint).await
+    }
+
+    async fn triage(&self, site: &SiteId) -> Result<Vec<Triage>, StoreError> {
+        self.triage_rows(site).await
     }
 }
 
