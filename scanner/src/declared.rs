@@ -101,18 +101,25 @@ impl Declared {
             server.trim_end_matches('/'),
             url::form_urlencoded::byte_serialize(site.as_bytes()).collect::<String>()
         );
+        Self::fetch_url(client, &url).await
+    }
+
+    /// Fetches a declaration from a URL: the consent server's public
+    /// `…/api/v1/sites/{site}/config` (its `{site, version, config}`
+    /// envelope) or any URL answering a SiteConfig as JSON.
+    pub async fn fetch_url(client: &reqwest::Client, url: &str) -> Result<Self, DeclaredError> {
         let fetch = |message: String| DeclaredError::Fetch {
-            origin: url.clone(),
+            origin: url.to_owned(),
             message,
         };
-        let resp = client.get(&url).send().await.map_err(|e| fetch(e.to_string()))?;
+        let resp = client.get(url).send().await.map_err(|e| fetch(e.to_string()))?;
         if !resp.status().is_success() {
             return Err(fetch(format!("HTTP {}", resp.status())));
         }
         let bytes = crate::fetch::read_limited(resp, MAX_DECLARATION_BYTES)
             .await
             .map_err(|e| fetch(e.to_string()))?;
-        Self::parse(&bytes, false, url.clone())
+        Self::parse(&bytes, false, url.to_owned())
     }
 
     /// The service that declares a cookie or storage key of this name (and

@@ -18,11 +18,13 @@
 //! - [`detect`]: observations + knowledge + declaration → inventory and findings.
 //! - [`finding`]: findings, severities, evidence, remedies.
 //! - [`report`]: the versioned JSON report, HTML and SARIF renderings.
+//! - [`check`]: `consent-scan check`: a scan judged for CI (regressions, JUnit, SARIF).
 //! - [`upload`]: sending reports to the consent server.
 //! - [`worker`]: scan jobs from a Redis list.
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod browser;
+pub mod check;
 pub mod cookie;
 pub mod crawl;
 pub mod declared;

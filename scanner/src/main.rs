@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use scanner::browser::BrowserOptions;
+use scanner::check;
 use scanner::cookie::CookieDb;
 use scanner::crawl::CrawlOptions;
 use scanner::declared::Declared;
@@ -31,6 +32,43 @@ struct Cli {
 enum Command {
     /// Take scan jobs from a Redis list and put the reports back.
     Worker(WorkerArgs),
+    /// Scan a deploy and judge it against the site's published configuration (CI: exit 1 on a regression).
+    ///
+    /// Runs the static and the browser pass (before consent, after "reject all", after "accept all"
+    /// and with Global Privacy Control on) and counts as a regression every finding of these rules
+    /// that --allow and --baseline do not accept: tracking-before-consent, tracking-after-reject,
+    /// tracking-despite-gpc, fingerprinting (before the choice or after a refusal),
+    /// storage-without-consent, undeclared-service, undeclared-cookie, undeclared-storage,
+    /// no-consent-banner (nothing to reject with) and loader-installation (the consent loader
+    /// missing, not the first synchronous script in <head>, or tracker tags written as plain tags).
+    /// Prints one line per regression, with its consent state and platform.
+    #[command(after_help = CHECK_EXIT_CODES, after_long_help = CHECK_EXIT_CODES)]
+    Check(CheckArgs),
+}
+
+const CHECK_EXIT_CODES: &str = "Exit status: 0 no regression; 1 one or more regressions; \
+                                2 could not run (bad arguments, the configuration or baseline could not be read, \
+                                the site could not be reached, or the browser pass did not run).";
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The site's published configuration: the consent server's public
+    /// {server}/api/v1/sites/{site}/config URL, or a file (a SiteConfig as JSON or TOML, or the server's
+    /// {site, version, config}).
+    #[arg(long, value_name = "URL|FILE", conflicts_with_all = ["declared", "server", "fail_on"])]
+    config: String,
+    /// Accept every finding of this rule (repeatable), e.g. --allow undeclared-storage.
+    #[arg(long = "allow", value_name = "RULE")]
+    allow: Vec<String>,
+    /// Accept what an earlier report (--json of a scan or check) already had, by key: rule and
+    /// platform, else the cookie, storage key or title, with the scanned host written {site}.
+    #[arg(long, value_name = "REPORT.json")]
+    baseline: Option<PathBuf>,
+    /// Write JUnit XML here (one testsuite per rule, a failure per regression; "-" = stdout).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    #[command(flatten)]
+    scan: ScanArgs,
 }
 
 #[derive(Args)]
@@ -175,6 +213,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             Some(Command::Worker(w)) => worker(w).await.map(|_| false),
+            Some(Command::Check(c)) => check(&c).await,
             None => scan_once(&cli.scan).await,
         }
     });
@@ -270,20 +309,15 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     pb
 }
 
-/// Runs one scan; `Ok(true)` when `--fail-on` is triggered.
-async fn scan_once(a: &ScanArgs) -> anyhow::Result<bool> {
-    let Some(url) = &a.url else {
-        bail!("give the site to scan, e.g. consent-scan https://shop.example/");
-    };
-    let cfg = config(a, url)?;
-    let l = load(a).await?;
+/// Runs the scan `cfg` describes, with a progress bar on a terminal.
+async fn run_scan(a: &ScanArgs, cfg: &ScanConfig, l: &Loaded) -> anyhow::Result<scanner::Report> {
     let pb = progress_bar(a.quiet);
     let progress = |done: usize, known: usize| {
         pb.set_length(known.max(done) as u64);
         pb.set_position(done as u64);
     };
     let report = scanner::scan(
-        &cfg,
+        cfg,
         &Knowledge {
             kb: &l.kb,
             declared: &l.declared,
@@ -293,6 +327,40 @@ async fn scan_once(a: &ScanArgs) -> anyhow::Result<bool> {
     )
     .await?;
     pb.finish_and_clear();
+    Ok(report)
+}
+
+/// Writes an output file, or to stdout for "-".
+fn write_output(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    if path.as_os_str() == "-" {
+        println!("{content}");
+        return Ok(());
+    }
+    std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `--upload`: posts the report to the consent server.
+async fn upload_report(a: &ScanArgs, server: &str, json: &str) -> anyhow::Result<()> {
+    let site = a
+        .site
+        .as_deref()
+        .context("--upload needs --site (the site's id on the server)")?;
+    let key = a.api_key.as_deref().context("--upload needs --api-key")?;
+    scanner::upload::upload(server, site, key, json).await?;
+    if !a.quiet {
+        eprintln!("uploaded to {}", scanner::upload::scans_url(server, site));
+    }
+    Ok(())
+}
+
+/// Runs one scan; `Ok(true)` when `--fail-on` is triggered.
+async fn scan_once(a: &ScanArgs) -> anyhow::Result<bool> {
+    let Some(url) = &a.url else {
+        bail!("give the site to scan, e.g. consent-scan https://shop.example/");
+    };
+    let cfg = config(a, url)?;
+    let l = load(a).await?;
+    let report = run_scan(a, &cfg, &l).await?;
 
     let json = report.to_json();
     let mut wrote_any = false;
@@ -323,17 +391,68 @@ async fn scan_once(a: &ScanArgs) -> anyhow::Result<bool> {
         );
     }
     if let Some(server) = &a.upload {
-        let site = a
-            .site
-            .as_deref()
-            .context("--upload needs --site (the site's id on the server)")?;
-        let key = a.api_key.as_deref().context("--upload needs --api-key")?;
-        scanner::upload::upload(server, site, key, &json).await?;
-        if !a.quiet {
-            eprintln!("uploaded to {}", scanner::upload::scans_url(server, site));
-        }
+        upload_report(a, server, &json).await?;
     }
     Ok(a.fail_on.is_some_and(|s| report.fails(s)))
+}
+
+/// `consent-scan check`: `Ok(true)` on a regression; an error (exit 2)
+/// when it could not run. Outputs are written also when the scan ran but
+/// cannot be judged (the JUnit file then has one error, the SARIF log an
+/// unsuccessful invocation).
+async fn check(c: &CheckArgs) -> anyhow::Result<bool> {
+    let a = &c.scan;
+    let Some(url) = &a.url else {
+        bail!("give the deploy to check, e.g. consent-scan check https://preview.shop.example/ --config FILE");
+    };
+    let cfg = config(a, url)?;
+    if cfg.browser.is_none() {
+        bail!("check needs the browser pass to test consent: --browser-pages must be 1 or more");
+    }
+    let baseline = match &c.baseline {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(check::read_baseline(&bytes, &p.display().to_string())?)
+        }
+        None => None,
+    };
+    let options = check::Options::new(&c.allow, baseline.as_ref())?;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let declared = check::declaration(&c.config, &client).await?;
+    let mut l = load(a).await?;
+    l.declared = declared;
+    let report = run_scan(a, &cfg, &l).await?;
+
+    let outcome = match check::ran(&report) {
+        Ok(()) => check::judge(&report, &options),
+        Err(e) => check::Outcome::not_run(&report.site, e.to_string()),
+    };
+    let json = report.to_json();
+    let outputs: [(&Option<PathBuf>, &dyn Fn() -> String); 4] = [
+        (&a.json, &|| json.clone()),
+        (&a.html, &|| report.to_html()),
+        (&a.sarif, &|| outcome.to_sarif(&report)),
+        (&c.junit, &|| outcome.to_junit(report.duration_ms)),
+    ];
+    let mut to_stdout = false;
+    for (path, render) in outputs {
+        if let Some(p) = path {
+            to_stdout |= p.as_os_str() == "-";
+            write_output(p, &render())?;
+        }
+    }
+    // The summary goes to stdout unless an output already does.
+    match to_stdout {
+        false => print!("{}", outcome.summary()),
+        true => eprint!("{}", outcome.summary()),
+    }
+    if let Some(server) = &a.upload {
+        upload_report(a, server, &json).await?;
+    }
+    if let Some(e) = &outcome.error {
+        bail!("{e}");
+    }
+    Ok(outcome.exit_code() == 1)
 }
 
 async fn worker(w: WorkerArgs) -> anyhow::Result<()> {
@@ -393,5 +512,22 @@ mod tests {
             let line = text.lines().find(|l| l.contains(option)).unwrap_or_default();
             assert!(!line.is_empty(), "{option} missing from --help");
         }
+        let check = cli
+            .find_subcommand("check")
+            .expect("check")
+            .clone()
+            .render_long_help()
+            .to_string();
+        for option in [
+            "--config",
+            "--allow",
+            "--baseline",
+            "--junit",
+            "--sarif",
+            "--host-resolver-rules",
+        ] {
+            assert!(check.contains(option), "{option} missing from check --help");
+        }
+        assert!(check.contains("Exit status: 0 no regression; 1 one or more regressions; 2 could not run"));
     }
 }

@@ -1,10 +1,11 @@
 //! The scanner's integration tests, in one binary (one link instead of one
 //! per file): the static and browser passes against the fixture web, the
-//! `consent-scan` binary, worker mode and the server's scan queue against a
+//! `consent-scan` binary (and its `check` for CI), worker mode and the server's scan queue against a
 //! real redis-server; the SSRF guard in both passes and the CLI. `common`
 //! holds the fixture web and its server.
 
 mod browser_pass;
+mod check;
 mod cli;
 mod common;
 mod device_access;
