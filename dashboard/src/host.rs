@@ -145,6 +145,71 @@ pub trait Host: Send + Sync + 'static {
     fn log_state(&self) -> BoxFuture<'_, Option<LogState>> {
         Box::pin(async { None })
     }
+    /// The server's public URL, for the snippet sites paste (`https://consent.example.nl`).
+    fn public_url(&self) -> String {
+        String::new()
+    }
+    /// Creates a site with the starter configuration, through the same use
+    /// case (and checks) as `POST /api/v1/owner/sites`.
+    fn create_site(&self, id: String, origins: Vec<String>) -> BoxFuture<'_, NewSite> {
+        let _ = (id, origins);
+        Box::pin(async { NewSite::Unavailable })
+    }
+    /// Loads `url` (a page of one of the site's origins) and reports how it
+    /// installs the loader ("check my installation").
+    fn check_installation(&self, site: SiteId, url: String) -> BoxFuture<'_, InstallOutcome> {
+        let _ = (site, url);
+        Box::pin(async { InstallOutcome::Unavailable })
+    }
+}
+
+/// What creating a site came to.
+pub enum NewSite {
+    Created,
+    /// Refused as the API would: `field` names the input (`id`, `allowed_origins/0`).
+    Refused {
+        field: String,
+        message: String,
+    },
+    Unavailable,
+}
+
+/// What "check my installation" found.
+pub enum InstallOutcome {
+    Checked(Installation),
+    /// The address was refused or the page could not be loaded: why.
+    Refused(String),
+    Unavailable,
+}
+
+/// One page's installation, from its HTML.
+pub struct Installation {
+    pub url: String,
+    /// The page's HTTP status.
+    pub status: u16,
+    /// The loader's tag, if the page has one.
+    pub loader: Option<LoaderPlacement>,
+    /// Tracker tags the browser runs before the loader.
+    pub before_loader: Vec<TrackerTag>,
+    /// Tracker tags written as plain `<script src>`/`<img src>`, fetched by
+    /// the browser whatever the loader does.
+    pub plain_tags: Vec<TrackerTag>,
+}
+
+/// Where the loader's `<script>` is.
+pub struct LoaderPlacement {
+    pub src: String,
+    pub first_script: bool,
+    pub in_head: bool,
+    pub synchronous: bool,
+}
+
+/// A known tracker's tag in the page.
+pub struct TrackerTag {
+    pub url: String,
+    /// `script`, `image`, `iframe` or `inline-reference`.
+    pub kind: String,
+    pub platform: String,
 }
 
 /// The proof log as the proof page shows it.

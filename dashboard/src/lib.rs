@@ -5,6 +5,7 @@
 //! - [`host`]: what the server provides: log-in, sessions, site caches, the scan queue.
 //! - `session`: logging in and out; the logged-in-session extractor and CSRF-checked forms.
 //! - `sites`: the site list and a site's page.
+//! - `onboarding`: a new site, its snippet and CSP lines, "check my installation".
 //! - `analytics`: a site's consent analytics (charts, tables, CSV).
 //! - `proof`: a consent id's decisions, proof bundle and how to verify it.
 //! - `config`: the configuration editor and "Declare it".
@@ -29,6 +30,7 @@ mod analytics;
 mod config;
 pub mod host;
 mod i18n;
+mod onboarding;
 mod page;
 mod proof;
 mod scans;
@@ -48,7 +50,13 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/", get(sites::list::<S>))
         .route("/login", get(session::login_form).post(session::login::<S>))
         .route("/logout", post(session::logout::<S>))
+        .route("/sites", post(onboarding::create::<S>))
+        .route("/sites/new", get(onboarding::new_form))
         .route("/sites/{site}", get(sites::show::<S>))
+        .route(
+            "/sites/{site}/install",
+            get(onboarding::show::<S>).post(onboarding::check::<S>),
+        )
         .route("/sites/{site}/analytics", get(analytics::show::<S>))
         .route("/sites/{site}/analytics/{file}", get(analytics::csv::<S>))
         .route("/sites/{site}/proof", get(proof::show::<S>))

@@ -15,6 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fetch::{FetchError, Fetcher, Limits};
+use crate::guard::Guard;
 use crate::html::Extracted;
 use crate::page::same_site;
 use crate::signature::KnowledgeBase;
@@ -184,6 +186,26 @@ pub fn name_platforms(checks: &mut [InstallCheck], kb: &KnowledgeBase) {
         c.before_loader.retain_mut(|t| name(t).is_some());
         c.plain_tags.retain_mut(|t| name(t).is_some());
     }
+}
+
+/// The HTML of a page to check is cut here (tags past it are not read).
+const MAX_PAGE: usize = 5 * 1024 * 1024;
+
+/// One page checked on demand ("check my installation"): fetched through
+/// `guard` (public addresses only unless it allows private ones), read, and
+/// its tags named. Also the page's HTTP status.
+pub async fn check_page(url: url::Url, guard: Guard, kb: &KnowledgeBase) -> Result<(u16, InstallCheck), FetchError> {
+    let limits = Limits {
+        timeout: std::time::Duration::from_secs(15),
+        max_body: MAX_PAGE,
+        max_redirects: 5,
+        rate_per_host: None,
+    };
+    let fetched = Fetcher::new(limits, guard)?.get(url.clone()).await?;
+    let (x, _) = crate::html::extract(&fetched.body, 2 * MAX_PAGE);
+    let mut checks = vec![inspect(url.as_str(), &x, &fetched.url)];
+    name_platforms(&mut checks, kb);
+    Ok((fetched.status, checks.pop().unwrap_or_default()))
 }
 
 #[cfg(test)]

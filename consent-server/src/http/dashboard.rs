@@ -7,7 +7,10 @@ use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderValue};
 use consent_core::store::{Session, StoreError};
-use dashboard::host::{BoxFuture, LogState, LoginOutcome, NewFinding, QueueOutcome, ScanAlert, ScanJob, ScanJobs};
+use dashboard::host::{
+    BoxFuture, InstallOutcome, Installation, LoaderPlacement, LogState, LoginOutcome, NewFinding, NewSite,
+    QueueOutcome, ScanAlert, ScanJob, ScanJobs, TrackerTag,
+};
 
 use crate::http::auth::{SESSION_COOKIE, session_cookies};
 use crate::scan_queue::schedule::Every;
@@ -18,6 +21,62 @@ use crate::service::{AppState, Error, login};
 pub struct DashboardHost(pub AppState);
 
 impl dashboard::Host for DashboardHost {
+    fn public_url(&self) -> String {
+        self.0.settings.public_url.trim_end_matches('/').to_owned()
+    }
+
+    fn create_site(&self, id: String, origins: Vec<String>) -> BoxFuture<'_, NewSite> {
+        Box::pin(async move {
+            let Ok(site) = consent_core::SiteId::parse(&id) else {
+                return NewSite::Refused {
+                    field: "id".into(),
+                    message: "lower-case letters, digits and hyphens, starting with a letter or digit".into(),
+                };
+            };
+            match crate::service::config::create_site(&self.0, site, origins, None).await {
+                Ok(_) => NewSite::Created,
+                Err(Error::Invalid { field, message }) => NewSite::Refused { field, message },
+                Err(Error::Store(StoreError::Conflict(_))) => NewSite::Refused {
+                    field: "id".into(),
+                    message: format!("a site {id} exists already"),
+                },
+                Err(_) => NewSite::Unavailable,
+            }
+        })
+    }
+
+    fn check_installation(&self, site: consent_core::SiteId, url: String) -> BoxFuture<'_, InstallOutcome> {
+        Box::pin(async move {
+            match crate::service::installation::check(&self.0, &site, &url).await {
+                Ok((status, c)) => {
+                    let tags = |v: Vec<scanner::install::TagRef>| {
+                        v.into_iter()
+                            .map(|t| TrackerTag {
+                                platform: t.platform.unwrap_or_default(),
+                                url: t.url,
+                                kind: t.kind,
+                            })
+                            .collect()
+                    };
+                    InstallOutcome::Checked(Installation {
+                        url: c.page,
+                        status,
+                        loader: c.loader.map(|l| LoaderPlacement {
+                            src: l.src,
+                            first_script: l.first_script,
+                            in_head: l.in_head,
+                            synchronous: l.synchronous,
+                        }),
+                        before_loader: tags(c.before_loader),
+                        plain_tags: tags(c.plain_tags),
+                    })
+                }
+                Err(Error::Invalid { message, .. } | Error::NotFound(message)) => InstallOutcome::Refused(message),
+                Err(_) => InstallOutcome::Unavailable,
+            }
+        })
+    }
+
     fn cookie_name(&self) -> &'static str {
         SESSION_COOKIE
     }

@@ -8,6 +8,7 @@
 //! - [`erasure`]: erase a visitor (crypto-shredding: the sealing key goes).
 //! - [`scan`]: check and queue a scan for the scanner workers.
 //! - [`attestation`]: turn every stored scan into a logged attestation (the seal).
+//! - [`installation`]: check how a site's page installs the loader.
 //! - [`config`]: publish a site configuration, create a site, set its origins.
 //! - [`credentials`]: passwords (argon2), tokens and API keys.
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod credentials;
 pub mod decision;
 pub mod erasure;
+pub mod installation;
 mod error;
 pub mod login;
 pub mod scan;

@@ -12,6 +12,7 @@ mod dashboard;
 mod faults;
 mod hostile;
 mod interop;
+mod onboarding;
 mod log_processes;
 mod openapi;
 mod owner;
