@@ -275,7 +275,7 @@ fn finding(h: &mut String, f: &Finding, i: usize) {
         h.push_str(".</p>");
     }
     if let Some(e) = &f.example {
-        example(h, e, &a);
+        example(h, e, &a, &f.title);
     }
     if !f.evidence.is_empty() {
         let _ = write!(
@@ -296,7 +296,9 @@ fn finding(h: &mut String, f: &Finding, i: usize) {
 
 /// One example, decoded: where and when, its personal data by kind, its
 /// parameters as a two-column table; the raw request behind a disclosure.
-fn example(h: &mut String, e: &Evidence, a: &str) {
+/// `title` names the finding, so each example's table has a caption (and
+/// its scrolling region a name) of its own.
+fn example(h: &mut String, e: &Evidence, a: &str, title: &str) {
     h.push_str("<h4>Example</h4><p>");
     let mut parts = Vec::new();
     if let Some(p) = &e.page {
@@ -334,7 +336,7 @@ fn example(h: &mut String, e: &Evidence, a: &str) {
         open_table(
             h,
             &format!("{a}-params"),
-            "The example request's parameters, decoded",
+            &format!("The example request's parameters, decoded: {title}"),
             "params",
             &["Parameter", "Value"],
         );

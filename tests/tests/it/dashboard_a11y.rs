@@ -263,3 +263,191 @@ async fn seal_page_checks(page: &chromiumoxide::Page, server: &ServerProcess, ke
     assert!(wide.is_empty(), "{lang}: the seal page is wider than 320 px: {wide:?}");
     Ok(())
 }
+
+/// A scan report as the scanner writes it, from observations of a site that
+/// tracks before consent and after "reject all" and sets undeclared cookies:
+/// the scanner's own analysis, so the pages show what real reports hold.
+fn tracking_report() -> scanner::report::Report {
+    use scanner::page::{ConsentState, Cookie, Observations, PageVisit, Pass, Request, SetBy};
+    let site = "https://shop.example/";
+    let mut obs = Observations::default();
+    for (i, path) in [
+        "",
+        "winkel",
+        "winkel/schoenen-met-een-heel-lange-naam-die-niet-afbreekt",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let page = format!("{site}{path}");
+        obs.pages.push(PageVisit {
+            url: page.clone(),
+            depth: i as u32,
+            status: Some(200),
+            bytes: 1000,
+            pass: Pass::Browser,
+        });
+        for state in [ConsentState::BeforeConsent, ConsentState::AfterReject] {
+            obs.requests.push(Request {
+                page: page.clone(),
+                url: "https://www.facebook.com/tr?id=123456789012345&ev=PageView&dl=https%3A%2F%2Fshop.example%2F&ud%5Bem%5D=0c7e6a405862e402eb76a70f8a26fc732d07c32931e9fae9ab1582911d2e8a3b".into(),
+                method: "GET".into(),
+                body: None,
+                resource_type: "image".into(),
+                initiator: Some("https://connect.facebook.net/en_US/fbevents.js".into()),
+                state,
+                pass: Pass::Browser,
+                visit: Some(1),
+            });
+            obs.cookies.push(Cookie {
+                page: page.clone(),
+                name: "_fbp".into(),
+                domain: ".shop.example".into(),
+                path: "/".into(),
+                lifetime_secs: Some(7_776_000),
+                third_party: false,
+                set_by: SetBy::Script {
+                    script_url: Some("https://connect.facebook.net/en_US/fbevents.js".into()),
+                },
+                state,
+                pass: Pass::Browser,
+                blocked: None,
+            });
+        }
+    }
+    obs.banners
+        .push((site.into(), "reject all: button \"Alles weigeren\"".into()));
+    obs.browser_visits = 6;
+    let kb = scanner::signature::KnowledgeBase::builtin();
+    let declared = scanner::declared::Declared::nothing();
+    let needles = scanner::pii::CanaryIdentity::default().needles();
+    let analysis = scanner::detect::analyse(
+        &obs,
+        &scanner::detect::Context {
+            kb: &kb,
+            declared: &declared,
+            cookie_db: None,
+            needles: &needles,
+            site_host: "shop.example",
+        },
+    );
+    scanner::report::Report::new(
+        site,
+        &kb.version,
+        scanner::report::DeclarationInfo {
+            origin: "test".into(),
+            version: None,
+        },
+        1_790_000_000,
+        3000,
+        obs.pages,
+        obs.problems,
+        obs.banners,
+        analysis,
+    )
+}
+
+/// Nothing but `.scroll` regions (which scroll on their own, labelled and
+/// focusable) is wider than the window.
+async fn too_wide(page: &chromiumoxide::Page, width: u32) -> Result<Vec<String>> {
+    eval(
+        page,
+        &format!(
+            "[...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > {width} + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
+        ),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_pages_and_the_report_have_no_axe_violations_at_1280_and_320_px() -> Result<()> {
+    let _turn = exclusive().await;
+    let report = tracking_report();
+    assert!(
+        report.findings.len() >= 2,
+        "the report has findings: {:?}",
+        report.findings
+    );
+    let bin = consent_server_bin()?;
+    let server = ServerProcess::start_fresh(Path::new(&bin), &[])?;
+    let port = server.port();
+    let admin = AdminSession::login(port, &server.admin_password()).await?;
+    let key = admin
+        .site_with_key("shop", "https://shop.example", &["scans:write", "scans:read"])
+        .await?;
+    let auth = format!("Bearer {key}");
+    let json: Value = serde_json::from_str(&report.to_json())?;
+    let res = http_request(
+        port,
+        "POST",
+        "/api/v1/sites/shop/scans",
+        &[("Authorization", &auth)],
+        Some(&json),
+    )
+    .await?;
+    if res.status != 201 {
+        bail!("scan upload: {} {}", res.status, res.body);
+    }
+    let scan_id = res.json()["id"].as_str().context("scan id")?.to_owned();
+
+    // The scanner's own HTML report, served as a file would be opened.
+    let html = report.to_html();
+    let report_server = {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/report.html", l.local_addr()?);
+        let app = axum::Router::new().route(
+            "/report.html",
+            axum::routing::get(move || async move { axum::response::Html(html) }),
+        );
+        tokio::spawn(async move { axum::serve(l, app).await });
+        url
+    };
+
+    for lang in ["nl-NL,nl", "en-GB,en"] {
+        let chrome = Chromium::launch(Launch {
+            lang: lang.into(),
+            ..Launch::default()
+        })
+        .await?;
+        let page = chrome.page(&format!("{}/dashboard/login", server.base_url())).await?;
+        wait_for(&page, "document.querySelector('input[name=password]')", T).await?;
+        let password = serde_json::to_string(&server.admin_password())?;
+        let _: bool = eval(
+            &page,
+            &format!(
+                "(document.querySelector('input[name=username]').value = 'admin',
+                  document.querySelector('input[name=password]').value = {password},
+                  document.querySelector('input[name=password]').form.submit(), true)"
+            ),
+        )
+        .await?;
+        wait_for(&page, "location.pathname === '/dashboard/'", T).await?;
+        for width in [1280u32, 320] {
+            page.execute(SetDeviceMetricsOverrideParams::new(width as i64, 800, 1.0, width < 600))
+                .await?;
+            for path in [
+                format!("/dashboard/sites/shop/scans/{scan_id}"),
+                "/dashboard/sites/shop/scans".to_owned(),
+                format!("/dashboard/sites/shop/scans/{scan_id}/compare/{scan_id}"),
+            ] {
+                goto(&page, &format!("{}{path}", server.base_url())).await?;
+                wait_for(&page, "document.readyState === 'complete'", T).await?;
+                let v = axe(&page).await?;
+                assert!(v.is_empty(), "{lang}, {path} at {width} px: {v:#?}");
+                let wide = too_wide(&page, width).await?;
+                assert!(wide.is_empty(), "{lang}, {path} is wider than {width} px: {wide:?}");
+            }
+            goto(&page, &report_server).await?;
+            wait_for(&page, "document.readyState === 'complete'", T).await?;
+            let v = axe(&page).await?;
+            assert!(v.is_empty(), "{lang}, the HTML report at {width} px: {v:#?}");
+            let wide = too_wide(&page, width).await?;
+            assert!(
+                wide.is_empty(),
+                "{lang}: the HTML report is wider than {width} px: {wide:?}"
+            );
+        }
+        chrome.close().await;
+    }
+    Ok(())
+}
