@@ -120,6 +120,10 @@ struct IdFile {
     source: IdSource,
     pattern: String,
     label: String,
+    /// Prepended to a captured id that lacks it, so every pattern of a
+    /// platform gives the one form the vendor writes (`AW-123456789`).
+    #[serde(default)]
+    prefix: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,6 +176,8 @@ pub struct IdPattern {
     pub source: IdSource,
     pub regex: Regex,
     pub label: String,
+    /// See the file's `prefix`: the id's one written form.
+    pub prefix: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -222,9 +228,13 @@ impl Platform {
         for p in self.ids.iter().filter(|p| p.source == source) {
             for caps in p.regex.captures_iter(text).take(16) {
                 if let Some(m) = caps.get(1) {
+                    let value = match &p.prefix {
+                        Some(prefix) if !m.as_str().starts_with(prefix.as_str()) => format!("{prefix}{}", m.as_str()),
+                        _ => m.as_str().to_owned(),
+                    };
                     let id = AccountId {
                         label: p.label.clone(),
-                        value: m.as_str().to_owned(),
+                        value,
                     };
                     if !out.contains(&id) {
                         out.push(id);
@@ -522,6 +532,7 @@ fn build(file: &str, raw: PlatformFile) -> Result<Platform, SignatureError> {
             source: i.source,
             regex: regex(&i.pattern)?,
             label: i.label,
+            prefix: i.prefix,
         });
     }
     let mut inline_pii = Vec::new();
@@ -634,7 +645,9 @@ mod tests {
         );
         assert_eq!(
             one("https://ad.doubleclick.net/activity;src=1234567;type=sales;cat=buy;ord=1")[0].1,
-            vec!["1234567"]
+            vec!["DC-1234567"],
+            "one id form per platform: the advertiser id as Floodlight's tags write it"
+
         );
         assert_eq!(
             one("https://px.ads.linkedin.com/collect?pid=98765&fmt=gif")[0].0,
@@ -722,9 +735,11 @@ mod tests {
         ] {
             let (_, role, ids) = ads(u).unwrap_or_else(|| panic!("{u} is not Google Ads"));
             assert_eq!(role, Role::Beacon, "{u}");
+            // One id form per platform: the conversion id as Google's
+            // tags write it (`AW-…`), wherever it was read.
             assert_eq!(
                 ids.iter().map(|i| i.value.as_str()).collect::<Vec<_>>(),
-                ["123456789"],
+                ["AW-123456789"],
                 "{u}"
             );
         }
@@ -751,7 +766,7 @@ mod tests {
             IdSource::Inline,
             "var google_conversion_id = 857395262; var google_remarketing_only = true;",
         );
-        assert_eq!(ids[0].value, "857395262");
+        assert_eq!(ids[0].value, "AW-857395262");
     }
 
     /// A cookie several platforms name goes to the one whose response or
