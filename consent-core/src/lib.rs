@@ -9,6 +9,8 @@
 //!   configuration version, and the reports built from them.
 //! - [`config`]: a site's banner configuration (categories, services, cookies,
 //!   texts) and its content-addressed version.
+//! - [`cookie_policy`]: the cookie policy table a site publishes, from its
+//!   published configuration.
 //! - [`decision`]: what a visitor chose, as the widget sends it, and its
 //!   validation against the configuration the visitor saw.
 //! - [`export`]: how a cell of a CSV export is written (spreadsheets).
@@ -35,6 +37,7 @@ pub mod banner;
 #[cfg(feature = "proof")]
 pub mod checkpoint;
 pub mod config;
+pub mod cookie_policy;
 #[cfg(feature = "proof")]
 pub mod cosignature;
 pub mod decision;

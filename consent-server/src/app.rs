@@ -19,7 +19,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::{decisions, health, owner, public, scans, seal, session};
+use crate::http::{decisions, health, owner, policy, public, scans, seal, session};
 use crate::limits::Limits;
 use crate::log::Log;
 use crate::metrics::Metrics;
@@ -175,6 +175,9 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(seal::page))
         .routes(routes!(seal::badge))
         .routes(routes!(seal::attestation))
+        .routes(routes!(policy::html))
+        .routes(routes!(policy::csv))
+        .routes(routes!(policy::json))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))

@@ -87,6 +87,8 @@ texts! {
     seal_leaf: "Plaats in het logboek", "Position in the log";
     seal_key: "Sleutel van het logboek", "The log's key";
     seal_embed: "Het zegel op uw site", "The seal on your site";
+    cookie_policy: "Cookieverklaring", "Cookie policy";
+    cookie_policy_help: "altijd volgens de gepubliceerde configuratie; voeg ?lang=en toe voor een andere taal", "always the published configuration's; add ?lang=nl for another language";
     // Onboarding: a new site, the snippet, the installation check.
     new_site: "Nieuwe site", "New site";
     back_to_sites: "Terug naar de sites", "Back to the sites";

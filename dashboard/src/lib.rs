@@ -11,6 +11,7 @@
 //! - `config`: the configuration editor and "Declare it".
 //! - `scans`: scans, scan jobs ("Scan now", progress), schedules, alerts of new findings, and findings
 //!   (verdict, triage kept per fingerprint, comparing two scans, CSV).
+//! - [`cookie_policy`]: the cookie policy table as an embeddable HTML fragment (rendering only).
 //! - [`seal`]: the public Keurmerk seal page and badge of a site (rendering only).
 //! - `page`: what every page shares: the frame, rendering, problems, escaping.
 //! - `i18n`: Dutch and English.
@@ -28,6 +29,7 @@ use consent_core::store::Store;
 
 mod analytics;
 mod config;
+pub mod cookie_policy;
 pub mod host;
 mod i18n;
 mod onboarding;

@@ -3,6 +3,7 @@
 //!
 //! - [`decisions`]: the widget records decisions (public, CORS per site).
 //! - [`public`]: a site's configuration and loader script (public, cacheable).
+//! - [`policy`]: a site's cookie policy table (HTML fragment, CSV, JSON; public).
 //! - [`seal`]: a site's Keurmerk seal: page, badge, attestation bundle (public).
 //! - [`log`]: the proof log's endpoints, and visitors' access and erasure.
 //! - [`owner`]: sites, configurations, API keys, decisions (authenticated).
@@ -25,6 +26,7 @@ pub mod extract;
 pub mod health;
 pub mod log;
 pub mod owner;
+pub mod policy;
 pub mod public;
 pub mod scans;
 pub mod seal;

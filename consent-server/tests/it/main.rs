@@ -16,6 +16,7 @@ mod onboarding;
 mod log_processes;
 mod openapi;
 mod owner;
+mod policy;
 mod processes;
 mod proof_log;
 mod proof_page;
