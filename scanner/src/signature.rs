@@ -647,7 +647,6 @@ mod tests {
             one("https://ad.doubleclick.net/activity;src=1234567;type=sales;cat=buy;ord=1")[0].1,
             vec!["DC-1234567"],
             "one id form per platform: the advertiser id as Floodlight's tags write it"
-
         );
         assert_eq!(
             one("https://px.ads.linkedin.com/collect?pid=98765&fmt=gif")[0].0,

@@ -17,8 +17,8 @@ pub mod config;
 pub mod credentials;
 pub mod decision;
 pub mod erasure;
-pub mod installation;
 mod error;
+pub mod installation;
 pub mod login;
 pub mod scan;
 
