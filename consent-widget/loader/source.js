@@ -165,12 +165,14 @@
     // K._f is set.
     // The stylesheet is the loader's own (style()), a <link> only where
     // the browser cannot construct one.
-    var m = mod(n), c = K._f ? 0 : style(), wr = K["_w" + n] || get(wb + n + "_bg.wasm" + v);
-    if (!K._f) K._f = [
-      get(base + "/api/v1/sites/" + R.s + "/config", 1),
-      get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v, 1),
-      c
-    ];
+    var m = mod(n), f = K._f || (K._f = [0, 0, style()]), wr = K["_w" + n] || get(wb + n + "_bg.wasm" + v);
+    // The site's configuration and the texts of the visitor's language:
+    // the dialog's. The banner's module needs neither on a first visit (the
+    // banner is here, the category ids in R.c, and it withdraws nothing),
+    // only the configuration where a decision is in force (its refused
+    // services are checked against the site's).
+    if ((openPrefs || dec) && !f[0]) f[0] = get(base + "/api/v1/sites/" + R.s + "/config", 1);
+    if (openPrefs && !f[1]) f[1] = get(wb + "i18n/" + (has(["nl", "en", "de", "fr"], lang) ? lang : "en") + ".json" + v, 1);
     if (openPrefs && !K._p) K._p = css("prefs");
     // Compiled while it streams in. Started after every request is out:
     // the first use of WebAssembly holds the main thread (measured in the

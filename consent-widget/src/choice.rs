@@ -10,6 +10,7 @@ use wasm_bindgen::JsValue;
 
 use crate::Widget;
 use crate::decision::{self, Choice};
+#[cfg(feature = "dialog")]
 use crate::dom::{add, attr, button, el, text};
 use crate::loader::{get, keys};
 #[cfg(feature = "dialog")]
@@ -102,20 +103,26 @@ pub fn save(w: &mut Widget) {
 
 fn apply(w: &mut Widget, choice: Choice) {
     w.reload_suggested |= decision::decide(w, choice);
+    #[cfg(feature = "dialog")]
     let reload = w.reload_suggested;
     let Some(ui) = w.ui.as_mut() else { return };
     if let Some(b) = ui.banner.take() {
         b.remove();
     }
+    // Only the dialog withdraws (see `site`): the banner's module has no
+    // reload notice.
     #[cfg(feature = "dialog")]
-    preferences::close(ui);
-    if reload {
-        announce_reload(ui);
+    {
+        preferences::close(ui);
+        if reload {
+            announce_reload(ui);
+        }
     }
 }
 
 /// Tells the visitor, in a live region that outlasts the dialog, that
 /// services already running stop only after a reload.
+#[cfg(feature = "dialog")]
 fn announce_reload(ui: &mut crate::Ui) {
     let toast = el("div", "km-toast");
     attr(&toast, "role", "status");

@@ -16,7 +16,9 @@
 
 use alloc::string::String;
 
+#[cfg(feature = "dialog")]
 use crate::loader::string;
+#[cfg(feature = "dialog")]
 use crate::site::Site;
 
 /// Appends `id` and `suffix` to the `+`-separated list the value ends with.
@@ -59,7 +61,9 @@ fn within(host: &str, domain: &str) -> bool {
 /// withdrawn category, or of one service when `service` is not empty:
 /// every cookie of the page whose name matches a declared name or `*`
 /// pattern, host-only, on each parent domain and on the declared domain,
-/// since a tag may have set it on any of them.
+/// since a tag may have set it on any of them. Only the dialog's module
+/// withdraws (see `crate::site`).
+#[cfg(feature = "dialog")]
 pub fn wipe(site: &Site, category: &str, service: &str) {
     let jar = crate::dom::cookies();
     let host = crate::dom::hostname();
@@ -86,6 +90,7 @@ pub fn wipe(site: &Site, category: &str, service: &str) {
 }
 
 /// Calls `f` with the name of each cookie in `document.cookie`'s text.
+#[cfg(any(feature = "dialog", test))]
 fn each_name(jar: &str, f: &mut dyn FnMut(&str)) {
     let b = jar.as_bytes();
     let mut i = 0;
@@ -109,6 +114,7 @@ fn each_name(jar: &str, f: &mut dyn FnMut(&str)) {
     }
 }
 
+#[cfg(any(feature = "dialog", test))]
 fn trim(s: &str) -> &str {
     let b = s.as_bytes();
     let (mut a, mut z) = (0, b.len());
@@ -125,6 +131,7 @@ fn trim(s: &str) -> &str {
 /// declared domain, and on `.host` and each parent domain above it but the
 /// top-level one (`a.b.example.nl` → `.a.b.example.nl`, `.b.example.nl`,
 /// `.example.nl`).
+#[cfg(any(feature = "dialog", test))]
 fn expire(name: &str, host: &str, declared: &str, set: &mut dyn FnMut(&str)) {
     let gone = |domain: &str, dot: bool, set: &mut dyn FnMut(&str)| {
         let mut c = String::from(name);
@@ -151,6 +158,7 @@ fn expire(name: &str, host: &str, declared: &str, set: &mut dyn FnMut(&str)) {
 
 /// Whether a cookie name matches a declared name, where `*` stands for any
 /// run of characters (bytewise, backtracking to the last `*`).
+#[cfg(any(feature = "dialog", test))]
 pub fn glob(pattern: &[u8], name: &[u8]) -> bool {
     let (mut p, mut n) = (0, 0);
     let mut star: Option<(usize, usize)> = None;

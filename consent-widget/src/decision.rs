@@ -63,6 +63,7 @@ pub fn decide(w: &mut Widget, choice: Choice) -> bool {
         let on = req || answer(&choice.categories, &c) == Some(true);
         if !on && get(&before_c, &c).as_bool() == Some(true) {
             withdrawn = true;
+            #[cfg(feature = "dialog")]
             if let Some(site) = site {
                 cookie_jar::wipe(site, &c, "");
             }
@@ -92,6 +93,7 @@ pub fn decide(w: &mut Widget, choice: Choice) -> bool {
         });
         if !now && get(&before_s, &s).as_bool() == Some(true) {
             withdrawn = true;
+            #[cfg(feature = "dialog")]
             if let Some(site) = site {
                 cookie_jar::wipe(site, "", &s);
             }

@@ -21,12 +21,14 @@ use web_sys::{Document, HtmlDocument, Location};
 #[wasm_bindgen]
 extern "C" {
     /// `localStorage.removeItem`; throws where storage is off.
+    #[cfg(feature = "dialog")]
     #[wasm_bindgen(js_namespace = localStorage, js_name = removeItem, catch)]
     fn local_remove(key: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(js_namespace = Date)]
     fn now() -> f64;
 }
 
+#[cfg(feature = "dialog")]
 /// The value of a DOM call `web-sys` marks as throwing (`Result`). For what
 /// the widget passes (its own tag names, attributes and selectors) none
 /// throws; if one did, that is a bug in the widget and the call traps.
@@ -96,6 +98,7 @@ pub fn is_https() -> bool {
         .is_some_and(|p| p == "https:")
 }
 
+#[cfg(feature = "dialog")]
 /// `document.cookie` (empty where the page may not read cookies).
 pub fn cookies() -> String {
     document().unchecked_ref::<HtmlDocument>().cookie().unwrap_or_default()
@@ -107,6 +110,7 @@ pub fn set_cookie(c: &str) {
     let _ = document().unchecked_ref::<HtmlDocument>().set_cookie(c);
 }
 
+#[cfg(feature = "dialog")]
 /// Removes a localStorage item, if storage is on.
 pub fn forget_local(key: &str) {
     let _ = local_remove(key);
@@ -117,6 +121,7 @@ pub fn unix_now() -> u64 {
     (now() / 1000.0) as u64
 }
 
+#[cfg(feature = "dialog")]
 /// Reloads the page (the reload notice's button).
 pub fn reload() {
     if let Some(l) = location() {
@@ -151,6 +156,7 @@ pub fn focus(e: &JsValue) {
     let _ = e.unchecked_ref::<HtmlElement>().focus();
 }
 
+#[cfg(feature = "dialog")]
 pub fn el(tag: &str, class: &str) -> Element {
     let e = sure(document().create_element(tag));
     if !class.is_empty() {
@@ -159,6 +165,7 @@ pub fn el(tag: &str, class: &str) -> Element {
     e
 }
 
+#[cfg(feature = "dialog")]
 /// An element holding plain text.
 pub fn text(tag: &str, class: &str, text: &str) -> Element {
     let e = el(tag, class);
@@ -166,16 +173,19 @@ pub fn text(tag: &str, class: &str, text: &str) -> Element {
     e
 }
 
+#[cfg(feature = "dialog")]
 pub fn attr(e: &Element, name: &str, value: &str) {
     sure(e.set_attribute(name, value));
 }
 
+#[cfg(feature = "dialog")]
 pub fn add(parent: &Element, child: &Element) {
     // `append`, not `appendChild`: it returns nothing, so no handle to the
     // child comes back into the wasm only to be dropped.
     sure(parent.append_with_node_1(child));
 }
 
+#[cfg(feature = "dialog")]
 /// A button routed through [`crate::act`] by its `data-km` action.
 pub fn button(class: &str, label: &str, action: &str) -> Element {
     let b = text("button", class, label);
@@ -185,11 +195,24 @@ pub fn button(class: &str, label: &str, action: &str) -> Element {
 }
 
 /// The widget's container, in `<body>` (the JS side attaches its
-/// listeners): the one the loader made for the banner, else a new one.
+/// listeners): the one the loader made for the banner, else (the dialog's
+/// module, opened where no banner was shown) a new one. The banner's module
+/// only ever starts where the loader showed the banner.
 pub fn root(lang: &str) -> Element {
     if let Ok(Some(root)) = document().query_selector(".km-root") {
         return root;
     }
+    #[cfg(not(feature = "dialog"))]
+    {
+        let _ = lang;
+        trap()
+    }
+    #[cfg(feature = "dialog")]
+    new_root(lang)
+}
+
+#[cfg(feature = "dialog")]
+fn new_root(lang: &str) -> Element {
     let root = el("div", "km-root");
     attr(&root, "lang", lang);
     if let Some(body) = document().body() {

@@ -75,6 +75,7 @@ struct Widget {
 /// The UI, once shown.
 struct Ui {
     site: Site,
+    #[cfg(feature = "dialog")]
     root: Element,
     banner: Option<Element>,
     #[cfg(feature = "dialog")]
@@ -111,7 +112,8 @@ pub fn init(k: Api, doc: web_sys::Document) {
 }
 
 /// Takes over the UI: `config` is the site's configuration, `texts` the
-/// built-in texts of the visitor's language (`keurmerk.lang`). When no
+/// built-in texts of the visitor's language (`keurmerk.lang`); the banner's
+/// module gets them only where it needs them (see `site`). When no
 /// decision is in force, the banner the loader showed is hydrated (not
 /// built: the server renders it). Returns the widget's root, for the JS
 /// side to listen on.
@@ -120,7 +122,7 @@ pub fn start(config: JsValue, texts: JsValue) -> Option<Element> {
     let mut root = None;
     with_widget(|w| {
         let lang = loader::string(&w.k, "lang");
-        let site = Site::new(w.k.clone().unchecked_into(), config, texts, lang);
+        let site = Site::new(w.k.clone().unchecked_into(), &w.rules, config, texts, lang);
         let r = dom::root(&site.lang);
         // No decision, or one whose refusals stand while a purpose added
         // since is still to ask (`p`, see `lapse` in loader/source.js): the
@@ -130,6 +132,7 @@ pub fn start(config: JsValue, texts: JsValue) -> Option<Element> {
         let banner = if ask { banner::find(&r) } else { None };
         w.ui = Some(Ui {
             site,
+            #[cfg(feature = "dialog")]
             root: r.clone(),
             banner,
             #[cfg(feature = "dialog")]
@@ -172,6 +175,7 @@ pub fn act(action: &str) {
     with_widget(|w| match action {
         "accept" => choice::all(w, true),
         "reject" => choice::all(w, false),
+        #[cfg(feature = "dialog")]
         "reload" => dom::reload(),
         #[cfg(feature = "dialog")]
         "save" => choice::save(w),

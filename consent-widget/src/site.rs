@@ -2,14 +2,25 @@
 //! see `consent_core::config::SiteConfig`) and the texts, read straight from
 //! the JS objects the loader fetched. `Reflect` keeps serde_json out of the
 //! wasm (it would take up most of it: see docs/benchmarks.md, widget bench).
+//!
+//! The banner's module (without the `dialog` feature) needs neither on a
+//! first visit: the server rendered the banner, the category ids are in the
+//! loader's rules (`c`), and it never withdraws anything (it runs only where
+//! no grant is in force, or to add one), so it deletes no declared cookies
+//! and shows no reload notice. The loader fetches the configuration only
+//! where a decision is in force (its refused services are checked against
+//! the site's), and the texts only for the dialog.
 
+#[cfg(feature = "dialog")]
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use wasm_bindgen::JsValue;
 
-use crate::loader::{Api, get, list, string};
+#[cfg(feature = "dialog")]
+use crate::loader::get;
+use crate::loader::{Api, list, string};
 
 /// The columns of a service's cookie table: the text key of each heading is
 /// the field's name, except `cookie` for `name`.
@@ -35,6 +46,7 @@ pub struct Service {
     pub category: String,
     /// The declared cookies as the configuration has them (objects with
     /// the fields of the dialog's cookie table), shown as they are.
+    #[cfg(feature = "dialog")]
     pub cookies: Vec<JsValue>,
     #[cfg(feature = "dialog")]
     pub name: String,
@@ -56,15 +68,18 @@ pub struct Site {
     pub categories: Vec<Category>,
     pub services: Vec<Service>,
     /// Site overrides for `lang`, then the built-in texts.
+    #[cfg(feature = "dialog")]
     overrides: JsValue,
+    #[cfg(feature = "dialog")]
     texts: JsValue,
 }
 
 impl Site {
-    pub fn new(k: Api, config: JsValue, texts: JsValue, lang: String) -> Self {
-        let overrides = get(&get(&config, "texts"), &lang);
+    /// `config` and `texts` may be missing in the banner's module (see the
+    /// module docs); `rules` are the loader's.
+    pub fn new(k: Api, rules: &JsValue, config: JsValue, texts: JsValue, lang: String) -> Self {
         #[cfg(not(feature = "dialog"))]
-        let _ = k;
+        let _ = (k, texts);
         let mut site = Site {
             #[cfg(feature = "dialog")]
             k,
@@ -72,10 +87,21 @@ impl Site {
             privacy_policy_url: string(&config, "privacy_policy_url"),
             categories: Vec::new(),
             services: Vec::new(),
-            overrides,
+            #[cfg(feature = "dialog")]
+            overrides: get(&get(&config, "texts"), &lang),
+            #[cfg(feature = "dialog")]
             texts,
             lang,
         };
+        #[cfg(not(feature = "dialog"))]
+        for c in list(rules, "c") {
+            site.categories.push(Category {
+                id: c.as_string().unwrap_or_default(),
+            });
+        }
+        #[cfg(feature = "dialog")]
+        let _ = rules;
+        #[cfg(feature = "dialog")]
         for c in list(&config, "categories") {
             let id = string(&c, "id");
             #[cfg(feature = "dialog")]
@@ -99,11 +125,11 @@ impl Site {
             });
         }
         for s in list(&config, "services") {
-            let cookies = list(&s, "cookies").collect();
             site.services.push(Service {
                 id: string(&s, "id"),
                 category: string(&s, "category"),
-                cookies,
+                #[cfg(feature = "dialog")]
+                cookies: list(&s, "cookies").collect(),
                 #[cfg(feature = "dialog")]
                 name: string(&s, "name"),
                 #[cfg(feature = "dialog")]
@@ -116,10 +142,12 @@ impl Site {
     }
 
     /// The text for `key`: the site's override, else the built-in one.
+    #[cfg(feature = "dialog")]
     pub fn text(&self, key: &str) -> String {
         self.text_or(key, "")
     }
 
+    #[cfg(feature = "dialog")]
     fn text_or(&self, key: &str, fallback: &str) -> String {
         non_empty(string(&self.overrides, key))
             .or_else(|| non_empty(string(&self.texts, key)))
@@ -142,6 +170,7 @@ impl Site {
     }
 }
 
+#[cfg(feature = "dialog")]
 fn non_empty(s: String) -> Option<String> {
     if s.is_empty() { None } else { Some(s) }
 }

@@ -7,7 +7,8 @@
 // things that wait on a promise (a fetch, whose answer goes back to
 // `answer`) or need a Blob (saving the proof file). The loader already
 // sent the UI's requests (K._f: the site's configuration and the texts of
-// the visitor's language as parsed JSON, the stylesheet's load); show()
+// the visitor's language as parsed JSON, each 0 where this build does not
+// need it (see load() in loader/source.js), the stylesheet's load); show()
 // waits for whatever is still missing and, in the task that instantiates
 // the module, hydrates the banner the loader already showed (replaying a
 // click the loader kept meanwhile). The dialog's module, once it runs, takes over

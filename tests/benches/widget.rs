@@ -617,6 +617,10 @@ async fn main() -> Result<()> {
         },
     );
     let loader_br = brotli11(loader.as_bytes()).len();
+    // `KM_BENCH_DUMP_LOADER=path`: the rendered loader, to look into.
+    if let Ok(path) = std::env::var("KM_BENCH_DUMP_LOADER") {
+        std::fs::write(&path, &loader).with_context(|| format!("writing {path}"))?;
+    }
     let dist = |f: &str| file(&format!("consent-widget/dist/{f}")).map(|b| b.len());
     let parts = [
         ("loader (demo site; banner, 4 languages, CSS)", loader_br),
