@@ -32,6 +32,24 @@ async fn axe(page: &chromiumoxide::Page) -> Result<Vec<String>> {
     .await
 }
 
+/// A page of `chrome` logged in to the dashboard as the admin, by the form.
+async fn log_in(chrome: &Chromium, server: &ServerProcess) -> Result<chromiumoxide::Page> {
+    let page = chrome.page(&format!("{}/dashboard/login", server.base_url())).await?;
+    wait_for(&page, "document.querySelector('input[name=password]')", T).await?;
+    let password = serde_json::to_string(&server.admin_password())?;
+    let _: bool = eval(
+        &page,
+        &format!(
+            "(document.querySelector('input[name=username]').value = 'admin',
+              document.querySelector('input[name=password]').value = {password},
+              document.querySelector('input[name=password]').form.submit(), true)"
+        ),
+    )
+    .await?;
+    wait_for(&page, "location.pathname === '/dashboard/'", T).await?;
+    Ok(page)
+}
+
 /// Records one decision of each method on `site` from `origin`; the last one's consent id.
 async fn decide(port: u16, site: &str, origin: &str) -> Result<String> {
     let config = http_request(port, "GET", &format!("/api/v1/sites/{site}/config"), &[], None).await?;
@@ -87,19 +105,7 @@ async fn analytics_page_has_no_axe_violations_and_works_by_keyboard() -> Result<
             ..Launch::default()
         })
         .await?;
-        let page = chrome.page(&format!("{}/dashboard/login", server.base_url())).await?;
-        wait_for(&page, "document.querySelector('input[name=password]')", T).await?;
-        let password = serde_json::to_string(&server.admin_password())?;
-        let _: bool = eval(
-            &page,
-            &format!(
-                "(document.querySelector('input[name=username]').value = 'admin',
-                  document.querySelector('input[name=password]').value = {password},
-                  document.querySelector('input[name=password]').form.submit(), true)"
-            ),
-        )
-        .await?;
-        wait_for(&page, "location.pathname === '/dashboard/'", T).await?;
+        let page = log_in(&chrome, &server).await?;
         goto(
             &page,
             &format!("{}/dashboard/sites/shop/analytics?days=7", server.base_url()),
@@ -409,19 +415,7 @@ async fn scan_pages_and_the_report_have_no_axe_violations_at_1280_and_320_px() -
             ..Launch::default()
         })
         .await?;
-        let page = chrome.page(&format!("{}/dashboard/login", server.base_url())).await?;
-        wait_for(&page, "document.querySelector('input[name=password]')", T).await?;
-        let password = serde_json::to_string(&server.admin_password())?;
-        let _: bool = eval(
-            &page,
-            &format!(
-                "(document.querySelector('input[name=username]').value = 'admin',
-                  document.querySelector('input[name=password]').value = {password},
-                  document.querySelector('input[name=password]').form.submit(), true)"
-            ),
-        )
-        .await?;
-        wait_for(&page, "location.pathname === '/dashboard/'", T).await?;
+        let page = log_in(&chrome, &server).await?;
         for width in [1280u32, 320] {
             page.execute(SetDeviceMetricsOverrideParams::new(width as i64, 800, 1.0, width < 600))
                 .await?;
