@@ -148,7 +148,12 @@ pub fn allow(w: &mut Widget, category: &str, service: &str) {
         services.push((s, on));
     }
     if service.is_empty() {
-        categories.push((category.into(), true));
+        // Turn the category on where the decision has it (refused before),
+        // else add it: a second entry would be shadowed by the first.
+        match categories.iter_mut().find(|(c, _)| c == category) {
+            Some(entry) => entry.1 = true,
+            None => categories.push((category.into(), true)),
+        }
     } else if answer(&services, service).is_none() {
         services.push((service.into(), true));
     }

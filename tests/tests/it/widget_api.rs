@@ -95,6 +95,13 @@ async fn api_links_and_embed_placeholders() -> Result<()> {
     let receipt: Value = eval(&page, "window.__blob.text().then(JSON.parse)").await?;
     assert_eq!(receipt["consent_id"], "0123456789abcdef0123456789abcdef", "{receipt}");
     assert_eq!(receipt["index"], 1, "{receipt}");
+
+    // Allowing a whole category the visitor refused turns it on: the earlier
+    // refusal does not shadow the new grant.
+    let _: bool = eval(&page, "(keurmerk.allow('marketing'), true)").await?;
+    wait_for(&page, "keurmerk.accepted('marketing')", T).await?;
+    wait_for(&page, "keurmerk.receipt() && keurmerk.receipt().index === 2", T).await?;
+    assert_eq!(site.state.decisions()[2]["categories"]["marketing"], true);
     chrome.close().await;
     Ok(())
 }
