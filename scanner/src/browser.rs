@@ -1,8 +1,10 @@
 //! The browser pass: headless Chromium over the DevTools protocol sees what
 //! scripts really do. Each page is visited in four consent states, each in
-//! its own fresh browser context and all at once: no interaction (with
-//! canary form filling and safe clicks), after "reject all", after "accept
-//! all", and with Global Privacy Control on (no choice made). Every request (with the script that caused it), every
+//! its own fresh browser context: no interaction (with canary form filling
+//! and safe clicks), after "reject all", after "accept all", and with Global
+//! Privacy Control on (no choice made). The visits of all pages are queued
+//! at once and run several at a time in one Chromium (`session.rs`,
+//! `runs_at_once`). Every request (with the script that caused it), every
 //! cookie set over HTTP (blocked ones too) or by JavaScript (with the setting
 //! script) and every storage key is recorded with its consent state.
 //!
@@ -20,6 +22,7 @@ mod scripts;
 mod session;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub use recorder::{JarCookie, apply_jar};
@@ -33,7 +36,7 @@ use crate::pii::CanaryIdentity;
 #[derive(Clone, Debug)]
 pub struct BrowserOptions {
     pub chromium: PathBuf,
-    /// Pages visited (each in three consent states).
+    /// Pages visited (each in three consent states, four with `gpc`).
     pub max_pages: usize,
     /// Extra `--host-resolver-rules` (tests map tracker hosts to loopback).
     /// Names are resolved by the SSRF guard's proxy while it is on, so
@@ -78,6 +81,7 @@ pub async fn run(
 ) -> Observations {
     let mut obs = Observations::default();
     let deadline = Instant::now() + left;
+    let launch = Instant::now();
     let session = match Session::launch(o, guard).await {
         Ok(s) => s,
         Err(e) => {
@@ -92,35 +96,52 @@ pub async fn run(
             return obs;
         }
     };
-    for (i, url) in pages.iter().enumerate() {
-        let now = Instant::now();
-        if now >= deadline {
-            obs.problems.push(Problem {
-                url: url.to_string(),
-                kind: ProblemKind::Deadline,
-                reason: format!(
-                    "scan deadline reached: {} pages not visited in the browser",
-                    pages.len() - i
-                ),
-            });
-            break;
-        }
-        // Three states run at once; each may take a load, a click and a reload.
-        let budget = (o.page_timeout * 2 + o.dwell * 4).min(deadline - now);
-        match tokio::time::timeout(budget, session.visit(url, canary, o)).await {
-            Ok(page_obs) => obs.extend(page_obs),
-            Err(_) => obs.problems.push(Problem {
-                url: url.to_string(),
-                kind: ProblemKind::Timeout,
-                reason: format!("page {url} timed out in the browser after {} s", budget.as_secs()),
-            }),
-        }
-        progress(i + 1, pages.len());
+    tracing::debug!(launch_ms = launch.elapsed().as_millis() as u64, "Chromium started");
+    // Every page at once, each in its consent states: the runs queue for
+    // the session's run slots in page order, and the observations are
+    // merged in page order whatever order they finish in.
+    let done = AtomicUsize::new(0);
+    let page_visits: Vec<_> = pages
+        .iter()
+        .map(|url| visit_page(&session, url, pages.len(), canary, o, deadline, &done, progress))
+        .collect();
+    let visits: Vec<Option<Observations>> = futures::future::join_all(page_visits).await;
+    let mut not_visited = pages.iter().zip(&visits).filter(|(_, v)| v.is_none());
+    if let Some((first, _)) = not_visited.next() {
+        obs.problems.push(Problem {
+            url: first.to_string(),
+            kind: ProblemKind::Deadline,
+            reason: format!(
+                "scan deadline reached: {} pages not visited in the browser",
+                1 + not_visited.count()
+            ),
+        });
+    }
+    for page_obs in visits.into_iter().flatten() {
+        obs.extend(page_obs);
     }
     let refusals = session.refusals();
     session.close().await;
     refused_problems(&mut obs, refusals);
     obs
+}
+
+/// One page in its consent states; `None` when the scan deadline passed
+/// before it could start.
+#[allow(clippy::too_many_arguments)]
+async fn visit_page(
+    session: &Session,
+    url: &url::Url,
+    total: usize,
+    canary: &CanaryIdentity,
+    o: &BrowserOptions,
+    deadline: Instant,
+    done: &AtomicUsize,
+    progress: Progress<'_>,
+) -> Option<Observations> {
+    let page_obs = session.visit(url, canary, o, deadline).await?;
+    progress(done.fetch_add(1, Ordering::SeqCst) + 1, total);
+    Some(page_obs)
 }
 
 /// One problem per destination the guard refused, naming a request that

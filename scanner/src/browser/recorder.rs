@@ -198,15 +198,23 @@ impl Recorder {
     }
 }
 
-/// Waits until no network event arrived for a moment, at most `max`.
+/// Quiet this long and the page is taken to be done for now.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// Waits until no network event arrived for [`QUIET`], at most `max`; at
+/// least a moment, so what the last action set off has begun. It sleeps
+/// until the page would have been quiet long enough, checks again, and
+/// sleeps on if an event came in meanwhile.
 pub(super) async fn settle(rec: &Recorder, max: Duration) {
-    let start = Instant::now();
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    while start.elapsed() < max {
-        if rec.quiet_for() >= Duration::from_millis(300) {
+    let until = tokio::time::Instant::now() + max;
+    tokio::time::sleep(Duration::from_millis(150).min(max)).await;
+    loop {
+        let quiet = rec.quiet_for();
+        let now = tokio::time::Instant::now();
+        if quiet >= QUIET || now >= until {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep_until((now + (QUIET - quiet)).min(until)).await;
     }
 }
 
@@ -216,48 +224,6 @@ struct JsCookie {
     script: Option<String>,
 }
 
-/// Cookies written by scripts since record `from` (the instrumentation
-/// keeps them until the next navigation); returns the new count.
-pub(super) async fn collect_js(
-    page: &Page,
-    obs: &mut Observations,
-    page_url: &str,
-    site_host: &str,
-    state: ConsentState,
-    from: usize,
-) -> usize {
-    let all: Vec<JsCookie> = evaluate(page, scripts::RECORDED_COOKIES).await.unwrap_or_default();
-    let now = SystemTime::now();
-    let host = url::Url::parse(page_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
-    for c in all.iter().skip(from) {
-        let Some(sc) = parse_set_cookie(&c.line, now) else {
-            continue;
-        };
-        if sc.lifetime_secs.is_some_and(|l| l <= 0) {
-            continue;
-        }
-        let domain = sc.domain.unwrap_or_else(|| host.clone());
-        obs.cookies.push(Cookie {
-            page: page_url.to_owned(),
-            third_party: !same_site(&domain, site_host),
-            name: sc.name,
-            domain,
-            path: sc.path,
-            lifetime_secs: sc.lifetime_secs,
-            set_by: SetBy::Script {
-                script_url: c.script.clone(),
-            },
-            state,
-            pass: Pass::Browser,
-            blocked: None,
-        });
-    }
-    all.len()
-}
-
 #[derive(Deserialize)]
 struct JsActivity {
     kind: ActivityKind,
@@ -265,54 +231,108 @@ struct JsActivity {
     script: Option<String>,
 }
 
-/// Fingerprinting probes and storage writes since record `from` (kept by
-/// the instrumentation until the next navigation); returns the new count.
-pub(super) async fn collect_activity(
-    page: &Page,
-    obs: &mut Observations,
-    page_url: &str,
-    state: ConsentState,
-    from: usize,
-) -> usize {
-    let all: Vec<JsActivity> = evaluate(page, scripts::RECORDED_ACTIVITY).await.unwrap_or_default();
-    for a in all.iter().skip(from) {
-        obs.activity.push(ScriptActivity {
-            page: page_url.to_owned(),
-            kind: a.kind,
-            detail: a.detail.clone(),
-            script: a.script.clone(),
-            state,
-        });
-    }
-    all.len()
+/// What the page holds at one moment, read in one round trip: the cookie
+/// writes and the probes and storage writes [`scripts::INSTRUMENT`]
+/// recorded since the last navigation, and the storage keys.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(super) struct Snapshot {
+    cookies: Vec<JsCookie>,
+    activity: Vec<JsActivity>,
+    storage: Vec<String>,
 }
 
-/// Records `localStorage` and `sessionStorage` keys not in `known`
-/// (`area:key`); returns all current ones.
-pub(super) async fn storage_keys(
-    page: &Page,
-    obs: &mut Observations,
-    page_url: &str,
-    state: ConsentState,
-    known: &[String],
-) -> Vec<String> {
-    let keys: Vec<String> = evaluate(page, scripts::STORAGE_KEYS).await.unwrap_or_default();
-    let origin = url::Url::parse(page_url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
-    for k in &keys {
-        let Some((area, key)) = k.split_once(':') else { continue };
-        if !known.contains(k) {
-            obs.storage.push(StorageItem {
+/// How many of a snapshot's records were already taken.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Seen {
+    cookies: usize,
+    activity: usize,
+}
+
+impl Snapshot {
+    pub(super) async fn take(page: &Page) -> Snapshot {
+        evaluate(page, &scripts::snapshot()).await.unwrap_or_default()
+    }
+
+    /// Records the cookie writes, probes and storage writes after `seen`
+    /// as happening in `state`; returns how many there are now.
+    pub(super) fn record(
+        &self,
+        obs: &mut Observations,
+        page_url: &str,
+        site_host: &str,
+        state: ConsentState,
+        seen: Seen,
+    ) -> Seen {
+        let now = SystemTime::now();
+        let host = url::Url::parse(page_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        for c in self.cookies.iter().skip(seen.cookies) {
+            let Some(sc) = parse_set_cookie(&c.line, now) else {
+                continue;
+            };
+            if sc.lifetime_secs.is_some_and(|l| l <= 0) {
+                continue;
+            }
+            let domain = sc.domain.unwrap_or_else(|| host.clone());
+            obs.cookies.push(Cookie {
                 page: page_url.to_owned(),
-                origin: origin.clone(),
-                area: area.to_owned(),
-                key: key.to_owned(),
+                third_party: !same_site(&domain, site_host),
+                name: sc.name,
+                domain,
+                path: sc.path,
+                lifetime_secs: sc.lifetime_secs,
+                set_by: SetBy::Script {
+                    script_url: c.script.clone(),
+                },
+                state,
+                pass: Pass::Browser,
+                blocked: None,
+            });
+        }
+        for a in self.activity.iter().skip(seen.activity) {
+            obs.activity.push(ScriptActivity {
+                page: page_url.to_owned(),
+                kind: a.kind,
+                detail: a.detail.clone(),
+                script: a.script.clone(),
                 state,
             });
         }
+        Seen {
+            cookies: self.cookies.len(),
+            activity: self.activity.len(),
+        }
     }
-    keys
+
+    /// Records the `localStorage` and `sessionStorage` keys (`area:key`)
+    /// not in `known`; returns all current ones.
+    pub(super) fn record_storage(
+        &self,
+        obs: &mut Observations,
+        page_url: &str,
+        state: ConsentState,
+        known: &[String],
+    ) -> Vec<String> {
+        let origin = url::Url::parse(page_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        for k in &self.storage {
+            let Some((area, key)) = k.split_once(':') else { continue };
+            if !known.contains(k) {
+                obs.storage.push(StorageItem {
+                    page: page_url.to_owned(),
+                    origin: origin.clone(),
+                    area: area.to_owned(),
+                    key: key.to_owned(),
+                    state,
+                });
+            }
+        }
+        self.storage.clone()
+    }
 }
 
 /// A cookie as the browser's jar holds it (CDP `Storage.getCookies`).

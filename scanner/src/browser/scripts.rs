@@ -24,13 +24,21 @@ pub(super) const GPC: &str = "Object.defineProperty(Navigator.prototype, 'global
      { get() { return true; }, configurable: true, enumerable: true });";
 
 /// The cookie writes [`INSTRUMENT`] recorded since the last navigation.
-pub(super) const RECORDED_COOKIES: &str = "(window.__keurmerkScan && window.__keurmerkScan.cookies) || []";
+const RECORDED_COOKIES: &str = "(window.__keurmerkScan && window.__keurmerkScan.cookies) || []";
 
 /// The probes and storage writes [`INSTRUMENT`] recorded since the last navigation.
-pub(super) const RECORDED_ACTIVITY: &str = "(window.__keurmerkScan && window.__keurmerkScan.activity) || []";
+const RECORDED_ACTIVITY: &str = "(window.__keurmerkScan && window.__keurmerkScan.activity) || []";
 
 /// `localStorage` and `sessionStorage` keys as `area:key`.
-pub(super) const STORAGE_KEYS: &str = include_str!("storage_keys.js");
+const STORAGE_KEYS: &str = include_str!("storage_keys.js");
+
+/// The three above in one object (`cookies`, `activity`, `storage`): one
+/// round trip to the page instead of three.
+pub(super) fn snapshot() -> String {
+    format!(
+        "({{ cookies: ({RECORDED_COOKIES}),\n  activity: ({RECORDED_ACTIVITY}),\n  storage: (\n{STORAGE_KEYS}\n) }})"
+    )
+}
 
 const INTERACT: &str = include_str!("interact.js");
 

@@ -3,10 +3,11 @@
 //! one state (load, interact or operate the banner, reload under the choice).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
 use chromiumoxide::cdp::browser_protocol::network::{
     EventRequestWillBeSent, EventResponseReceivedExtraInfo, Headers, SetCookieControlsParams, SetExtraHttpHeadersParams,
 };
@@ -16,17 +17,22 @@ use chromiumoxide::cdp::browser_protocol::target::{CreateBrowserContextParams, C
 use chromiumoxide::cdp::js_protocol::debugger::{EnableParams as DebuggerEnableParams, SetAsyncCallStackDepthParams};
 use chromiumoxide::page::Page;
 use futures::StreamExt;
+use tokio::sync::oneshot;
 
 use super::BrowserOptions;
 use super::proxy::GuardProxy;
-use super::recorder::{JarCookie, Recorder, apply_jar, collect_activity, collect_js, settle, storage_keys, unix_now};
+use super::recorder::{JarCookie, Recorder, Seen, Snapshot, apply_jar, settle, unix_now};
 use super::scripts::{self, evaluate};
 use crate::guard::{Guard, Refused};
 use crate::page::{ConsentState, Observations, PageVisit, Pass, Problem, ProblemKind};
 use crate::pii::CanaryIdentity;
 
 pub(super) struct Session {
-    browser: tokio::sync::Mutex<Browser>,
+    /// Shared by the runs in flight: every call takes `&self` (only
+    /// closing needs the browser to itself).
+    browser: Browser,
+    /// Runs in flight at most ([`runs_at_once`]).
+    slots: tokio::sync::Semaphore,
     visits: std::sync::atomic::AtomicU32,
     handler: tokio::task::JoinHandle<()>,
     /// The SSRF guard's way out (none with `--allow-private-targets`).
@@ -34,6 +40,24 @@ pub(super) struct Session {
     _profile: tempfile::TempDir,
     /// The script that starts Chromium as `nobody`, when the scanner is root.
     _launcher: Option<Unprivileged>,
+}
+
+/// How a run (one page in one consent state) ended.
+enum Outcome {
+    Done(Observations),
+    Failed(String),
+    TimedOut(Duration),
+    /// The scan deadline passed before it could start.
+    NotStarted,
+}
+
+/// Runs (a page in one consent state, each in a browser context of its
+/// own) in flight at once: four per core, 4 to 12. A run mostly waits (for
+/// the network, for the page to go quiet), so a core keeps several busy;
+/// the bound keeps memory in check (a renderer process per run).
+fn runs_at_once() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 4).clamp(4, 12)
 }
 
 /// The user Chromium runs as when the scanner runs as root: `nobody`.
@@ -142,7 +166,8 @@ impl Session {
         values.push((
             "disable-features",
             "IsolateOrigins,site-per-process,AutofillServerCommunication,OptimizationHints,MediaRouter,Translate,\
-             HttpsUpgrades,TrackingProtection3pcd",
+             HttpsUpgrades,TrackingProtection3pcd,PreloadTopChromeWebUI,WebUIOmniboxPopup,WebUIOmniboxFullPopup,\
+             WebUIOmniboxFullPopupV2,WebUIOmniboxAimPopup",
         ));
         if let Some(r) = &o.host_resolver_rules {
             values.push(("host-resolver-rules", r));
@@ -206,7 +231,8 @@ impl Session {
             }
         });
         Ok(Session {
-            browser: tokio::sync::Mutex::new(browser),
+            browser,
+            slots: tokio::sync::Semaphore::new(runs_at_once()),
             visits: std::sync::atomic::AtomicU32::new(0),
             handler,
             proxy,
@@ -221,7 +247,7 @@ impl Session {
     }
 
     pub(super) async fn close(self) {
-        let mut b = self.browser.lock().await;
+        let mut b = self.browser;
         let _ = tokio::time::timeout(Duration::from_secs(5), b.close()).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), b.wait()).await;
         if let Some(Err(e)) = b.kill().await {
@@ -231,41 +257,79 @@ impl Session {
         self.handler.abort();
     }
 
-    pub(super) async fn visit(&self, url: &url::Url, canary: &CanaryIdentity, o: &BrowserOptions) -> Observations {
+    /// Visits `url` in each consent state, every run in a browser context
+    /// of its own, all queued at once for the session's run slots; `None`
+    /// when the scan deadline passed before any of them could start.
+    pub(super) async fn visit(
+        &self,
+        url: &url::Url,
+        canary: &CanaryIdentity,
+        o: &BrowserOptions,
+        deadline: Instant,
+    ) -> Option<Observations> {
         let (a, b, c, d) = tokio::join!(
-            self.state_run(url, None, false, canary, o),
-            self.state_run(url, Some(false), false, canary, o),
-            self.state_run(url, Some(true), false, canary, o),
+            self.state_run(url, None, false, canary, o, deadline),
+            self.state_run(url, Some(false), false, canary, o, deadline),
+            self.state_run(url, Some(true), false, canary, o, deadline),
             async {
                 match o.gpc {
-                    true => Some(self.state_run(url, None, true, canary, o).await),
+                    true => Some(self.state_run(url, None, true, canary, o, deadline).await),
                     false => None,
                 }
             },
         );
-        let mut obs = Observations::default();
         let runs = [
             (None, false, Some(a)),
             (Some(false), false, Some(b)),
             (Some(true), false, Some(c)),
             (None, true, d),
         ];
+        if runs
+            .iter()
+            .all(|(_, _, r)| matches!(r, None | Some(Outcome::NotStarted)))
+        {
+            return None;
+        }
+        let mut obs = Observations::default();
         for (choice, gpc, r) in runs {
-            match r {
-                None => {}
-                Some(Ok(x)) => obs.extend(x),
-                Some(Err(e)) => obs.problems.push(Problem {
-                    url: url.to_string(),
-                    kind: ProblemKind::Browser,
-                    reason: format!("browser pass ({}) failed on {url}: {e}", run_name(choice, gpc)),
-                }),
-            }
+            let name = run_name(choice, gpc);
+            let (kind, reason) = match r {
+                None => continue,
+                Some(Outcome::Done(x)) => {
+                    obs.extend(x);
+                    continue;
+                }
+                Some(Outcome::Failed(e)) => (
+                    ProblemKind::Browser,
+                    format!("browser pass ({name}) failed on {url}: {e}"),
+                ),
+                Some(Outcome::TimedOut(budget)) => (
+                    ProblemKind::Timeout,
+                    format!(
+                        "page {url} timed out in the browser after {} s ({name})",
+                        budget.as_secs()
+                    ),
+                ),
+                Some(Outcome::NotStarted) => (
+                    ProblemKind::Deadline,
+                    format!("scan deadline reached: {url} not visited in the browser ({name})"),
+                ),
+            };
+            obs.problems.push(Problem {
+                url: url.to_string(),
+                kind,
+                reason,
+            });
         }
         // The no-interaction run stands for the page in the page list.
         obs.pages.truncate(1);
-        obs
+        Some(obs)
     }
 
+    /// One consent state of one page: waits for a run slot, then opens a
+    /// fresh browser context, drives the page through the state within the
+    /// run's budget, reads the context's cookie jar and disposes of it, also
+    /// when the run failed or ran out of time.
     async fn state_run(
         &self,
         url: &url::Url,
@@ -273,24 +337,32 @@ impl Session {
         gpc: bool,
         canary: &CanaryIdentity,
         o: &BrowserOptions,
-    ) -> Result<Observations, String> {
-        let (ctx, page) = {
-            let b = self.browser.lock().await;
-            let ctx = b
-                .create_browser_context(CreateBrowserContextParams::default())
-                .await
-                .map_err(|e| e.to_string())?;
-            let params = CreateTargetParams::builder()
-                .url("about:blank")
-                .browser_context_id(ctx.clone())
-                .build()
-                .map_err(|e| e.to_string())?;
-            let page = b.new_page(params).await.map_err(|e| e.to_string())?;
-            (ctx, page)
+        deadline: Instant,
+    ) -> Outcome {
+        let Ok(_slot) = self.slots.acquire().await else {
+            return Outcome::NotStarted;
         };
-        let mut result = self.drive(&page, url, choice, gpc, canary, o).await;
-        let b = self.browser.lock().await;
-        if let Ok(obs) = &mut result {
+        let started = Instant::now();
+        if started >= deadline {
+            return Outcome::NotStarted;
+        }
+        // A load, a click and a reload at most.
+        let budget = (o.page_timeout * 2 + o.dwell * 4).min(deadline - started);
+        let (ctx, page) = match tokio::time::timeout(budget, self.open()).await {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(e)) => return Outcome::Failed(e),
+            Err(_) => return Outcome::TimedOut(budget),
+        };
+        let opened = started.elapsed();
+        let left = budget.saturating_sub(started.elapsed());
+        let mut outcome = match tokio::time::timeout(left, self.drive(&page, url, choice, gpc, canary, o)).await {
+            Ok(Ok(obs)) => Outcome::Done(obs),
+            Ok(Err(e)) => Outcome::Failed(e),
+            Err(_) => Outcome::TimedOut(budget),
+        };
+        let driven = started.elapsed();
+        let b = &self.browser;
+        if let Outcome::Done(obs) = &mut outcome {
             // The context's cookie jar: what the browser really keeps, with
             // its own expiry (Chromium caps lifetimes at 400 days and
             // resolves Max-Age/Expires itself).
@@ -316,11 +388,45 @@ impl Session {
                 Err(_) => tracing::debug!("Storage.getCookies timed out, keeping parsed lifetimes"),
             }
         }
-        drop(b);
-        let _ = page.close().await;
-        let b = self.browser.lock().await;
-        let _ = b.dispose_browser_context(ctx).await;
-        result
+        // Disposing of the context closes its page; a run that timed out
+        // stops here too instead of loading on beside the next ones.
+        let _ = tokio::time::timeout(Duration::from_secs(5), page.close()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), b.dispose_browser_context(ctx)).await;
+        // Where a run's time goes (`RUST_LOG=scanner=debug`).
+        tracing::debug!(
+            %url,
+            run = run_name(choice, gpc),
+            open_ms = opened.as_millis() as u64,
+            drive_ms = (driven - opened).as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "browser run"
+        );
+        outcome
+    }
+
+    /// A fresh browser context (its own cookie jar, storage and cache) with
+    /// one blank page in it.
+    async fn open(&self) -> Result<(BrowserContextId, Page), String> {
+        let b = &self.browser;
+        let ctx = b
+            .create_browser_context(CreateBrowserContextParams::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let params = CreateTargetParams::builder()
+            .url("about:blank")
+            .browser_context_id(ctx.clone())
+            .build();
+        let page = match params {
+            Ok(params) => b.new_page(params).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match page {
+            Ok(page) => Ok((ctx, page)),
+            Err(e) => {
+                let _ = tokio::time::timeout(Duration::from_secs(5), b.dispose_browser_context(ctx)).await;
+                Err(e)
+            }
+        }
     }
 
     async fn drive(
@@ -347,50 +453,126 @@ impl Session {
         };
         let site_host = url.host_str().unwrap_or_default().to_owned();
         let page_url = url.to_string();
-        let _ = page.execute(SetCookieControlsParams::new(false, false, false)).await;
+        // The set-up, sent at once rather than one round trip after the
+        // other (Chromium carries out a target's commands in the order
+        // sent; all are answered before the navigation starts).
+        let cookie_controls = async {
+            let _ = page.execute(SetCookieControlsParams::new(false, false, false)).await;
+        };
         // Async call stacks let a pixel fired after an `await` name the
         // vendor script that fired it, not just the page.
-        if page.execute(DebuggerEnableParams::default()).await.is_ok() {
-            let _ = page.execute(SetAsyncCallStackDepthParams::new(16)).await;
-        }
-        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(scripts::INSTRUMENT))
-            .await
-            .map_err(err)?;
-        if gpc {
-            // Both signals of the W3C GPC specification: the `Sec-GPC: 1`
-            // request header (every request of this page, frames included)
-            // and `navigator.globalPrivacyControl`, before any page script.
-            page.execute(SetExtraHttpHeadersParams::new(Headers::new(
-                serde_json::json!({"Sec-GPC": "1"}),
-            )))
-            .await
-            .map_err(err)?;
-            page.execute(AddScriptToEvaluateOnNewDocumentParams::new(scripts::GPC))
-                .await
-                .map_err(err)?;
-        }
+        let debugger = async {
+            if page.execute(DebuggerEnableParams::default()).await.is_ok() {
+                let _ = page.execute(SetAsyncCallStackDepthParams::new(16)).await;
+            }
+        };
+        let instrument = page.execute(AddScriptToEvaluateOnNewDocumentParams::new(scripts::INSTRUMENT));
+        let gpc_signals = async {
+            if gpc {
+                // Both signals of the W3C GPC specification: the `Sec-GPC: 1`
+                // request header (every request of this page, frames included)
+                // and `navigator.globalPrivacyControl`, before any page script.
+                let (header, script) = tokio::join!(
+                    page.execute(SetExtraHttpHeadersParams::new(Headers::new(
+                        serde_json::json!({"Sec-GPC": "1"}),
+                    ))),
+                    page.execute(AddScriptToEvaluateOnNewDocumentParams::new(scripts::GPC)),
+                );
+                header?;
+                script?;
+            }
+            Ok(())
+        };
+        let requests = page.event_listener::<EventRequestWillBeSent>();
+        let extra = page.event_listener::<EventResponseReceivedExtraInfo>();
+        let ((), (), instrument, gpc_signals, requests, extra) =
+            tokio::join!(cookie_controls, debugger, instrument, gpc_signals, requests, extra);
+        instrument.map_err(err)?;
+        gpc_signals.map_err(err)?;
+        let (mut requests, mut extra) = (requests.map_err(err)?, extra.map_err(err)?);
 
+        // The collector records network events as they come, tagged with
+        // the phase (0: before the choice, 1: after). A phase change or the
+        // end is handled only once both event streams are empty, so every
+        // event Chromium sent before it (all events of a page come before
+        // the answer to a later command of that page) is tagged with the
+        // phase that ends: no waiting for events to land.
         let rec = Arc::new(Recorder::default());
-        let phase = Arc::new(AtomicU8::new(0));
-        let mut requests = page.event_listener::<EventRequestWillBeSent>().await.map_err(err)?;
-        let mut extra = page
-            .event_listener::<EventResponseReceivedExtraInfo>()
-            .await
-            .map_err(err)?;
-        if gpc {
-            phase.store(1, Ordering::SeqCst);
-        }
-        let (r2, p2) = (rec.clone(), phase.clone());
+        let (control, mut orders) = tokio::sync::mpsc::unbounded_channel::<(Option<u8>, oneshot::Sender<()>)>();
+        let r2 = rec.clone();
+        let mut phase: u8 = if gpc { 1 } else { 0 };
         let collector = tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    Some(ev) = requests.next() => r2.request(&ev, p2.load(Ordering::SeqCst)),
-                    Some(ev) = extra.next() => r2.extra(&ev, p2.load(Ordering::SeqCst)),
+                    biased;
+                    Some(ev) = requests.next() => r2.request(&ev, phase),
+                    Some(ev) = extra.next() => r2.extra(&ev, phase),
+                    Some((next, done)) = orders.recv() => {
+                        let _ = done.send(());
+                        match next {
+                            Some(p) => phase = p,
+                            None => break,
+                        }
+                    }
                     else => break,
                 }
             }
         });
+        // Switches the phase (`None`: stops the collector) once everything
+        // received so far is recorded.
+        let order = |next: Option<u8>| {
+            let (done, handled) = oneshot::channel();
+            let sent = control.send((next, done)).is_ok();
+            async move {
+                if sent {
+                    let _ = handled.await;
+                }
+            }
+        };
 
+        let result = self.phases(page, url, choice, gpc, canary, o, &rec, &order).await;
+        order(None).await;
+        collector.abort();
+        let mut obs = result?;
+        let visit = self.visits.fetch_add(1, Ordering::SeqCst) + 1;
+        rec.drain_into(&mut obs, &page_url, &site_host, after, visit);
+        obs.browser_visits = 1;
+        obs.pages.push(PageVisit {
+            url: page_url,
+            depth: 0,
+            status: None,
+            bytes: 0,
+            pass: Pass::Browser,
+        });
+        Ok(obs)
+    }
+
+    /// The visit itself: load, then interact or choose in the banner, and
+    /// reload under the choice; what scripts recorded is read at each step.
+    #[allow(clippy::too_many_arguments)]
+    async fn phases<F: std::future::Future<Output = ()>>(
+        &self,
+        page: &Page,
+        url: &url::Url,
+        choice: Option<bool>,
+        gpc: bool,
+        canary: &CanaryIdentity,
+        o: &BrowserOptions,
+        rec: &Recorder,
+        order: &impl Fn(Option<u8>) -> F,
+    ) -> Result<Observations, String> {
+        let first = if gpc {
+            ConsentState::WithGpc
+        } else {
+            ConsentState::BeforeConsent
+        };
+        let after = match choice {
+            None => first,
+            Some(false) => ConsentState::AfterReject,
+            Some(true) => ConsentState::AfterAccept,
+        };
+        let site_host = url.host_str().unwrap_or_default().to_owned();
+        let page_url = url.to_string();
         let mut obs = Observations::default();
         let nav = tokio::time::timeout(o.page_timeout, page.goto(url.as_str())).await;
         match nav {
@@ -398,23 +580,27 @@ impl Session {
             Ok(Err(e)) => return Err(format!("navigation failed: {e}")),
             Ok(Ok(_)) => {}
         }
-        settle(&rec, o.dwell).await;
+        settle(rec, o.dwell).await;
         match choice {
             None => {
                 interact(page, canary, o.submit_forms).await;
-                settle(&rec, o.dwell).await;
-                collect_js(page, &mut obs, &page_url, &site_host, first, 0).await;
-                collect_activity(page, &mut obs, &page_url, first, 0).await;
-                storage_keys(page, &mut obs, &page_url, first, &[]).await;
+                settle(rec, o.dwell).await;
+                let now = Snapshot::take(page).await;
+                now.record(&mut obs, &page_url, &site_host, first, Seen::default());
+                now.record_storage(&mut obs, &page_url, first, &[]);
             }
             Some(accept) => {
                 // Cookies written so far are "before consent"; later ones are not.
-                let js_seen = collect_js(page, &mut obs, &page_url, &site_host, ConsentState::BeforeConsent, 0).await;
-                let activity_seen = collect_activity(page, &mut obs, &page_url, ConsentState::BeforeConsent, 0).await;
-                let storage_before = storage_keys(page, &mut obs, &page_url, ConsentState::BeforeConsent, &[]).await;
-                // Let in-flight events land before the state changes.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                phase.store(1, Ordering::SeqCst);
+                let before = Snapshot::take(page).await;
+                let seen = before.record(
+                    &mut obs,
+                    &page_url,
+                    &site_host,
+                    ConsentState::BeforeConsent,
+                    Seen::default(),
+                );
+                let storage_before = before.record_storage(&mut obs, &page_url, ConsentState::BeforeConsent, &[]);
+                order(Some(1)).await;
                 let how = evaluate::<Option<String>>(page, &scripts::banner(accept))
                     .await
                     .flatten();
@@ -428,33 +614,22 @@ impl Session {
                     Some(how) => {
                         obs.banners
                             .push((page_url.clone(), format!("{}: {how}", run_name(choice, gpc))));
-                        settle(&rec, o.dwell).await;
-                        collect_js(page, &mut obs, &page_url, &site_host, after, js_seen).await;
-                        collect_activity(page, &mut obs, &page_url, after, activity_seen).await;
+                        settle(rec, o.dwell).await;
+                        Snapshot::take(page)
+                            .await
+                            .record(&mut obs, &page_url, &site_host, after, seen);
                         // The next page view under the stored choice.
                         let _ = tokio::time::timeout(o.page_timeout, page.goto(url.as_str())).await;
-                        settle(&rec, o.dwell).await;
+                        settle(rec, o.dwell).await;
                         interact(page, canary, false).await;
-                        settle(&rec, o.dwell).await;
-                        collect_js(page, &mut obs, &page_url, &site_host, after, 0).await;
-                        collect_activity(page, &mut obs, &page_url, after, 0).await;
-                        storage_keys(page, &mut obs, &page_url, after, &storage_before).await;
+                        settle(rec, o.dwell).await;
+                        let now = Snapshot::take(page).await;
+                        now.record(&mut obs, &page_url, &site_host, after, Seen::default());
+                        now.record_storage(&mut obs, &page_url, after, &storage_before);
                     }
                 }
             }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        collector.abort();
-        let visit = self.visits.fetch_add(1, Ordering::SeqCst) + 1;
-        rec.drain_into(&mut obs, &page_url, &site_host, after, visit);
-        obs.browser_visits = 1;
-        obs.pages.push(PageVisit {
-            url: page_url,
-            depth: 0,
-            status: None,
-            bytes: 0,
-            pass: Pass::Browser,
-        });
         Ok(obs)
     }
 }
@@ -534,7 +709,7 @@ mod tests {
             assert!(!cmd.contains("--no-sandbox"), "process {pid}: {cmd}");
         }
         // The sandbox is really there: a renderer says so.
-        let page = session.browser.lock().await.new_page("chrome://sandbox").await.unwrap();
+        let page = session.browser.new_page("chrome://sandbox").await.unwrap();
         let text: String = page
             .evaluate("document.body.innerText")
             .await
