@@ -40,7 +40,7 @@ enum Command {
     /// tracking-despite-gpc, fingerprinting (before the choice or after a refusal),
     /// storage-without-consent, undeclared-service, undeclared-cookie, undeclared-storage,
     /// no-consent-banner (nothing to reject with) and loader-installation (the consent loader
-    /// missing, not the first synchronous script in <head>, or tracker tags written as plain tags).
+    /// missing, not the first synchronous script in `<head>`, or tracker tags written as plain tags).
     /// Prints one line per regression, with its consent state and platform.
     #[command(after_help = CHECK_EXIT_CODES, after_long_help = CHECK_EXIT_CODES)]
     Check(CheckArgs),
