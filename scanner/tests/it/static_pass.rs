@@ -72,7 +72,7 @@ async fn static_pass_names_every_platform_in_the_html() {
         ("meta-pixel", "123456789012345"),
         ("ga4", "G-FIXTURE42"),
         ("google-ads", "AW-987654321"),
-        ("floodlight", "7654321"),
+        ("floodlight", "DC-7654321"),
         ("tiktok", "CFIXTURETIKTOK0001"),
         ("pinterest", "2612345678901"),
         ("snap", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
