@@ -32,13 +32,13 @@ async fn render(
     draw: fn(&dashboard::seal::SealInput<'_>, &HeaderMap, Option<&str>) -> Response,
 ) -> Result<Response, ApiError> {
     let (id, _) = cached_site(app, site).await?;
-    let sealed = latest(app, &id).await?;
+    let sealed = latest(app, &id, false).await?;
     let key = app.log.inner().map(|l| l.signer.verifier().to_string());
     let input = dashboard::seal::SealInput {
         site: id.as_str(),
         latest: sealed
             .as_ref()
-            .map(|s: &Sealed| (&s.attestation, s.index, s.bundle.is_some())),
+            .map(|s: &Sealed| (&s.attestation, s.index, s.checkpointed)),
         verifier_key: key.as_deref(),
         base_url: &app.settings.public_url,
         now_ms: crate::clock::now_ms(),
@@ -85,7 +85,7 @@ pub async fn badge(
     ))]
 pub async fn attestation(State(app): State<AppState>, Path(site): Path<String>) -> Result<Response, ApiError> {
     let (id, _) = cached_site(&app, &site).await?;
-    let sealed = latest(&app, &id)
+    let sealed = latest(&app, &id, true)
         .await?
         .ok_or_else(|| ApiError::not_found("no attestation of this site yet"))?;
     let Some(bundle) = sealed.bundle else {

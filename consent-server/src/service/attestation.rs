@@ -213,34 +213,42 @@ pub fn spawn_attester(app: Arc<Services>) {
 pub struct Sealed {
     pub attestation: Attestation,
     pub index: u64,
+    /// Whether a checkpoint covers its leaf yet.
+    pub checkpointed: bool,
     /// The attestation's proof bundle (`keurmerk-verify attestation`
-    /// checks it); `None` until the next checkpoint covers its leaf.
+    /// checks it), when asked for and once a checkpoint covers its leaf.
     pub bundle: Option<consent_core::tlog_proof::ProofBundle>,
 }
 
-/// The site's latest attestation, if it has one.
-pub async fn latest(app: &Services, site: &SiteId) -> Result<Option<Sealed>, Error> {
+/// The site's latest attestation, if it has one; with its proof bundle
+/// when `with_proof` (the page and the badge, read on every view of a site
+/// that embeds it, only need to know whether a proof exists: no tile reads).
+pub async fn latest(app: &Services, site: &SiteId, with_proof: bool) -> Result<Option<Sealed>, Error> {
     let Some((index, leaf)) = app.store.attestations(site, 1).await?.pop() else {
         return Ok(None);
     };
     let attestation = Attestation::from_canonical_bytes(&leaf)
         .map_err(|e| Error::from(consent_core::store::StoreError::corrupt(e)))?;
-    let mut bundle = None;
+    let (mut checkpointed, mut bundle) = (false, None);
     if let Some(log) = app.log.inner()
         && let Some((size, note)) = log.checkpoint().await?
         && index < size
     {
-        let proof = consent_core::tlog_proof::TlogProof {
-            extra: None,
-            index,
-            path: log.inclusion(index, size).await?,
-            checkpoint: note,
-        };
-        bundle = Some(consent_core::tlog_proof::ProofBundle::new(&leaf, &proof));
+        checkpointed = true;
+        if with_proof {
+            let proof = consent_core::tlog_proof::TlogProof {
+                extra: None,
+                index,
+                path: log.inclusion(index, size).await?,
+                checkpoint: note,
+            };
+            bundle = Some(consent_core::tlog_proof::ProofBundle::new(&leaf, &proof));
+        }
     }
     Ok(Some(Sealed {
         attestation,
         index,
+        checkpointed,
         bundle,
     }))
 }

@@ -443,7 +443,7 @@ async fn queue_checks_origins_and_tenants_and_reports_progress_done_and_failed(k
     let shop_id = SiteId::parse("shop").unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let sealed = loop {
-        let latest = consent_server::service::attestation::latest(&app.state, &shop_id)
+        let latest = consent_server::service::attestation::latest(&app.state, &shop_id, false)
             .await
             .unwrap();
         if let Some(s) = latest.filter(|s| s.attestation.scan_id == scan_id) {

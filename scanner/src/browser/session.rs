@@ -439,18 +439,7 @@ impl Session {
         o: &BrowserOptions,
     ) -> Result<Observations, String> {
         let err = |e: chromiumoxide::error::CdpError| e.to_string();
-        // The GPC run is a visitor who has not chosen but whose browser
-        // sends Global Privacy Control: everything in it is "with GPC".
-        let first = if gpc {
-            ConsentState::WithGpc
-        } else {
-            ConsentState::BeforeConsent
-        };
-        let after = match choice {
-            None => first,
-            Some(false) => ConsentState::AfterReject,
-            Some(true) => ConsentState::AfterAccept,
-        };
+        let (_, after) = states(gpc, choice);
         let site_host = url.host_str().unwrap_or_default().to_owned();
         let page_url = url.to_string();
         // The set-up, sent at once rather than one round trip after the
@@ -561,16 +550,7 @@ impl Session {
         rec: &Recorder,
         order: &impl Fn(Option<u8>) -> F,
     ) -> Result<Observations, String> {
-        let first = if gpc {
-            ConsentState::WithGpc
-        } else {
-            ConsentState::BeforeConsent
-        };
-        let after = match choice {
-            None => first,
-            Some(false) => ConsentState::AfterReject,
-            Some(true) => ConsentState::AfterAccept,
-        };
+        let (first, after) = states(gpc, choice);
         let site_host = url.host_str().unwrap_or_default().to_owned();
         let page_url = url.to_string();
         let mut obs = Observations::default();
@@ -660,6 +640,23 @@ fn running_as_root() -> bool {
 #[cfg(not(unix))]
 fn running_as_root() -> bool {
     false
+}
+
+/// The consent states a run observes: before its choice and after it. The
+/// GPC run is a visitor who has not chosen but whose browser sends Global
+/// Privacy Control: everything in it is "with GPC".
+fn states(gpc: bool, choice: Option<bool>) -> (ConsentState, ConsentState) {
+    let first = if gpc {
+        ConsentState::WithGpc
+    } else {
+        ConsentState::BeforeConsent
+    };
+    let after = match choice {
+        None => first,
+        Some(false) => ConsentState::AfterReject,
+        Some(true) => ConsentState::AfterAccept,
+    };
+    (first, after)
 }
 
 #[cfg(test)]
