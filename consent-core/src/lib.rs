@@ -5,6 +5,8 @@
 //!   loader (the one renderer of it; the wasm hydrates it).
 //! - [`attestation`]: the Keurmerk seal: a scan's verdicts as a leaf of the
 //!   proof log, distinct from decision records.
+//! - [`catalogue`]: the built-in catalogue of well-known vendors a site owner
+//!   picks services from, read from the scanner's signature files.
 //! - [`analytics`]: anonymous counts of decisions per site, day and
 //!   configuration version, and the reports built from them.
 //! - [`config`]: a site's banner configuration (categories, services, cookies,
@@ -34,6 +36,7 @@
 pub mod analytics;
 pub mod attestation;
 pub mod banner;
+pub mod catalogue;
 #[cfg(feature = "proof")]
 pub mod checkpoint;
 pub mod config;

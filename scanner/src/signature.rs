@@ -99,6 +99,10 @@ struct PlatformFile {
     inline_pii: Vec<InlinePiiFile>,
     #[serde(default)]
     cookie: Vec<CookieSig>,
+    /// The vendor as the dashboard's catalogue offers it (who, where, why):
+    /// `consent_core::catalogue` reads it; the scanner has no use for it.
+    #[serde(default)]
+    catalogue: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +162,12 @@ pub struct CookieSig {
     pub purpose: String,
     #[serde(default)]
     pub retention_days: Option<u32>,
+    /// A session cookie (no `retention_days`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub session: bool,
+    /// `purpose` in Dutch, for the catalogue (`consent_core::catalogue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose_nl: Option<String>,
     #[serde(default)]
     pub source: String,
 }
