@@ -1,6 +1,9 @@
 //! Keurmerk's domain, shared by every other crate. No IO, no async runtime:
 //! the widget compiles it to wasm, the server and scanner build on it.
 //!
+//! - [`account`]: who logs in, their roles per site, and what each role may do.
+//! - [`audit`]: a site's append-only audit trail.
+//! - [`draft`]: a site's configuration being edited, before it is published.
 //! - [`banner`]: the banner's first layer, rendered into the per-site
 //!   loader (the one renderer of it; the wasm hydrates it).
 //! - [`attestation`]: the Keurmerk seal: a scan's verdicts as a leaf of the
@@ -33,8 +36,10 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod analytics;
 pub mod attestation;
+pub mod audit;
 pub mod banner;
 pub mod catalogue;
 #[cfg(feature = "proof")]
@@ -44,6 +49,7 @@ pub mod cookie_policy;
 #[cfg(feature = "proof")]
 pub mod cosignature;
 pub mod decision;
+pub mod draft;
 pub mod export;
 pub mod id;
 pub mod loader;

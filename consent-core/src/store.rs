@@ -16,7 +16,9 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::account::Account;
 use crate::analytics::{DayTally, Period};
+use crate::audit::AuditEntry;
 use crate::config::{ConfigVersion, SiteConfig};
 use crate::id::{ConsentId, SiteId};
 use crate::record::DecisionRecord;
@@ -247,19 +249,10 @@ impl ApiKey {
     }
 }
 
-/// An administrator account (sees and manages every site).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Admin {
-    /// The log-in name.
-    pub username: String,
-    /// Argon2id in PHC string format.
-    pub password_hash: String,
-}
-
-/// A logged-in admin session; storage keys it by the SHA-256 of its token.
+/// A logged-in session; storage keys it by the SHA-256 of its token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    /// The admin it belongs to.
+    /// The account it belongs to.
     pub username: String,
     /// The CSRF token the session's state-changing requests must echo.
     pub csrf: String,
@@ -358,9 +351,9 @@ pub fn finding_fingerprint(rule: &str, subject: &str) -> String {
 /// Everything Keurmerk keeps, by concern: a use case asks only for the
 /// traits it needs, and a backend implements all five. Callers holding a
 /// concrete store import the traits whose methods they call.
-pub trait Store: SiteStore + DecisionStore + AccountStore + ScanStore + AttestationStore {}
+pub trait Store: SiteStore + DecisionStore + AccountStore + ScanStore + AttestationStore + RecordStore {}
 
-impl<T: SiteStore + DecisionStore + AccountStore + ScanStore + AttestationStore> Store for T {}
+impl<T: SiteStore + DecisionStore + AccountStore + ScanStore + AttestationStore + RecordStore> Store for T {}
 
 /// Sites (tenants) and their immutable configuration versions.
 pub trait SiteStore: Send + Sync + 'static {
@@ -470,12 +463,23 @@ pub trait AccountStore: Send + Sync + 'static {
     /// that does not exist (revoked meanwhile): never brings one back.
     fn touch_api_key(&self, sha256: &[u8; 32], now_ms: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Creates an admin; `Conflict` if the name is taken (so only one of
+    /// Creates an account; `Conflict` if the name is taken (so only one of
     /// several processes starting at once creates the first admin).
-    fn create_admin(&self, admin: &Admin) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_account(&self, account: &Account) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The admin with this name, if any.
-    fn admin(&self, username: &str) -> impl Future<Output = Result<Option<Admin>, StoreError>> + Send;
+    /// The account with this name, if any.
+    fn account(&self, username: &str) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
+
+    /// Every account, by name (at most [`MAX_ACCOUNTS`]).
+    fn accounts(&self) -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
+
+    /// Replaces an existing account (its role, sites, password);
+    /// `NotFound` if there is none by its name.
+    fn put_account(&self, account: &Account) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes an account; whether there was one. Its sessions stop working
+    /// because a session is honoured only while its account exists.
+    fn delete_account(&self, username: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Stores a session under the SHA-256 of its token.
     fn create_session(
@@ -550,4 +554,87 @@ pub trait AttestationStore: Send + Sync + 'static {
         site: &SiteId,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>, StoreError>> + Send;
+}
+
+/// The most accounts storage keeps (people who log in; a bound, not a plan).
+pub const MAX_ACCOUNTS: usize = 10_000;
+
+/// The most records of one kind a site keeps (e.g. visitors' requests).
+pub const MAX_RECORDS: usize = 10_000;
+
+/// The largest record body storage keeps (a draft configuration is the biggest).
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// The kinds of [`RecordStore`] records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// The site's draft configuration ([`crate::draft::Draft`], one per site).
+    Draft,
+    /// The register of processing's owner details (GDPR art. 30).
+    Register,
+    /// A visitor's request (GDPR art. 15, 17), one per request id.
+    VisitorRequest,
+}
+
+impl RecordKind {
+    /// The kind's name in storage keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Draft => "draft",
+            RecordKind::Register => "register",
+            RecordKind::VisitorRequest => "visitor_request",
+        }
+    }
+}
+
+/// What the dashboard keeps per site beside configurations, decisions and
+/// scans: small JSON documents by kind and id (their types live with their
+/// use: [`crate::draft`], ...), and the append-only audit trail
+/// ([`crate::audit`]). Record bodies are opaque bytes to storage.
+pub trait RecordStore: Send + Sync + 'static {
+    /// Creates or replaces the record; `LimitReached` past [`MAX_RECORDS`]
+    /// of the kind or [`MAX_RECORD_BYTES`].
+    fn put_record(
+        &self,
+        site: &SiteId,
+        kind: RecordKind,
+        id: &str,
+        body: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The record, if any.
+    fn record(
+        &self,
+        site: &SiteId,
+        kind: RecordKind,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
+    /// The site's records of a kind, by id ascending.
+    fn records(
+        &self,
+        site: &SiteId,
+        kind: RecordKind,
+    ) -> impl Future<Output = Result<Vec<(String, Vec<u8>)>, StoreError>> + Send;
+
+    /// Deletes the record; whether there was one.
+    fn delete_record(
+        &self,
+        site: &SiteId,
+        kind: RecordKind,
+        id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Appends an entry to the site's audit trail and returns its sequence
+    /// number (increasing per site). Nothing changes or removes an entry.
+    fn append_audit(&self, site: &SiteId, entry: &AuditEntry) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The site's audit trail, newest first: entries with a sequence number
+    /// below `before` (all when `None`), at most `limit`.
+    fn audit(
+        &self,
+        site: &SiteId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(u64, AuditEntry)>, StoreError>> + Send;
 }

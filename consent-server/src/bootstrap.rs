@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use consent_core::store::{AccountStore, Admin, Site, SiteStore, StoreError};
+use consent_core::account::{Account, AccountRole};
+use consent_core::store::{AccountStore, Site, SiteStore, StoreError};
 use consent_core::{CookieDecl, LegalBasis, Service, SiteConfig, SiteId};
 
 use crate::clock::now_ms;
@@ -142,15 +143,19 @@ pub async fn first_start(app: &AppState) -> Result<Option<String>, StoreError> {
             app.sites.invalidate(&demo);
         }
     }
-    if app.store.admin(ADMIN).await?.is_some() {
+    if app.store.account(ADMIN).await?.is_some() {
         return Ok(None);
     }
     let password = random_token(18);
-    let admin = Admin {
+    let admin = Account {
         username: ADMIN.into(),
         password_hash: hash_password(&password),
+        role: AccountRole::Admin,
+        sites: Default::default(),
+        must_change_password: false,
+        created_ms: crate::clock::now_ms(),
     };
-    match app.store.create_admin(&admin).await {
+    match app.store.create_account(&admin).await {
         Ok(()) => Ok(Some(password)),
         Err(StoreError::Conflict(_)) => Ok(None),
         Err(e) => Err(e),

@@ -22,6 +22,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use consent_core::account::Permission;
 use consent_core::analytics::{Day, Period, PeriodError, Report, Tally, percent};
 use consent_core::export::csv_cell;
 use consent_core::store::Store;
@@ -31,7 +32,7 @@ use serde::Deserialize;
 
 use crate::St;
 use crate::i18n::Texts;
-use crate::page::{self, Frame, Problem};
+use crate::page::{self, Frame, Problem, now_ms};
 use crate::session::LoggedIn;
 use crate::sites;
 
@@ -134,13 +135,6 @@ struct AnalyticsPage<'a> {
     datasets: Vec<Dataset>,
 }
 
-/// Wall time in Unix milliseconds: "today" is the UTC day it falls on.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// `GET /sites/{site}/analytics`.
 pub async fn show<S: Store>(
     State(dash): St<S>,
@@ -148,7 +142,7 @@ pub async fn show<S: Store>(
     Path(site): Path<String>,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::View).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };
@@ -197,7 +191,7 @@ pub async fn csv<S: Store>(
     Path((site, file)): Path<(String, String)>,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::View).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };

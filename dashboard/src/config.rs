@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use consent_core::account::Permission;
 use consent_core::SiteConfig;
 use consent_core::store::{Site, Store};
 use serde::Deserialize;
@@ -74,7 +75,7 @@ async fn current<S: Store>(store: &S, site: &Site) -> Result<SiteConfig, Problem
 /// `GET /sites/{site}/config`.
 pub async fn edit<S: Store>(State(dash): St<S>, me: LoggedIn, Path(site): Path<String>) -> Response {
     let found = async {
-        let site = sites::find(&dash.store, &site).await?;
+        let site = sites::find(&dash.store, &me, &site, Permission::View).await?;
         let config = current(&dash.store, &site).await?;
         Ok::<_, Problem>((site, config))
     };
@@ -97,7 +98,7 @@ pub async fn save<S: Store>(
     Path(site): Path<String>,
     CsrfForm { me, form }: CsrfForm<ConfigForm>,
 ) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::Publish).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };
@@ -112,12 +113,9 @@ pub async fn save<S: Store>(
         let error = FieldError::new(e.field, e.message);
         return editor(&me, &site, &form.config, Some(error), false);
     }
-    match dash.store.save_config(&site.id, &config).await {
-        Ok(_) => {
-            dash.host.site_changed(&site.id);
-            Redirect::to(&format!("{BASE}/sites/{}", site.id)).into_response()
-        }
-        Err(e) => me.problem(e.into()),
+    match crate::draft::publish(&dash, &site, &config, &me).await {
+        Ok(_) => Redirect::to(&format!("{BASE}/sites/{}", site.id)).into_response(),
+        Err(problem) => me.problem(problem),
     }
 }
 
@@ -137,7 +135,7 @@ pub async fn declare<S: Store>(
     CsrfForm { me, form }: CsrfForm<DeclareForm>,
 ) -> Response {
     let drafted = async {
-        let site = sites::find(&dash.store, &site).await?;
+        let site = sites::find(&dash.store, &me, &site, Permission::Publish).await?;
         let mut config = current(&dash.store, &site).await?;
         add_cookie(&mut config, &form.cookie, &form.platform)?;
         Ok::<_, Problem>((site, config))

@@ -189,6 +189,7 @@ texts! {
     dismiss: "Gezien", "Dismiss";
     not_found: "Niet gevonden.", "Not found.";
     forbidden: "Ontbrekend of onjuist CSRF-token.", "Missing or wrong CSRF token.";
+    not_allowed: "Uw rol op deze site staat dit niet toe.", "Your role on this site does not allow this.";
     bad_report: "Dit rapport kan niet gelezen worden.", "This report cannot be read.";
     // A scan's findings: verdict, triage, compare, CSV.
     verdict: "Oordeel", "Verdict";

@@ -6,6 +6,8 @@
 //! - `session`: logging in and out; the logged-in-session extractor and CSRF-checked forms.
 //! - `sites`: the site list and a site's page.
 //! - `onboarding`: a new site, its snippet and CSP lines, "check my installation".
+//! - `audit`: writing a site's audit trail (every change goes through it).
+//! - `draft`: a site's draft configuration, saving, discarding and publishing it.
 //! - `analytics`: a site's consent analytics (charts, tables, CSV).
 //! - `proof`: a consent id's decisions, proof bundle and how to verify it.
 //! - `config`: the configuration editor and "Declare it".
@@ -28,8 +30,11 @@ use axum::routing::{get, post};
 use consent_core::store::Store;
 
 mod analytics;
+mod audit;
 mod config;
 pub mod cookie_policy;
+#[allow(dead_code)] // until the configuration pages use all of it
+mod draft;
 pub mod host;
 mod i18n;
 mod onboarding;

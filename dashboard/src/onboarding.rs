@@ -9,6 +9,10 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use consent_core::account::Permission;
+use consent_core::SiteId;
+use consent_core::account::SiteRole;
+use consent_core::audit::AuditAction;
 use consent_core::store::{Site, Store};
 use serde::Deserialize;
 
@@ -33,8 +37,23 @@ struct NewSitePage<'a> {
     problem: Option<(String, String)>,
 }
 
+/// After a site was created: a member who created it becomes its owner
+/// (else they could not reach it), and the site's audit trail starts.
+async fn created<S: Store>(store: &S, me: &LoggedIn, id: &str, origins: &[String]) -> Result<(), crate::page::Problem> {
+    let site = SiteId::parse(id).map_err(|_| crate::page::Problem::NotFound)?;
+    if !me.account.is_admin() {
+        let mut account = me.account.clone();
+        account.sites.insert(site.clone(), SiteRole::Owner);
+        store.put_account(&account).await?;
+    }
+    crate::audit::record(store, &site, me, AuditAction::SiteCreated { origins: origins.to_vec() }).await
+}
+
 /// `GET /sites/new`: the form.
 pub async fn new_form(me: LoggedIn) -> Response {
+    if !me.account.may_create_sites() {
+        return me.problem(crate::page::Problem::NotAllowed);
+    }
     let page = NewSitePage {
         t: me.t,
         frame: me.frame(me.t.new_site),
@@ -73,8 +92,12 @@ fn origins(domains: &str) -> Vec<String> {
         .collect()
 }
 
-/// `POST /sites`: creates the site, then on to its installation page.
+/// `POST /sites`: creates the site, then on to picking its services
+/// (`catalogue`) and from there to its installation page.
 pub async fn create<S: Store>(State(dash): St<S>, CsrfForm { me, form }: CsrfForm<NewSiteForm>) -> Response {
+    if !me.account.may_create_sites() {
+        return me.problem(crate::page::Problem::NotAllowed);
+    }
     let id = form.id.trim().to_owned();
     let origins = origins(&form.domains);
     let refused = |field: &str, message: String| {
@@ -98,8 +121,14 @@ pub async fn create<S: Store>(State(dash): St<S>, CsrfForm { me, form }: CsrfFor
     if origins.len() > MAX_DOMAINS {
         return refused("domains", format!("{} {MAX_DOMAINS}", me.t.at_most));
     }
-    match dash.host.create_site(id.clone(), origins).await {
-        NewSite::Created => Redirect::to(&format!("{BASE}/sites/{id}/install")).into_response(),
+    match dash.host.create_site(id.clone(), origins.clone()).await {
+        NewSite::Created => {
+            if let Err(e) = created(&dash.store, &me, &id, &origins).await {
+                return me.problem(e);
+            }
+            // First the services the site uses, then the snippet.
+            Redirect::to(&format!("{BASE}/sites/{id}/services?new=1")).into_response()
+        }
         NewSite::Refused { field, message } => {
             let field = if field.starts_with("allowed_origins") {
                 "domains"
@@ -153,7 +182,7 @@ fn install_page<'a>(
 
 /// `GET /sites/{site}/install`: the snippet, the CSP, and the check form.
 pub async fn show<S: Store>(State(dash): St<S>, Path(site): Path<String>, me: LoggedIn) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::View).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };
@@ -178,7 +207,7 @@ pub async fn check<S: Store>(
     Path(site): Path<String>,
     CsrfForm { me, form }: CsrfForm<CheckForm>,
 ) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::Scan).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };

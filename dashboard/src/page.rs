@@ -99,6 +99,8 @@ pub enum Problem {
     Unavailable,
     /// A form without the session's CSRF token.
     Forbidden,
+    /// The account's role on the site does not allow this.
+    NotAllowed,
     /// A stored scan report that does not parse, or a cookie from it that
     /// cannot be declared.
     BadReport,
@@ -111,7 +113,7 @@ impl Problem {
         match self {
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::Unavailable | Problem::QueueOff | Problem::QueueDown => StatusCode::SERVICE_UNAVAILABLE,
-            Problem::Forbidden => StatusCode::FORBIDDEN,
+            Problem::Forbidden | Problem::NotAllowed => StatusCode::FORBIDDEN,
             Problem::BadReport => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
@@ -121,6 +123,7 @@ impl Problem {
             Problem::NotFound => t.not_found,
             Problem::Unavailable => t.unavailable,
             Problem::Forbidden => t.forbidden,
+            Problem::NotAllowed => t.not_allowed,
             Problem::BadReport => t.bad_report,
             Problem::QueueOff => t.queue_off,
             Problem::QueueDown => t.queue_down,
@@ -209,6 +212,14 @@ pub async fn stylesheet() -> Response {
         HeaderValue::from_static("text/css; charset=utf-8"),
     );
     res
+}
+
+/// Wall time in Unix milliseconds ("today" in analytics is the UTC day it
+/// falls on; audit entries and drafts are stamped with it).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use consent_core::account::Permission;
 use consent_core::store::{DecisionQuery, LoggedDecision, Store};
 use consent_core::{ConsentId, Method};
 use serde::Deserialize;
@@ -93,7 +94,7 @@ pub async fn show<S: Store>(
     Path(site): Path<String>,
     Query(q): Query<Lookup>,
 ) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::VisitorData).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };

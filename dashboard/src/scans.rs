@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use consent_core::account::Permission;
 use consent_core::SiteId;
 use consent_core::export::csv_cell;
 use consent_core::store::{ScanMeta, ScanQuery, Store, StoreError, StoredScan, Triage, TriageStatus};
@@ -19,7 +20,7 @@ use serde_json::Value;
 
 use crate::host::{QueueOutcome, ScanAlert, ScanJobs};
 use crate::i18n::Texts;
-use crate::page::{self, Frame, Message, Problem, Utc};
+use crate::page::{self, Frame, Message, Problem, Utc, now_ms};
 use crate::session::{CsrfForm, LoggedIn, NoFields};
 use crate::{BASE, Dash, St, sites};
 
@@ -68,7 +69,7 @@ impl From<ScanMeta> for ScanRow {
 /// without JavaScript.
 pub async fn list<S: Store>(State(dash): St<S>, me: LoggedIn, Path(site): Path<String>) -> Response {
     let found = async {
-        let site = sites::find(&dash.store, &site).await?;
+        let site = sites::find(&dash.store, &me, &site, Permission::View).await?;
         let query = ScanQuery {
             before: None,
             limit: 100,
@@ -123,7 +124,7 @@ pub async fn set_schedule<S: Store>(
     Path(site): Path<String>,
     CsrfForm { me, form }: CsrfForm<ScheduleForm>,
 ) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::Scan).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };
@@ -149,7 +150,7 @@ pub async fn dismiss_alert<S: Store>(
     Path((site, scan)): Path<(String, String)>,
     CsrfForm { me, .. }: CsrfForm<NoFields>,
 ) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::Scan).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };
@@ -166,7 +167,7 @@ pub async fn scan_now<S: Store>(
     Path(site): Path<String>,
     CsrfForm { me, .. }: CsrfForm<NoFields>,
 ) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::Scan).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };
@@ -512,10 +513,11 @@ fn with_triage(findings: &mut [Finding], triage: &[Triage], scan_id: &str) {
 /// A site's scan and its findings with their triage.
 async fn load<S: Store>(
     dash: &Dash<S>,
+    me: &LoggedIn,
     site: &str,
     scan: &str,
 ) -> Result<(SiteId, StoredScan, Value, Vec<Finding>), Problem> {
-    let id = SiteId::parse(site).map_err(|_| Problem::NotFound)?;
+    let id = sites::find(&dash.store, me, site, Permission::View).await?.id;
     let stored = dash.store.scan(&id, scan).await?.ok_or(Problem::NotFound)?;
     let report = parse(&stored.report).ok_or(Problem::BadReport)?;
     let mut findings = findings_of(&report);
@@ -528,7 +530,7 @@ async fn load<S: Store>(
 /// (one row each, states as columns), each with its triage, remedy,
 /// example and raw evidence.
 pub async fn show<S: Store>(State(dash): St<S>, me: LoggedIn, Path((site, scan)): Path<(String, String)>) -> Response {
-    let (id, stored, report, findings) = match load(&dash, &site, &scan).await {
+    let (id, stored, report, findings) = match load(&dash, &me, &site, &scan).await {
         Ok(found) => found,
         Err(problem) => return me.problem(problem),
     };
@@ -559,7 +561,7 @@ pub async fn show<S: Store>(State(dash): St<S>, me: LoggedIn, Path((site, scan))
 /// `GET /sites/{site}/scans/{id}/findings.csv`: one row per finding, with
 /// its triage (RFC 4180, cells by [`csv_cell`]).
 pub async fn csv<S: Store>(State(dash): St<S>, me: LoggedIn, Path((site, scan)): Path<(String, String)>) -> Response {
-    let (id, stored, _, findings) = match load(&dash, &site, &scan).await {
+    let (id, stored, _, findings) = match load(&dash, &me, &site, &scan).await {
         Ok(found) => found,
         Err(problem) => return me.problem(problem),
     };
@@ -649,11 +651,11 @@ pub async fn compare<S: Store>(
     me: LoggedIn,
     Path((site, scan, base)): Path<(String, String, String)>,
 ) -> Response {
-    let (id, stored, _, now) = match load(&dash, &site, &scan).await {
+    let (id, stored, _, now) = match load(&dash, &me, &site, &scan).await {
         Ok(found) => found,
         Err(problem) => return me.problem(problem),
     };
-    let (_, base_stored, _, before) = match load(&dash, &site, &base).await {
+    let (_, base_stored, _, before) = match load(&dash, &me, &site, &base).await {
         Ok(found) => found,
         Err(problem) => return me.problem(problem),
     };
@@ -695,7 +697,7 @@ pub async fn triage<S: Store>(
     Path(site): Path<String>,
     CsrfForm { me, form }: CsrfForm<TriageForm>,
 ) -> Response {
-    let site = match sites::find(&dash.store, &site).await {
+    let site = match sites::find(&dash.store, &me, &site, Permission::Scan).await {
         Ok(site) => site,
         Err(problem) => return me.problem(problem),
     };
@@ -766,12 +768,6 @@ fn utf8_percent(s: &str) -> String {
             }
         })
         .collect()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, RequestPartsExt};
-use consent_core::store::Session;
+use consent_core::account::Account;
+use consent_core::store::{Session, Store};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
@@ -38,9 +39,12 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// A request from a logged-in admin, and the language to answer in.
+/// A request from a logged-in account, and the language to answer in.
 pub struct LoggedIn {
     pub session: Session,
+    /// Who is logged in, read afresh on every request so a changed role or
+    /// a deleted account takes effect at once.
+    pub account: Account,
     /// The session cookie's value, to end the session with.
     token: String,
     pub t: &'static Texts,
@@ -62,9 +66,13 @@ fn to_login() -> Response {
     Redirect::to(&format!("{BASE}/login")).into_response()
 }
 
+/// Where an account whose password someone else chose must go first.
+pub const PASSWORD_PATH: &str = "/password";
+
 /// Rejects with a redirect to the log-in page (303) when the request has no
-/// live session.
-impl<S: Send + Sync + 'static> FromRequestParts<Arc<Dash<S>>> for LoggedIn {
+/// live session or its account is gone, and to the password page while the
+/// account still has a password someone else chose (an invitation's).
+impl<S: Store> FromRequestParts<Arc<Dash<S>>> for LoggedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, dash: &Arc<Dash<S>>) -> Result<Self, Response> {
@@ -74,7 +82,21 @@ impl<S: Send + Sync + 'static> FromRequestParts<Arc<Dash<S>>> for LoggedIn {
             .ok_or_else(to_login)?
             .to_owned();
         let session = dash.host.session(token.clone()).await.ok_or_else(to_login)?;
-        Ok(LoggedIn { session, token, t })
+        let account = match dash.store.account(&session.username).await {
+            Ok(Some(account)) => account,
+            Ok(None) => return Err(to_login()),
+            Err(_) => return Err(page::problem(t, None, Problem::Unavailable)),
+        };
+        let path = parts.uri.path();
+        if account.must_change_password && !path.ends_with(PASSWORD_PATH) && !path.ends_with("/logout") {
+            return Err(Redirect::to(&format!("{BASE}{PASSWORD_PATH}")).into_response());
+        }
+        Ok(LoggedIn {
+            session,
+            account,
+            token,
+            t,
+        })
     }
 }
 
@@ -101,7 +123,7 @@ struct WithCsrf<F> {
 
 impl<S, F> FromRequest<Arc<Dash<S>>> for CsrfForm<F>
 where
-    S: Send + Sync + 'static,
+    S: Store,
     F: DeserializeOwned + Send + 'static,
 {
     type Rejection = Response;
@@ -187,7 +209,7 @@ pub async fn login<S: Send + Sync + 'static>(
 }
 
 /// `POST /logout`: ends the session, then the log-in page.
-pub async fn logout<S: Send + Sync + 'static>(State(dash): St<S>, CsrfForm { me, .. }: CsrfForm<NoFields>) -> Response {
+pub async fn logout<S: Store>(State(dash): St<S>, CsrfForm { me, .. }: CsrfForm<NoFields>) -> Response {
     let mut res = to_login();
     for c in dash.host.logout(me.token).await {
         res.headers_mut().append(header::SET_COOKIE, c);

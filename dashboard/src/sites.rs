@@ -14,13 +14,23 @@ use crate::St;
 use crate::i18n::Texts;
 use crate::page::{self, Frame, Problem, Utc};
 use crate::session::LoggedIn;
+use consent_core::account::{Access, Permission};
 
 /// How many decisions a site's page shows.
 const RECENT: usize = 50;
 
-/// The site named in a request's path.
-pub async fn find<S: Store>(store: &S, site: &str) -> Result<Site, Problem> {
+/// The site named in a request's path, if the logged-in account may do `p`
+/// on it. A site the account is not a member of is "not found", exactly like
+/// one that does not exist, so site ids do not leak between tenants; a
+/// member whose role does not allow `p` gets 403. The check comes before the
+/// lookup, so the answer's timing does not tell either.
+pub async fn find<S: Store>(store: &S, me: &LoggedIn, site: &str, p: Permission) -> Result<Site, Problem> {
     let id = SiteId::parse(site).map_err(|_| Problem::NotFound)?;
+    match me.account.access(&id, p) {
+        Access::Allowed => {}
+        Access::Forbidden => return Err(Problem::NotAllowed),
+        Access::Hidden => return Err(Problem::NotFound),
+    }
     store.site(&id).await?.ok_or(Problem::NotFound)
 }
 
@@ -32,10 +42,10 @@ struct SitesPage<'a> {
     sites: Vec<Site>,
 }
 
-/// `GET /`: every site.
+/// `GET /`: every site the account may see.
 pub async fn list<S: Store>(State(dash): St<S>, me: LoggedIn) -> Response {
     let sites = match dash.store.sites().await {
-        Ok(sites) => sites,
+        Ok(sites) => sites.into_iter().filter(|s| me.account.sees(&s.id)).collect(),
         Err(e) => return me.problem(e.into()),
     };
     let page = SitesPage {
@@ -84,7 +94,7 @@ fn method_name(m: Method) -> String {
 /// `GET /sites/{site}`.
 pub async fn show<S: Store>(State(dash): St<S>, me: LoggedIn, Path(site): Path<String>) -> Response {
     let found = async {
-        let site = find(&dash.store, &site).await?;
+        let site = find(&dash.store, &me, &site, Permission::View).await?;
         let decisions = recent_decisions(&dash.store, &site.id).await?;
         Ok::<_, Problem>((site, decisions))
     };

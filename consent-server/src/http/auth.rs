@@ -1,5 +1,7 @@
 //! Who is calling the owner API: a per-site API key (`Authorization: Bearer`)
-//! or an admin session (cookie, for the dashboard).
+//! or a logged-in account's session (cookie, shared with the dashboard),
+//! which may do on each site what the account's role there allows
+//! ([`consent_core::account`]).
 //!
 //! Cookie-authenticated requests that change state must also carry the
 //! session's CSRF token in `X-CSRF-Token`, compared with the session's own
@@ -13,6 +15,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, header};
 use consent_core::SiteId;
+use consent_core::account::{Access, Account, Permission};
 use consent_core::store::{AccountStore, ApiKey, Scope};
 
 /// The value of cookie `name` in a request (the dashboard reads the same
@@ -32,8 +35,28 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The caller of an owner endpoint.
 #[derive(Clone, Debug)]
 pub enum Principal {
-    Admin { username: String },
+    Account(Account),
     Key(ApiKey),
+}
+
+/// What a key's scope asks of an account's role.
+fn permission(scope: Scope) -> Permission {
+    match scope {
+        Scope::DecisionsRead => Permission::VisitorData,
+        Scope::ConfigWrite => Permission::Publish,
+        Scope::ScansWrite => Permission::Scan,
+        Scope::ScansRead => Permission::View,
+    }
+}
+
+/// An account's answer about a site: a site it is not a member of does not
+/// exist for it (404, so ids do not leak between tenants).
+fn account_access(a: &Account, site: &SiteId, p: Permission) -> Result<(), ApiError> {
+    match a.access(site, p) {
+        Access::Allowed => Ok(()),
+        Access::Forbidden => Err(ApiError::forbidden("your role on this site does not allow this")),
+        Access::Hidden => Err(ApiError::not_found(format!("no site {site}"))),
+    }
 }
 
 impl Principal {
@@ -41,7 +64,7 @@ impl Principal {
     /// before anything about `site` is looked up.
     pub fn require(&self, site: &SiteId, scope: Scope) -> Result<(), ApiError> {
         match self {
-            Principal::Admin { .. } => Ok(()),
+            Principal::Account(a) => account_access(a, site, permission(scope)),
             Principal::Key(k) if &k.site != site => Err(ApiError::forbidden("this key belongs to another site")),
             Principal::Key(k) if !k.scopes.contains(&scope) => Err(ApiError::forbidden(format!(
                 "this key lacks the scope {}",
@@ -55,14 +78,15 @@ impl Principal {
     pub fn require_site(&self, site: &SiteId) -> Result<(), ApiError> {
         match self {
             Principal::Key(k) if &k.site != site => Err(ApiError::forbidden("this key belongs to another site")),
-            _ => Ok(()),
+            Principal::Key(_) => Ok(()),
+            Principal::Account(a) => account_access(a, site, Permission::View),
         }
     }
 
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self {
-            Principal::Admin { .. } => Ok(()),
-            Principal::Key(_) => Err(ApiError::forbidden("only an admin may do this")),
+            Principal::Account(a) if a.is_admin() => Ok(()),
+            _ => Err(ApiError::forbidden("only an admin may do this")),
         }
     }
 }
@@ -119,9 +143,17 @@ impl FromRequestParts<AppState> for Principal {
                 return Err(ApiError::forbidden("missing or wrong X-CSRF-Token"));
             }
         }
-        Ok(Principal::Admin {
-            username: session.username,
-        })
+        // A session is honoured only while its account exists, and not
+        // before a password someone else chose has been replaced.
+        let account = app
+            .store
+            .account(&session.username)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the session expired; log in again"))?;
+        if account.must_change_password {
+            return Err(ApiError::forbidden("choose your own password first (in the dashboard)"));
+        }
+        Ok(Principal::Account(account))
     }
 }
 

@@ -201,8 +201,8 @@ fn query_params(
     ),
     security(("api_key" = []), ("session" = [])))]
 pub async fn list_sites(State(app): State<AppState>, who: Principal) -> Result<Json<Vec<SiteView>>, ApiError> {
-    let sites = match &who {
-        Principal::Admin { .. } => app.store.sites().await?,
+    let sites: Vec<_> = match &who {
+        Principal::Account(a) => app.store.sites().await?.into_iter().filter(|s| a.sees(&s.id)).collect(),
         Principal::Key(k) => app.store.site(&k.site).await?.into_iter().collect(),
     };
     Ok(Json(sites.iter().map(SiteView::from).collect()))

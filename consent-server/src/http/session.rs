@@ -70,9 +70,9 @@ pub struct Me {
     security(("api_key" = []), ("session" = [])))]
 pub async fn me(who: Principal) -> Json<Me> {
     Json(match who {
-        Principal::Admin { username } => Me {
-            kind: "admin".into(),
-            name: username,
+        Principal::Account(a) => Me {
+            kind: if a.is_admin() { "admin" } else { "member" }.into(),
+            name: a.username,
             site: None,
         },
         Principal::Key(k) => Me {

@@ -32,7 +32,7 @@ pub async fn log_in(app: &Services, username: &str, password: String, client: Ip
     app.limits.check_login(&app.limits.client_key(client, now))?;
     let account = app.limits.account(username);
     app.limits.check_account(&account, now)?;
-    let admin = app.store.admin(username).await?;
+    let admin = app.store.account(username).await?;
     let phc = admin
         .as_ref()
         .map_or_else(|| app.dummy_hash.clone(), |a| a.password_hash.clone());
@@ -58,8 +58,13 @@ pub async fn log_in(app: &Services, username: &str, password: String, client: Ip
 }
 
 /// The live session behind a session token, if any.
+/// A session is honoured only while its account exists (deleting an
+/// account ends its sessions).
 pub async fn session(app: &Services, token: &str) -> Result<Option<Session>, Error> {
-    Ok(app.store.session(&sha256(token), now_ms()).await?)
+    let Some(session) = app.store.session(&sha256(token), now_ms()).await? else {
+        return Ok(None);
+    };
+    Ok(app.store.account(&session.username).await?.map(|_| session))
 }
 
 /// Ends the session behind `token` (nothing happens for an unknown one).

@@ -18,8 +18,10 @@ pub mod sqlite;
 use std::ops::Range;
 
 use consent_core::analytics::{DayTally, Period};
+use consent_core::account::Account;
+use consent_core::audit::AuditEntry;
 use consent_core::store::{
-    AccountStore, Admin, ApiKey, Append, AttestationStore, Cause, DecisionQuery, DecisionStore, LoggedDecision,
+    AccountStore, ApiKey, Append, AttestationStore, RecordKind, RecordStore, Cause, DecisionQuery, DecisionStore, LoggedDecision,
     ScanMeta, ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, SiteConfig, SiteId};
@@ -226,17 +228,38 @@ impl AccountStore for Backend {
         }
     }
 
-    async fn create_admin(&self, admin: &Admin) -> Result<(), StoreError> {
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(s) => s.create_admin(admin).await,
-            Self::Redis(s) => s.create_admin(admin).await,
+            Self::Sqlite(s) => s.create_account(account).await,
+            Self::Redis(s) => s.create_account(account).await,
         }
     }
 
-    async fn admin(&self, username: &str) -> Result<Option<Admin>, StoreError> {
+    async fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
         match self {
-            Self::Sqlite(s) => s.admin(username).await,
-            Self::Redis(s) => s.admin(username).await,
+            Self::Sqlite(s) => s.account(username).await,
+            Self::Redis(s) => s.account(username).await,
+        }
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.accounts().await,
+            Self::Redis(s) => s.accounts().await,
+        }
+    }
+
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.put_account(account).await,
+            Self::Redis(s) => s.put_account(account).await,
+        }
+    }
+
+    async fn delete_account(&self, username: &str) -> Result<bool, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.delete_account(username).await,
+            Self::Redis(s) => s.delete_account(username).await,
         }
     }
 
@@ -258,6 +281,50 @@ impl AccountStore for Backend {
         match self {
             Self::Sqlite(s) => s.delete_session(sha256).await,
             Self::Redis(s) => s.delete_session(sha256).await,
+        }
+    }
+}
+
+impl RecordStore for Backend {
+    async fn put_record(&self, site: &SiteId, kind: RecordKind, id: &str, body: &[u8]) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.put_record(site, kind, id, body).await,
+            Self::Redis(s) => s.put_record(site, kind, id, body).await,
+        }
+    }
+
+    async fn record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.record(site, kind, id).await,
+            Self::Redis(s) => s.record(site, kind, id).await,
+        }
+    }
+
+    async fn records(&self, site: &SiteId, kind: RecordKind) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.records(site, kind).await,
+            Self::Redis(s) => s.records(site, kind).await,
+        }
+    }
+
+    async fn delete_record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<bool, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.delete_record(site, kind, id).await,
+            Self::Redis(s) => s.delete_record(site, kind, id).await,
+        }
+    }
+
+    async fn append_audit(&self, site: &SiteId, entry: &AuditEntry) -> Result<u64, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.append_audit(site, entry).await,
+            Self::Redis(s) => s.append_audit(site, entry).await,
+        }
+    }
+
+    async fn audit(&self, site: &SiteId, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.audit(site, before, limit).await,
+            Self::Redis(s) => s.audit(site, before, limit).await,
         }
     }
 }

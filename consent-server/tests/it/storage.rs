@@ -4,9 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use consent_core::account::{Account, AccountRole, SiteRole};
+use consent_core::audit::{AuditAction, AuditEntry};
 use consent_core::store::{
-    Admin, ApiKey, Append, DecisionQuery, DecisionStore, MAX_TRIAGE, NewVisitor, ScanMeta, ScanQuery, ScanStore, Scope,
-    Session, Site, Store, StoreError, Triage, TriageStatus,
+    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, MAX_RECORD_BYTES, MAX_TRIAGE, NewVisitor, RecordKind,
+    RecordStore, ScanMeta, ScanQuery, ScanStore, Scope, Session, Site, Store, StoreError, Triage, TriageStatus,
 };
 use consent_core::{ConsentId, DecisionRecord, DecisionRequest, Method, SiteConfig, SiteId};
 use consent_server::storage::{RedisStore, SqliteStore};
@@ -314,15 +316,92 @@ async fn conformance<S: Store + Clone>(store: S) {
     assert_eq!(store.api_key(&[5; 32]).await.unwrap(), None);
     assert_eq!(store.api_keys(&a).await.unwrap(), vec![second]);
 
-    // Admins and sessions.
-    let admin = Admin {
+    // Accounts and sessions.
+    let admin = Account {
         username: "admin".into(),
         password_hash: "$argon2id$...".into(),
+        role: AccountRole::Admin,
+        sites: BTreeMap::new(),
+        must_change_password: false,
+        created_ms: 1,
     };
-    assert_eq!(store.admin("admin").await.unwrap(), None);
-    store.create_admin(&admin).await.unwrap();
-    assert!(matches!(store.create_admin(&admin).await, Err(StoreError::Conflict(_))));
-    assert_eq!(store.admin("admin").await.unwrap(), Some(admin));
+    assert_eq!(store.account("admin").await.unwrap(), None);
+    store.create_account(&admin).await.unwrap();
+    assert!(matches!(
+        store.create_account(&admin).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.account("admin").await.unwrap(), Some(admin.clone()));
+    let mut member = Account {
+        username: "bea".into(),
+        role: AccountRole::Member,
+        must_change_password: true,
+        ..admin.clone()
+    };
+    assert!(matches!(store.put_account(&member).await, Err(StoreError::NotFound(_))));
+    store.create_account(&member).await.unwrap();
+    member.sites.insert(a.clone(), SiteRole::Marketer);
+    member.must_change_password = false;
+    store.put_account(&member).await.unwrap();
+    assert_eq!(store.accounts().await.unwrap(), vec![admin.clone(), member.clone()]);
+    assert!(store.delete_account("bea").await.unwrap());
+    assert!(!store.delete_account("bea").await.unwrap());
+    assert_eq!(store.accounts().await.unwrap(), vec![admin.clone()]);
+
+    // Records: per site and kind, replaced by id, deleted.
+    store
+        .put_record(&a, RecordKind::VisitorRequest, "r2", b"two")
+        .await
+        .unwrap();
+    store
+        .put_record(&a, RecordKind::VisitorRequest, "r1", b"one")
+        .await
+        .unwrap();
+    store
+        .put_record(&a, RecordKind::VisitorRequest, "r1", b"uno")
+        .await
+        .unwrap();
+    store
+        .put_record(&b, RecordKind::VisitorRequest, "r1", b"other site")
+        .await
+        .unwrap();
+    store
+        .put_record(&a, RecordKind::Draft, "current", b"draft")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.records(&a, RecordKind::VisitorRequest).await.unwrap(),
+        vec![("r1".to_owned(), b"uno".to_vec()), ("r2".to_owned(), b"two".to_vec())]
+    );
+    assert_eq!(
+        store.record(&b, RecordKind::VisitorRequest, "r1").await.unwrap(),
+        Some(b"other site".to_vec())
+    );
+    assert_eq!(store.record(&a, RecordKind::Register, "current").await.unwrap(), None);
+    assert!(store.delete_record(&a, RecordKind::Draft, "current").await.unwrap());
+    assert!(!store.delete_record(&a, RecordKind::Draft, "current").await.unwrap());
+    let too_big = vec![b'x'; MAX_RECORD_BYTES + 1];
+    assert!(matches!(
+        store.put_record(&a, RecordKind::Draft, "current", &too_big).await,
+        Err(StoreError::LimitReached(_))
+    ));
+
+    // The audit trail: numbered per site from 1, newest first, paged.
+    let entry = |n: u64| AuditEntry {
+        at_ms: n,
+        actor: "admin".into(),
+        action: AuditAction::KeyRevoked { id: format!("key_{n}") },
+    };
+    for n in 1..=5 {
+        assert_eq!(store.append_audit(&a, &entry(n)).await.unwrap(), n);
+    }
+    assert_eq!(store.append_audit(&b, &entry(9)).await.unwrap(), 1);
+    let page = store.audit(&a, None, 2).await.unwrap();
+    assert_eq!(page, vec![(5, entry(5)), (4, entry(4))]);
+    let next = store.audit(&a, Some(4), 10).await.unwrap();
+    assert_eq!(next.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![3, 2, 1]);
+    assert!(store.audit(&a, Some(1), 10).await.unwrap().is_empty());
+    assert_eq!(store.audit(&b, None, 10).await.unwrap(), vec![(1, entry(9))]);
     let now = consent_server::clock::now_ms();
     let session = Session {
         username: "admin".into(),
@@ -441,7 +520,7 @@ async fn conformance<S: Store + Clone>(store: S) {
 /// A version 7 database (before triage) is migrated to 8 on open and keeps
 /// its scans; triage can be written at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_migrates_version_7_to_8() {
+async fn sqlite_migrates_version_7_to_9() {
     let dir = tempfile::tempdir().unwrap();
     let a = site_id("a");
     let meta = ScanMeta {
@@ -458,10 +537,29 @@ async fn sqlite_migrates_version_7_to_8() {
     }
     {
         let conn = rusqlite::Connection::open(dir.path().join("keurmerk.sqlite3")).unwrap();
-        conn.execute_batch("DROP TABLE triage; PRAGMA user_version = 7;")
-            .unwrap();
+        // Version 7: no triage (8), no records or audit trail, and the
+        // accounts' table still called `admins`, its rows without roles (9).
+        conn.execute_batch(
+            "DROP TABLE triage; DROP TABLE records; DROP TABLE audit;
+             ALTER TABLE accounts RENAME TO admins;
+             INSERT INTO admins (username, body) VALUES ('old', '{\"username\":\"old\",\"password_hash\":\"h\"}');
+             PRAGMA user_version = 7;",
+        )
+        .unwrap();
     }
     let store = SqliteStore::open(dir.path()).unwrap();
+    let old = store
+        .account("old")
+        .await
+        .unwrap()
+        .expect("the admin survives the rename");
+    assert!(old.is_admin(), "an account from before roles is an admin");
+    let entry = AuditEntry {
+        at_ms: 1,
+        actor: "old".into(),
+        action: AuditAction::RegisterUpdated,
+    };
+    assert_eq!(store.append_audit(&a, &entry).await.unwrap(), 1);
     assert_eq!(store.scan(&a, &meta.id).await.unwrap().unwrap().report, b"{}");
     let t = Triage {
         fingerprint: "f".into(),
@@ -476,7 +574,10 @@ async fn sqlite_migrates_version_7_to_8() {
     store.flush().await.unwrap();
     let conn = rusqlite::Connection::open(dir.path().join("keurmerk.sqlite3")).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
+    // The audit trail refuses to be rewritten, whoever asks.
+    assert!(conn.execute("DELETE FROM audit", []).is_err());
+    assert!(conn.execute("UPDATE audit SET body = '{}'", []).is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

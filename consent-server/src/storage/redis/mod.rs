@@ -9,6 +9,7 @@
 //! server's AOF setting (`appendfsync always` makes the reply wait for fsync).
 
 mod attestations;
+mod records;
 pub mod log;
 mod tally;
 mod triage;
@@ -19,9 +20,11 @@ use std::time::Duration;
 
 use consent_core::analytics::{DayTally, Period, Tally};
 use consent_core::store::{
-    AccountStore, Admin, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, NewVisitor, ScanMeta, ScanQuery,
-    ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
+    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, NewVisitor, ScanMeta, ScanQuery,
+    ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor, RecordKind, RecordStore,
 };
+use consent_core::account::Account;
+use consent_core::audit::AuditEntry;
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
@@ -1277,21 +1280,24 @@ impl AccountStore for RedisStore {
         Ok(())
     }
 
-    async fn create_admin(&self, admin: &Admin) -> Result<(), StoreError> {
-        let created: bool = self
-            .conn
-            .clone()
-            .set_nx(self.key(&["admin", &admin.username]), to_json(admin))
-            .await
-            .map_err(unavailable)?;
-        if !created {
-            return Err(StoreError::Conflict(format!("admin {}", admin.username)));
-        }
-        Ok(())
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        self.create_account_key(account).await
     }
 
-    async fn admin(&self, username: &str) -> Result<Option<Admin>, StoreError> {
-        self.get_json(self.key(&["admin", username])).await
+    async fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        self.account_key_get(username).await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.account_keys().await
+    }
+
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+        self.put_account_key(account).await
+    }
+
+    async fn delete_account(&self, username: &str) -> Result<bool, StoreError> {
+        self.delete_account_key(username).await
     }
 
     async fn create_session(&self, sha256: [u8; 32], session: &Session) -> Result<(), StoreError> {
@@ -1319,6 +1325,32 @@ impl AccountStore for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+impl RecordStore for RedisStore {
+    async fn put_record(&self, site: &SiteId, kind: RecordKind, id: &str, body: &[u8]) -> Result<(), StoreError> {
+        self.put_record_field(site, kind, id, body).await
+    }
+
+    async fn record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.record_field(site, kind, id).await
+    }
+
+    async fn records(&self, site: &SiteId, kind: RecordKind) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.record_fields(site, kind).await
+    }
+
+    async fn delete_record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<bool, StoreError> {
+        self.delete_record_field(site, kind, id).await
+    }
+
+    async fn append_audit(&self, site: &SiteId, entry: &AuditEntry) -> Result<u64, StoreError> {
+        self.push_audit(site, entry).await
+    }
+
+    async fn audit(&self, site: &SiteId, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
+        self.audit_range(site, before, limit).await
     }
 }
 

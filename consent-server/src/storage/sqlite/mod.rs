@@ -10,6 +10,7 @@
 
 mod attestations;
 mod issued_id;
+mod records;
 pub mod log;
 mod scan_jobs;
 mod tally;
@@ -26,8 +27,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use consent_core::analytics::{Day, DayTally, Period, Tally};
+use consent_core::account::Account;
+use consent_core::audit::AuditEntry;
 use consent_core::store::{
-    AccountStore, Admin, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, ScanMeta, ScanQuery, ScanStore,
+    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, ScanMeta, ScanQuery, ScanStore, RecordKind, RecordStore,
     Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
@@ -42,7 +45,7 @@ const MAX_BATCH: usize = 8192;
 const READERS: usize = 4;
 
 /// The schema's version, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 8;
+const SCHEMA_VERSION: i64 = 9;
 
 /// Version 3. Recording a decision must touch as few randomly placed pages
 /// as possible: every dirty page costs a whole page in the WAL at commit.
@@ -87,7 +90,7 @@ CREATE TABLE IF NOT EXISTS configs (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS api_keys (sha256 BLOB PRIMARY KEY, site TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS api_keys_by_site ON api_keys(site);
-CREATE TABLE IF NOT EXISTS admins (username TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accounts (username TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions (sha256 BLOB PRIMARY KEY, expires_ms INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS scans (
     site TEXT NOT NULL,
@@ -486,6 +489,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         sql(conn.execute_batch(scan_jobs::SCHEMA))?;
         sql(conn.execute_batch(attestations::SCHEMA))?;
         sql(conn.execute_batch(triage::SCHEMA))?;
+        sql(conn.execute_batch(records::SCHEMA))?;
         return sql(conn.pragma_update(None, "user_version", SCHEMA_VERSION));
     }
     if version > SCHEMA_VERSION {
@@ -502,6 +506,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         (5, scan_jobs::MIGRATE_5_TO_6),
         (6, attestations::MIGRATE_6_TO_7),
         (7, triage::MIGRATE_7_TO_8),
+        (8, records::MIGRATE_8_TO_9),
     ];
     for (from, step) in steps {
         if version.max(1) <= from {
@@ -516,7 +521,8 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     sql(conn.execute_batch(tally::TABLE))?;
     sql(conn.execute_batch(scan_jobs::SCHEMA))?;
     sql(conn.execute_batch(attestations::SCHEMA))?;
-    sql(conn.execute_batch(triage::SCHEMA))
+    sql(conn.execute_batch(triage::SCHEMA))?;
+    sql(conn.execute_batch(records::SCHEMA))
 }
 
 fn next_index(conn: &Connection) -> Result<u64, StoreError> {
@@ -1158,32 +1164,24 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn create_admin(&self, admin: &Admin) -> Result<(), StoreError> {
-        let admin = admin.clone();
-        self.write(move |w| {
-            w.atomic(|c| {
-                let n = sql(c.execute(
-                    "INSERT OR IGNORE INTO admins (username, body) VALUES (?1, ?2)",
-                    params![admin.username, to_json(&admin)],
-                ))?;
-                if n == 0 {
-                    return Err(StoreError::Conflict(format!("admin {}", admin.username)));
-                }
-                Ok(())
-            })
-        })
-        .await
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        self.create_account_row(account).await
     }
 
-    async fn admin(&self, username: &str) -> Result<Option<Admin>, StoreError> {
-        let username = username.to_owned();
-        self.read(move |c| {
-            let body: Option<String> = sql(c
-                .query_row("SELECT body FROM admins WHERE username = ?1", [username], |r| r.get(0))
-                .optional())?;
-            body.map(|b| from_json(&b)).transpose()
-        })
-        .await
+    async fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        self.account_row(username).await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.account_rows().await
+    }
+
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+        self.put_account_row(account).await
+    }
+
+    async fn delete_account(&self, username: &str) -> Result<bool, StoreError> {
+        self.delete_account_row(username).await
     }
 
     async fn create_session(&self, sha256: [u8; 32], session: &Session) -> Result<(), StoreError> {
@@ -1301,6 +1299,32 @@ impl ScanStore for SqliteStore {
 /// "now": anything expiring before it is stale.
 fn now_ms_for_sweep(new_expiry_ms: u64) -> i64 {
     new_expiry_ms.saturating_sub(crate::service::credentials::SESSION_TTL_MS) as i64
+}
+
+impl RecordStore for SqliteStore {
+    async fn put_record(&self, site: &SiteId, kind: RecordKind, id: &str, body: &[u8]) -> Result<(), StoreError> {
+        self.put_record_row(site, kind, id, body).await
+    }
+
+    async fn record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.record_row(site, kind, id).await
+    }
+
+    async fn records(&self, site: &SiteId, kind: RecordKind) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.record_rows(site, kind).await
+    }
+
+    async fn delete_record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<bool, StoreError> {
+        self.delete_record_row(site, kind, id).await
+    }
+
+    async fn append_audit(&self, site: &SiteId, entry: &AuditEntry) -> Result<u64, StoreError> {
+        self.append_audit_row(site, entry).await
+    }
+
+    async fn audit(&self, site: &SiteId, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
+        self.audit_rows(site, before, limit).await
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 
-use consent_core::store::DecisionStore;
+use consent_core::SiteId;
+use consent_core::account::{Account, AccountRole, SiteRole};
+use consent_core::store::{AccountStore, DecisionStore};
 use consent_server::app::{self, AppState};
 use consent_server::settings::{Settings, StorageSettings};
 use serde_json::{Value, json};
@@ -234,16 +236,35 @@ impl TestApp {
 
     /// Logs in to the dashboard with its form; the browser holds the session.
     pub async fn dashboard_login(&self) -> reqwest::Client {
+        self.dashboard_login_as("admin", &self.admin_password.clone()).await
+    }
+
+    /// Logs in to the dashboard as `username`.
+    pub async fn dashboard_login_as(&self, username: &str, password: &str) -> reqwest::Client {
         let b = browser();
         let res = b
             .post(self.url("/dashboard/login"))
-            .form(&[("username", "admin"), ("password", self.admin_password.as_str())])
+            .form(&[("username", username), ("password", password)])
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 303);
         assert_eq!(res.headers()["location"], "/dashboard/");
         b
+    }
+
+    /// Stores a member account with `password` and these roles (straight
+    /// into storage: the dashboard's own invitation flow has its own tests).
+    pub async fn create_member(&self, username: &str, password: &str, roles: &[(&str, SiteRole)]) {
+        let account = Account {
+            username: username.into(),
+            password_hash: consent_server::service::credentials::hash_password(password),
+            role: AccountRole::Member,
+            sites: roles.iter().map(|(s, r)| (SiteId::parse(s).unwrap(), *r)).collect(),
+            must_change_password: false,
+            created_ms: 0,
+        };
+        self.state.store.create_account(&account).await.unwrap();
     }
 }
 
