@@ -234,7 +234,10 @@ pub fn from_texts<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Re
     for (file, text) in files {
         let Some(v) = parse(file, text)? else { continue };
         if out.iter().any(|o| o.id == v.id) {
-            return Err(CatalogueError::Catalogue(format!("{file}: duplicate vendor id {:?}", v.id)));
+            return Err(CatalogueError::Catalogue(format!(
+                "{file}: duplicate vendor id {:?}",
+                v.id
+            )));
         }
         if out.len() == MAX_VENDORS {
             return Err(CatalogueError::Catalogue(format!("more than {MAX_VENDORS} vendors")));
@@ -326,7 +329,10 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Vendor>, CatalogueError> {
     short("name", &raw.name)?;
     short("catalogue.company", &table.company)?;
     if table.country.len() != 2 || !table.country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(invalid("catalogue.country", "an ISO 3166-1 alpha-2 code such as \"IE\""));
+        return Err(invalid(
+            "catalogue.country",
+            "an ISO 3166-1 alpha-2 code such as \"IE\"",
+        ));
     }
     if !is_https(&table.privacy_policy) {
         return Err(invalid("catalogue.privacy_policy", "an https URL"));
@@ -338,7 +344,10 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Vendor>, CatalogueError> {
     }
     for (lang, text) in &table.purpose {
         if !LANGUAGES.contains(&lang.as_str()) {
-            return Err(invalid(&format!("catalogue.purpose.{lang}"), "not a catalogue language"));
+            return Err(invalid(
+                &format!("catalogue.purpose.{lang}"),
+                "not a catalogue language",
+            ));
         }
         short(&format!("catalogue.purpose.{lang}"), text)?;
     }
@@ -372,7 +381,9 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Vendor>, CatalogueError> {
         let at = |f: &str| format!("cookie/{i}/{f}");
         if c.name.is_empty()
             || c.name.len() > 256
-            || c.name.bytes().any(|b| b.is_ascii_control() || b == b';' || b == b'=' || b == b' ')
+            || c.name
+                .bytes()
+                .any(|b| b.is_ascii_control() || b == b';' || b == b'=' || b == b' ')
         {
             return Err(invalid(&at("name"), "a cookie name without spaces, ';' or '='"));
         }
@@ -408,7 +419,10 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Vendor>, CatalogueError> {
 }
 
 fn is_slug(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_https(s: &str) -> bool {
@@ -433,7 +447,12 @@ mod tests {
             assert!(v.privacy_policy_url.starts_with("https://"), "{}", v.id);
             assert!(!v.purposes["nl"].is_empty() && !v.purposes["en"].is_empty(), "{}", v.id);
             for c in &v.cookies {
-                assert!(c.purposes.contains_key("nl"), "{}: {} has no Dutch purpose", v.id, c.name);
+                assert!(
+                    c.purposes.contains_key("nl"),
+                    "{}: {} has no Dutch purpose",
+                    v.id,
+                    c.name
+                );
             }
             for lang in ["nl", "en"] {
                 let mut config = SiteConfig::starter();
@@ -474,7 +493,11 @@ mod tests {
         assert_eq!(c.legal_basis, LegalBasis::Consent);
         let meta = vendor("meta-pixel").unwrap().to_service("en");
         assert_eq!(meta.category, "marketing");
-        assert!(meta.cookies.iter().any(|c| c.name == "_fbp" && c.retention == "3 months"));
+        assert!(
+            meta.cookies
+                .iter()
+                .any(|c| c.name == "_fbp" && c.retention == "3 months")
+        );
         // A vendor without scanner rules, with hosts of its own.
         let yt = vendor("youtube").unwrap();
         assert!(!yt.hosts.is_empty());
@@ -519,7 +542,10 @@ retention_days = 30
 "#;
         let v = parse("x.toml", ok).unwrap().unwrap();
         assert_eq!(v.cookies[0].lifetime("en"), "1 month");
-        assert_eq!(parse("y.toml", "id = \"y\"\nname = \"Y\"\ncategory = \"analytics\"\n"), Ok(None));
+        assert_eq!(
+            parse("y.toml", "id = \"y\"\nname = \"Y\"\ncategory = \"analytics\"\n"),
+            Ok(None)
+        );
         for (bad, says) in [
             (ok.replace("\"NL\"", "\"nl\""), "catalogue.country"),
             (ok.replace("https://x.example", "http://x.example"), "privacy_policy"),
@@ -527,7 +553,10 @@ retention_days = 30
             (ok.replace("*.x.example", "X.example/"), "hosts"),
             (ok.replace("name = \"_x\"", "name = \"a b\""), "cookie/0/name"),
             (ok.replace("company", "kompany"), "x.toml"),
-            (ok.replace("retention_days = 30", "retention_days = 30\nsession = true"), "session"),
+            (
+                ok.replace("retention_days = 30", "retention_days = 30\nsession = true"),
+                "session",
+            ),
         ] {
             let e = parse("x.toml", &bad).unwrap_err().to_string();
             assert!(e.starts_with("x.toml") && e.contains(says), "{says}: {e}");

@@ -102,6 +102,27 @@ texts! {
     create_site: "Site aanmaken", "Create the site";
     install_title: "Installeren", "Install";
     install_link: "Installeren en controleren", "Install and check";
+    // Picking services from the vendor catalogue.
+    services_title: "Diensten kiezen", "Choose services";
+    services_link: "Diensten kiezen uit de catalogus", "Choose services from the catalogue";
+    services_onboarding: "De site is aangemaakt. Kies nu de diensten die de site gebruikt; daarna volgt de installatie.", "The site has been created. Now choose the services the site uses; installing comes next.";
+    services_intro: "Vink de diensten aan die de site gebruikt. Elke dienst komt in zijn eigen categorie, met zijn cookies en de hosts die de loader tegenhoudt tot de bezoeker toestemming geeft. Een uitgevinkte dienst uit de catalogus wordt verwijderd; diensten die u zelf hebt toegevoegd blijven staan.", "Tick the services the site uses. Each lands in its own category, with its cookies and the hosts the loader holds back until the visitor consents. A catalogue service you untick is removed; services you added yourself stay.";
+    services_search: "Zoeken op naam, bedrijf of cookie", "Search by name, company or cookie";
+    services_search_button: "Zoeken", "Search";
+    services_none_found: "Geen diensten gevonden.", "No services found.";
+    services_filtered: "Alleen de getoonde diensten worden bij opslaan toegevoegd of verwijderd.", "Saving adds or removes only the services shown.";
+    services_saved: "Opgeslagen als concept: bezoekers zien het pas als het is gepubliceerd.", "Saved as a draft: visitors see it once it is published.";
+    services_no_category: "De site heeft deze categorie niet: voeg haar eerst toe in de configuratie.", "The site does not have this category: add it to the configuration first.";
+    services_save_continue: "Opslaan en verder naar installeren", "Save and go on to installing";
+    services_skip: "Overslaan", "Skip";
+    catalogue_country: "land", "country";
+    catalogue_privacy_statement: "Privacyverklaring", "Privacy statement";
+    catalogue_no_cookies: "Zet geen cookies.", "Sets no cookies.";
+    catalogue_cookies_of: "Cookies van", "Cookies of";
+    catalogue_cookie: "Cookie", "Cookie";
+    catalogue_lifetime: "Bewaartermijn", "Lifetime";
+    catalogue_lifetime_unknown: "niet gedocumenteerd", "not documented";
+    catalogue_purpose: "Doel", "Purpose";
     snippet_title: "1. Plak deze regel als eerste in de <head>", "1. Paste this line first in <head>";
     snippet_help: "Als allereerste element van de <head> van elke pagina, zonder async of defer: alleen dan houdt de loader trackers tegen voordat ze draaien.", "As the very first element of every page's <head>, without async or defer: only then does the loader hold trackers back before they run.";
     csp_title: "2. Content-Security-Policy", "2. Content-Security-Policy";

@@ -6,6 +6,7 @@
 //! - `session`: logging in and out; the logged-in-session extractor and CSRF-checked forms.
 //! - `sites`: the site list and a site's page.
 //! - `onboarding`: a new site, its snippet and CSP lines, "check my installation".
+//! - `catalogue`: picking a site's services from the built-in vendor catalogue.
 //! - `audit`: writing a site's audit trail (every change goes through it).
 //! - `draft`: a site's draft configuration, saving, discarding and publishing it.
 //! - `analytics`: a site's consent analytics (charts, tables, CSV).
@@ -30,6 +31,7 @@ use axum::routing::{get, post};
 use consent_core::store::Store;
 
 mod analytics;
+mod catalogue;
 mod audit;
 mod config;
 pub mod cookie_policy;
@@ -60,6 +62,10 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites", post(onboarding::create::<S>))
         .route("/sites/new", get(onboarding::new_form))
         .route("/sites/{site}", get(sites::show::<S>))
+        .route(
+            "/sites/{site}/services",
+            get(catalogue::show::<S>).post(catalogue::save::<S>),
+        )
         .route(
             "/sites/{site}/install",
             get(onboarding::show::<S>).post(onboarding::check::<S>),

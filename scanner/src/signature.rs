@@ -101,8 +101,8 @@ struct PlatformFile {
     cookie: Vec<CookieSig>,
     /// The vendor as the dashboard's catalogue offers it (who, where, why):
     /// `consent_core::catalogue` reads it; the scanner has no use for it.
-    #[serde(default)]
-    catalogue: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "catalogue")]
+    _catalogue: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@ mod common;
 mod analytics;
 mod api;
 mod api_fuzz;
+mod catalogue;
 mod dashboard;
 mod faults;
 mod hostile;

@@ -78,7 +78,8 @@ async fn onboarding(kind: Kind, allow_private: bool) {
         );
     }
 
-    // Created: on to the installation page, with the snippet and the CSP.
+    // Created: on to picking services, then the installation page with the
+    // snippet and the CSP.
     let res = post(vec![
         ("csrf", csrf.clone()),
         ("id", "shop2".into()),
@@ -87,7 +88,8 @@ async fn onboarding(kind: Kind, allow_private: bool) {
     .await
     .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/dashboard/sites/shop2/install");
+    // First the services the site uses (catalogue.rs), then the snippet.
+    assert_eq!(res.headers()["location"], "/dashboard/sites/shop2/services?new=1");
     let site = app.get_json("/api/v1/sites/shop2/config").await;
     assert!(site["version"].is_string(), "the starter configuration is published");
     let (status, install) = app.page(&b, "/dashboard/sites/shop2/install", Some("en")).await;
