@@ -39,39 +39,58 @@ pub const MIN_REFUSAL_MONTHS: u32 = 6;
 pub const MAX_REFUSAL_MONTHS: u32 = 13;
 
 /// A site's banner configuration: what the widget shows visitors, what it
-/// asks them, and what it blocks until they allow it.
+/// asks them, and what it blocks until they allow it. Each saved
+/// configuration is an immutable version named by the SHA-256 of its
+/// canonical JSON (RFC 8785). Fields not listed here are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SiteConfig {
-    /// Categories in display order. `necessary` must exist and be required.
+    /// The purposes visitors are asked about, in display order (1 to 32).
+    /// One must be `necessary`, with `required` set.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 32))]
     pub categories: Vec<Category>,
-    /// The third-party services the site uses, each in one category.
+    /// The third-party services the site uses (tags, pixels, embeds), each
+    /// in one of `categories`; at most 256. Default: none.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 256))]
     pub services: Vec<Service>,
-    /// Languages offered, the first being the fallback.
+    /// The languages the banner speaks, as lowercase BCP 47 tags (`nl`,
+    /// `en-gb`); at least one. A visitor gets the first of the browser's
+    /// languages the site offers (exactly or by its primary subtag), else
+    /// the first of this list. The widget has texts built in for `nl`,
+    /// `en`, `de` and `fr`; another language shows English unless `texts`
+    /// has its own.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub languages: Vec<String>,
-    /// Text overrides: language -> text key -> text. Keys the widget does not
-    /// know are rejected so typos surface when saving, not in production.
+    /// The widget's texts the site replaces: language → text key → text (at
+    /// most 4000 bytes), for languages in `languages` only. An empty text
+    /// keeps the built-in one; a key the widget does not know is kept but
+    /// never shown. Default: none.
     #[serde(default)]
     pub texts: BTreeMap<String, BTreeMap<String, String>>,
-    /// Google Consent Mode v2: signal (`ad_storage`, ...) -> the categories
-    /// that must all be granted for the signal to be `granted`. A
-    /// [`STANDARD_CATEGORIES`] entry the site does not have is never
-    /// granted, so its signals stay `denied`
-    /// ([`SiteConfig::consent_mode_signals`]); any other unknown category is
-    /// an error, to catch typos.
+    /// Google Consent Mode v2: signal (`ad_storage`, `analytics_storage`,
+    /// ...) → the categories that must all be allowed for the signal to be
+    /// `granted`. A standard category (`necessary`, `preferences`,
+    /// `analytics`, `marketing`) the site does not have is never granted,
+    /// so its signals stay `denied` and leaving a category out needs no edit
+    /// here; any other category that is not the site's is refused as a
+    /// typo. Given, it replaces the default mapping as a whole.
     #[serde(default = "default_consent_mode")]
+    #[cfg_attr(feature = "openapi", schema(default = default_consent_mode))]
     pub consent_mode: BTreeMap<String, Vec<String>>,
-    /// Milliseconds Google tags wait for an `update` (Consent Mode `wait_for_update`).
+    /// Milliseconds Google tags wait for the banner's `update` before they
+    /// send (Consent Mode `wait_for_update`).
     #[serde(default = "default_wait_for_update")]
+    #[cfg_attr(feature = "openapi", schema(default = 500))]
     pub wait_for_update_ms: u32,
-    /// How long a decision lasts before the banner asks again. A refusal
-    /// lasts at least [`SiteConfig::refusal_months`] even when this is shorter.
+    /// Days a decision lasts before the banner asks again (1 to 400). A
+    /// refusal lasts at least `refusal_months`, even when this is shorter.
     #[serde(default = "default_expiry_days")]
+    #[cfg_attr(feature = "openapi", schema(default = 182, minimum = 1, maximum = 400))]
     pub expiry_days: u32,
     /// Calendar months after a refusal during which the banner does not ask
-    /// again for the purposes refused (at least [`MIN_REFUSAL_MONTHS`], at
-    /// most [`MAX_REFUSAL_MONTHS`]; default 6). A purpose added to the
+    /// again for the purposes refused (6 to 13). A purpose added to the
     /// configuration since is still asked, on its own. The proposed GDPR
     /// art. 88a (European Commission, Digital Omnibus proposal COM(2025) 837
     /// of 19 November 2025,
@@ -83,48 +102,67 @@ pub struct SiteConfig {
         default = "default_refusal_months",
         skip_serializing_if = "is_default_refusal_months"
     )]
+    #[cfg_attr(feature = "openapi", schema(default = 6, minimum = 6, maximum = 13))]
     pub refusal_months: u32,
     /// The domain the decision cookie is set on, to share one decision across
     /// the site's subdomains (`example.nl` for `www.example.nl` and
-    /// `shop.example.nl`). Without it the cookie is the page's host's only.
-    /// On a page whose host is not this domain or below it, the widget
-    /// falls back to the host.
+    /// `shop.example.nl`): lowercase, at least two labels, no leading dot.
+    /// Without it the cookie is the page's host's only. On a page whose
+    /// host is not this domain or below it, the widget falls back to the
+    /// host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 253))]
     pub cookie_domain: Option<String>,
-    /// The site's privacy statement, linked from the banner and the preferences.
+    /// The site's privacy statement, linked from the banner and the
+    /// preferences: an absolute `http` or `https` URL without credentials,
+    /// at most 2048 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub privacy_policy_url: Option<String>,
-    /// Who is asking (shown in the first layer: "who and why").
+    /// Who is asking (the controller), put in place of `{controller}` in
+    /// the banner's `intro` text; empty: the page's host name.
     #[serde(default)]
     pub controller: String,
 }
 
 /// A purpose visitors allow or refuse as a whole (analytics, marketing, ...).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Category {
-    /// Slug: `necessary`, `preferences`, `analytics`, `marketing` or a custom one.
+    /// Slug of `a-z`, `0-9`, `-` and `_` (1 to 64), unique within the site:
+    /// `necessary`, `preferences`, `analytics`, `marketing` or one of the
+    /// site's own. Decisions name categories by it.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_-]{1,64}$"))]
     pub id: String,
-    /// Always on and not switchable (only `necessary`-like categories).
+    /// Always on and not switchable (`necessary` and the like).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(default = false))]
     pub required: bool,
     /// Refused in advance when the browser sends Global Privacy Control
-    /// (sale/sharing of personal data, i.e. marketing).
+    /// (sale or sharing of personal data, i.e. marketing); the visitor can
+    /// still switch it on. Not on a required category.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(default = false))]
     pub gpc_opt_out: bool,
-    /// Per-language title and description; built-in categories have defaults.
+    /// Title and description per language. Without a label in a language,
+    /// the texts `cat_<id>` and `cat_<id>_d` are shown (built in for the
+    /// four standard categories), else the id.
     #[serde(default)]
     pub labels: BTreeMap<String, Label>,
 }
 
 /// A category's title and description in one language.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Label {
-    /// The category's name as shown to visitors.
+    /// The category's name as shown to visitors (at most 4000 bytes).
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub title: String,
-    /// What the category is for, shown under its title.
+    /// What the category is for, shown under its title (at most 4000 bytes).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub description: String,
 }
 
@@ -132,29 +170,38 @@ pub struct Label {
 /// may allow it on its own, and the blocker holds its hosts back until it or
 /// its category is allowed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Service {
-    /// Slug, unique within the site: `meta`, `google-analytics`, `youtube`.
+    /// Slug of `a-z`, `0-9`, `-` and `_` (1 to 64), unique within the site:
+    /// `meta`, `google-analytics`, `youtube`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_-]{1,64}$"))]
     pub id: String,
-    /// The name shown to visitors.
+    /// The name shown to visitors (at most 4000 bytes).
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub name: String,
-    /// The category this service belongs to.
+    /// The id of the category this service belongs to.
     pub category: String,
-    /// The company behind it, shown beside its name.
+    /// The company behind it, shown beside its name and among the
+    /// recipients in the banner's first layer.
     #[serde(default)]
     pub provider: String,
-    /// The provider's privacy statement.
+    /// The provider's privacy statement: an absolute `http` or `https` URL
+    /// without credentials, at most 2048 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub privacy_policy_url: Option<String>,
     /// Hosts whose scripts, frames, images and requests the blocker holds
-    /// back until the category (or this service) is allowed. A leading `*.`
-    /// matches subdomains.
+    /// back until the category (or this service) is allowed: lowercase host
+    /// names; a leading `*.` matches the host and its subdomains.
     #[serde(default)]
     pub hosts: Vec<String>,
-    /// The cookies and storage keys it sets, as listed to visitors.
+    /// The cookies and storage keys it sets, as listed to visitors (at most
+    /// 128).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 128))]
     pub cookies: Vec<CookieDecl>,
-    /// Per-language description.
+    /// Description per language: language → text.
     #[serde(default)]
     pub description: BTreeMap<String, String>,
 }
@@ -162,10 +209,12 @@ pub struct Service {
 /// A cookie (or storage key) a service sets, as declared to visitors and
 /// compared with what the scanner observes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CookieDecl {
-    /// The cookie or storage key's name; `*` matches any run of characters
-    /// (`_ga_*`).
+    /// The cookie or storage key's name, without spaces, `;` or `=` (1 to
+    /// 256 bytes); `*` matches any run of characters (`_ga_*`).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
     pub name: String,
     /// Domain the cookie is set on, if not the site's own host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,25 +222,30 @@ pub struct CookieDecl {
     /// Who sets it and receives its data.
     #[serde(default)]
     pub provider: String,
-    /// What it is for, as shown to visitors.
+    /// What it is for, as shown to visitors (at most 4000 bytes).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub purpose: String,
-    /// Human-readable retention as shown to visitors, e.g. "13 months".
+    /// How long it is kept, as shown to visitors, e.g. "13 months".
     #[serde(default)]
     pub retention: String,
     /// Retention in days, for checks against what the scanner observes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<u32>,
-    /// ISO 3166 country where the data is processed.
+    /// The country where the data is processed (ISO 3166, e.g. `NL`, `US`).
     #[serde(default)]
     pub country: String,
     /// What its processing rests on; consent unless declared otherwise.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(default = "consent"))]
     pub legal_basis: LegalBasis,
 }
 
-/// The legal basis a cookie's processing rests on (GDPR art. 6(1)).
+/// The legal basis a cookie's processing rests on (GDPR art. 6(1)):
+/// `consent` (a, the banner's choice decides), `contract` (b),
+/// `legal_obligation` (c) or `legitimate_interest` (f).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LegalBasis {
     /// The visitor's consent (a): the banner's choice decides.
@@ -777,6 +831,63 @@ mod tests {
         let mut bad = c.clone();
         bad.consent_mode.insert("ad_storage".into(), vec!["marketting".into()]);
         assert_eq!(bad.validate().unwrap_err().field, "consent_mode/ad_storage");
+    }
+
+    /// The site configuration reference (docs/configuration.md) shows
+    /// docs/examples/site-config.json unchanged, the example is a valid
+    /// configuration whose Consent Mode follows the categories it has, and
+    /// the reference lists every text key the widget shows.
+    #[test]
+    fn the_documented_example_and_text_keys_are_accurate() {
+        const EXAMPLE: &str = include_str!("../../docs/examples/site-config.json");
+        const REFERENCE: &str = include_str!("../../docs/configuration.md");
+        assert!(
+            REFERENCE.contains(&format!("```json\n{}\n```", EXAMPLE.trim_end())),
+            "docs/configuration.md must show docs/examples/site-config.json verbatim"
+        );
+        let c: SiteConfig = serde_json::from_str(EXAMPLE).unwrap();
+        assert_eq!(c.validate(), Ok(()));
+        // Every optional field is set, so the example shows each one.
+        let json: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+        for field in [
+            "services",
+            "texts",
+            "consent_mode",
+            "refusal_months",
+            "cookie_domain",
+            "privacy_policy_url",
+        ] {
+            assert!(json.get(field).is_some(), "{field}");
+        }
+        // No `preferences` category, the default mapping kept: its signals
+        // are never granted, the others follow the visitor.
+        assert!(c.category("preferences").is_none());
+        let all = c.consent_mode_signals(|_| true);
+        assert!(all["ad_storage"] && all["analytics_storage"] && all["security_storage"]);
+        assert!(!all["functionality_storage"] && !all["personalization_storage"]);
+
+        // The smallest configuration the reference shows, with the defaults
+        // it states.
+        let minimal: SiteConfig =
+            serde_json::from_str(r#"{"languages": ["en"], "categories": [{"id": "necessary", "required": true}]}"#)
+                .unwrap();
+        assert_eq!(minimal.validate(), Ok(()));
+        assert!(REFERENCE.contains(r#"{"languages": ["en"], "categories": [{"id": "necessary", "required": true}]}"#));
+        assert_eq!(
+            (minimal.wait_for_update_ms, minimal.expiry_days, minimal.refusal_months),
+            (500, 182, 6)
+        );
+        assert_eq!(minimal.consent_mode, SiteConfig::starter().consent_mode);
+
+        // Every key of the built-in texts and of the loader's own texts has
+        // a row in the reference's table.
+        let en = crate::banner::built_in_texts("en");
+        for key in en.keys().map(String::as_str).chain(crate::loader::LOADER_TEXT_KEYS) {
+            assert!(
+                REFERENCE.contains(&format!("| `{key}` |")),
+                "docs/configuration.md lacks the text key {key}"
+            );
+        }
     }
 
     #[test]

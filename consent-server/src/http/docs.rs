@@ -1,7 +1,10 @@
 //! Schemas for the OpenAPI document of types that live in `consent-core`
-//! (which stays free of documentation dependencies). The tests check that
-//! real values of the core types validate against these schemas, so they
-//! cannot drift apart silently.
+//! and have no schema there. The tests check that real values of the core
+//! types validate against these schemas, so they cannot drift apart
+//! silently. The site configuration (`consent_core::SiteConfig` and what
+//! it holds) needs no copy: with its `openapi` feature, which this server
+//! turns on, consent-core derives its schema from the very types serde
+//! reads.
 
 #![allow(dead_code)]
 

@@ -51,9 +51,8 @@ pub struct CreateSite {
     /// Origins such as `https://shop.example.nl` allowed to record decisions.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
-    /// The first configuration (`consent_core::SiteConfig`); the starter one if left out.
+    /// The first configuration; the starter one if left out.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
     pub config: Option<SiteConfig>,
 }
 
@@ -72,7 +71,7 @@ pub struct SavedConfig {
 pub struct ConfigView {
     pub site: String,
     pub version: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = SiteConfig)]
     pub config: serde_json::Value,
 }
 
@@ -271,7 +270,7 @@ pub async fn set_origins(
 
 #[utoipa::path(post, path = "/api/v1/owner/sites/{site}/configs", tag = "owner",
     params(("site" = String, Path, description = "Site id")),
-    request_body(content = Object, description = "consent_core::SiteConfig"),
+    request_body(content = SiteConfig, description = "The site configuration; saved as a new version when it validates"),
     responses(
         (status = 201, description = "Saved as an immutable version and made current", body = SavedConfig),
         (status = 401, description = "Not authenticated", body = ErrorBody),

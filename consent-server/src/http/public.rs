@@ -25,8 +25,7 @@ pub struct PublicConfig {
     pub site: String,
     /// The configuration's content address; decisions name it.
     pub version: String,
-    /// `consent_core::SiteConfig`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = consent_core::SiteConfig)]
     pub config: serde_json::Value,
 }
 

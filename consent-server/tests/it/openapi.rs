@@ -254,3 +254,233 @@ async fn answers_and_core_types_match_the_documented_schemas() {
     wrong.as_object_mut().unwrap().remove("consent_id");
     assert!(validate(&doc, response_schema(&doc, "post", decisions, 201), &wrong, "x").is_err());
 }
+
+/// The schema `$ref` points to, and the component's name (`None` inline).
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> (&'a Value, Option<&'a str>) {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let name = r.strip_prefix("#/components/schemas/").expect("a local $ref");
+            let target = &doc["components"]["schemas"][name];
+            assert!(!target.is_null(), "{r} is not in components");
+            (target, Some(name))
+        }
+        None => (schema, None),
+    }
+}
+
+/// An object of a component schema met while walking a value: its JSON
+/// pointer in the value and the component's name.
+type Met = Vec<(String, String)>;
+
+/// Walks `value` along `schema`: every key of every object must be a
+/// declared property of a schema that refuses others (or a value of a typed
+/// map), so no part of the configuration is an untyped object. Records the
+/// component objects met.
+fn walk(doc: &Value, schema: &Value, value: &Value, at: &str, met: &mut Met) {
+    let (schema, name) = resolve(doc, schema);
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for branch in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+            if branch.get("type") != Some(&json!("null")) {
+                walk(doc, branch, value, at, met);
+            }
+        }
+    }
+    match value {
+        Value::Object(obj) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                assert_eq!(
+                    schema.get("additionalProperties"),
+                    Some(&json!(false)),
+                    "{at}: unknown fields are refused"
+                );
+                if let Some(name) = name {
+                    met.push((at.to_owned(), name.to_owned()));
+                }
+                for (k, v) in obj {
+                    let prop = props.get(k).unwrap_or_else(|| panic!("{at}/{k} is not in the schema"));
+                    walk(doc, prop, v, &format!("{at}/{k}"), met);
+                }
+            } else if let Some(values @ Value::Object(_)) = schema.get("additionalProperties") {
+                for (k, v) in obj {
+                    walk(doc, values, v, &format!("{at}/{k}"), met);
+                }
+            } else if !["oneOf", "anyOf", "allOf"].iter().any(|k| schema.get(k).is_some()) {
+                panic!("{at}: an untyped object in the schema: {schema}");
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    walk(doc, item, v, &format!("{at}/{i}"), met);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The site configuration (`consent_core::SiteConfig`) is typed in
+/// `/openapi.json` as serde reads it: the configuration endpoints refer to
+/// its schema; every field of real configurations (the starter, the demo
+/// with services and cookies, the documented example, which sets every
+/// optional field) is a property, recursively, and every property is one
+/// of their fields; unknown fields are refused at every level; `required`
+/// is exactly what serde requires and each `default` is what serde fills
+/// in; the legal bases are serde's names. Real configurations validate
+/// against it, as do the server's answers.
+#[tokio::test]
+async fn the_site_configuration_is_fully_typed() {
+    use consent_core::{LegalBasis, SiteConfig};
+
+    let app = spawn_app(Kind::Sqlite).await;
+    let doc = app.get_json("/openapi.json").await;
+    let typed = json!({"$ref": "#/components/schemas/SiteConfig"});
+    let schemas = &doc["components"]["schemas"];
+
+    // Each endpoint that takes or gives a configuration says so.
+    let configs = "/api/v1/owner/sites/{site}/configs";
+    assert_eq!(
+        doc["paths"][configs]["post"]["requestBody"]["content"]["application/json"]["schema"],
+        typed
+    );
+    for (method, path) in [
+        ("get", "/api/v1/owner/sites/{site}/configs/{version}"),
+        ("get", "/api/v1/sites/{site}/config"),
+    ] {
+        let (answer, _) = resolve(&doc, response_schema(&doc, method, path, 200));
+        assert_eq!(answer["properties"]["config"], typed, "{method} {path}");
+    }
+    let create = &doc["paths"]["/api/v1/owner/sites"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    let (create, _) = resolve(&doc, create);
+    assert!(
+        create["properties"]["config"]
+            .to_string()
+            .contains("#/components/schemas/SiteConfig"),
+        "{create}"
+    );
+    assert!(
+        !doc["paths"][configs].to_string().contains("\"type\":\"object\"}"),
+        "no untyped object left"
+    );
+
+    let example: Value = serde_json::from_str(include_str!("../../../docs/examples/site-config.json")).unwrap();
+    let configs = [
+        ("starter", serde_json::to_value(SiteConfig::starter()).unwrap()),
+        (
+            "demo",
+            serde_json::to_value(consent_server::bootstrap::demo_config()).unwrap(),
+        ),
+        ("example", example.clone()),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    let mut met = Met::new();
+    for (name, config) in &configs {
+        // Each is a configuration the server accepts.
+        let parsed: SiteConfig = serde_json::from_value(config.clone()).unwrap();
+        parsed.validate().unwrap();
+        validate(&doc, &typed, config, name).unwrap();
+        let mut here = Met::new();
+        walk(&doc, &typed, config, "", &mut here);
+        for (at, component) in &here {
+            let obj = config.pointer(at).unwrap().as_object().unwrap();
+            seen.extend(obj.keys().map(|k| (component.clone(), k.clone())));
+        }
+        if *name == "example" {
+            met = here;
+        }
+    }
+
+    // Every property of the configuration's components is a field real
+    // configurations have: the schema invents nothing.
+    let components = ["SiteConfig", "Category", "Label", "Service", "CookieDecl"];
+    for component in components {
+        let props = schemas[component]["properties"].as_object().unwrap();
+        for prop in props.keys() {
+            assert!(
+                seen.contains(&(component.to_owned(), prop.clone())),
+                "{component}.{prop} is in the schema but in no real configuration"
+            );
+        }
+    }
+    assert_eq!(
+        met.iter()
+            .map(|(_, c)| c.as_str())
+            .collect::<std::collections::BTreeSet<_>>(),
+        components.into_iter().collect(),
+        "the example reaches every component"
+    );
+
+    // `required`, `default` and unknown fields, field by field, against
+    // serde itself (the example has every field, so each can be dropped).
+    let reads = |v: &Value| serde_json::from_value::<SiteConfig>(v.clone());
+    for (at, component) in &met {
+        let schema = &schemas[component];
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (prop, prop_schema) in schema["properties"].as_object().unwrap() {
+            let mut without = example.clone();
+            without.pointer_mut(at).unwrap().as_object_mut().unwrap().remove(prop);
+            let parsed = reads(&without);
+            assert_eq!(
+                parsed.is_err(),
+                required.contains(&prop.as_str()),
+                "{component}.{prop} at {at}: required in the schema iff serde requires it"
+            );
+            assert_eq!(
+                validate(&doc, &typed, &without, "without").is_err(),
+                required.contains(&prop.as_str()),
+                "{component}.{prop} at {at}"
+            );
+            if let Some(default) = prop_schema.get("default") {
+                let filled = serde_json::to_value(parsed.unwrap()).unwrap();
+                let filled = filled.pointer(at).unwrap();
+                // A field left out of the saved JSON at its default
+                // (`refusal_months`) reads back absent.
+                let value = filled.get(prop).unwrap_or(default);
+                assert_eq!(value, default, "{component}.{prop}: the documented default is serde's");
+            }
+        }
+        let mut unknown = example.clone();
+        unknown.pointer_mut(at).unwrap()["colour"] = json!("red");
+        assert!(reads(&unknown).is_err(), "serde refuses an unknown field at {at}");
+        assert!(
+            validate(&doc, &typed, &unknown, "unknown").is_err(),
+            "the schema refuses an unknown field at {at}"
+        );
+    }
+
+    // The legal bases are serde's names, and nothing else is one.
+    let bases = [
+        LegalBasis::Consent,
+        LegalBasis::LegitimateInterest,
+        LegalBasis::Contract,
+        LegalBasis::LegalObligation,
+    ]
+    .map(|b| serde_json::to_value(b).unwrap());
+    assert_eq!(schemas["LegalBasis"]["enum"], json!(bases));
+    let mut odd = example.clone();
+    odd["services"][0]["cookies"][0]["legal_basis"] = json!("LegitimateInterest");
+    assert!(reads(&odd).is_err() && validate(&doc, &typed, &odd, "odd").is_err());
+
+    // What the server stores and serves is the same shape: the example
+    // saved through the API and read back from both endpoints.
+    let key = app.api_key("demo", &["config:write"]).await;
+    let res = app
+        .post_with_key("/api/v1/owner/sites/demo/configs", &key, &example)
+        .await;
+    assert_eq!(res.status(), 201);
+    let version = res.json::<Value>().await.unwrap()["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let saved = app
+        .json_with_key(&format!("/api/v1/owner/sites/demo/configs/{version}"), &key)
+        .await;
+    matches_schema(&doc, "get", "/api/v1/owner/sites/{site}/configs/{version}", &saved);
+    assert_eq!(reads(&saved["config"]).unwrap(), reads(&example).unwrap());
+    let public = app.get_json("/api/v1/sites/demo/config").await;
+    assert_eq!(public["version"], json!(version));
+    matches_schema(&doc, "get", "/api/v1/sites/{site}/config", &public);
+}
