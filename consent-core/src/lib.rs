@@ -14,14 +14,15 @@
 //!   configuration version, and the reports built from them.
 //! - [`config`]: a site's banner configuration (categories, services, cookies,
 //!   texts) and its content-addressed version.
-//! - [`config_diff`]: what changed between two configurations, and whether
-//!   visitors are asked again.
 //! - [`cookie_policy`]: the cookie policy table a site publishes, from its
 //!   published configuration.
 //! - [`decision`]: what a visitor chose, as the widget sends it, and its
 //!   validation against the configuration the visitor saw.
 //! - [`export`]: how a cell of a CSV export is written (spreadsheets).
 //! - [`redact`]: identities in scan reports shown as a prefix and their kind.
+//! - [`register`]: the register of processing (GDPR art. 30) of a site's
+//!   tracking, from its published configuration, the catalogue and the
+//!   owner's details.
 //! - [`record`]: what is stored and logged for a decision, with the personal
 //!   fields sealed under the visitor's key so erasure keeps the proof intact.
 //! - [`id`]: identifiers (site ids, consent ids) and their shapes.
@@ -47,7 +48,6 @@ pub mod catalogue;
 #[cfg(feature = "proof")]
 pub mod checkpoint;
 pub mod config;
-pub mod config_diff;
 pub mod cookie_policy;
 #[cfg(feature = "proof")]
 pub mod cosignature;
@@ -64,6 +64,7 @@ pub mod note;
 pub mod receipt;
 pub mod record;
 pub mod redact;
+pub mod register;
 pub mod scan_job;
 pub mod store;
 #[cfg(feature = "proof")]
