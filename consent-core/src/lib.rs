@@ -14,6 +14,8 @@
 //!   configuration version, and the reports built from them.
 //! - [`config`]: a site's banner configuration (categories, services, cookies,
 //!   texts) and its content-addressed version.
+//! - [`config_diff`]: what changed between two configurations, and whether
+//!   visitors are asked again.
 //! - [`cookie_policy`]: the cookie policy table a site publishes, from its
 //!   published configuration.
 //! - [`decision`]: what a visitor chose, as the widget sends it, and its
@@ -48,6 +50,7 @@ pub mod catalogue;
 #[cfg(feature = "proof")]
 pub mod checkpoint;
 pub mod config;
+pub mod config_diff;
 pub mod cookie_policy;
 #[cfg(feature = "proof")]
 pub mod cosignature;
