@@ -155,12 +155,32 @@ pub trait Host: Send + Sync + 'static {
         let _ = (id, origins);
         Box::pin(async { NewSite::Unavailable })
     }
+    /// What the live preview runs: the loader template and where the server
+    /// serves the widget's assets; `None` where the server has no widget.
+    fn widget_assets(&self) -> Option<WidgetAssets> {
+        None
+    }
+    /// A fresh, unpredictable nonce for one answer's Content-Security-Policy
+    /// (the preview frame's scripts carry it); `None` without a source of
+    /// randomness.
+    fn csp_nonce(&self) -> Option<String> {
+        None
+    }
     /// Loads `url` (a page of one of the site's origins) and reports how it
     /// installs the loader ("check my installation").
     fn check_installation(&self, site: SiteId, url: String) -> BoxFuture<'_, InstallOutcome> {
         let _ = (site, url);
         Box::pin(async { InstallOutcome::Unavailable })
     }
+}
+
+/// The widget as the server serves it to sites.
+pub struct WidgetAssets {
+    /// The loader template (`consent-widget/loader/loader.js`), which
+    /// `consent_core::loader::render` fills in with a site's rules.
+    pub loader_template: &'static str,
+    /// The path the server serves the widget's assets under (`/widget`).
+    pub path: String,
 }
 
 /// What creating a site came to.

@@ -8,6 +8,10 @@
 //! - `onboarding`: a new site, its snippet and CSP lines, "check my installation".
 //! - `catalogue`: picking a site's services from the built-in vendor catalogue.
 //! - `audit`: writing a site's audit trail (every change goes through it).
+//! - `versions`: publishing a draft (its changes by domain, whether visitors are asked again),
+//!   the versions a site had (view, compare, restore as the draft).
+//! - `preview`: the live preview of the draft: the real loader and widget in a sandboxed frame,
+//!   by language and layer, recording nothing.
 //! - `draft`: a site's draft configuration, saving, discarding and publishing it.
 //! - `analytics`: a site's consent analytics (charts, tables, CSV).
 //! - `proof`: a consent id's decisions, proof bundle and how to verify it.
@@ -27,7 +31,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use consent_core::store::Store;
 
 mod analytics;
@@ -41,11 +45,13 @@ pub mod host;
 mod i18n;
 mod onboarding;
 mod page;
+mod preview;
 mod proof;
 mod scans;
 pub mod seal;
 mod session;
 mod sites;
+mod versions;
 
 pub use host::Host;
 pub use session::cookie;
@@ -86,6 +92,17 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites/{site}/scans/{id}/findings.csv", get(scans::csv::<S>))
         .route("/sites/{site}/scans/{id}/compare/{base}", get(scans::compare::<S>))
         .route("/sites/{site}/triage", post(scans::triage::<S>))
+        .route("/sites/{site}/preview", get(preview::show::<S>))
+        .route("/sites/{site}/preview/frame", get(preview::frame::<S>))
+        .route("/preview/{site}/{version}/loader.js", get(preview::loader::<S>))
+        .route("/preview/{site}/{version}/widget/{*path}", get(preview::widget::<S>))
+        .route("/preview/{site}/{version}/api/{*rest}", any(preview::api::<S>))
+        .route("/static/preview.js", get(preview::script))
+        .route("/sites/{site}/publish", get(versions::review::<S>).post(versions::publish::<S>))
+        .route("/sites/{site}/draft/discard", post(versions::discard::<S>))
+        .route("/sites/{site}/versions", get(versions::list::<S>))
+        .route("/sites/{site}/versions/{version}", get(versions::show::<S>))
+        .route("/sites/{site}/versions/{version}/restore", post(versions::restore::<S>))
         .route("/static/dashboard.css", get(page::stylesheet))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(Arc::new(Dash { store, host }))

@@ -25,6 +25,22 @@ impl dashboard::Host for DashboardHost {
         self.0.settings.public_url.trim_end_matches('/').to_owned()
     }
 
+    fn widget_assets(&self) -> Option<dashboard::host::WidgetAssets> {
+        Some(dashboard::host::WidgetAssets {
+            loader_template: crate::http::public::LOADER_TEMPLATE,
+            // Where `app::router` nests the widget's assets.
+            path: "/widget".into(),
+        })
+    }
+
+    fn csp_nonce(&self) -> Option<String> {
+        use base64::Engine as _;
+        use rand::RngCore as _;
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
     fn create_site(&self, id: String, origins: Vec<String>) -> BoxFuture<'_, NewSite> {
         Box::pin(async move {
             let Ok(site) = consent_core::SiteId::parse(&id) else {

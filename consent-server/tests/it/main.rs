@@ -21,6 +21,7 @@ mod policy;
 mod processes;
 mod proof_log;
 mod proof_page;
+mod publish;
 mod scan_queue;
 mod scan_queue_processes;
 mod scans;
