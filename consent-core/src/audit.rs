@@ -114,6 +114,12 @@ pub enum AuditAction {
         /// The request's id.
         id: String,
     },
+    /// A visitor's request's deadline was extended by two months (GDPR
+    /// art. 12(3)).
+    RequestExtended {
+        /// The request's id.
+        id: String,
+    },
     /// A visitor's request was closed.
     RequestClosed {
         /// The request's id.
@@ -140,6 +146,7 @@ impl AuditAction {
             AuditAction::RequestOpened { .. } => "request_opened",
             AuditAction::RequestExported { .. } => "request_exported",
             AuditAction::RequestErased { .. } => "request_erased",
+            AuditAction::RequestExtended { .. } => "request_extended",
             AuditAction::RequestClosed { .. } => "request_closed",
         }
     }

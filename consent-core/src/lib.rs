@@ -30,6 +30,8 @@
 //! - [`id`]: identifiers (site ids, consent ids) and their shapes.
 //! - [`loader`]: the per-site synchronous loader script the server serves.
 //! - [`store`]: the storage traits the server's backends implement.
+//! - [`visitor_request`]: a visitor's request (access, erasure; GDPR art. 15
+//!   and 17), its one-month deadline, and the export of their records.
 //! - [`scan_job`]: the scan queue's contract between the server and the
 //!   scanner's workers (Redis keys, the job).
 //! - Proof log (feature `proof`): [`merkle`] (RFC 9162 tree, proofs over any
@@ -74,6 +76,7 @@ pub mod store;
 pub mod tile;
 #[cfg(feature = "proof")]
 pub mod tlog_proof;
+pub mod visitor_request;
 
 pub use config::{Category, ConfigVersion, CookieDecl, LegalBasis, Service, SiteConfig};
 pub use decision::{DecisionError, DecisionRequest, Method, ValidDecision};

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 
 use axum::http::{HeaderMap, HeaderValue};
-use consent_core::SiteId;
+use consent_core::{ConsentId, SiteId};
 use consent_core::store::Session;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -143,6 +143,15 @@ pub trait Host: Send + Sync + 'static {
     /// proof page; `None` when the server runs no log or it has published no
     /// checkpoint yet.
     fn log_state(&self) -> BoxFuture<'_, Option<LogState>> {
+        Box::pin(async { None })
+    }
+    /// Erases a visitor (GDPR art. 17) through the same use case as the
+    /// visitor's `DELETE /api/v1/sites/{site}/visitors/{consent_id}`:
+    /// crypto-shredding, every proof stays valid. `Some(true)` when this
+    /// destroyed the key, `Some(false)` when there was none (erased before,
+    /// or an unknown consent id), `None` when storage is down.
+    fn erase_visitor(&self, site: SiteId, consent: ConsentId) -> BoxFuture<'_, Option<bool>> {
+        let _ = (site, consent);
         Box::pin(async { None })
     }
     /// The server's public URL, for the snippet sites paste (`https://consent.example.nl`).

@@ -387,6 +387,98 @@ texts! {
     leaf: "Logindex", "Log index";
     yes: "ja", "yes";
     no: "nee", "no";
+    // Visitors' requests (GDPR art. 15 access, art. 17 erasure).
+    requests: "Verzoeken van bezoekers", "Visitors' requests";
+    request: "Verzoek", "Request";
+    requests_intro:
+        "Een bezoeker kan vragen welke gegevens u over hem bewaart (inzage, AVG art. 15) of ze laten wissen (AVG art. 17). U moet binnen een maand na ontvangst antwoorden (art. 12 lid 3); die termijn mag u één keer met twee maanden verlengen, als u de bezoeker binnen de eerste maand laat weten waarom. De bezoeker vindt zijn consent-id in de cookie-instellingen van de site (\"Download bewijs van mijn keuze\").",
+        "A visitor may ask which data you keep about them (access, GDPR art. 15) or have it erased (GDPR art. 17). You must answer within one month of receipt (art. 12(3)); you may extend that once by two months if you tell the visitor why within the first month. The visitor finds their consent id in the site's cookie settings (\"Download proof of my choice\").";
+    requests_summary: "Verzoeken van bezoekers", "Visitors' requests";
+    requests_open_count: "open", "open";
+    requests_overdue_count: "te laat", "overdue";
+    request_register: "Verzoek registreren", "Register a request";
+    request_kind: "Soort verzoek", "Kind of request";
+    request_access: "Inzage (art. 15)", "Access (art. 15)";
+    request_erasure: "Wissen (art. 17)", "Erasure (art. 17)";
+    request_received: "Ontvangen op", "Received on";
+    request_received_help:
+        "De dag waarop het verzoek binnenkwam (bijvoorbeeld per post); leeg is vandaag. Niet in de toekomst, hooguit een jaar terug.",
+        "The day the request arrived (by post, say); empty means today. Not in the future, at most a year back.";
+    request_consent_help:
+        "De consent-id die de bezoeker opgeeft: 32 tekens 0-9 en a-f.",
+        "The consent id the visitor gives: 32 characters 0-9 and a-f.";
+    request_note: "Notitie", "Note";
+    request_note_help:
+        "Voor wie het verzoek afhandelt, hooguit 500 tekens. Noteer hier geen naam, e-mailadres of andere persoonsgegevens van de aanvrager: de consent-id is genoeg.",
+        "For whoever handles the request, at most 500 characters. Do not enter the requester's name, e-mail address or other personal data here: the consent id is enough.";
+    request_register_button: "Registreren", "Register";
+    request_fix: "Het verzoek is niet geregistreerd; verbeter de gemarkeerde velden.", "The request was not registered; correct the marked fields.";
+    request_bad_kind: "Kies inzage of wissen.", "Choose access or erasure.";
+    request_bad_date: "Geen datum van de vorm JJJJ-MM-DD.", "Not a date of the form YYYY-MM-DD.";
+    request_future: "De ontvangstdatum kan niet in de toekomst liggen.", "The date of receipt cannot be in the future.";
+    request_too_old: "De ontvangstdatum ligt meer dan een jaar terug.", "The date of receipt is more than a year ago.";
+    request_bad_note: "Hooguit 500 tekens tekst.", "At most 500 characters of text.";
+    request_bad_reason: "Geef een reden van hooguit 500 tekens.", "Give a reason of at most 500 characters.";
+    request_closed_already: "Dit verzoek is al afgesloten.", "This request is closed already.";
+    request_extended_already: "De termijn is al verlengd.", "The deadline was extended already.";
+    request_too_late: "Verlengen kan alleen binnen een maand na ontvangst.", "An extension can only be made within one month of receipt.";
+    request_bad_outcome: "Kies een uitkomst.", "Choose an outcome.";
+    request_not_erasure: "Alleen een verzoek tot wissen wist gegevens.", "Only an erasure request erases data.";
+    requests_open: "Open verzoeken", "Open requests";
+    requests_closed: "Afgesloten verzoeken", "Closed requests";
+    requests_none: "Geen.", "None.";
+    requests_closed_newest: "de nieuwste 100", "the newest 100";
+    request_deadline: "Uiterste datum", "Deadline";
+    request_status: "Status", "Status";
+    request_days_left: "dagen over", "days left";
+    request_one_day_left: "1 dag over", "1 day left";
+    request_due_today: "Vandaag de laatste dag", "Due today";
+    request_overdue_by: "Te laat, met", "Overdue by";
+    request_days: "dagen", "days";
+    request_day: "dag", "day";
+    request_closed: "Afgesloten", "Closed";
+    request_extended_until: "Verlengd (art. 12 lid 3); reden", "Extended (art. 12(3)); reason";
+    request_first_deadline: "Zonder verlenging", "Without extension";
+    request_deadline_rule:
+        "Een maand na ontvangst: dezelfde datum in de volgende maand, of de laatste dag van die maand als die datum niet bestaat (Verordening 1182/71 art. 3 lid 2 onder c). Valt die dag in het weekend of op een feestdag, dan schuift de termijn naar de volgende werkdag (art. 3 lid 4); hier staat de vroegste datum.",
+        "One month after receipt: the same date in the next month, or that month's last day when the date does not exist there (Regulation 1182/71 art. 3(2)(c)). When that day is a weekend day or a public holiday the period ends on the next working day (art. 3(4)); shown here is the earliest date.";
+    request_visitor_data: "Gegevens van deze bezoeker", "This visitor's data";
+    request_unknown_visitor: "Deze site kent deze consent-id niet: er zijn geen gegevens over deze bezoeker.", "This site does not know this consent id: there is no data about this visitor.";
+    request_decision_count: "Keuzes vastgelegd", "Decisions recorded";
+    request_first_last: "Eerste en laatste", "First and last";
+    request_personal_present: "Persoonlijke velden (paginapad, browser) zijn versleuteld opgeslagen en staan ontsleuteld in de export.", "Personal fields (page path, browser) are stored sealed and are decrypted in the export.";
+    request_personal_erased: "De persoonlijke velden van deze bezoeker zijn gewist: de sleutel is vernietigd. De keuzes blijven als bewijs in het log, zonder die velden, en elk bewijs blijft geldig.", "This visitor's personal fields were erased: the key is destroyed. The decisions stay in the log as proofs, without those fields, and every proof stays valid.";
+    request_export: "Exporteren", "Export";
+    request_export_help: "Alle keuzes van de bezoeker met tijd, categorieën, diensten, methode, GPC en configuratieversie, en wat verder over hem is opgeslagen.", "Every decision of the visitor with time, categories, services, method, GPC and configuration version, and whatever else is stored about them.";
+    request_erase: "Wissen", "Erase";
+    request_erase_help: "Vernietigt de sleutel van de persoonlijke velden van deze bezoeker (crypto-shredding): niemand kan ze nog lezen, de bewijzen blijven geldig en deze consent-id kan geen nieuwe keuzes meer vastleggen. Dit kan niet ongedaan worden gemaakt.", "Destroys the key of this visitor's personal fields (crypto-shredding): nobody can read them again, the proofs stay valid and this consent id cannot record new decisions. This cannot be undone.";
+    request_erase_confirm: "Wissen bevestigen", "Confirm erasure";
+    request_erase_sure: "Weet u het zeker? Wissen kan niet ongedaan worden gemaakt.", "Are you sure? Erasure cannot be undone.";
+    request_erase_yes: "Ja, definitief wissen", "Yes, erase for good";
+    request_cancel: "Annuleren", "Cancel";
+    request_erased_now: "Gewist: de sleutel is vernietigd.", "Erased: the key is destroyed.";
+    request_erased_before: "Er was geen sleutel meer te vernietigen: deze bezoeker was al gewist of is onbekend.", "There was no key left to destroy: this visitor was erased before or is unknown.";
+    request_extend: "Termijn verlengen met twee maanden", "Extend the deadline by two months";
+    request_extend_reason: "Reden (laat die de bezoeker binnen de eerste maand weten)", "Reason (tell the visitor within the first month)";
+    request_extend_button: "Verlengen", "Extend";
+    request_close: "Afsluiten", "Close";
+    request_outcome: "Uitkomst", "Outcome";
+    request_answered: "Beantwoord", "Answered";
+    request_erased: "Gewist", "Erased";
+    request_refused: "Geweigerd (met reden)", "Refused (with reason)";
+    request_no_data: "Geen gegevens gevonden", "No data found";
+    request_refusal_reason: "Reden van weigering (verplicht bij weigeren; vermeld dat de bezoeker een klacht kan indienen bij de toezichthouder, art. 12 lid 4)", "Reason for refusal (required when refusing; mention that the visitor may complain to a supervisory authority, art. 12(4))";
+    request_close_button: "Afsluiten", "Close";
+    request_log: "Verloop", "Steps";
+    step_opened: "Geregistreerd", "Registered";
+    step_exported: "Geëxporteerd", "Exported";
+    step_erased: "Gewist", "Erased";
+    step_erased_before: "Wissen gevraagd (was al gewist)", "Erasure asked (already erased)";
+    step_extended: "Verlengd", "Extended";
+    step_closed: "Afgesloten", "Closed";
+    request_by: "door", "by";
+    request_all_requests: "Alle verzoeken", "All requests";
+    audit_request_extended: "Termijn van verzoek verlengd", "Deadline of a request extended";
     what_it_proves: "Wat dit bewijst", "What this proves";
     proves_1:
         "Elke keuze staat als record in een openbaar, alleen-aanvullend transparantielog (een Merkle-boom zoals bij Certificate Transparency, RFC 9162). De bewijsbundel bevat het record en een inclusiebewijs naar een door het log ondertekend controlepunt.",

@@ -15,6 +15,8 @@
 //! - `draft`: a site's draft configuration, saving, discarding and publishing it.
 //! - `analytics`: a site's consent analytics (charts, tables, CSV).
 //! - `proof`: a consent id's decisions, proof bundle and how to verify it.
+//! - `requests`: visitors' requests (GDPR art. 15 access, art. 17 erasure): deadline, export,
+//!   erasure, closing.
 //! - `config`: the configuration editor and "Declare it".
 //! - `scans`: scans, scan jobs ("Scan now", progress), schedules, alerts of new findings, and findings
 //!   (verdict, triage kept per fingerprint, comparing two scans, CSV).
@@ -47,6 +49,7 @@ mod onboarding;
 mod page;
 mod preview;
 mod proof;
+mod requests;
 mod scans;
 pub mod seal;
 mod session;
@@ -79,6 +82,15 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites/{site}/analytics", get(analytics::show::<S>))
         .route("/sites/{site}/analytics/{file}", get(analytics::csv::<S>))
         .route("/sites/{site}/proof", get(proof::show::<S>))
+        .route("/sites/{site}/requests", get(requests::list::<S>).post(requests::open::<S>))
+        .route("/sites/{site}/requests/{id}", get(requests::show::<S>))
+        .route("/sites/{site}/requests/{id}/export", post(requests::export::<S>))
+        .route(
+            "/sites/{site}/requests/{id}/erase",
+            get(requests::erase_form::<S>).post(requests::erase::<S>),
+        )
+        .route("/sites/{site}/requests/{id}/extend", post(requests::extend::<S>))
+        .route("/sites/{site}/requests/{id}/close", post(requests::close::<S>))
         .route("/sites/{site}/config", get(config::edit::<S>).post(config::save::<S>))
         .route("/sites/{site}/declare", post(config::declare::<S>))
         .route("/sites/{site}/scans", get(scans::list::<S>))

@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use consent_core::account::Permission;
-use consent_core::store::{DecisionQuery, LoggedDecision, Store};
-use consent_core::{ConsentId, Method};
+use consent_core::store::{DecisionQuery, LoggedDecision, Store, StoreError};
+use consent_core::{ConsentId, Method, SiteId};
 use serde::Deserialize;
 
 use crate::St;
@@ -29,16 +29,17 @@ pub struct Lookup {
     consent_id: Option<String>,
 }
 
-/// A decision as the page lists it.
-struct Row {
-    index: u64,
-    time: Utc,
-    method: &'static str,
-    granted: Vec<String>,
-    refused: Vec<String>,
-    services: String,
-    gpc: bool,
-    version: String,
+/// A decision as the page lists it (also on a visitor's request's page,
+/// through `templates/decision_history.html`).
+pub(crate) struct Row {
+    pub index: u64,
+    pub time: Utc,
+    pub method: &'static str,
+    pub granted: Vec<String>,
+    pub refused: Vec<String>,
+    pub services: String,
+    pub gpc: bool,
+    pub version: String,
 }
 
 #[derive(Template)]
@@ -67,7 +68,7 @@ fn method(t: &Texts, m: Method) -> &'static str {
     }
 }
 
-fn row(t: &Texts, d: LoggedDecision) -> Row {
+pub(crate) fn row(t: &Texts, d: LoggedDecision) -> Row {
     let r = d.record;
     let (granted, refused): (Vec<_>, Vec<_>) = r.categories.into_iter().partition(|(_, g)| *g);
     Row {
@@ -106,18 +107,11 @@ pub async fn show<S: Store>(
         match ConsentId::parse(&asked) {
             Err(_) => (status, problem) = (StatusCode::BAD_REQUEST, Some(t.bad_consent_id)),
             Ok(id) => {
-                let query = DecisionQuery {
-                    consent_id: Some(id.clone()),
-                    newest_first: true,
-                    limit: SHOWN + 1,
-                    ..Default::default()
-                };
-                let mut found = match dash.store.decisions(&site.id, &query).await {
+                let found;
+                (found, more) = match history(&dash.store, &site.id, &id).await {
                     Ok(found) => found,
                     Err(e) => return me.problem(e.into()),
                 };
-                more = found.len() > SHOWN;
-                found.truncate(SHOWN);
                 if found.is_empty() {
                     (status, problem) = (StatusCode::NOT_FOUND, Some(t.no_such_consent));
                 } else {
@@ -139,4 +133,23 @@ pub async fn show<S: Store>(
         log: dash.host.log_state().await,
     };
     page::render(status, &page)
+}
+
+/// The newest [`SHOWN`] decisions of consent id `id` on the site, newest
+/// first, and whether it has older ones.
+pub(crate) async fn history<S: Store>(
+    store: &S,
+    site: &SiteId,
+    id: &ConsentId,
+) -> Result<(Vec<LoggedDecision>, bool), StoreError> {
+    let query = DecisionQuery {
+        consent_id: Some(id.clone()),
+        newest_first: true,
+        limit: SHOWN + 1,
+        ..Default::default()
+    };
+    let mut found = store.decisions(site, &query).await?;
+    let more = found.len() > SHOWN;
+    found.truncate(SHOWN);
+    Ok((found, more))
 }

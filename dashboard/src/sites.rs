@@ -64,6 +64,8 @@ struct SitePage<'a> {
     site: &'a Site,
     /// Newest first.
     decisions: Vec<DecisionRow>,
+    /// Open and overdue visitors' requests, for accounts that handle them.
+    requests: Option<(usize, usize)>,
 }
 
 /// A decision as the site's page lists it.
@@ -84,7 +86,7 @@ impl From<LoggedDecision> for DecisionRow {
 }
 
 /// The method as the API spells it (`accept_all`, `gpc`, …).
-fn method_name(m: Method) -> String {
+pub(crate) fn method_name(m: Method) -> String {
     serde_json::to_value(m)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -96,9 +98,14 @@ pub async fn show<S: Store>(State(dash): St<S>, me: LoggedIn, Path(site): Path<S
     let found = async {
         let site = find(&dash.store, &me, &site, Permission::View).await?;
         let decisions = recent_decisions(&dash.store, &site.id).await?;
-        Ok::<_, Problem>((site, decisions))
+        let requests = if me.account.can(&site.id, Permission::VisitorData) {
+            Some(crate::requests::counts(&dash.store, &site.id).await?)
+        } else {
+            None
+        };
+        Ok::<_, Problem>((site, decisions, requests))
     };
-    let (site, decisions) = match found.await {
+    let (site, decisions, requests) = match found.await {
         Ok(found) => found,
         Err(problem) => return me.problem(problem),
     };
@@ -107,6 +114,7 @@ pub async fn show<S: Store>(State(dash): St<S>, me: LoggedIn, Path(site): Path<S
         frame: me.frame(me.t.site).about(site.id.as_str()),
         site: &site,
         decisions: decisions.into_iter().map(DecisionRow::from).collect(),
+        requests,
     };
     page::render(StatusCode::OK, &page)
 }

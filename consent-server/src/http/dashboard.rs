@@ -181,6 +181,10 @@ impl dashboard::Host for DashboardHost {
         })
     }
 
+    fn erase_visitor(&self, site: consent_core::SiteId, consent: consent_core::ConsentId) -> BoxFuture<'_, Option<bool>> {
+        Box::pin(async move { crate::service::erasure::erase(&self.0, &site, &consent).await.ok() })
+    }
+
     fn scan_schedule(&self, site: consent_core::SiteId) -> BoxFuture<'_, Option<(String, Option<u64>)>> {
         Box::pin(async move {
             let s = scan::schedule(&self.0, &site).await.ok()?;
