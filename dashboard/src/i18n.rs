@@ -479,6 +479,7 @@ texts! {
     request_by: "door", "by";
     request_all_requests: "Alle verzoeken", "All requests";
     audit_request_extended: "Termijn van verzoek verlengd", "Deadline of a request extended";
+    request_incomplete: "Deze geschiedenis is langer dan 10.000 keuzes; de export bevat de oudste 10.000.", "This history is longer than 10,000 decisions; the export holds the oldest 10,000.";
     what_it_proves: "Wat dit bewijst", "What this proves";
     proves_1:
         "Elke keuze staat als record in een openbaar, alleen-aanvullend transparantielog (een Merkle-boom zoals bij Certificate Transparency, RFC 9162). De bewijsbundel bevat het record en een inclusiebewijs naar een door het log ondertekend controlepunt.",
