@@ -315,6 +315,32 @@ fn walk(doc: &Value, schema: &Value, value: &Value, at: &str, met: &mut Met) {
                 }
             }
         }
+        Value::String(_) => {
+            if let (Some(name), Some(_)) = (name, schema.get("enum")) {
+                met.push((at.to_owned(), name.to_owned()));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The components `schema` refers to, directly or through other components.
+fn components_of(doc: &Value, schema: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match schema {
+        Value::Object(obj) => {
+            for (k, v) in obj {
+                if k == "$ref"
+                    && let Some(name) = v.as_str().and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    if out.insert(name.to_owned()) {
+                        components_of(doc, &doc["components"]["schemas"][name], out);
+                    }
+                } else {
+                    components_of(doc, v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| components_of(doc, v, out)),
         _ => {}
     }
 }
@@ -326,8 +352,8 @@ fn walk(doc: &Value, schema: &Value, value: &Value, at: &str, met: &mut Met) {
 /// optional field) is a property, recursively, and every property is one
 /// of their fields; unknown fields are refused at every level; `required`
 /// is exactly what serde requires and each `default` is what serde fills
-/// in; the legal bases are serde's names. Real configurations validate
-/// against it, as do the server's answers.
+/// in; enumerations (the legal bases, ...) hold serde's names. Real
+/// configurations validate against it, as do the server's answers.
 #[tokio::test]
 async fn the_site_configuration_is_fully_typed() {
     use consent_core::{LegalBasis, SiteConfig};
@@ -382,39 +408,59 @@ async fn the_site_configuration_is_fully_typed() {
         let mut here = Met::new();
         walk(&doc, &typed, config, "", &mut here);
         for (at, component) in &here {
-            let obj = config.pointer(at).unwrap().as_object().unwrap();
-            seen.extend(obj.keys().map(|k| (component.clone(), k.clone())));
+            if let Some(obj) = config.pointer(at).and_then(Value::as_object) {
+                seen.extend(obj.keys().map(|k| (component.clone(), k.clone())));
+            }
         }
         if *name == "example" {
             met = here;
         }
     }
 
-    // Every property of the configuration's components is a field real
-    // configurations have: the schema invents nothing.
-    let components = ["SiteConfig", "Category", "Label", "Service", "CookieDecl"];
-    for component in components {
-        let props = schemas[component]["properties"].as_object().unwrap();
-        for prop in props.keys() {
+    // The example reaches every component of the configuration, and every
+    // property of each is a field real configurations have: the schema
+    // invents nothing.
+    let mut components = std::collections::BTreeSet::from(["SiteConfig".to_owned()]);
+    components_of(&doc, &schemas["SiteConfig"], &mut components);
+    assert_eq!(
+        met.iter()
+            .map(|(_, c)| c.clone())
+            .collect::<std::collections::BTreeSet<_>>(),
+        components,
+        "the example (docs/examples/site-config.json) reaches every component"
+    );
+    for component in &components {
+        for prop in schemas[component]["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
             assert!(
-                seen.contains(&(component.to_owned(), prop.clone())),
+                seen.contains(&(component.clone(), prop.clone())),
                 "{component}.{prop} is in the schema but in no real configuration"
             );
         }
     }
-    assert_eq!(
-        met.iter()
-            .map(|(_, c)| c.as_str())
-            .collect::<std::collections::BTreeSet<_>>(),
-        components.into_iter().collect(),
-        "the example reaches every component"
-    );
 
     // `required`, `default` and unknown fields, field by field, against
     // serde itself (the example has every field, so each can be dropped).
     let reads = |v: &Value| serde_json::from_value::<SiteConfig>(v.clone());
     for (at, component) in &met {
         let schema = &schemas[component];
+        if let Some(names) = schema.get("enum").and_then(Value::as_array) {
+            // Each name of an enumeration is one serde reads, and others
+            // are refused by both.
+            for name in names {
+                let mut with = example.clone();
+                *with.pointer_mut(at).unwrap() = name.clone();
+                assert!(reads(&with).is_ok(), "{component} {name} at {at}");
+            }
+            let mut with = example.clone();
+            *with.pointer_mut(at).unwrap() = json!("no-such-value");
+            assert!(reads(&with).is_err() && validate(&doc, &typed, &with, "enum").is_err());
+            continue;
+        }
         let required: Vec<&str> = schema["required"]
             .as_array()
             .map(|r| r.iter().filter_map(Value::as_str).collect())
