@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use consent_core::store::{DecisionQuery, DecisionStore, LoggedDecision, Scope};
 use consent_core::tlog_proof::{ProofBundle, TlogProof, format_hash_lines};
+use consent_core::visitor_request::VisitorDecision;
 use consent_core::{ConsentId, PersonalFields, SiteId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -402,8 +403,12 @@ async fn visitor_auth(
     Ok((site, consent, visitor.sealing_key))
 }
 
+/// A visitor's decision as this endpoint and the dashboard's export of a
+/// visitor's records give it: `consent_core::visitor_request::VisitorDecision`
+/// (one definition); this type only documents it in the OpenAPI document.
 #[derive(Serialize, ToSchema)]
-pub struct VisitorDecision {
+#[schema(as = VisitorDecision)]
+pub struct VisitorDecisionDoc {
     pub index: u64,
     #[schema(value_type = crate::http::docs::DecisionRecordDoc)]
     pub record: consent_core::DecisionRecord,
@@ -418,6 +423,7 @@ pub struct VisitorData {
     /// True once the visitor erased their personal fields.
     pub erased: bool,
     /// Newest first.
+    #[schema(value_type = Vec<VisitorDecisionDoc>)]
     pub decisions: Vec<VisitorDecision>,
     /// The `before` of the next (older) page, when there may be one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -461,11 +467,7 @@ async fn visitor_decisions_inner(
     let (decisions, next_before) = page_of(app, &site, &consent, page).await?;
     let decisions = decisions
         .into_iter()
-        .map(|d| VisitorDecision {
-            index: d.index,
-            personal: key.as_ref().and_then(|k| d.record.open(k).ok()),
-            record: d.record,
-        })
+        .map(|d| VisitorDecision::open(d, key.as_ref()))
         .collect();
     Ok(Json(VisitorData {
         consent_id: consent.to_string(),
