@@ -122,7 +122,7 @@ pub const ADEQUACY: &[Adequacy] = &[
         country: "US",
         name_en: "United States",
         name_nl: "Verenigde Staten",
-        decision: "Implementing Decision (EU) 2023/1795 of 10 July 2023 (EU-US Data Privacy Framework, certified organisations only)",
+        decision: "Implementing Decision (EU) 2023/1795 of 10 July 2023 (certified organisations only)",
         certified_only: true,
     },
     adequate("UY", "Uruguay", "Uruguay", "Decision 2012/484/EU of 21 August 2012"),
@@ -214,8 +214,8 @@ impl Safeguard {
         match self {
             Safeguard::Adequacy if nl => "Adequaatheidsbesluit (art. 45 AVG)",
             Safeguard::Adequacy => "Adequacy decision (GDPR art. 45)",
-            Safeguard::Dpf if nl => "EU-VS Data Privacy Framework (art. 45 AVG, besluit van 10 juli 2023)",
-            Safeguard::Dpf => "EU-US Data Privacy Framework (GDPR art. 45, decision of 10 July 2023)",
+            Safeguard::Dpf if nl => "EU-VS Data Privacy Framework (art. 45 AVG)",
+            Safeguard::Dpf => "EU-US Data Privacy Framework (GDPR art. 45)",
             Safeguard::Scc if nl => "Modelcontractbepalingen (art. 46(2)(c) AVG)",
             Safeguard::Scc => "Standard contractual clauses (GDPR art. 46(2)(c))",
             Safeguard::Bcr if nl => "Bindende bedrijfsvoorschriften (art. 47 AVG)",
@@ -305,6 +305,9 @@ pub enum FieldProblem {
     /// Holds control characters.
     #[error("control characters")]
     Control,
+    /// None of the choices offered.
+    #[error("not one of the choices")]
+    NotAChoice,
 }
 
 impl RegisterProfile {
@@ -466,6 +469,8 @@ pub struct Activity {
     pub recipients: Vec<Recipient>,
     /// Transfers to countries outside the EEA (art. 30(1)(e)).
     pub transfers: Vec<Transfer>,
+    /// What the transfers depend on when the register cannot list them.
+    pub transfers_note: Option<String>,
     /// Time limits (art. 30(1)(f)).
     pub retention: Vec<Retention>,
     /// What the owner should complete about this activity.
@@ -636,11 +641,12 @@ impl Register {
     }
 
     /// Every warning: the register's own, then each activity's.
-    pub fn all_warnings(&self) -> impl Iterator<Item = &str> {
+    pub fn all_warnings(&self) -> Vec<&str> {
         self.warnings
             .iter()
             .chain(self.activities.iter().flat_map(|a| a.warnings.iter()))
             .map(String::as_str)
+            .collect()
     }
 }
 
@@ -843,11 +849,12 @@ fn purpose_activity(input: &Input<'_>, category: &Category, lang: &str) -> Activ
     let mut retention = Vec::new();
     for s in &services {
         for c in &s.cookies {
-            let declared = c.retention.trim();
-            let period = if declared.is_empty() {
-                catalogue::lifetime(c.retention_days, false, lang)
-            } else {
-                declared.to_owned()
+            // In the register's language where the days are known (the
+            // declared text is in the site's first language), else as
+            // declared ("session", "sessie").
+            let period = match c.retention_days {
+                Some(_) => catalogue::lifetime(c.retention_days, false, lang),
+                None => c.retention.trim().to_owned(),
             };
             let period = if period.is_empty() {
                 warnings.push(format!(
@@ -884,6 +891,13 @@ fn purpose_activity(input: &Input<'_>, category: &Category, lang: &str) -> Activ
             days: None,
         });
     }
+    if retention.is_empty() {
+        retention.push(Retention {
+            what: tr(lang, "Cookies", "Cookies").to_owned(),
+            period: tr(lang, "geen opgegeven voor dit doel", "none declared for this purpose").to_owned(),
+            days: None,
+        });
+    }
     if !category.required {
         retention.push(Retention {
             what: tr(
@@ -914,6 +928,7 @@ fn purpose_activity(input: &Input<'_>, category: &Category, lang: &str) -> Activ
         personal_data,
         recipients,
         transfers,
+        transfers_note: None,
         retention,
         warnings,
     }
@@ -1130,6 +1145,14 @@ fn consent_log_activity(input: &Input<'_>, lang: &str) -> Activity {
             privacy_policy_url: None,
         }],
         transfers: Vec::new(),
+        transfers_note: Some(
+            tr(
+                lang,
+                "Keurmerk zelf geeft niets door buiten de EER; dat hangt af van waar de beheerder de server en zijn opslag host.",
+                "Keurmerk itself transfers nothing outside the EEA; that depends on where the operator hosts the server and its storage.",
+            )
+            .to_owned(),
+        ),
         retention,
         warnings: Vec::new(),
     }
@@ -1334,6 +1357,7 @@ mod tests {
         assert!(fs.adequacy_decision.as_deref().unwrap().contains("2023/1795"));
         assert!(
             r.all_warnings()
+                .iter()
                 .any(|w| w.contains("FullStory") && w.contains("no safeguard"))
         );
 
@@ -1348,7 +1372,7 @@ mod tests {
         assert!(fs.covered);
         assert_eq!(fs.safeguard, Some(Safeguard::Dpf));
         assert!(fs.basis.contains("Data Privacy Framework") && fs.basis.contains(DPF_LIST));
-        assert!(!r.all_warnings().any(|w| w.contains("FullStory")));
+        assert!(!r.all_warnings().iter().any(|w| w.contains("FullStory")));
 
         // The US decision covers certified companies only: "adequacy" is
         // not enough, and DPF elsewhere is wrong.
@@ -1419,8 +1443,8 @@ mod tests {
             .iter()
             .find(|x| x.what == "_ga (Google Analytics 4)");
         let ga = ga.unwrap_or_else(|| panic!("{:?}", analytics.retention));
-        // Declared in Dutch (the site's first language) and kept as declared.
-        assert_eq!((ga.period.as_str(), ga.days), ("2 jaar", Some(730)));
+        // Declared in Dutch (the site's first language), said in the register's.
+        assert_eq!((ga.period.as_str(), ga.days), ("2 years", Some(730)));
         let cookies: usize = config
             .services
             .iter()
@@ -1443,7 +1467,30 @@ mod tests {
         config.services[0].cookies[0].retention_days = None;
         let r = build(&config, &profile(), "en");
         assert!(activity(&r, "analytics").retention[0].period == "not declared");
-        assert!(r.all_warnings().any(|w| w.contains("retention not declared")));
+        // Without days, the declared text stands.
+        config.services[0].cookies[1].retention = "sessie".into();
+        config.services[0].cookies[1].retention_days = None;
+        let r = build(&config, &profile(), "en");
+        assert_eq!(activity(&r, "analytics").retention[1].period, "sessie");
+        // A purpose without cookies says so; the log's transfers depend on its host.
+        let stripe = catalogue::vendor("stripe").unwrap().cookies.len();
+        assert_eq!(
+            activity(&r, "necessary").retention.len(),
+            stripe + 1,
+            "Stripe's cookies and servers"
+        );
+        assert_eq!(
+            activity(&r, "marketing").retention[0].period,
+            "none declared for this purpose"
+        );
+        assert!(
+            activity(&r, CONSENT_LOG)
+                .transfers_note
+                .as_deref()
+                .unwrap()
+                .contains("hosts")
+        );
+        assert!(r.all_warnings().iter().any(|w| w.contains("retention not declared")));
     }
 
     #[test]

@@ -179,6 +179,74 @@ texts! {
     catalogue_lifetime: "Bewaartermijn", "Lifetime";
     catalogue_lifetime_unknown: "niet gedocumenteerd", "not documented";
     catalogue_purpose: "Doel", "Purpose";
+    // The register of processing (GDPR art. 30).
+    register_title: "Register van verwerkingen", "Register of processing";
+    register_link: "Register van verwerkingen (art. 30 AVG)", "Register of processing (GDPR art. 30)";
+    register_intro:
+        "Het register van verwerkingsactiviteiten van de tracking op deze site (art. 30 AVG), gemaakt uit de gepubliceerde configuratie, de catalogus en uw gegevens onderaan. Wijzigt u de configuratie, dan volgt het register zodra die gepubliceerd is.",
+        "The register of processing activities of this site's tracking (GDPR art. 30), made from the published configuration, the catalogue and your details at the bottom. When the configuration changes, the register follows once it is published.";
+    register_made_from: "Gemaakt uit configuratieversie", "Made from configuration version";
+    register_generated: "op", "on";
+    register_exports: "Downloaden", "Download";
+    register_print: "Afdrukbare HTML", "Printable HTML";
+    register_warnings: "Nog aan te vullen", "Still to complete";
+    register_controller: "Verwerkingsverantwoordelijke", "Controller";
+    register_controller_name: "Naam", "Name";
+    register_controller_help: "De organisatie die de site exploiteert en over doel en middelen van de verwerking beslist.", "The organisation that runs the site and decides on the purposes and means of the processing.";
+    register_address: "Adres", "Address";
+    register_email: "E-mailadres", "E-mail address";
+    register_email_help: "Waar betrokkenen en de Autoriteit Persoonsgegevens u bereiken.", "Where data subjects and the supervisory authority reach you.";
+    register_phone: "Telefoonnummer", "Telephone number";
+    register_dpo: "Functionaris gegevensbescherming", "Data protection officer";
+    register_dpo_name: "Naam van de functionaris gegevensbescherming", "Data protection officer's name";
+    register_dpo_contact: "Contact van de functionaris gegevensbescherming (e-mail of telefoon)", "Data protection officer's contact (e-mail or telephone)";
+    register_dpo_help:
+        "Verplicht voor overheidsinstanties, en als uw kernactiviteiten bestaan uit regelmatige en stelselmatige observatie van betrokkenen op grote schaal of uit verwerking van bijzondere persoonsgegevens op grote schaal (art. 37(1) AVG). Anders mag u dit leeg laten.",
+        "Required for public authorities, and when your core activities consist of regular and systematic monitoring of data subjects on a large scale or of processing special categories of data on a large scale (GDPR art. 37(1)). Otherwise you may leave it empty.";
+    register_representative: "Vertegenwoordiger in de EU (art. 27 AVG)", "Representative in the EU (GDPR art. 27)";
+    register_representative_help: "Alleen als uw organisatie buiten de EU gevestigd is: naam en contactgegevens van de vertegenwoordiger.", "Only when your organisation is established outside the EU: the representative's name and contact details.";
+    register_not_given: "niet opgegeven", "not given";
+    register_activity: "Verwerkingsactiviteit", "Processing activity";
+    register_purpose: "Doel", "Purpose";
+    register_legal_basis: "Rechtsgrond", "Legal basis";
+    register_subjects: "Categorieën betrokkenen", "Categories of data subjects";
+    register_data: "Categorieën persoonsgegevens", "Categories of personal data";
+    register_recipients: "Ontvangers", "Recipients";
+    register_no_recipients: "Geen ontvangers buiten de organisatie opgegeven.", "No recipients outside the organisation declared.";
+    register_service: "Dienst", "Service";
+    register_company: "Bedrijf", "Company";
+    register_country: "Land", "Country";
+    register_privacy: "Privacyverklaring", "Privacy statement";
+    register_transfers: "Doorgifte buiten de EER", "Transfers outside the EEA";
+    register_no_transfers: "Geen: elke opgegeven ontvanger verwerkt in de EER.", "None: every declared recipient processes in the EEA.";
+    register_safeguard: "Grondslag van de doorgifte", "What the transfer rests on";
+    register_retention: "Bewaartermijnen", "Retention";
+    register_what: "Wat", "What";
+    register_period: "Termijn", "Period";
+    register_measures: "Technische en organisatorische beveiligingsmaatregelen (art. 32 AVG)", "Technical and organisational security measures (GDPR art. 32)";
+    register_adequacy_source: "Landen met een adequaatheidsbesluit volgens", "Countries with an adequacy decision according to";
+    register_form_title: "Uw gegevens voor het register", "Your details for the register";
+    register_form_intro: "Vul dit één keer in; het register en de downloads nemen het over. Velden met * zijn verplicht.", "Fill this in once; the register and its downloads take it over. Fields marked * are required.";
+    register_safeguards: "Waarborgen voor doorgifte buiten de EER", "Safeguards for transfers outside the EEA";
+    register_safeguards_help:
+        "Alleen voor ontvangers buiten de EER (art. 44–49 AVG). Kies het Data Privacy Framework alleen als het Amerikaanse bedrijf op de DPF-lijst staat (dataprivacyframework.gov); modelcontractbepalingen of bindende bedrijfsvoorschriften staan in de verwerkersovereenkomst van de leverancier; een uitzondering van art. 49 geldt alleen voor incidentele doorgiften.",
+        "Only for recipients outside the EEA (GDPR arts. 44–49). Choose the Data Privacy Framework only when the US company is on the DPF list (dataprivacyframework.gov); standard contractual clauses or binding corporate rules are in the vendor's data processing agreement; an art. 49 derogation covers occasional transfers only.";
+    register_no_safeguards_needed: "Elke opgegeven ontvanger verwerkt in de EER: er is geen waarborg te kiezen.", "Every declared recipient processes in the EEA: there is no safeguard to choose.";
+    register_adequacy_applies: "adequaatheidsbesluit van toepassing", "adequacy decision applies";
+    register_measures_own: "Uw eigen maatregelen (aanvullend)", "Your own measures (in addition)";
+    register_measures_help: "Bijvoorbeeld versleutelde laptops, een toegangsbeleid of verwerkersovereenkomsten. De maatregelen van Keurmerk staan al in het register.", "For example encrypted laptops, an access policy or data processing agreements. Keurmerk's own measures are in the register already.";
+    register_saved: "Opgeslagen. Het register is bijgewerkt.", "Saved. The register is up to date.";
+    register_errors: "Het formulier is niet opgeslagen. Verbeter:", "The form was not saved. Please correct:";
+    register_view_only: "Alleen eigenaren van de site kunnen de gegevens van het register wijzigen.", "Only the site's owners can change the register's details.";
+    register_last_saved: "Laatst opgeslagen door", "Last saved by";
+    err_required: "Verplicht.", "Required.";
+    err_too_long: "Te lang: hoogstens", "Too long: at most";
+    err_chars: "tekens.", "characters.";
+    err_email: "Geen geldig e-mailadres (zoals naam@voorbeeld.nl).", "Not a valid e-mail address (such as name@example.com).";
+    err_phone: "Geen telefoonnummer (cijfers, eventueel met +, spaties of streepjes).", "Not a telephone number (digits, optionally with +, spaces or dashes).";
+    err_contact: "Geef een e-mailadres of een telefoonnummer.", "Give an e-mail address or a telephone number.";
+    err_control: "Bevat tekens die niet zijn toegestaan.", "Contains characters that are not allowed.";
+    err_choice: "Geen van de keuzes.", "Not one of the choices.";
     snippet_title: "1. Plak deze regel als eerste in de <head>", "1. Paste this line first in <head>";
     snippet_help: "Als allereerste element van de <head> van elke pagina, zonder async of defer: alleen dan houdt de loader trackers tegen voordat ze draaien.", "As the very first element of every page's <head>, without async or defer: only then does the loader hold trackers back before they run.";
     csp_title: "2. Content-Security-Policy", "2. Content-Security-Policy";

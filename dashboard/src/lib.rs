@@ -15,6 +15,7 @@
 //! - `draft`: a site's draft configuration, saving, discarding and publishing it.
 //! - `analytics`: a site's consent analytics (charts, tables, CSV).
 //! - `proof`: a consent id's decisions, proof bundle and how to verify it.
+//! - `register`: the register of processing (GDPR art. 30): the page, the owner's details, exports.
 //! - `requests`: visitors' requests (GDPR art. 15 access, art. 17 erasure): deadline, export,
 //!   erasure, closing.
 //! - `config`: the configuration editor and "Declare it".
@@ -49,6 +50,7 @@ mod onboarding;
 mod page;
 mod preview;
 mod proof;
+mod register;
 mod requests;
 mod scans;
 pub mod seal;
@@ -82,6 +84,13 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites/{site}/analytics", get(analytics::show::<S>))
         .route("/sites/{site}/analytics/{file}", get(analytics::csv::<S>))
         .route("/sites/{site}/proof", get(proof::show::<S>))
+        .route(
+            "/sites/{site}/register",
+            get(register::show::<S>).post(register::save::<S>),
+        )
+        .route("/sites/{site}/register.csv", get(register::csv::<S>))
+        .route("/sites/{site}/register.json", get(register::json::<S>))
+        .route("/sites/{site}/register.html", get(register::html::<S>))
         .route("/sites/{site}/requests", get(requests::list::<S>).post(requests::open::<S>))
         .route("/sites/{site}/requests/{id}", get(requests::show::<S>))
         .route("/sites/{site}/requests/{id}/export", post(requests::export::<S>))

@@ -22,6 +22,7 @@ mod processes;
 mod proof_log;
 mod proof_page;
 mod publish;
+mod register;
 mod requests;
 mod scan_queue;
 mod scan_queue_processes;
