@@ -123,6 +123,197 @@ pub struct SiteConfig {
     /// the banner's `intro` text; empty: the page's host name.
     #[serde(default)]
     pub controller: String,
+    /// The banner's and the preferences' look: colours, corner radius and
+    /// where the banner sits. Left out of the saved JSON when nothing is
+    /// set, so configurations saved before it existed keep their versions.
+    #[serde(default, skip_serializing_if = "Theme::is_default")]
+    pub theme: Theme,
+}
+
+/// The widget's look as the site sets it: each value replaces one of the
+/// widget's CSS custom properties (`consent-widget/web/widget.css`), and a
+/// site's own CSS on `.km-root` still wins over it. Colours are `#rrggbb`;
+/// a colour left out keeps the widget's (which follows the visitor's dark
+/// mode).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Theme {
+    /// The buttons' colour (`--km-accent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accent: Option<String>,
+    /// The buttons' text colour (`--km-on-accent`); with `accent`, a
+    /// contrast of at least 4.5:1 (WCAG 2.2 success criterion 1.4.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accent_text: Option<String>,
+    /// The banner's and dialog's background (`--km-bg`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<String>,
+    /// Their text colour (`--km-fg`); with `background`, a contrast of at
+    /// least 4.5:1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Corner radius in CSS pixels, 0 to 32 (`--km-radius`; buttons get
+    /// half of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 32))]
+    pub radius_px: Option<u8>,
+    /// Where the banner sits on a screen wider than 30rem (on a narrower
+    /// one it spans the width, at the bottom, or at the top for `top`).
+    #[serde(default, skip_serializing_if = "Position::is_default")]
+    pub position: Position,
+}
+
+/// Where the banner's first layer sits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Position {
+    /// Centred at the bottom.
+    #[default]
+    Bottom,
+    /// Centred at the top.
+    Top,
+    /// Bottom left.
+    BottomLeft,
+    /// Bottom right.
+    BottomRight,
+}
+
+/// The largest [`Theme::radius_px`].
+pub const MAX_RADIUS_PX: u8 = 32;
+
+impl Position {
+    /// Every position, in the order a form offers them.
+    pub const ALL: [Position; 4] = [
+        Position::Bottom,
+        Position::Top,
+        Position::BottomLeft,
+        Position::BottomRight,
+    ];
+
+    fn is_default(&self) -> bool {
+        *self == Position::Bottom
+    }
+
+    /// Its name in the JSON (`bottom-left`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Position::Bottom => "bottom",
+            Position::Top => "top",
+            Position::BottomLeft => "bottom-left",
+            Position::BottomRight => "bottom-right",
+        }
+    }
+}
+
+impl Theme {
+    fn is_default(&self) -> bool {
+        *self == Theme::default()
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        for (field, value) in [
+            ("accent", &self.accent),
+            ("accent_text", &self.accent_text),
+            ("background", &self.background),
+            ("text", &self.text),
+        ] {
+            if let Some(v) = value
+                && parse_colour(v).is_none()
+            {
+                return Err(err(format!("theme/{field}"), "a colour as #rrggbb"));
+            }
+        }
+        if self.radius_px.is_some_and(|r| r > MAX_RADIUS_PX) {
+            return Err(err("theme/radius_px", format!("between 0 and {MAX_RADIUS_PX} pixels")));
+        }
+        for (field, fg, bg) in [
+            ("accent_text", &self.accent_text, &self.accent),
+            ("text", &self.text, &self.background),
+        ] {
+            if let (Some(fg), Some(bg)) = (
+                fg.as_deref().and_then(parse_colour),
+                bg.as_deref().and_then(parse_colour),
+            ) {
+                let ratio = contrast(fg, bg);
+                if ratio < 4.5 {
+                    return Err(err(
+                        format!("theme/{field}"),
+                        format!(
+                            "a contrast of at least 4.5:1 with its background (WCAG 2.2, 1.4.3); it is {ratio:.1}:1"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The CSS that applies this theme after the widget's stylesheet:
+    /// empty for the default look. The custom properties go in `:where()`
+    /// (no specificity), so a site's own `.km-root` rule still wins. Only
+    /// checked values get here (colours `#rrggbb`, a number, a position),
+    /// so nothing a site typed can break out of a declaration.
+    pub fn css(&self) -> String {
+        let mut vars = String::new();
+        for (var, value) in [
+            ("--km-accent", &self.accent),
+            ("--km-on-accent", &self.accent_text),
+            ("--km-bg", &self.background),
+            ("--km-fg", &self.text),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| parse_colour(v).is_some()) {
+                vars.push_str(&format!("{var}:{v};"));
+            }
+        }
+        if let Some(r) = self.radius_px.filter(|r| *r <= MAX_RADIUS_PX) {
+            vars.push_str(&format!("--km-radius:{r}px;"));
+        }
+        let mut css = String::new();
+        if !vars.is_empty() {
+            css.push_str(&format!(":where(.km-root){{{}}}", vars.trim_end_matches(';')));
+        }
+        // widget.css puts the banner at the bottom, centred, and spanning
+        // a narrow screen (max-width: 30rem); these move it.
+        css.push_str(match self.position {
+            Position::Bottom => "",
+            Position::Top => {
+                ".km-banner{top:1rem;bottom:auto}@media (max-width:30rem){.km-banner{top:0;border-radius:0 0 var(--km-radius) var(--km-radius)}}"
+            }
+            Position::BottomLeft => "@media (min-width:30.01rem){.km-banner{left:1rem;transform:none}}",
+            Position::BottomRight => "@media (min-width:30.01rem){.km-banner{left:auto;right:1rem;transform:none}}",
+        });
+        css
+    }
+}
+
+/// `#rrggbb` as its three channels.
+fn parse_colour(s: &str) -> Option<[u8; 3]> {
+    let hex = s
+        .strip_prefix('#')
+        .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
+    let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([channel(0)?, channel(2)?, channel(4)?])
+}
+
+/// The contrast ratio of two colours (WCAG 2.2 definitions "relative
+/// luminance" and "contrast ratio",
+/// <https://www.w3.org/TR/WCAG22/#dfn-contrast-ratio>).
+fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let luminance = |c: [u8; 3]| {
+        let lin = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
 
 /// A purpose visitors allow or refuse as a whole (analytics, marketing, ...).
@@ -490,6 +681,7 @@ impl SiteConfig {
                 format!("between {MIN_REFUSAL_MONTHS} and {MAX_REFUSAL_MONTHS} months"),
             ));
         }
+        self.theme.check()?;
         if let Some(d) = &self.cookie_domain
             && !is_cookie_domain(d)
         {
@@ -593,6 +785,7 @@ impl SiteConfig {
             cookie_domain: None,
             privacy_policy_url: None,
             controller: String::new(),
+            theme: Theme::default(),
         }
     }
 }
@@ -888,6 +1081,52 @@ mod tests {
                 "docs/configuration.md lacks the text key {key}"
             );
         }
+    }
+
+    /// A theme is checked (colours, radius, contrast), left out of the JSON
+    /// when unset (versions of older configurations stay), and its CSS is
+    /// only ever built from checked values.
+    #[test]
+    fn themes_are_checked_and_become_css() {
+        let c = SiteConfig::starter();
+        assert!(serde_json::to_value(&c).unwrap().get("theme").is_none());
+        assert_eq!(c.theme.css(), "");
+        let mut t = c.clone();
+        t.theme = Theme {
+            accent: Some("#7a0019".into()),
+            accent_text: Some("#ffffff".into()),
+            background: Some("#fffdf5".into()),
+            text: Some("#1a1a1a".into()),
+            radius_px: Some(0),
+            position: Position::BottomRight,
+        };
+        assert_eq!(t.validate(), Ok(()));
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["theme"]["position"], "bottom-right");
+        assert_eq!(serde_json::from_value::<SiteConfig>(json).unwrap(), t);
+        assert_eq!(
+            t.theme.css(),
+            ":where(.km-root){--km-accent:#7a0019;--km-on-accent:#ffffff;--km-bg:#fffdf5;--km-fg:#1a1a1a;--km-radius:0px}\
+             @media (min-width:30.01rem){.km-banner{left:auto;right:1rem;transform:none}}"
+        );
+        for (set, field) in [
+            ((Some("red"), None, None), "theme/accent"),
+            ((Some("#0000ff;}body{x:y"), None, None), "theme/accent"),
+            ((Some("#777777"), Some("#888888"), None), "theme/accent_text"),
+            ((None, None, Some(33)), "theme/radius_px"),
+        ] {
+            let mut bad = c.clone();
+            bad.theme.accent = set.0.map(Into::into);
+            bad.theme.accent_text = set.1.map(Into::into);
+            bad.theme.radius_px = set.2;
+            assert_eq!(bad.validate().unwrap_err().field, field, "{set:?}");
+            let css = bad.theme.css();
+            assert!(
+                !css.contains("body") && !css.contains("red") && !css.contains("33px"),
+                "{css}"
+            );
+        }
+        assert!((contrast([0, 0, 0], [255, 255, 255]) - 21.0).abs() < 1e-9);
     }
 
     #[test]

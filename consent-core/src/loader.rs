@@ -22,6 +22,7 @@
 //! | `b` | category -> space-separated hosts (each with its subdomains) of well-known trackers, held back even when the site declared none of them: [`builtin_trackers`] for the site's categories |
 //! | `n` | months a refusal is remembered ([`SiteConfig::refusal_months`]) |
 //! | `d` | the decision cookie's domain, when the site shares it across subdomains (absent otherwise) |
+//! | `y` | the site's theme as CSS ([`crate::config::Theme::css`]), added to the widget's stylesheet (absent for the default look) |
 //! | `x` | vendor consent API (`fbq`, `ttq`, `uetq`, `clarity`) -> `[category, service]` of each declared service that is that vendor's ([`vendor_apis`]; absent when none) |
 //! | `l` | languages offered, the first being the fallback |
 //! | `t` | language -> the few texts the loader shows itself, in [`LOADER_TEXT_KEYS`] order (reopen control, embed placeholders); English built-ins for a language without its own |
@@ -124,6 +125,18 @@ const LOADER_TEXTS: [(&str, [&str; 4]); 4] = [
         ],
     ),
 ];
+
+/// The built-in loader text number `i` of [`LOADER_TEXT_KEYS`] in `lang`
+/// (English for a language without its own), as the loader shows it when
+/// the site does not replace it.
+pub fn built_in_loader_text(lang: &str, i: usize) -> &'static str {
+    let english = &LOADER_TEXTS[1].1;
+    let texts = LOADER_TEXTS
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .map_or(english, |(_, t)| t);
+    texts.get(i).copied().unwrap_or_default()
+}
 
 /// The scanner's signature files (`scanner/signatures/`), one per platform.
 ///
@@ -335,6 +348,10 @@ pub fn rules(cx: &LoaderContext<'_>) -> Value {
     let vendors = vendor_apis(cfg);
     if !vendors.is_empty() {
         rules["x"] = json!(vendors);
+    }
+    let theme = cfg.theme.css();
+    if !theme.is_empty() {
+        rules["y"] = theme.into();
     }
     rules
 }
@@ -562,6 +579,15 @@ block = ["not top-level"]
         let v = extract(&rendered("var R=__KEURMERK_RULES__;", &c));
         assert!(v.get("x").is_none(), "no vendor, no key");
         assert_eq!(v["d"], "example.nl");
+        assert!(v.get("y").is_none(), "the default look, no key");
+        c.theme.accent = Some("#7a0019".into());
+        c.theme.position = crate::config::Position::Top;
+        let v = extract(&rendered("var R=__KEURMERK_RULES__;", &c));
+        let y = v["y"].as_str().unwrap();
+        assert!(
+            y.starts_with(":where(.km-root){--km-accent:#7a0019}") && y.contains(".km-banner{top:1rem"),
+            "{y}"
+        );
     }
 
     #[test]

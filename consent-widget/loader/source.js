@@ -185,15 +185,26 @@
   // scripts/build-widget): a constructed stylesheet, which a strict CSP
   // allows without 'unsafe-inline' and which needs no request; a <link> to
   // the same file where the browser cannot construct one. 1, or the link's
-  // load.
+  // load. The site's theme (R.y, consent_core::config::Theme::css: built
+  // from checked colours, a radius and a position only) comes after it;
+  // with the link, in a <style> carrying the script's nonce (without one
+  // a strict CSP would refuse it, and the default look stays).
   var sheet = 0;
   function style() {
     if (!sheet) try {
       var s = new CSSStyleSheet();
-      s.replaceSync(KEURMERK_CSS);
+      s.replaceSync(KEURMERK_CSS + (R.y || ""));
       d.adoptedStyleSheets = d.adoptedStyleSheets.concat(s);
       sheet = 1;
-    } catch (e) { sheet = css("widget"); }
+    } catch (e) {
+      sheet = css("widget");
+      if (R.y && nonce) {
+        var t = d.createElement("style");
+        t.nonce = nonce;
+        t.textContent = R.y;
+        d.head.appendChild(t);
+      }
+    }
     return sheet;
   }
 
