@@ -445,3 +445,271 @@ async fn scan_pages_and_the_report_have_no_axe_violations_at_1280_and_320_px() -
     }
     Ok(())
 }
+
+/// The widths every crawled page is checked at: a desktop window, and 320
+/// CSS px (WCAG 2.2 SC 1.4.10 Reflow: content fits 320 px without scrolling
+/// in two directions, <https://www.w3.org/WAI/WCAG22/Understanding/reflow.html>).
+const WIDTHS: [u32; 2] = [1280, 320];
+/// At most this many pages are crawled in all…
+const MAX_PAGES: usize = 150;
+/// …and at most this many views (distinct query strings) of one path.
+const MAX_VIEWS_PER_PATH: usize = 3;
+
+/// The sites whose pages the crawl visits: the one the test seeds with
+/// decisions and scans, and the demo site the server creates on its first
+/// start (with services and cookies declared). Any other site's pages are
+/// the same templates again.
+const CRAWLED_SITES: [&str; 2] = ["shop", "demo"];
+
+/// Whether a same-origin `path` is a page of the dashboard the crawl visits:
+/// the dashboard itself and the public seal page it links to, not log-out
+/// (a form anyway), the stylesheet, downloads, or other sites' pages.
+fn crawlable(path: &str) -> bool {
+    let path_only = path.split('?').next().unwrap_or(path);
+    let is_seal = path_only.starts_with("/s/") && path_only.ends_with("/seal");
+    let other_site = path_only
+        .strip_prefix("/dashboard/sites/")
+        .or_else(|| path_only.strip_prefix("/s/"))
+        .and_then(|rest| rest.split('/').next())
+        .is_some_and(|site| site != "new" && !CRAWLED_SITES.contains(&site));
+    (path_only.starts_with("/dashboard/") || is_seal)
+        && !other_site
+        && !path_only.starts_with("/dashboard/logout")
+        && !path_only.starts_with("/dashboard/static/")
+        && ![".csv", ".json", ".xml", ".svg", ".txt", ".pdf", ".zip"]
+            .iter()
+            .any(|ext| path_only.ends_with(ext))
+}
+
+/// What the server's own answer to `path` (outside the browser) says is
+/// wrong: not 200, not HTML, or without the strict Content-Security-Policy
+/// (no script at all, nothing inline). `Ok(None)` for an answer that is not
+/// a page (a download).
+async fn answer_problems(admin: &AdminSession, path: &str) -> Result<Option<Vec<String>>> {
+    let res = admin.get(path).await?;
+    let html = res.header("content-type").is_some_and(|t| t.starts_with("text/html"));
+    if res.status == 200 && !html {
+        return Ok(None);
+    }
+    let mut problems = Vec::new();
+    if res.status != 200 {
+        problems.push(format!("answered {}", res.status));
+    }
+    let csp = res.header("content-security-policy").unwrap_or("");
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    let scripts = directives
+        .iter()
+        .find(|d| d.starts_with("script-src "))
+        .or_else(|| directives.iter().find(|d| d.starts_with("default-src ")));
+    match scripts {
+        None => problems.push(format!("no script-src or default-src in its CSP {csp:?}")),
+        Some(d) if d.contains("'unsafe-inline'") || d.contains("'unsafe-eval'") || d.contains('*') => {
+            problems.push(format!("its CSP allows inline or foreign script: {d:?}"))
+        }
+        Some(_) => {}
+    }
+    if csp.contains("'unsafe-inline'") {
+        problems.push(format!("its CSP allows something inline: {csp:?}"));
+    }
+    Ok(Some(problems))
+}
+
+/// The checks of the page now loaded in `page` beside axe-core: a `lang` of
+/// `code`, a `<main>`, one `<h1>`, no script or inline style or handler
+/// (the page must work without JavaScript, and the CSP would block them
+/// silently), nothing out of the keyboard's tab order that should be in it,
+/// every visible form field named, and nothing wider than `width` outside a
+/// `.scroll` region (which scrolls on its own, labelled and focusable).
+async fn page_problems(page: &chromiumoxide::Page, code: &str, width: u32) -> Result<Vec<String>> {
+    let js = format!(
+        r#"(() => {{
+  const p = [];
+  const lang = document.documentElement.getAttribute('lang') || '';
+  if (lang !== {code:?}) p.push('lang is ' + JSON.stringify(lang) + ', not {code}');
+  if (document.querySelectorAll('main').length !== 1) p.push(document.querySelectorAll('main').length + ' <main> elements');
+  if (document.querySelectorAll('h1').length !== 1) p.push(document.querySelectorAll('h1').length + ' <h1> elements');
+  if (document.querySelector('script')) p.push('a <script> element');
+  const styled = document.querySelectorAll('[style]').length;
+  if (styled) p.push(styled + ' elements with inline style');
+  const handlers = [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length;
+  if (handlers) p.push(handlers + ' elements with inline event handlers');
+  if (document.querySelector('a[href^="javascript:"]')) p.push('a javascript: link');
+  const positive = [...document.querySelectorAll('[tabindex]')].filter(e => e.tabIndex > 0).length;
+  if (positive) p.push(positive + ' elements with a positive tabindex');
+  const visible = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+  const unreachable = [...document.querySelectorAll('a[href], button, input, select, textarea, summary')]
+    .filter(e => visible(e) && !e.disabled && e.type !== 'hidden' && e.tabIndex < 0)
+    .map(e => e.tagName + ' ' + (e.textContent || e.name || '').trim().slice(0, 40));
+  if (unreachable.length) p.push('not reachable by Tab: ' + unreachable.join(', '));
+  const unnamed = [...document.querySelectorAll('input, select, textarea')]
+    .filter(e => e.type !== 'hidden' && visible(e))
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby') && !e.title)
+    .map(e => e.outerHTML.slice(0, 100));
+  if (unnamed.length) p.push('form fields without a name: ' + unnamed.join(', '));
+  if (document.documentElement.scrollWidth > {width} + 1) p.push('scrolls sideways: ' + document.documentElement.scrollWidth + ' px wide');
+  const wide = [...document.querySelectorAll('body *')]
+    .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > {width} + 1)
+    .slice(0, 6).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+  if (wide.length) p.push('wider than {width} px: ' + wide.join(', '));
+  return p;
+}})()"#
+    );
+    eval(page, &js).await
+}
+
+/// Same-origin links of the page now loaded in `page`, as paths with their
+/// query (without fragment), in document order.
+async fn links(page: &chromiumoxide::Page, base: &str) -> Result<Vec<String>> {
+    let hrefs: Vec<String> = eval(page, "[...document.querySelectorAll('a[href]')].map(a => a.href)").await?;
+    Ok(hrefs
+        .into_iter()
+        .filter_map(|h| {
+            h.strip_prefix(base)
+                .map(|p| p.split('#').next().unwrap_or("").to_owned())
+        })
+        .filter(|p| p.starts_with('/'))
+        .collect())
+}
+
+/// Every page of the dashboard, found by following its links from the site
+/// list (so pages added later are covered without a list to keep), on a
+/// site with decisions and two scans: in Dutch and in English, at 1280 and
+/// 320 px, axe-core finds no WCAG 2.2 A/AA violation, and every page passes
+/// [`page_problems`] and [`answer_problems`]. One Chromium, one tab; the
+/// language is switched with the `Accept-Language` header the dashboard
+/// reads (`i18n::Lang::from_headers`).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_dashboard_page_passes_axe_and_the_page_checks() -> Result<()> {
+    use chromiumoxide::cdp::browser_protocol::network::{Headers, SetExtraHttpHeadersParams};
+
+    let _turn = exclusive().await;
+    let started = std::time::Instant::now();
+    let bin = consent_server_bin()?;
+    let widget = repo_root().join("consent-widget/dist");
+    let server = ServerProcess::start_fresh(Path::new(&bin), &["--widget-dir", widget.to_str().context("path")?])?;
+    let port = server.port();
+    let base = server.base_url();
+    let admin = AdminSession::login(port, &server.admin_password()).await?;
+    let origin = "https://shop.example";
+    let key = admin
+        .site_with_key("shop", origin, &["decisions:read", "scans:write", "scans:read"])
+        .await?;
+    let consent_id = decide(port, "shop", origin).await?;
+    let auth = format!("Bearer {key}");
+    let mut scan_ids = Vec::new();
+    for report in [
+        serde_json::from_str::<Value>(&tracking_report().to_json())?,
+        clean_report(),
+    ] {
+        let res = http_request(
+            port,
+            "POST",
+            "/api/v1/sites/shop/scans",
+            &[("Authorization", &auth)],
+            Some(&report),
+        )
+        .await?;
+        if res.status != 201 {
+            bail!("scan upload: {} {}", res.status, res.body);
+        }
+        scan_ids.push(res.json()["id"].as_str().context("scan id")?.to_owned());
+    }
+
+    let chrome = Chromium::launch(Launch {
+        lang: "nl-NL,nl".into(),
+        ..Launch::default()
+    })
+    .await?;
+    let mut problems: Vec<String> = Vec::new();
+    // The log-in page, before logging in.
+    let page = chrome.page(&format!("{base}/dashboard/login")).await?;
+    wait_for(&page, "document.readyState === 'complete'", T).await?;
+    for v in axe(&page).await? {
+        problems.push(format!("/dashboard/login (nl): {v}"));
+    }
+    page.close().await?;
+    let page = log_in(&chrome, &server).await?;
+
+    // Pages reached only through a GET form or an error, added to the crawl.
+    let mut queue: std::collections::VecDeque<String> = [
+        "/dashboard/".to_owned(),
+        "/dashboard/sites/shop".to_owned(),
+        format!("/dashboard/sites/shop/proof?consent_id={consent_id}"),
+        "/dashboard/sites/shop/analytics?days=90".to_owned(),
+        format!("/dashboard/sites/shop/scans/{}/compare/{}", scan_ids[1], scan_ids[0]),
+    ]
+    .into();
+    let not_found = "/dashboard/sites/no-such-site";
+    let mut seen: std::collections::HashSet<String> = queue.iter().cloned().collect();
+    let mut views: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut pages: Vec<String> = Vec::new();
+    while let Some(path) = queue.pop_front() {
+        if pages.len() >= MAX_PAGES {
+            problems.push(format!("more than {MAX_PAGES} pages: the crawl stopped at {path}"));
+            break;
+        }
+        let Some(answer) = answer_problems(&admin, &path).await? else {
+            continue;
+        };
+        problems.extend(answer.into_iter().map(|p| format!("{path}: {p}")));
+        goto(&page, &format!("{base}{path}")).await?;
+        pages.push(path.clone());
+        for link in links(&page, &base).await? {
+            let path_only = link.split('?').next().unwrap_or("").to_owned();
+            if !crawlable(&link) || seen.contains(&link) {
+                continue;
+            }
+            let n = views.entry(path_only).or_default();
+            if *n >= MAX_VIEWS_PER_PATH {
+                continue;
+            }
+            *n += 1;
+            seen.insert(link.clone());
+            queue.push_back(link);
+        }
+    }
+    pages.push(not_found.to_owned());
+
+    for (accept, code) in [("nl-NL,nl", "nl"), ("en-GB,en", "en")] {
+        page.execute(SetExtraHttpHeadersParams::new(Headers::new(
+            json!({ "Accept-Language": accept }),
+        )))
+        .await?;
+        for width in WIDTHS {
+            page.execute(SetDeviceMetricsOverrideParams::new(
+                i64::from(width),
+                800,
+                1.0,
+                width < 600,
+            ))
+            .await?;
+            for path in &pages {
+                goto(&page, &format!("{base}{path}")).await?;
+                let at = format!("{path} ({code}, {width} px)");
+                for v in axe(&page).await? {
+                    problems.push(format!("{at}: axe {v}"));
+                }
+                for p in page_problems(&page, code, width).await? {
+                    problems.push(format!("{at}: {p}"));
+                }
+            }
+        }
+    }
+    chrome.close().await;
+    eprintln!(
+        "crawled {} dashboard pages in {:.0} s: {pages:#?}",
+        pages.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        pages.len() >= 10,
+        "the crawl found too few pages, so links are missing: {pages:#?}"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    Ok(())
+}
