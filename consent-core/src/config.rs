@@ -139,19 +139,24 @@ pub struct SiteConfig {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Theme {
-    /// The buttons' colour (`--km-accent`).
+    /// The buttons' colour (`--km-accent`), `#rrggbb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^#[0-9a-fA-F]{6}$"))]
     pub accent: Option<String>,
-    /// The buttons' text colour (`--km-on-accent`); with `accent`, a
-    /// contrast of at least 4.5:1 (WCAG 2.2 success criterion 1.4.3).
+    /// The buttons' text colour (`--km-on-accent`), `#rrggbb`; with
+    /// `accent`, a contrast of at least 4.5:1 (WCAG 2.2 success criterion
+    /// 1.4.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^#[0-9a-fA-F]{6}$"))]
     pub accent_text: Option<String>,
-    /// The banner's and dialog's background (`--km-bg`).
+    /// The banner's and dialog's background (`--km-bg`), `#rrggbb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^#[0-9a-fA-F]{6}$"))]
     pub background: Option<String>,
-    /// Their text colour (`--km-fg`); with `background`, a contrast of at
-    /// least 4.5:1.
+    /// Their text colour (`--km-fg`), `#rrggbb`; with `background`, a
+    /// contrast of at least 4.5:1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^#[0-9a-fA-F]{6}$"))]
     pub text: Option<String>,
     /// Corner radius in CSS pixels, 0 to 32 (`--km-radius`; buttons get
     /// half of it).
@@ -161,6 +166,7 @@ pub struct Theme {
     /// Where the banner sits on a screen wider than 30rem (on a narrower
     /// one it spans the width, at the bottom, or at the top for `top`).
     #[serde(default, skip_serializing_if = "Position::is_default")]
+    #[cfg_attr(feature = "openapi", schema(default = "bottom"))]
     pub position: Position,
 }
 
@@ -1049,6 +1055,7 @@ mod tests {
             "refusal_months",
             "cookie_domain",
             "privacy_policy_url",
+            "theme",
         ] {
             assert!(json.get(field).is_some(), "{field}");
         }
