@@ -9,7 +9,7 @@ use std::pin::Pin;
 
 use axum::http::{HeaderMap, HeaderValue};
 use consent_core::{ConsentId, SiteId};
-use consent_core::store::Session;
+use consent_core::store::{ApiKey, Scope, Session};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -181,6 +181,58 @@ pub trait Host: Send + Sync + 'static {
         let _ = (site, url);
         Box::pin(async { InstallOutcome::Unavailable })
     }
+    /// A new random one-time password (an invitation's, a reset's), from
+    /// the server's own source of secrets; empty when it has none.
+    fn new_password(&self) -> String {
+        String::new()
+    }
+    /// `password` hashed as the server stores passwords (argon2id, PHC
+    /// string), off the async threads; `None` while every password thread is
+    /// busy (try again in a moment).
+    fn hash_password(&self, password: String) -> BoxFuture<'_, Option<String>> {
+        let _ = password;
+        Box::pin(async { None })
+    }
+    /// Whether `password` is `username`'s, checked like a log-in (the same
+    /// limits per client and per account), before a password change.
+    fn verify_password(&self, username: String, password: String, client: IpAddr) -> BoxFuture<'_, PasswordCheck> {
+        let _ = (username, password, client);
+        Box::pin(async { PasswordCheck::Unavailable })
+    }
+    /// Mints an API key for `site` through the same use case (and checks)
+    /// as `POST /api/v1/owner/sites/{site}/keys`, which also writes
+    /// `KeyCreated` to the site's audit trail with `actor`. The caller has
+    /// checked that the site exists and `actor` may manage its keys.
+    fn create_api_key(
+        &self,
+        site: SiteId,
+        name: String,
+        scopes: Vec<Scope>,
+        expires_ms: Option<u64>,
+        actor: String,
+    ) -> BoxFuture<'_, NewKey> {
+        let _ = (site, name, scopes, expires_ms, actor);
+        Box::pin(async { NewKey::Unavailable })
+    }
+}
+
+/// What checking a password came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Right,
+    Wrong,
+    /// Too many attempts (from this client, or on this account); later.
+    Limited,
+    Unavailable,
+}
+
+/// What minting an API key came to.
+pub enum NewKey {
+    /// The stored key and its secret, to show this once.
+    Created { key: ApiKey, secret: String },
+    /// Refused as the API would: `field` names the input.
+    Refused { field: String, message: String },
+    Unavailable,
 }
 
 /// The widget as the server serves it to sites.

@@ -7,7 +7,9 @@
 //! - `sites`: the site list and a site's page.
 //! - `onboarding`: a new site, its snippet and CSP lines, "check my installation".
 //! - `catalogue`: picking a site's services from the built-in vendor catalogue.
-//! - `audit`: writing a site's audit trail (every change goes through it).
+//! - `audit`: a site's audit trail: writing it (every change goes through it), its page and downloads.
+//! - `people`: accounts (the admin's: invite, roles, reset, delete), one's own password, a site's members.
+//! - `keys`: a site's API keys (list with last use, create, revoke).
 //! - `versions`: publishing a draft (its changes by domain, whether visitors are asked again),
 //!   the versions a site had (view, compare, restore as the draft).
 //! - `preview`: the live preview of the draft: the real loader and widget in a sandboxed frame,
@@ -46,8 +48,10 @@ pub mod cookie_policy;
 mod draft;
 pub mod host;
 mod i18n;
+mod keys;
 mod onboarding;
 mod page;
+mod people;
 mod preview;
 mod proof;
 mod register;
@@ -124,6 +128,25 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites/{site}/versions", get(versions::list::<S>))
         .route("/sites/{site}/versions/{version}", get(versions::show::<S>))
         .route("/sites/{site}/versions/{version}/restore", post(versions::restore::<S>))
+        .route("/people", get(people::list::<S>).post(people::invite::<S>))
+        .route("/people/{user}/sites", post(people::set_site_role::<S>))
+        .route("/people/{user}/admin", post(people::set_admin::<S>))
+        .route("/people/{user}/password", post(people::reset_password::<S>))
+        .route("/people/{user}/delete", post(people::delete::<S>))
+        .route(
+            "/password",
+            get(people::password_form).post(people::change_password::<S>),
+        )
+        .route(
+            "/sites/{site}/members",
+            get(people::members::<S>).post(people::add_member::<S>),
+        )
+        .route("/sites/{site}/members/{user}", post(people::change_member::<S>))
+        .route("/sites/{site}/keys", get(keys::list::<S>).post(keys::create::<S>))
+        .route("/sites/{site}/keys/{id}/revoke", post(keys::revoke::<S>))
+        .route("/sites/{site}/audit", get(audit::show::<S>))
+        .route("/sites/{site}/audit.csv", get(audit::csv_file::<S>))
+        .route("/sites/{site}/audit.json", get(audit::json_file::<S>))
         .route("/static/dashboard.css", get(page::stylesheet))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(Arc::new(Dash { store, host }))

@@ -22,6 +22,9 @@ pub struct Frame<'a> {
     /// Reload the page every this many seconds (a meta refresh, no script),
     /// for pages showing work in progress.
     pub refresh: Option<u32>,
+    /// Whether the logged-in account is an admin (the frame links to the
+    /// accounts page).
+    pub admin: bool,
 }
 
 impl<'a> Frame<'a> {
@@ -30,6 +33,7 @@ impl<'a> Frame<'a> {
             session,
             title: Title { text: title, of: None },
             refresh: None,
+            admin: false,
         }
     }
 

@@ -680,10 +680,16 @@ pub async fn compare<S: Store>(
 /// The triage form's fields.
 #[derive(serde::Deserialize)]
 pub struct TriageForm {
+    // Every field defaults, so a form missing one reaches the handler, whose
+    // site check answers first (404 for another tenant's site, 403 for a
+    // role without it) rather than a parse failure's 403.
+    #[serde(default)]
     fingerprint: String,
     /// The scan page it was sent from (to go back to).
+    #[serde(default)]
     scan: String,
     /// `fixed`, `ignored` or `open` (forget the triage).
+    #[serde(default)]
     status: String,
     #[serde(default)]
     reason: String,

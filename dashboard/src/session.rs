@@ -53,7 +53,10 @@ pub struct LoggedIn {
 impl LoggedIn {
     /// The frame of a page titled `title`, showing who is logged in.
     pub fn frame(&self, title: &'static str) -> Frame<'_> {
-        Frame::new(Some(&self.session), title)
+        Frame {
+            admin: self.account.is_admin(),
+            ..Frame::new(Some(&self.session), title)
+        }
     }
 
     /// The page saying what went wrong.

@@ -83,6 +83,15 @@ impl Principal {
         }
     }
 
+    /// Who this is in a site's audit trail: the account's name, or
+    /// `key:<id>` for an API key.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Account(a) => a.username.clone(),
+            Principal::Key(k) => format!("key:{}", k.id),
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self {
             Principal::Account(a) if a.is_admin() => Ok(()),

@@ -6,17 +6,17 @@
 use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderValue};
-use consent_core::store::{Session, StoreError};
+use consent_core::store::{Scope, Session, StoreError};
 use dashboard::host::{
-    BoxFuture, InstallOutcome, Installation, LoaderPlacement, LogState, LoginOutcome, NewFinding, NewSite,
-    QueueOutcome, ScanAlert, ScanJob, ScanJobs, TrackerTag,
+    BoxFuture, InstallOutcome, Installation, LoaderPlacement, LogState, LoginOutcome, NewFinding, NewKey, NewSite,
+    PasswordCheck, QueueOutcome, ScanAlert, ScanJob, ScanJobs, TrackerTag,
 };
 
 use crate::http::auth::{SESSION_COOKIE, session_cookies};
 use crate::scan_queue::schedule::Every;
 use crate::service::credentials::SESSION_TTL_MS;
 use crate::service::scan::{self, ScanJobRequest, queue_job};
-use crate::service::{AppState, Error, login};
+use crate::service::{AppState, Error, api_keys, login};
 
 pub struct DashboardHost(pub AppState);
 
@@ -89,6 +89,49 @@ impl dashboard::Host for DashboardHost {
                 }
                 Err(Error::Invalid { message, .. } | Error::NotFound(message)) => InstallOutcome::Refused(message),
                 Err(_) => InstallOutcome::Unavailable,
+            }
+        })
+    }
+
+    fn new_password(&self) -> String {
+        // 96 random bits as 16 base64url characters: typed once, then replaced.
+        crate::service::credentials::random_token(12)
+    }
+
+    fn hash_password(&self, password: String) -> BoxFuture<'_, Option<String>> {
+        // On the password checker's threads, queued with log-ins: never on
+        // the async threads nor the blocking pool storage reads use.
+        Box::pin(async move { self.0.passwords.hash(password).await.ok() })
+    }
+
+    fn verify_password(&self, username: String, password: String, client: IpAddr) -> BoxFuture<'_, PasswordCheck> {
+        Box::pin(async move {
+            match login::check_password(&self.0, &username, password, client).await {
+                Ok(_) => PasswordCheck::Right,
+                Err(Error::Unauthorized(_)) => PasswordCheck::Wrong,
+                Err(Error::Limited(_)) => PasswordCheck::Limited,
+                Err(_) => PasswordCheck::Unavailable,
+            }
+        })
+    }
+
+    fn create_api_key(
+        &self,
+        site: consent_core::SiteId,
+        name: String,
+        scopes: Vec<Scope>,
+        expires_ms: Option<u64>,
+        actor: String,
+    ) -> BoxFuture<'_, NewKey> {
+        Box::pin(async move {
+            let expiry = api_keys::Expiry {
+                at_ms: expires_ms,
+                in_days: None,
+            };
+            match api_keys::create(&self.0, &site, name, scopes, expiry, actor).await {
+                Ok((key, secret)) => NewKey::Created { key, secret },
+                Err(Error::Invalid { field, message }) => NewKey::Refused { field, message },
+                Err(_) => NewKey::Unavailable,
             }
         })
     }

@@ -12,13 +12,12 @@ use consent_core::{ConfigVersion, ConsentId, SiteConfig, SiteId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::clock::now_ms;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::site_id;
 use crate::service::AppState;
 use crate::service::config;
-use crate::service::credentials::{new_api_key, sha256};
+use crate::service::api_keys;
 
 /// Largest body the owner API reads (a configuration with many services).
 pub const MAX_OWNER_BODY: usize = 1024 * 1024;
@@ -90,10 +89,6 @@ pub struct CreateKey {
     #[serde(default)]
     pub expires_in_days: Option<u32>,
 }
-
-/// The longest an expiring key may be made to last.
-const MAX_KEY_DAYS: u32 = 3650;
-const DAY_MS: u64 = 24 * 3600 * 1000;
 
 #[derive(Serialize, ToSchema)]
 pub struct KeyView {
@@ -342,48 +337,11 @@ pub async fn create_key(
     let id = site_id(&site)?;
     config::existing_site(&app, &id).await?;
     let req: CreateKey = ApiError::parse_json(&body)?;
-    if req.name.len() > 200 {
-        return Err(ApiError::invalid("name", "at most 200 bytes"));
-    }
-    if req.scopes.is_empty() {
-        return Err(ApiError::invalid("scopes", "at least one scope"));
-    }
-    let now = now_ms();
-    let expires_ms = match (req.expires_ms, req.expires_in_days) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
-                "expires_in_days",
-                "give expires_ms or expires_in_days, not both",
-            ));
-        }
-        (Some(at), None) if at <= now => return Err(ApiError::invalid("expires_ms", "a time in the future")),
-        (Some(at), None) if at > now + u64::from(MAX_KEY_DAYS) * DAY_MS => {
-            return Err(ApiError::invalid(
-                "expires_ms",
-                format!("at most {MAX_KEY_DAYS} days from now"),
-            ));
-        }
-        (Some(at), None) => Some(at),
-        (None, Some(days)) if !(1..=MAX_KEY_DAYS).contains(&days) => {
-            return Err(ApiError::invalid(
-                "expires_in_days",
-                format!("between 1 and {MAX_KEY_DAYS}"),
-            ));
-        }
-        (None, Some(days)) => Some(now + u64::from(days) * DAY_MS),
-        (None, None) => None,
+    let expiry = api_keys::Expiry {
+        at_ms: req.expires_ms,
+        in_days: req.expires_in_days,
     };
-    let (secret, key_id) = new_api_key();
-    let key = ApiKey {
-        id: key_id,
-        site: id,
-        name: req.name,
-        scopes: req.scopes,
-        created_ms: now,
-        expires_ms,
-        last_used_ms: None,
-    };
-    app.store.create_api_key(&key, sha256(&secret)).await?;
+    let (key, secret) = api_keys::create(&app, &id, req.name, req.scopes, expiry, who.actor()).await?;
     Ok((StatusCode::CREATED, Json(KeyView::new(&key, Some(secret)))).into_response())
 }
 
@@ -422,8 +380,7 @@ pub async fn revoke_key(
 ) -> Result<StatusCode, ApiError> {
     who.require_admin()?;
     let id = site_id(&site)?;
-    if app.store.revoke_api_key(&id, &key_id).await? {
-        tracing::info!(site = %id, key = %key_id, "API key revoked");
+    if api_keys::revoke(&app, &id, &key_id, who.actor()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("the site has no key with this id"))

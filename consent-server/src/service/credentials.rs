@@ -56,8 +56,8 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// Verifies passwords on threads of its own, a few at a time, with a short
-/// queue. argon2 is deliberately dear (tens of milliseconds of a core and
+/// Verifies (and hashes) passwords on threads of its own, a few at a time,
+/// with a short queue. argon2 is deliberately dear (tens of milliseconds of a core and
 /// ~19 MiB per check): on the shared blocking pool, a flood of log-in
 /// attempts would take the threads the SQLite reads run on and could
 /// allocate without bound. Here at most `threads` checks run and `queue`
@@ -68,10 +68,18 @@ pub struct PasswordChecker {
     peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
-struct Check {
-    password: String,
-    phc: String,
-    answer: tokio::sync::oneshot::Sender<bool>,
+enum Check {
+    Verify {
+        password: String,
+        phc: String,
+        answer: tokio::sync::oneshot::Sender<bool>,
+    },
+    /// A new password (a change in the dashboard, an invitation's one-time
+    /// password): hashing costs what a check costs, so it queues with them.
+    Hash {
+        password: String,
+        answer: tokio::sync::oneshot::Sender<String>,
+    },
 }
 
 /// Every checker thread is busy and the queue is full.
@@ -97,9 +105,18 @@ impl PasswordChecker {
                         let Ok(check) = next else { return };
                         let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                         peak.fetch_max(now, Ordering::SeqCst);
-                        let ok = verify_password(&check.password, &check.phc);
-                        running.fetch_sub(1, Ordering::SeqCst);
-                        let _ = check.answer.send(ok);
+                        match check {
+                            Check::Verify { password, phc, answer } => {
+                                let ok = verify_password(&password, &phc);
+                                running.fetch_sub(1, Ordering::SeqCst);
+                                let _ = answer.send(ok);
+                            }
+                            Check::Hash { password, answer } => {
+                                let phc = hash_password(&password);
+                                running.fetch_sub(1, Ordering::SeqCst);
+                                let _ = answer.send(phc);
+                            }
+                        }
                     }
                 })
                 .expect("starting a password thread");
@@ -110,8 +127,17 @@ impl PasswordChecker {
     /// Whether `password` matches the argon2 PHC string `phc`.
     pub async fn verify(&self, password: String, phc: String) -> Result<bool, Busy> {
         let (answer, rx) = tokio::sync::oneshot::channel();
-        self.jobs.try_send(Check { password, phc, answer }).map_err(|_| Busy)?;
+        self.jobs
+            .try_send(Check::Verify { password, phc, answer })
+            .map_err(|_| Busy)?;
         Ok(rx.await.unwrap_or(false))
+    }
+
+    /// `password` hashed with argon2 (a PHC string), on the checker's threads.
+    pub async fn hash(&self, password: String) -> Result<String, Busy> {
+        let (answer, rx) = tokio::sync::oneshot::channel();
+        self.jobs.try_send(Check::Hash { password, answer }).map_err(|_| Busy)?;
+        rx.await.map_err(|_| Busy)
     }
 
     /// The most checks that ever ran at once (for tests and metrics).
@@ -147,6 +173,8 @@ mod tests {
         assert!(checker.peak() <= 2, "never more than two at once: {}", checker.peak());
         assert!(checker.verify("right".into(), phc.clone()).await.unwrap());
         assert!(!checker.verify("wrong".into(), phc).await.unwrap());
+        let hashed = checker.hash("new one".into()).await.unwrap();
+        assert!(verify_password("new one", &hashed) && !verify_password("right", &hashed));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use consent_core::account::Account;
 use consent_core::store::{AccountStore, Session};
 
 use super::credentials::{SESSION_TTL_MS, random_token, sha256};
@@ -28,20 +29,8 @@ pub struct Opened {
 /// blocking pool that storage reads use. Limits: per client (per minute),
 /// per account (a back-off after failures), and checks at once.
 pub async fn log_in(app: &Services, username: &str, password: String, client: IpAddr) -> Result<Opened, Error> {
+    let admin = check_password(app, username, password, client).await?;
     let now = now_ms();
-    app.limits.check_login(&app.limits.client_key(client, now))?;
-    let account = app.limits.account(username);
-    app.limits.check_account(&account, now)?;
-    let admin = app.store.account(username).await?;
-    let phc = admin
-        .as_ref()
-        .map_or_else(|| app.dummy_hash.clone(), |a| a.password_hash.clone());
-    let ok = app.passwords.verify(password, phc).await.map_err(|_| Limited::Busy)?;
-    let Some(admin) = admin.filter(|_| ok) else {
-        app.limits.account_failed(account, now);
-        return Err(Error::Unauthorized("wrong username or password".into()));
-    };
-    app.limits.account_succeeded(&account);
     let (token, csrf) = (random_token(32), random_token(16));
     let session = Session {
         username: admin.username.clone(),
@@ -57,14 +46,41 @@ pub async fn log_in(app: &Services, username: &str, password: String, client: Ip
     })
 }
 
-/// The live session behind a session token, if any.
+/// The account whose name and password these are, under the limits of
+/// [`log_in`] (which uses it): also the dashboard's check of the current
+/// password before a change, so guessing there is no cheaper than at the
+/// log-in form.
+pub async fn check_password(
+    app: &Services,
+    username: &str,
+    password: String,
+    client: IpAddr,
+) -> Result<Account, Error> {
+    let now = now_ms();
+    app.limits.check_login(&app.limits.client_key(client, now))?;
+    let key = app.limits.account(username);
+    app.limits.check_account(&key, now)?;
+    let account = app.store.account(username).await?;
+    let phc = account
+        .as_ref()
+        .map_or_else(|| app.dummy_hash.clone(), |a| a.password_hash.clone());
+    let ok = app.passwords.verify(password, phc).await.map_err(|_| Limited::Busy)?;
+    let Some(account) = account.filter(|_| ok) else {
+        app.limits.account_failed(key, now);
+        return Err(Error::Unauthorized("wrong username or password".into()));
+    };
+    app.limits.account_succeeded(&key);
+    Ok(account)
+}
+
+/// The live session behind a session token and its account, if any.
 /// A session is honoured only while its account exists (deleting an
 /// account ends its sessions).
-pub async fn session(app: &Services, token: &str) -> Result<Option<Session>, Error> {
+pub async fn session(app: &Services, token: &str) -> Result<Option<(Session, Account)>, Error> {
     let Some(session) = app.store.session(&sha256(token), now_ms()).await? else {
         return Ok(None);
     };
-    Ok(app.store.account(&session.username).await?.map(|_| session))
+    Ok(app.store.account(&session.username).await?.map(|a| (session, a)))
 }
 
 /// Ends the session behind `token` (nothing happens for an unknown one).

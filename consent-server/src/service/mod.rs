@@ -11,7 +11,9 @@
 //! - [`installation`]: check how a site's page installs the loader.
 //! - [`config`]: publish a site configuration, create a site, set its origins.
 //! - [`credentials`]: passwords (argon2), tokens and API keys.
+//! - [`api_keys`]: mint and revoke a site's API keys (audited).
 
+pub mod api_keys;
 pub mod attestation;
 pub mod config;
 pub mod credentials;

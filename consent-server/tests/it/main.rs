@@ -29,4 +29,5 @@ mod scan_queue_processes;
 mod scans;
 mod seal;
 mod storage;
+mod tenancy;
 mod witnessed;
