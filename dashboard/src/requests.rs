@@ -12,7 +12,7 @@
 //! (owners, admins) reach any of it.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use consent_core::account::Permission;
@@ -381,12 +381,6 @@ impl ShowPage<'_> {
     }
 }
 
-/// `?done=` after an action.
-#[derive(Deserialize, Default)]
-pub struct Done {
-    done: Option<String>,
-}
-
 #[allow(clippy::too_many_arguments)] // the page's parts, each from its caller
 async fn show_page<S: Store>(
     store: &S,
@@ -488,16 +482,17 @@ pub async fn show<S: Store>(
     State(dash): St<S>,
     me: LoggedIn,
     Path((site, id)): Path<(String, String)>,
-    axum::extract::Query(q): axum::extract::Query<Done>,
+    RawQuery(q): RawQuery,
 ) -> Response {
     let (site, r) = match found(&dash.store, &me, &site, &id).await {
         Ok(found) => found,
         Err(problem) => return me.problem(problem),
     };
     let t = me.t;
-    let notice = match q.done.as_deref() {
-        Some("erased") => Some(t.request_erased_now),
-        Some("erased_before") => Some(t.request_erased_before),
+    // `?done=` after erasing; anything else in the query is ignored.
+    let notice = match q.as_deref() {
+        Some("done=erased") => Some(t.request_erased_now),
+        Some("done=erased_before") => Some(t.request_erased_before),
         _ => None,
     };
     show_page(
