@@ -20,7 +20,9 @@
 //! - `register`: the register of processing (GDPR art. 30): the page, the owner's details, exports.
 //! - `requests`: visitors' requests (GDPR art. 15 access, art. 17 erasure): deadline, export,
 //!   erasure, closing.
-//! - `config`: the configuration editor and "Declare it".
+//! - `config`: the configuration's overview, its JSON (advanced) view and "Declare it".
+//! - `editor`: the configuration as forms (categories, services and cookies, texts, languages,
+//!   theme and behaviour), each saving the site's draft.
 //! - `scans`: scans, scan jobs ("Scan now", progress), schedules, alerts of new findings, and findings
 //!   (verdict, triage kept per fingerprint, comparing two scans, CSV).
 //! - [`cookie_policy`]: the cookie policy table as an embeddable HTML fragment (rendering only).
@@ -43,6 +45,7 @@ mod analytics;
 mod catalogue;
 mod audit;
 mod config;
+mod editor;
 pub mod cookie_policy;
 #[allow(dead_code)] // until the configuration pages use all of it
 mod draft;
@@ -105,6 +108,36 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites/{site}/requests/{id}/extend", post(requests::extend::<S>))
         .route("/sites/{site}/requests/{id}/close", post(requests::close::<S>))
         .route("/sites/{site}/config", get(config::edit::<S>).post(config::save::<S>))
+        .route("/sites/{site}/config/json", get(config::json::<S>))
+        .route("/sites/{site}/config/discard", post(editor::discard::<S>))
+        .route(
+            "/sites/{site}/config/categories",
+            get(editor::new_category::<S>).post(editor::add_category::<S>),
+        )
+        .route(
+            "/sites/{site}/config/categories/{id}",
+            get(editor::category::<S>).post(editor::save_category::<S>),
+        )
+        .route("/sites/{site}/config/categories/{id}/move", post(editor::move_category::<S>))
+        .route(
+            "/sites/{site}/config/services",
+            get(editor::new_service::<S>).post(editor::add_service::<S>),
+        )
+        .route(
+            "/sites/{site}/config/services/{id}",
+            get(editor::service::<S>).post(editor::save_service::<S>),
+        )
+        .route("/sites/{site}/config/services/{id}/cookies", post(editor::add_cookie::<S>))
+        .route("/sites/{site}/config/services/{id}/cookies/{n}", post(editor::save_cookie::<S>))
+        .route(
+            "/sites/{site}/config/languages",
+            get(editor::languages::<S>).post(editor::save_languages::<S>),
+        )
+        .route(
+            "/sites/{site}/config/texts/{lang}",
+            get(editor::texts::<S>).post(editor::save_texts::<S>),
+        )
+        .route("/sites/{site}/config/theme", get(editor::theme::<S>).post(editor::save_theme::<S>))
         .route("/sites/{site}/declare", post(config::declare::<S>))
         .route("/sites/{site}/scans", get(scans::list::<S>))
         .route("/sites/{site}/scan-jobs", post(scans::scan_now::<S>))

@@ -9,6 +9,7 @@ mod analytics;
 mod api;
 mod api_fuzz;
 mod catalogue;
+mod config_forms;
 mod dashboard;
 mod faults;
 mod hostile;
