@@ -3,6 +3,7 @@
 //! so only one Chromium runs at a time, as when each file was its own binary.
 
 mod dashboard_a11y;
+mod dashboard_preview;
 mod demo_isolation;
 mod widget_a11y;
 mod widget_api;
