@@ -50,7 +50,7 @@ async fn proof_page(kind: Kind) {
     );
     let version = app.demo_version().await;
     assert!(
-        shown.contains(&format!(r#"href="/api/v1/owner/sites/demo/configs/{version}""#)),
+        shown.contains(&format!(r#"href="/dashboard/sites/demo/versions/{version}""#)),
         "{shown}"
     );
     assert!(shown.contains("What this proves"), "{shown}");
