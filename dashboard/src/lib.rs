@@ -164,7 +164,7 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/people", get(people::list::<S>).post(people::invite::<S>))
         .route("/people/{user}/sites", post(people::set_site_role::<S>))
         .route("/people/{user}/admin", post(people::set_admin::<S>))
-        .route("/people/{user}/password", post(people::reset_password::<S>))
+        .route("/people/{user}/reset", post(people::reset_password::<S>))
         .route("/people/{user}/delete", post(people::delete::<S>))
         .route(
             "/password",

@@ -387,7 +387,7 @@ pub async fn set_admin<S: Store>(
     }
 }
 
-/// `POST /people/{user}/password`: a new one-time password for the account
+/// `POST /people/{user}/reset`: a new one-time password for the account
 /// (shown once); the account must choose its own at its next step.
 pub async fn reset_password<S: Store>(
     State(dash): St<S>,

@@ -142,7 +142,7 @@ const ROUTES: &[Route] = &[
     post("/people", Admin),
     post("/people/{user}/sites", Admin),
     post("/people/{user}/admin", Admin),
-    post("/people/{user}/password", Admin),
+    post("/people/{user}/reset", Admin),
     post("/people/{user}/delete", Admin),
     get("/password", Anyone),
     post("/password", Anyone),
@@ -561,6 +561,31 @@ async fn invitation_and_passwords(kind: Kind) {
         "not asked for a password someone else chose"
     );
     let anna_csrf = csrf_of(&form);
+    // Every other page and form, too: only choosing a password (or logging out) is open.
+    for route in ROUTES {
+        if matches!(route.rule, Public | Capability) || matches!(route.path, "/password" | "/logout") {
+            continue;
+        }
+        let (path, _) = Fill {
+            scan: "nothing".into(),
+            version: "nothing".into(),
+            category: "nothing".into(),
+        }
+        .path(route.path, "a");
+        let url = app.url(&format!("/dashboard{path}"));
+        let res = match route.method {
+            "GET" => anna.get(&url),
+            _ => anna.post(&url).form(&[("csrf", anna_csrf.as_str())]),
+        };
+        let res = res.send().await.unwrap();
+        assert_eq!(res.status(), 303, "{} {path}", route.method);
+        assert_eq!(
+            res.headers()["location"],
+            "/dashboard/password",
+            "{} {path}",
+            route.method
+        );
+    }
     let new = "anna's own long password";
     for (fields, says) in [
         ([("new", "too short"), ("repeat", "too short")], "shorter than 15"),
@@ -617,7 +642,7 @@ async fn invitation_and_passwords(kind: Kind) {
     for path in [
         "/dashboard/people/admin/delete",
         "/dashboard/people/admin/admin",
-        "/dashboard/people/admin/password",
+        "/dashboard/people/admin/reset",
     ] {
         let (status, _) = submit(&app, &admin, path, &csrf, &[("admin", "0")]).await;
         assert_eq!(status, 409, "{path}");
@@ -642,7 +667,7 @@ async fn invitation_and_passwords(kind: Kind) {
     assert_eq!(app.page(&anna, "/dashboard/people", None).await.0, 403);
 
     // A reset: a new one-time password, and anna must choose again.
-    let (status, page) = submit(&app, &admin, "/dashboard/people/anna/password", &csrf, &[]).await;
+    let (status, page) = submit(&app, &admin, "/dashboard/people/anna/reset", &csrf, &[]).await;
     assert_eq!(status, 200);
     let otp2 = one_time_password(&page);
     assert_eq!(try_login(&app, "anna", newer).await, 401);
