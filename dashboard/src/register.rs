@@ -132,11 +132,11 @@ struct RegisterExport<'a> {
 /// The export's only styling, inline so the file stands alone once saved;
 /// the answer's Content-Security-Policy allows exactly this text by its
 /// hash ([`EXPORT_STYLE_CSP`]).
-const EXPORT_STYLE: &str = "body{font:11pt/1.45 system-ui,sans-serif;color:#000;max-width:60rem;margin:1rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%;margin:.3rem 0}td,th{border:1px solid #888;padding:.2rem .4rem;text-align:left;vertical-align:top}dt{font-weight:bold;margin-top:.4rem}dd{margin-left:1rem;overflow-wrap:anywhere}section{break-inside:avoid-page}.warning{color:#a40000}@media print{body{margin:0;max-width:none}a{color:inherit}}";
+const EXPORT_STYLE: &str = "body{font:11pt/1.45 system-ui,sans-serif;color:#000;max-width:60rem;margin:1rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%;margin:.3rem 0}td,th{border:1px solid #888;padding:.2rem .4rem;text-align:left;vertical-align:top}dt{font-weight:bold;margin-top:.4rem}dd{margin-left:1rem;overflow-wrap:anywhere}section{break-inside:avoid-page}h1,h2,h3,p,dt,dd,li,caption{overflow-wrap:anywhere;hyphens:auto}.warning{color:#a40000}.scroll{overflow-x:auto;max-width:100%}code{word-break:break-all}.lines{white-space:pre-line}@media print{body{margin:0;max-width:none}a{color:inherit}}";
 
 /// `'sha256-…'` of [`EXPORT_STYLE`] (base64 of its SHA-256); the server's
 /// tests recompute it from the served file.
-const EXPORT_STYLE_CSP: &str = "sha256-vfXg41uzApKk+z9QIqOUFD7wwmIYHotZmwo9mh44J68=";
+const EXPORT_STYLE_CSP: &str = "sha256-5Dbo4K6PK+Bg1/UEtxXL+2eRbGG8BeydZlQAwlSjM4A=";
 
 #[derive(Deserialize)]
 pub struct ShowQuery {
