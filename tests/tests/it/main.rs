@@ -12,3 +12,4 @@ mod widget_choices;
 mod widget_first_paint;
 mod widget_server;
 mod widget_vendors;
+mod widget_theme;
