@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 
 use axum::http::{HeaderMap, HeaderValue};
+use consent_core::account::Account;
 use consent_core::{ConsentId, SiteId};
 use consent_core::store::{ApiKey, Scope, Session};
 
@@ -100,8 +101,9 @@ pub trait Host: Send + Sync + 'static {
     }
     /// Checks the credentials and opens a session.
     fn login(&self, username: String, password: String, client: IpAddr) -> BoxFuture<'_, LoginOutcome>;
-    /// The live session behind a session cookie's value, if any.
-    fn session(&self, token: String) -> BoxFuture<'_, Option<Session>>;
+    /// The live session behind a session cookie's value and its account
+    /// (read afresh, so a changed role or a deleted account counts at once), if any.
+    fn session(&self, token: String) -> BoxFuture<'_, Option<(Session, Account)>>;
     /// Ends the session; the `Set-Cookie` values that clear the cookies.
     fn logout(&self, token: String) -> BoxFuture<'_, Vec<HeaderValue>>;
     /// Called after the dashboard changed a site (saved a configuration), so

@@ -75,7 +75,7 @@ pub const PASSWORD_PATH: &str = "/password";
 /// Rejects with a redirect to the log-in page (303) when the request has no
 /// live session or its account is gone, and to the password page while the
 /// account still has a password someone else chose (an invitation's).
-impl<S: Store> FromRequestParts<Arc<Dash<S>>> for LoggedIn {
+impl<S: Send + Sync + 'static> FromRequestParts<Arc<Dash<S>>> for LoggedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, dash: &Arc<Dash<S>>) -> Result<Self, Response> {
@@ -84,12 +84,7 @@ impl<S: Store> FromRequestParts<Arc<Dash<S>>> for LoggedIn {
             .filter(|token| !token.is_empty() && token.len() <= 200)
             .ok_or_else(to_login)?
             .to_owned();
-        let session = dash.host.session(token.clone()).await.ok_or_else(to_login)?;
-        let account = match dash.store.account(&session.username).await {
-            Ok(Some(account)) => account,
-            Ok(None) => return Err(to_login()),
-            Err(_) => return Err(page::problem(t, None, Problem::Unavailable)),
-        };
+        let (session, account) = dash.host.session(token.clone()).await.ok_or_else(to_login)?;
         let path = parts.uri.path();
         if account.must_change_password && !path.ends_with(PASSWORD_PATH) && !path.ends_with("/logout") {
             return Err(Redirect::to(&format!("{BASE}{PASSWORD_PATH}")).into_response());
@@ -126,7 +121,7 @@ struct WithCsrf<F> {
 
 impl<S, F> FromRequest<Arc<Dash<S>>> for CsrfForm<F>
 where
-    S: Store,
+    S: Send + Sync + 'static,
     F: DeserializeOwned + Send + 'static,
 {
     type Rejection = Response;
@@ -243,12 +238,23 @@ mod tests {
         fn login(&self, _: String, _: String, _: IpAddr) -> BoxFuture<'_, LoginOutcome> {
             Box::pin(async { LoginOutcome::Wrong })
         }
-        fn session(&self, token: String) -> BoxFuture<'_, Option<Session>> {
+        fn session(&self, token: String) -> BoxFuture<'_, Option<(Session, Account)>> {
             Box::pin(async move {
-                (token == "live").then(|| Session {
-                    username: "admin".into(),
-                    csrf: "tok".into(),
-                    expires_ms: u64::MAX,
+                (token == "live").then(|| {
+                    let session = Session {
+                        username: "admin".into(),
+                        csrf: "tok".into(),
+                        expires_ms: u64::MAX,
+                    };
+                    let account = Account {
+                        username: "admin".into(),
+                        password_hash: String::new(),
+                        role: consent_core::account::AccountRole::Admin,
+                        sites: Default::default(),
+                        must_change_password: false,
+                        created_ms: 0,
+                    };
+                    (session, account)
                 })
             })
         }

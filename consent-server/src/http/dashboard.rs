@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderValue};
+use consent_core::account::Account;
 use consent_core::store::{Scope, Session, StoreError};
 use dashboard::host::{
     BoxFuture, InstallOutcome, Installation, LoaderPlacement, LogState, LoginOutcome, NewFinding, NewKey, NewSite,
@@ -151,7 +152,7 @@ impl dashboard::Host for DashboardHost {
         })
     }
 
-    fn session(&self, token: String) -> BoxFuture<'_, Option<Session>> {
+    fn session(&self, token: String) -> BoxFuture<'_, Option<(Session, Account)>> {
         Box::pin(async move { login::session(&self.0, &token).await.ok().flatten() })
     }
 
