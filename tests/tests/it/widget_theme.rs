@@ -40,11 +40,21 @@ async fn the_banner_and_the_dialog_wear_the_sites_theme() -> Result<()> {
             sel = serde_json::to_string(selector).unwrap()
         )
     };
-    let themed = json!(["rgb(255, 253, 245)", "rgb(26, 26, 26)", "0px", "rgb(122, 0, 25)", "rgb(255, 255, 255)"]);
+    let themed = json!([
+        "rgb(255, 253, 245)",
+        "rgb(26, 26, 26)",
+        "0px",
+        "rgb(122, 0, 25)",
+        "rgb(255, 255, 255)"
+    ]);
     let banner: Value = eval(&page, &look(".km-banner")).await?;
     assert_eq!(banner, themed, "the first layer");
     // At the top, not the bottom.
-    let top: f64 = eval(&page, "document.querySelector('.km-banner').getBoundingClientRect().top").await?;
+    let top: f64 = eval(
+        &page,
+        "document.querySelector('.km-banner').getBoundingClientRect().top",
+    )
+    .await?;
     let bottom_gap: f64 = eval(
         &page,
         "innerHeight - document.querySelector('.km-banner').getBoundingClientRect().bottom",
