@@ -44,6 +44,11 @@ pub struct Account {
     /// When the account was created (Unix ms; 0 for accounts from before).
     #[serde(default)]
     pub created_ms: u64,
+    /// Sessions are honoured only while they carry this number: changing or
+    /// resetting the password moves it on, which ends every session opened
+    /// with the old password (a stolen session cannot outlive the reset).
+    #[serde(default)]
+    pub session_epoch: u32,
 }
 
 /// Whether an account manages everything or holds roles per site.
@@ -187,6 +192,7 @@ mod tests {
             sites: sites.iter().map(|(s, r)| (SiteId::parse(s).unwrap(), *r)).collect(),
             must_change_password: false,
             created_ms: 0,
+            session_epoch: 0,
         }
     }
 

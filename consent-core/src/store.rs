@@ -258,6 +258,9 @@ pub struct Session {
     pub csrf: String,
     /// When it stops being valid (Unix ms).
     pub expires_ms: u64,
+    /// The account's [`Account::session_epoch`] when the session was opened.
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 /// The largest scan report storage keeps (the upload endpoint answers 413 above it).

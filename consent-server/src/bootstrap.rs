@@ -154,6 +154,7 @@ pub async fn first_start(app: &AppState) -> Result<Option<String>, StoreError> {
         sites: Default::default(),
         must_change_password: false,
         created_ms: crate::clock::now_ms(),
+        session_epoch: 0,
     };
     match app.store.create_account(&admin).await {
         Ok(()) => Ok(Some(password)),

@@ -26,7 +26,7 @@ use consent_core::audit::AuditAction;
 use consent_core::store::{Site, Store, StoreError};
 use serde::Deserialize;
 
-use crate::host::PasswordCheck;
+use crate::host::{LoginOutcome, PasswordCheck};
 use crate::i18n::Texts;
 use crate::page::{self, Frame, Message, Problem, Utc, now_ms};
 use crate::session::{CsrfForm, LoggedIn, NoFields};
@@ -290,6 +290,7 @@ pub async fn invite<S: Store>(State(dash): St<S>, CsrfForm { me, form }: CsrfFor
         sites: first_site.iter().cloned().collect(),
         must_change_password: true,
         created_ms: now_ms(),
+        session_epoch: 0,
     };
     match dash.store.create_account(&account).await {
         Ok(()) => {}
@@ -407,6 +408,9 @@ pub async fn reset_password<S: Store>(
     };
     account.password_hash = hash;
     account.must_change_password = true;
+    // Every session opened with the old password ends: one left open could
+    // otherwise choose the new password without knowing the one-time one.
+    account.session_epoch = account.session_epoch.wrapping_add(1);
     if let Err(e) = dash.store.put_account(&account).await {
         return me.problem(e.into());
     }
@@ -518,6 +522,8 @@ pub async fn change_password<S: Store>(
     CsrfForm { me, form }: CsrfForm<PasswordForm>,
 ) -> Response {
     let t = me.t;
+    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |Extension(ConnectInfo(p))| p.ip());
+    let client = dash.host.client_ip(peer, &headers);
     if let Some(why) = new_password_problem(t, &me.account.username, &form) {
         return password_page(&me, StatusCode::UNPROCESSABLE_ENTITY, Some(why));
     }
@@ -525,8 +531,6 @@ pub async fn change_password<S: Store>(
         if form.current.is_empty() || form.current.len() > MAX_PASSWORD {
             return password_page(&me, StatusCode::UNPROCESSABLE_ENTITY, Some(t.pw_wrong_current));
         }
-        let peer = peer.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |Extension(ConnectInfo(p))| p.ip());
-        let client = dash.host.client_ip(peer, &headers);
         let check = dash
             .host
             .verify_password(me.account.username.clone(), form.current.clone(), client)
@@ -540,21 +544,35 @@ pub async fn change_password<S: Store>(
             PasswordCheck::Unavailable => return me.problem(Problem::Unavailable),
         }
     }
-    let Some(hash) = dash.host.hash_password(form.new).await else {
+    let Some(hash) = dash.host.hash_password(form.new.clone()).await else {
         return password_page(&me, StatusCode::SERVICE_UNAVAILABLE, Some(t.limited));
     };
     let mut account = me.account.clone();
     account.password_hash = hash;
     account.must_change_password = false;
+    // Every session opened with the old password ends (one somewhere else
+    // may be why the password is being changed); this one goes on as a
+    // fresh session opened with the new password.
+    account.session_epoch = account.session_epoch.wrapping_add(1);
     if let Err(e) = dash.store.put_account(&account).await {
         return me.problem(e.into());
     }
+    let cookies = match dash.host.login(account.username.clone(), form.new, client).await {
+        LoginOutcome::Ok(cookies) => cookies,
+        // The password is changed either way; without a new session the
+        // next page asks to log in with it.
+        _ => Vec::new(),
+    };
     let page = Message {
         t,
         frame: me.frame(t.pw_title),
         text: t.pw_changed,
     };
-    page::render(StatusCode::OK, &page)
+    let mut res = page::render(StatusCode::OK, &page);
+    for c in cookies {
+        res.headers_mut().append(axum::http::header::SET_COOKIE, c);
+    }
+    res
 }
 
 // ---------------------------------------------------------------------------

@@ -806,6 +806,7 @@ mod tests {
             username: "admin".into(),
             csrf: "tok".into(),
             expires_ms: 0,
+            epoch: 0,
         };
         let t = Lang::En.texts();
         let mut frame = Frame::new(Some(&session), t.scans).about("shop");

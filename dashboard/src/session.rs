@@ -245,6 +245,7 @@ mod tests {
                         username: "admin".into(),
                         csrf: "tok".into(),
                         expires_ms: u64::MAX,
+                        epoch: 0,
                     };
                     let account = Account {
                         username: "admin".into(),
@@ -253,6 +254,7 @@ mod tests {
                         sites: Default::default(),
                         must_change_password: false,
                         created_ms: 0,
+                        session_epoch: 0,
                     };
                     (session, account)
                 })

@@ -24,8 +24,8 @@ pub use dashboard::cookie;
 
 use crate::clock::now_ms;
 use crate::http::error::ApiError;
-use crate::service::AppState;
 use crate::service::credentials::{KEY_PREFIX, same_secret, sha256};
+use crate::service::{AppState, login};
 
 pub const SESSION_COOKIE: &str = "kmk_session";
 /// The name of the readable CSRF cookie older servers set; only ever cleared now.
@@ -139,11 +139,11 @@ impl FromRequestParts<AppState> for Principal {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(ApiError::unauthorized("log in or send an API key"));
         };
-        let now = now_ms();
-        let session = app
-            .store
-            .session(&sha256(token), now)
-            .await?
+        // One rule for honouring a session, the dashboard's: its account
+        // exists and its password has not changed since.
+        let (session, account) = login::session(app, token)
+            .await
+            .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::unauthorized("the session expired; log in again"))?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
@@ -152,13 +152,7 @@ impl FromRequestParts<AppState> for Principal {
                 return Err(ApiError::forbidden("missing or wrong X-CSRF-Token"));
             }
         }
-        // A session is honoured only while its account exists, and not
-        // before a password someone else chose has been replaced.
-        let account = app
-            .store
-            .account(&session.username)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("the session expired; log in again"))?;
+        // Not before a password someone else chose has been replaced.
         if account.must_change_password {
             return Err(ApiError::forbidden("choose your own password first (in the dashboard)"));
         }

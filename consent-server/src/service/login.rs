@@ -36,6 +36,7 @@ pub async fn log_in(app: &Services, username: &str, password: String, client: Ip
         username: admin.username.clone(),
         csrf: csrf.clone(),
         expires_ms: now + SESSION_TTL_MS,
+        epoch: admin.session_epoch,
     };
     app.store.create_session(sha256(&token), &session).await?;
     Ok(Opened {
@@ -75,12 +76,16 @@ pub async fn check_password(
 
 /// The live session behind a session token and its account, if any.
 /// A session is honoured only while its account exists (deleting an
-/// account ends its sessions).
+/// account ends its sessions) and its password has not changed since it
+/// was opened ([`Account::session_epoch`]).
 pub async fn session(app: &Services, token: &str) -> Result<Option<(Session, Account)>, Error> {
     let Some(session) = app.store.session(&sha256(token), now_ms()).await? else {
         return Ok(None);
     };
-    Ok(app.store.account(&session.username).await?.map(|a| (session, a)))
+    let account = app.store.account(&session.username).await?;
+    Ok(account
+        .filter(|a| a.session_epoch == session.epoch)
+        .map(|a| (session, a)))
 }
 
 /// Ends the session behind `token` (nothing happens for an unknown one).

@@ -324,6 +324,7 @@ async fn conformance<S: Store + Clone>(store: S) {
         sites: BTreeMap::new(),
         must_change_password: false,
         created_ms: 1,
+        session_epoch: 0,
     };
     assert_eq!(store.account("admin").await.unwrap(), None);
     store.create_account(&admin).await.unwrap();
@@ -407,6 +408,7 @@ async fn conformance<S: Store + Clone>(store: S) {
         username: "admin".into(),
         csrf: "c".into(),
         expires_ms: now + consent_server::service::credentials::SESSION_TTL_MS,
+        epoch: 0,
     };
     store.create_session([9; 32], &session).await.unwrap();
     assert_eq!(store.session(&[9; 32], now).await.unwrap(), Some(session.clone()));

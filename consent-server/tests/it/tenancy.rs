@@ -586,6 +586,9 @@ async fn invitation_and_passwords(kind: Kind) {
             route.method
         );
     }
+    // A second session opened with the one-time password, say by whoever
+    // else saw it: choosing the password ends it.
+    let elsewhere = app.dashboard_login_as("anna", &otp).await;
     let new = "anna's own long password";
     for (fields, says) in [
         ([("new", "too short"), ("repeat", "too short")], "shorter than 15"),
@@ -607,6 +610,9 @@ async fn invitation_and_passwords(kind: Kind) {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Your password has been changed"));
     assert_eq!(app.page(&anna, "/dashboard/sites/a", None).await.0, 200, "free to go");
+    let res = elsewhere.get(app.url("/dashboard/sites/a")).send().await.unwrap();
+    assert_eq!(res.status(), 303, "the other session ended with the old password");
+    assert_eq!(res.headers()["location"], "/dashboard/login");
     assert_eq!(
         try_login(&app, "anna", &otp).await,
         401,
@@ -617,6 +623,8 @@ async fn invitation_and_passwords(kind: Kind) {
     // Her own change asks for the current password, checked like a log-in.
     let (_, form) = app.page(&anna, "/dashboard/password", Some("en")).await;
     assert!(form.contains(r#"name="current""#));
+    // The change went on in a fresh session, with its own token.
+    let anna_csrf = csrf_of(&form);
     let newer = "an even newer long password";
     let fields = [("current", "wrong"), ("new", newer), ("repeat", newer)];
     let (status, page) = submit(&app, &anna, "/dashboard/password", &anna_csrf, &fields).await;
@@ -672,7 +680,11 @@ async fn invitation_and_passwords(kind: Kind) {
     let otp2 = one_time_password(&page);
     assert_eq!(try_login(&app, "anna", newer).await, 401);
     let res = anna.get(app.url("/dashboard/")).send().await.unwrap();
-    assert_eq!(res.headers()["location"], "/dashboard/password");
+    assert_eq!(
+        res.headers()["location"],
+        "/dashboard/login",
+        "a reset ends the sessions opened with the old password"
+    );
     let fresh = app.dashboard_login_as("anna", &otp2).await;
     assert_eq!(app.page(&fresh, "/dashboard/password", None).await.0, 200);
 

@@ -263,6 +263,7 @@ impl TestApp {
             sites: roles.iter().map(|(s, r)| (SiteId::parse(s).unwrap(), *r)).collect(),
             must_change_password: false,
             created_ms: 0,
+            session_epoch: 0,
         };
         self.state.store.create_account(&account).await.unwrap();
     }
