@@ -65,8 +65,9 @@ pub struct SiteConfig {
     pub languages: Vec<String>,
     /// The widget's texts the site replaces: language → text key → text (at
     /// most 4000 bytes), for languages in `languages` only. An empty text
-    /// keeps the built-in one; a key the widget does not know is kept but
-    /// never shown. Default: none.
+    /// keeps the built-in one; a key the widget does not know (a typo) is
+    /// refused, as is `cat_<id>` for a category the site does not have.
+    /// Default: none.
     #[serde(default)]
     pub texts: BTreeMap<String, BTreeMap<String, String>>,
     /// Google Consent Mode v2: signal (`ad_storage`, `analytics_storage`,
@@ -664,6 +665,21 @@ impl SiteConfig {
                 ));
             }
             for (key, text) in texts {
+                // A misspelt key would be saved and silently never shown:
+                // refuse it when saving instead.
+                let category_text = key
+                    .strip_prefix("cat_")
+                    .map(|id| id.strip_suffix("_d").unwrap_or(id))
+                    .is_some_and(|id| self.category(id).is_some());
+                let known = category_text
+                    || crate::banner::built_in_texts("en").contains_key(key)
+                    || crate::loader::LOADER_TEXT_KEYS.contains(&key.as_str());
+                if !known {
+                    return Err(err(
+                        format!("texts/{lang}/{key}"),
+                        "not a text the widget shows (see the text keys in docs/configuration.md)",
+                    ));
+                }
                 check_text(&format!("texts/{lang}/{key}"), text)?;
             }
         }
@@ -1001,6 +1017,23 @@ mod tests {
     /// `consent_mode` of its own, is accepted; its Consent Mode follows the
     /// categories it has (ad signals with marketing, analytics and
     /// preferences signals always denied), and a typo is still refused.
+    /// Text overrides: known keys and the site's own categories' texts are
+    /// accepted; a typo, or a category the site lacks, names the field.
+    #[test]
+    fn text_keys_are_the_widgets() {
+        let mut c = SiteConfig::starter();
+        let lang = c.languages[0].clone();
+        for key in ["title", "reopen", "cat_analytics", "cat_analytics_d"] {
+            c.texts.entry(lang.clone()).or_default().insert(key.into(), "x".into());
+        }
+        c.validate().unwrap();
+        for typo in ["titel", "cat_nope", "cat_"] {
+            let mut bad = c.clone();
+            bad.texts.get_mut(&lang).unwrap().insert(typo.into(), "x".into());
+            assert_eq!(bad.validate().unwrap_err().field, format!("texts/{lang}/{typo}"));
+        }
+    }
+
     #[test]
     fn a_minimal_declaration_keeps_consent_mode_to_its_categories() {
         let json = serde_json::json!({
