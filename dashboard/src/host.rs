@@ -9,8 +9,8 @@ use std::pin::Pin;
 
 use axum::http::{HeaderMap, HeaderValue};
 use consent_core::account::Account;
-use consent_core::{ConsentId, SiteId};
 use consent_core::store::{ApiKey, Scope, Session};
+use consent_core::{ConsentId, SiteId};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -161,9 +161,9 @@ pub trait Host: Send + Sync + 'static {
         String::new()
     }
     /// Creates a site with the starter configuration, through the same use
-    /// case (and checks) as `POST /api/v1/owner/sites`.
-    fn create_site(&self, id: String, origins: Vec<String>) -> BoxFuture<'_, NewSite> {
-        let _ = (id, origins);
+    /// case (and checks, and audit entry by `actor`) as `POST /api/v1/owner/sites`.
+    fn create_site(&self, actor: String, id: String, origins: Vec<String>) -> BoxFuture<'_, NewSite> {
+        let _ = (actor, id, origins);
         Box::pin(async { NewSite::Unavailable })
     }
     /// What the live preview runs: the loader template and where the server
@@ -231,9 +231,15 @@ pub enum PasswordCheck {
 /// What minting an API key came to.
 pub enum NewKey {
     /// The stored key and its secret, to show this once.
-    Created { key: ApiKey, secret: String },
+    Created {
+        key: ApiKey,
+        secret: String,
+    },
     /// Refused as the API would: `field` names the input.
-    Refused { field: String, message: String },
+    Refused {
+        field: String,
+        message: String,
+    },
     Unavailable,
 }
 

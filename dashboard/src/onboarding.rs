@@ -9,10 +9,9 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use consent_core::account::Permission;
 use consent_core::SiteId;
+use consent_core::account::Permission;
 use consent_core::account::SiteRole;
-use consent_core::audit::AuditAction;
 use consent_core::store::{Site, Store};
 use serde::Deserialize;
 
@@ -37,16 +36,17 @@ struct NewSitePage<'a> {
     problem: Option<(String, String)>,
 }
 
-/// After a site was created: a member who created it becomes its owner
-/// (else they could not reach it), and the site's audit trail starts.
-async fn created<S: Store>(store: &S, me: &LoggedIn, id: &str, origins: &[String]) -> Result<(), crate::page::Problem> {
+/// After a site was created (and its audit trail started, by the server's
+/// use case): a member who created it becomes its owner, else they could
+/// not reach it.
+async fn created<S: Store>(store: &S, me: &LoggedIn, id: &str) -> Result<(), crate::page::Problem> {
     let site = SiteId::parse(id).map_err(|_| crate::page::Problem::NotFound)?;
     if !me.account.is_admin() {
         let mut account = me.account.clone();
-        account.sites.insert(site.clone(), SiteRole::Owner);
+        account.sites.insert(site, SiteRole::Owner);
         store.put_account(&account).await?;
     }
-    crate::audit::record(store, &site, me, AuditAction::SiteCreated { origins: origins.to_vec() }).await
+    Ok(())
 }
 
 /// `GET /sites/new`: the form.
@@ -121,9 +121,13 @@ pub async fn create<S: Store>(State(dash): St<S>, CsrfForm { me, form }: CsrfFor
     if origins.len() > MAX_DOMAINS {
         return refused("domains", format!("{} {MAX_DOMAINS}", me.t.at_most));
     }
-    match dash.host.create_site(id.clone(), origins.clone()).await {
+    match dash
+        .host
+        .create_site(me.account.username.clone(), id.clone(), origins)
+        .await
+    {
         NewSite::Created => {
-            if let Err(e) = created(&dash.store, &me, &id, &origins).await {
+            if let Err(e) = created(&dash.store, &me, &id).await {
                 return me.problem(e);
             }
             // First the services the site uses, then the snippet.

@@ -42,7 +42,7 @@ impl dashboard::Host for DashboardHost {
         Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 
-    fn create_site(&self, id: String, origins: Vec<String>) -> BoxFuture<'_, NewSite> {
+    fn create_site(&self, actor: String, id: String, origins: Vec<String>) -> BoxFuture<'_, NewSite> {
         Box::pin(async move {
             let Ok(site) = consent_core::SiteId::parse(&id) else {
                 return NewSite::Refused {
@@ -50,7 +50,7 @@ impl dashboard::Host for DashboardHost {
                     message: "lower-case letters, digits and hyphens, starting with a letter or digit".into(),
                 };
             };
-            match crate::service::config::create_site(&self.0, site, origins, None).await {
+            match crate::service::config::create_site(&self.0, &actor, site, origins, None).await {
                 Ok(_) => NewSite::Created,
                 Err(Error::Invalid { field, message }) => NewSite::Refused { field, message },
                 Err(Error::Store(StoreError::Conflict(_))) => NewSite::Refused {
@@ -225,7 +225,11 @@ impl dashboard::Host for DashboardHost {
         })
     }
 
-    fn erase_visitor(&self, site: consent_core::SiteId, consent: consent_core::ConsentId) -> BoxFuture<'_, Option<bool>> {
+    fn erase_visitor(
+        &self,
+        site: consent_core::SiteId,
+        consent: consent_core::ConsentId,
+    ) -> BoxFuture<'_, Option<bool>> {
         Box::pin(async move { crate::service::erasure::erase(&self.0, &site, &consent).await.ok() })
     }
 

@@ -16,8 +16,8 @@ use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::site_id;
 use crate::service::AppState;
-use crate::service::config;
 use crate::service::api_keys;
+use crate::service::config;
 
 /// Largest body the owner API reads (a configuration with many services).
 pub const MAX_OWNER_BODY: usize = 1024 * 1024;
@@ -216,7 +216,7 @@ pub async fn create_site(State(app): State<AppState>, who: Principal, body: Byte
     who.require_admin()?;
     let req: CreateSite = ApiError::parse_json(&body)?;
     let id = SiteId::parse(&req.id).map_err(|e| ApiError::invalid("id", e.to_string()))?;
-    let site = config::create_site(&app, id, req.allowed_origins, req.config).await?;
+    let site = config::create_site(&app, &who.actor(), id, req.allowed_origins, req.config).await?;
     Ok((StatusCode::CREATED, Json(SiteView::from(&site))).into_response())
 }
 
@@ -259,7 +259,7 @@ pub async fn set_origins(
     let id = site_id(&site)?;
     who.require(&id, Scope::ConfigWrite)?;
     let req: SetOrigins = ApiError::parse_json(&body)?;
-    let site = config::set_origins(&app, &id, &req.allowed_origins).await?;
+    let site = config::set_origins(&app, &who.actor(), &id, &req.allowed_origins).await?;
     Ok(Json(SiteView::from(&site)))
 }
 
@@ -283,7 +283,7 @@ pub async fn save_config(
     let id = site_id(&site)?;
     who.require(&id, Scope::ConfigWrite)?;
     let config: SiteConfig = ApiError::parse_json(&body)?;
-    let version = config::publish(&app, &id, &config).await?;
+    let version = config::publish(&app, &who.actor(), &id, &config).await?;
     Ok((StatusCode::CREATED, Json(SavedConfig { version: version.0 })).into_response())
 }
 

@@ -984,15 +984,68 @@ async fn audit_page(kind: Kind) {
         .unwrap();
     assert_eq!(res.status(), 200);
     let json: Value = res.json().await.unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 120);
+    // The 120 entries, then the site's creation by the admin, first of all.
+    assert_eq!(json.as_array().unwrap().len(), 121);
     assert_eq!(json[0]["actor"], "user119");
     assert_eq!(json[119]["actor"], "user0");
     assert_eq!(json[119]["action"]["action"], "published");
+    assert_eq!(json[120]["action"]["action"], "site_created");
     let res = owner.get(app.url("/dashboard/sites/a/audit.csv")).send().await.unwrap();
     assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = res.text().await.unwrap();
-    assert_eq!(csv.lines().count(), 121);
+    assert_eq!(csv.lines().count(), 122);
     assert!(csv.lines().nth(1).unwrap().contains(",user119,published,"), "{csv}");
 }
 
 both_backends!(audit_page);
+
+/// The owner API's changes go into the trail like the dashboard's: the site
+/// created, its origins, each published version (once; saving the same one
+/// again is no new publication) with whether visitors are asked again, by
+/// the account or `key:<id>` that made them.
+async fn the_owner_api_keeps_the_trail(kind: Kind) {
+    let app = spawn_app(kind).await;
+    app.create_site("a", "https://a.example").await;
+    let admin = app.admin().await;
+    let origins = json!({"allowed_origins": ["https://a.example", "https://www.a.example"]});
+    let res = admin
+        .client
+        .put(app.url("/api/v1/owner/sites/a/origins"))
+        .header("x-csrf-token", &admin.csrf)
+        .json(&origins)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let key = app.api_key("a", &["config:write"]).await;
+    let config: Value = admin.get_json("/api/v1/owner/sites/a").await;
+    let version = config["current_version"].as_str().unwrap().to_owned();
+    let mut c: Value = admin
+        .get_json(&format!("/api/v1/owner/sites/a/configs/{version}"))
+        .await["config"]
+        .clone();
+    c["texts"] = json!({c["languages"][0].as_str().unwrap(): {"title": "New title"}});
+    for _ in 0..2 {
+        let res = app.post_with_key("/api/v1/owner/sites/a/configs", &key, &c).await;
+        assert_eq!(res.status(), 201);
+    }
+    let entries: Vec<_> = trail(&app, "a").await.into_iter().map(|(_, e)| e).collect();
+    let names: Vec<_> = entries.iter().map(|e| (e.actor.as_str(), e.action.name())).collect();
+    assert_eq!(names[0].1, "published");
+    assert!(names[0].0.starts_with("key:"), "{names:?}");
+    assert_eq!(names[1], ("admin", "key_created"));
+    assert_eq!(names[2], ("admin", "origins_changed"));
+    assert_eq!(names[3], ("admin", "site_created"));
+    assert_eq!(
+        names.len(),
+        4,
+        "publishing the same version again is not a new publication"
+    );
+    assert!(
+        matches!(&entries[0].action, AuditAction::Published { previous: Some(p), reask: false, .. } if p.0 == version),
+        "a text change does not ask visitors again: {:?}",
+        entries[0].action
+    );
+}
+
+both_backends!(the_owner_api_keeps_the_trail);
