@@ -560,6 +560,7 @@ texts! {
     not_found: "Niet gevonden.", "Not found.";
     forbidden: "Ontbrekend of onjuist CSRF-token.", "Missing or wrong CSRF token.";
     not_allowed: "Uw rol op deze site staat dit niet toe.", "Your role on this site does not allow this.";
+    too_large: "Dit formulier is groter dan het dashboard aanneemt (64 KiB); er is niets opgeslagen.", "This form is larger than the dashboard accepts (64 KiB); nothing was saved.";
     bad_report: "Dit rapport kan niet gelezen worden.", "This report cannot be read.";
     // A scan's findings: verdict, triage, compare, CSV.
     verdict: "Oordeel", "Verdict";

@@ -105,6 +105,8 @@ pub enum Problem {
     Forbidden,
     /// The account's role on the site does not allow this.
     NotAllowed,
+    /// A form larger than the dashboard accepts.
+    TooLarge,
     /// A stored scan report that does not parse, or a cookie from it that
     /// cannot be declared.
     BadReport,
@@ -118,6 +120,7 @@ impl Problem {
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::Unavailable | Problem::QueueOff | Problem::QueueDown => StatusCode::SERVICE_UNAVAILABLE,
             Problem::Forbidden | Problem::NotAllowed => StatusCode::FORBIDDEN,
+            Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::BadReport => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
@@ -128,6 +131,7 @@ impl Problem {
             Problem::Unavailable => t.unavailable,
             Problem::Forbidden => t.forbidden,
             Problem::NotAllowed => t.not_allowed,
+            Problem::TooLarge => t.too_large,
             Problem::BadReport => t.bad_report,
             Problem::QueueOff => t.queue_off,
             Problem::QueueDown => t.queue_down,
