@@ -42,13 +42,13 @@ use axum::routing::{any, get, post};
 use consent_core::store::Store;
 
 mod analytics;
-mod catalogue;
 mod audit;
+mod catalogue;
 mod config;
-mod editor;
 pub mod cookie_policy;
 #[allow(dead_code)] // until the configuration pages use all of it
 mod draft;
+mod editor;
 pub mod host;
 mod i18n;
 mod keys;
@@ -98,7 +98,10 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/sites/{site}/register.csv", get(register::csv::<S>))
         .route("/sites/{site}/register.json", get(register::json::<S>))
         .route("/sites/{site}/register.html", get(register::html::<S>))
-        .route("/sites/{site}/requests", get(requests::list::<S>).post(requests::open::<S>))
+        .route(
+            "/sites/{site}/requests",
+            get(requests::list::<S>).post(requests::open::<S>),
+        )
         .route("/sites/{site}/requests/{id}", get(requests::show::<S>))
         .route("/sites/{site}/requests/{id}/export", post(requests::export::<S>))
         .route(
@@ -118,7 +121,10 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
             "/sites/{site}/config/categories/{id}",
             get(editor::category::<S>).post(editor::save_category::<S>),
         )
-        .route("/sites/{site}/config/categories/{id}/move", post(editor::move_category::<S>))
+        .route(
+            "/sites/{site}/config/categories/{id}/move",
+            post(editor::move_category::<S>),
+        )
         .route(
             "/sites/{site}/config/services",
             get(editor::new_service::<S>).post(editor::add_service::<S>),
@@ -127,8 +133,14 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
             "/sites/{site}/config/services/{id}",
             get(editor::service::<S>).post(editor::save_service::<S>),
         )
-        .route("/sites/{site}/config/services/{id}/cookies", post(editor::add_cookie::<S>))
-        .route("/sites/{site}/config/services/{id}/cookies/{n}", post(editor::save_cookie::<S>))
+        .route(
+            "/sites/{site}/config/services/{id}/cookies",
+            post(editor::add_cookie::<S>),
+        )
+        .route(
+            "/sites/{site}/config/services/{id}/cookies/{n}",
+            post(editor::save_cookie::<S>),
+        )
         .route(
             "/sites/{site}/config/languages",
             get(editor::languages::<S>).post(editor::save_languages::<S>),
@@ -137,7 +149,10 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
             "/sites/{site}/config/texts/{lang}",
             get(editor::texts::<S>).post(editor::save_texts::<S>),
         )
-        .route("/sites/{site}/config/theme", get(editor::theme::<S>).post(editor::save_theme::<S>))
+        .route(
+            "/sites/{site}/config/theme",
+            get(editor::theme::<S>).post(editor::save_theme::<S>),
+        )
         .route("/sites/{site}/declare", post(config::declare::<S>))
         .route("/sites/{site}/scans", get(scans::list::<S>))
         .route("/sites/{site}/scan-jobs", post(scans::scan_now::<S>))
@@ -156,7 +171,10 @@ pub fn router<S: Store + Clone>(store: S, host: Arc<dyn Host>) -> Router {
         .route("/preview/{site}/{version}/widget/{*path}", get(preview::widget::<S>))
         .route("/preview/{site}/{version}/api/{*rest}", any(preview::api::<S>))
         .route("/static/preview.js", get(preview::script))
-        .route("/sites/{site}/publish", get(versions::review::<S>).post(versions::publish::<S>))
+        .route(
+            "/sites/{site}/publish",
+            get(versions::review::<S>).post(versions::publish::<S>),
+        )
         .route("/sites/{site}/draft/discard", post(versions::discard::<S>))
         .route("/sites/{site}/versions", get(versions::list::<S>))
         .route("/sites/{site}/versions/{version}", get(versions::show::<S>))

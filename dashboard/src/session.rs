@@ -134,9 +134,7 @@ where
             Ok(Form(form)) if csrf_matches(&form.csrf, &me.session.csrf) => Ok(CsrfForm { me, form: form.fields }),
             // Past the body limit the token cannot even be read: say what
             // is wrong rather than blame the token.
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(me.problem(Problem::TooLarge))
-            }
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(me.problem(Problem::TooLarge)),
             _ => Err(me.problem(Problem::Forbidden)),
         }
     }
@@ -342,7 +340,10 @@ mod tests {
         // Past the body limit (here axum's default; the router sets its
         // own): "too large", not a token error.
         let huge = format!("csrf=tok&cookie={}", "x".repeat(3 << 20));
-        assert_eq!(refused(posted::<Declare>(live, &huge)).status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            refused(posted::<Declare>(live, &huge)).status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
         assert_eq!(refused(posted::<NoFields>(live, "")).status(), StatusCode::FORBIDDEN);
     }
 

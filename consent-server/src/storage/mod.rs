@@ -17,12 +17,12 @@ pub mod sqlite;
 
 use std::ops::Range;
 
-use consent_core::analytics::{DayTally, Period};
 use consent_core::account::Account;
+use consent_core::analytics::{DayTally, Period};
 use consent_core::audit::AuditEntry;
 use consent_core::store::{
-    AccountStore, ApiKey, Append, AttestationStore, RecordKind, RecordStore, Cause, DecisionQuery, DecisionStore, LoggedDecision,
-    ScanMeta, ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
+    AccountStore, ApiKey, Append, AttestationStore, Cause, DecisionQuery, DecisionStore, LoggedDecision, RecordKind,
+    RecordStore, ScanMeta, ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, SiteConfig, SiteId};
 
@@ -321,7 +321,12 @@ impl RecordStore for Backend {
         }
     }
 
-    async fn audit(&self, site: &SiteId, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
+    async fn audit(
+        &self,
+        site: &SiteId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
         match self {
             Self::Sqlite(s) => s.audit(site, before, limit).await,
             Self::Redis(s) => s.audit(site, before, limit).await,

@@ -9,8 +9,8 @@
 //! server's AOF setting (`appendfsync always` makes the reply wait for fsync).
 
 mod attestations;
-mod records;
 pub mod log;
+mod records;
 mod tally;
 mod triage;
 
@@ -18,13 +18,13 @@ use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use consent_core::analytics::{DayTally, Period, Tally};
-use consent_core::store::{
-    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, NewVisitor, ScanMeta, ScanQuery,
-    ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor, RecordKind, RecordStore,
-};
 use consent_core::account::Account;
+use consent_core::analytics::{DayTally, Period, Tally};
 use consent_core::audit::AuditEntry;
+use consent_core::store::{
+    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, NewVisitor, RecordKind, RecordStore,
+    ScanMeta, ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
+};
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
@@ -1349,7 +1349,12 @@ impl RecordStore for RedisStore {
         self.push_audit(site, entry).await
     }
 
-    async fn audit(&self, site: &SiteId, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
+    async fn audit(
+        &self,
+        site: &SiteId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
         self.audit_range(site, before, limit).await
     }
 }

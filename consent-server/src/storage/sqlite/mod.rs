@@ -10,8 +10,8 @@
 
 mod attestations;
 mod issued_id;
-mod records;
 pub mod log;
+mod records;
 mod scan_jobs;
 mod tally;
 mod triage;
@@ -26,12 +26,12 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use consent_core::analytics::{Day, DayTally, Period, Tally};
 use consent_core::account::Account;
+use consent_core::analytics::{Day, DayTally, Period, Tally};
 use consent_core::audit::AuditEntry;
 use consent_core::store::{
-    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, ScanMeta, ScanQuery, ScanStore, RecordKind, RecordStore,
-    Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
+    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, RecordKind, RecordStore, ScanMeta,
+    ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -1322,7 +1322,12 @@ impl RecordStore for SqliteStore {
         self.append_audit_row(site, entry).await
     }
 
-    async fn audit(&self, site: &SiteId, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
+    async fn audit(
+        &self,
+        site: &SiteId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
         self.audit_rows(site, before, limit).await
     }
 }
