@@ -46,7 +46,6 @@ mod audit;
 mod catalogue;
 mod config;
 pub mod cookie_policy;
-#[allow(dead_code)] // until the configuration pages use all of it
 mod draft;
 mod editor;
 pub mod host;
