@@ -111,9 +111,10 @@ pub enum Permission {
     View,
     /// Run and schedule scans, triage findings.
     Scan,
-    /// Change the configuration's draft (it reaches visitors only when published).
+    /// Change the configuration's draft (it reaches visitors only when
+    /// published): the forms, the catalogue, restoring an earlier version, discarding.
     EditDraft,
-    /// Publish a configuration, restore a version, change allowed origins.
+    /// Publish a configuration, change allowed origins.
     Publish,
     /// A visitor's records: proof lookups and requests (GDPR art. 15, 17).
     VisitorData,

@@ -20,10 +20,9 @@ use std::time::Duration;
 
 use consent_core::account::Account;
 use consent_core::analytics::{DayTally, Period, Tally};
-use consent_core::audit::AuditEntry;
 use consent_core::store::{
-    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, NewVisitor, RecordKind, RecordStore,
-    ScanMeta, ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
+    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, NewVisitor, ScanMeta, ScanQuery,
+    ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -1325,37 +1324,6 @@ impl AccountStore for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
-    }
-}
-
-impl RecordStore for RedisStore {
-    async fn put_record(&self, site: &SiteId, kind: RecordKind, id: &str, body: &[u8]) -> Result<(), StoreError> {
-        self.put_record_field(site, kind, id, body).await
-    }
-
-    async fn record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.record_field(site, kind, id).await
-    }
-
-    async fn records(&self, site: &SiteId, kind: RecordKind) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.record_fields(site, kind).await
-    }
-
-    async fn delete_record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<bool, StoreError> {
-        self.delete_record_field(site, kind, id).await
-    }
-
-    async fn append_audit(&self, site: &SiteId, entry: &AuditEntry) -> Result<u64, StoreError> {
-        self.push_audit(site, entry).await
-    }
-
-    async fn audit(
-        &self,
-        site: &SiteId,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
-        self.audit_range(site, before, limit).await
     }
 }
 

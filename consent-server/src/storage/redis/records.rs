@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 use consent_core::SiteId;
 use consent_core::account::Account;
 use consent_core::audit::AuditEntry;
-use consent_core::store::{MAX_ACCOUNTS, MAX_RECORD_BYTES, MAX_RECORDS, RecordKind, StoreError};
+use consent_core::store::{MAX_ACCOUNTS, MAX_RECORD_BYTES, MAX_RECORDS, RecordKind, RecordStore, StoreError};
 use redis::{AsyncCommands as _, Script};
 
 use super::RedisStore;
@@ -129,14 +129,10 @@ impl RedisStore {
     fn records_key(&self, site: &SiteId, kind: RecordKind) -> String {
         self.key(&["records", site.as_str(), kind.as_str()])
     }
+}
 
-    pub(super) async fn put_record_field(
-        &self,
-        site: &SiteId,
-        kind: RecordKind,
-        id: &str,
-        body: &[u8],
-    ) -> Result<(), StoreError> {
+impl RecordStore for RedisStore {
+    async fn put_record(&self, site: &SiteId, kind: RecordKind, id: &str, body: &[u8]) -> Result<(), StoreError> {
         if body.len() > MAX_RECORD_BYTES {
             return Err(StoreError::LimitReached(format!("records of {MAX_RECORD_BYTES} bytes")));
         }
@@ -157,12 +153,7 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(super) async fn record_field(
-        &self,
-        site: &SiteId,
-        kind: RecordKind,
-        id: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.conn
             .clone()
             .hget(self.records_key(site, kind), id)
@@ -170,11 +161,7 @@ impl RedisStore {
             .map_err(unavailable)
     }
 
-    pub(super) async fn record_fields(
-        &self,
-        site: &SiteId,
-        kind: RecordKind,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    async fn records(&self, site: &SiteId, kind: RecordKind) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let all: std::collections::BTreeMap<String, Vec<u8>> = self
             .conn
             .clone()
@@ -184,12 +171,7 @@ impl RedisStore {
         Ok(all.into_iter().collect())
     }
 
-    pub(super) async fn delete_record_field(
-        &self,
-        site: &SiteId,
-        kind: RecordKind,
-        id: &str,
-    ) -> Result<bool, StoreError> {
+    async fn delete_record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<bool, StoreError> {
         let n: i64 = self
             .conn
             .clone()
@@ -199,7 +181,7 @@ impl RedisStore {
         Ok(n > 0)
     }
 
-    pub(super) async fn push_audit(&self, site: &SiteId, entry: &AuditEntry) -> Result<u64, StoreError> {
+    async fn append_audit(&self, site: &SiteId, entry: &AuditEntry) -> Result<u64, StoreError> {
         let len: u64 = self
             .conn
             .clone()
@@ -209,7 +191,7 @@ impl RedisStore {
         Ok(len)
     }
 
-    pub(super) async fn audit_range(
+    async fn audit(
         &self,
         site: &SiteId,
         before: Option<u64>,

@@ -28,10 +28,9 @@ use std::sync::{Arc, Mutex};
 
 use consent_core::account::Account;
 use consent_core::analytics::{Day, DayTally, Period, Tally};
-use consent_core::audit::AuditEntry;
 use consent_core::store::{
-    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, RecordKind, RecordStore, ScanMeta,
-    ScanQuery, ScanStore, Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
+    AccountStore, ApiKey, Append, DecisionQuery, DecisionStore, LoggedDecision, ScanMeta, ScanQuery, ScanStore,
+    Session, Site, SiteStore, StoreError, StoredScan, Triage, Visitor,
 };
 use consent_core::{ConfigVersion, ConsentId, DecisionRecord, SiteConfig, SiteId};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -1299,37 +1298,6 @@ impl ScanStore for SqliteStore {
 /// "now": anything expiring before it is stale.
 fn now_ms_for_sweep(new_expiry_ms: u64) -> i64 {
     new_expiry_ms.saturating_sub(crate::service::credentials::SESSION_TTL_MS) as i64
-}
-
-impl RecordStore for SqliteStore {
-    async fn put_record(&self, site: &SiteId, kind: RecordKind, id: &str, body: &[u8]) -> Result<(), StoreError> {
-        self.put_record_row(site, kind, id, body).await
-    }
-
-    async fn record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.record_row(site, kind, id).await
-    }
-
-    async fn records(&self, site: &SiteId, kind: RecordKind) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.record_rows(site, kind).await
-    }
-
-    async fn delete_record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<bool, StoreError> {
-        self.delete_record_row(site, kind, id).await
-    }
-
-    async fn append_audit(&self, site: &SiteId, entry: &AuditEntry) -> Result<u64, StoreError> {
-        self.append_audit_row(site, entry).await
-    }
-
-    async fn audit(
-        &self,
-        site: &SiteId,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
-        self.audit_rows(site, before, limit).await
-    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

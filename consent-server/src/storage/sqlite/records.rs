@@ -7,7 +7,7 @@
 use consent_core::SiteId;
 use consent_core::account::Account;
 use consent_core::audit::AuditEntry;
-use consent_core::store::{MAX_ACCOUNTS, MAX_RECORD_BYTES, MAX_RECORDS, RecordKind, StoreError};
+use consent_core::store::{MAX_ACCOUNTS, MAX_RECORD_BYTES, MAX_RECORDS, RecordKind, RecordStore, StoreError};
 use rusqlite::{OptionalExtension as _, params};
 
 use super::{SqliteStore, sql};
@@ -110,14 +110,10 @@ impl SqliteStore {
         })
         .await
     }
+}
 
-    pub(super) async fn put_record_row(
-        &self,
-        site: &SiteId,
-        kind: RecordKind,
-        id: &str,
-        body: &[u8],
-    ) -> Result<(), StoreError> {
+impl RecordStore for SqliteStore {
+    async fn put_record(&self, site: &SiteId, kind: RecordKind, id: &str, body: &[u8]) -> Result<(), StoreError> {
         if body.len() > MAX_RECORD_BYTES {
             return Err(StoreError::LimitReached(format!("records of {MAX_RECORD_BYTES} bytes")));
         }
@@ -146,12 +142,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn record_row(
-        &self,
-        site: &SiteId,
-        kind: RecordKind,
-        id: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let (site, id) = (site.clone(), id.to_owned());
         self.read(move |c| {
             sql(c
@@ -164,11 +155,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn record_rows(
-        &self,
-        site: &SiteId,
-        kind: RecordKind,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    async fn records(&self, site: &SiteId, kind: RecordKind) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let site = site.clone();
         self.read(move |c| {
             let mut s = sql(
@@ -183,12 +170,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn delete_record_row(
-        &self,
-        site: &SiteId,
-        kind: RecordKind,
-        id: &str,
-    ) -> Result<bool, StoreError> {
+    async fn delete_record(&self, site: &SiteId, kind: RecordKind, id: &str) -> Result<bool, StoreError> {
         let (site, id) = (site.clone(), id.to_owned());
         self.write(move |w| {
             w.atomic(|c| {
@@ -202,7 +184,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn append_audit_row(&self, site: &SiteId, entry: &AuditEntry) -> Result<u64, StoreError> {
+    async fn append_audit(&self, site: &SiteId, entry: &AuditEntry) -> Result<u64, StoreError> {
         let (site, body) = (site.clone(), to_json(entry));
         self.write(move |w| {
             w.atomic(|c| {
@@ -221,7 +203,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn audit_rows(
+    async fn audit(
         &self,
         site: &SiteId,
         before: Option<u64>,
