@@ -71,7 +71,7 @@ texts! {
     // Publishing, versions and the live preview (versions.rs, preview.rs).
     publish: "Publiceren", "Publish";
     versions: "Versies", "Versions";
-    version_of: "Versie", "Version";
+    version_of: "Configuratieversie", "Configuration version";
     preview: "Voorbeeld", "Preview";
     no_draft: "Er is geen concept: bezoekers zien de gepubliceerde versie. Elke opgeslagen wijziging wordt eerst een concept.", "There is no draft: visitors see the published version. Every saved change is a draft first.";
     draft_by: "Concept opgeslagen door", "Draft saved by";
@@ -273,7 +273,6 @@ texts! {
     seal_embed_help: "Plaats deze code op de site: de badge toont het oordeel en de leeftijd van de laatste scan en linkt naar deze pagina.", "Put this code on the site: the badge shows the latest scan's verdict and age and links to this page.";
     // People, passwords, a site's members and API keys, the audit trail.
     nav_people: "Mensen", "People";
-    site_access_note: "voor eigenaren en beheerders", "for owners and admins";
     nav_password: "Wachtwoord", "Password";
     role_owner: "eigenaar", "owner";
     role_marketer: "marketeer", "marketer";

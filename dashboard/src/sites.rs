@@ -66,6 +66,10 @@ struct SitePage<'a> {
     decisions: Vec<DecisionRow>,
     /// Open and overdue visitors' requests, for accounts that handle them.
     requests: Option<(usize, usize)>,
+    /// Links shown only to roles that may follow them.
+    may_visitor_data: bool,
+    may_manage: bool,
+    may_publish: bool,
 }
 
 /// A decision as the site's page lists it.
@@ -115,6 +119,9 @@ pub async fn show<S: Store>(State(dash): St<S>, me: LoggedIn, Path(site): Path<S
         site: &site,
         decisions: decisions.into_iter().map(DecisionRow::from).collect(),
         requests,
+        may_visitor_data: me.account.can(&site.id, Permission::VisitorData),
+        may_manage: me.account.can(&site.id, Permission::ManageAccess),
+        may_publish: me.account.can(&site.id, Permission::Publish),
     };
     page::render(StatusCode::OK, &page)
 }
