@@ -71,7 +71,7 @@ texts! {
     // Publishing, versions and the live preview (versions.rs, preview.rs).
     publish: "Publiceren", "Publish";
     versions: "Versies", "Versions";
-    version_of: "Configuratieversie", "Configuration version";
+    version_of: "Versie", "Version";
     preview: "Voorbeeld", "Preview";
     no_draft: "Er is geen concept: bezoekers zien de gepubliceerde versie. Elke opgeslagen wijziging wordt eerst een concept.", "There is no draft: visitors see the published version. Every saved change is a draft first.";
     draft_by: "Concept opgeslagen door", "Draft saved by";
