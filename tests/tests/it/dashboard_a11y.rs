@@ -546,7 +546,14 @@ async fn page_problems(page: &chromiumoxide::Page, code: &str, width: u32) -> Re
     .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby') && !e.title)
     .map(e => e.outerHTML.slice(0, 100));
   if (unnamed.length) p.push('form fields without a name: ' + unnamed.join(', '));
-  if (document.documentElement.scrollWidth > {width} + 1) p.push('scrolls sideways: ' + document.documentElement.scrollWidth + ' px wide');
+  if (document.documentElement.scrollWidth > {width} + 1) {{
+    // What sticks out (inside scroll regions too: one that does not scroll widens the page),
+    // or whose own text runs over its box.
+    const out = [...document.querySelectorAll('body *')]
+      .filter(e => e.getBoundingClientRect().right > {width} + 1 || (e.clientWidth && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible'))
+      .slice(-4).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + JSON.stringify((e.textContent || '').trim().slice(0, 40)));
+    p.push('scrolls sideways: ' + document.documentElement.scrollWidth + ' px wide (' + out.join(', ') + ')');
+  }}
   const wide = [...document.querySelectorAll('body *')]
     .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > {width} + 1)
     .slice(0, 6).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
