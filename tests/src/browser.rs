@@ -58,6 +58,13 @@ impl Chromium {
                 "disable-background-networking".into(),
                 "disable-component-update".into(),
                 "disable-sync".into(),
+                // Frames (the dashboard's sandboxed preview) in their page's
+                // renderer: chromiumoxide reaches a frame through its page
+                // only when it is not a separate out-of-process target,
+                // which site isolation otherwise makes of it on some runs.
+                // The sandbox and the frame's opaque origin stay as they are.
+                "disable-features=IsolateSandboxedIframes".into(),
+                "disable-site-isolation-trials".into(),
                 "no-first-run".into(),
                 // The fake trackers' self-signed certificate (loopback only).
                 "ignore-certificate-errors".into(),

@@ -5,6 +5,7 @@
 mod dashboard_a11y;
 mod dashboard_preview;
 mod demo_isolation;
+mod owner_journeys;
 mod widget_a11y;
 mod widget_api;
 mod widget_blocking;
