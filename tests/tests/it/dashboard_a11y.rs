@@ -636,6 +636,20 @@ async fn every_dashboard_page_passes_axe_and_the_page_checks() -> Result<()> {
     }
     page.close().await?;
     let page = log_in(&chrome, &server).await?;
+    // A visitor's erasure request for the consent id, registered through its
+    // form, so the crawl reaches the request's own page from the list.
+    goto(&page, &format!("{base}/dashboard/sites/shop/requests")).await?;
+    let consent = serde_json::to_string(&consent_id)?;
+    let _: bool = eval(
+        &page,
+        &format!(
+            "(document.querySelector('input[name=kind][value=erasure]').checked = true,
+              document.querySelector('#consent_id').value = {consent},
+              document.querySelector('#consent_id').form.submit(), true)"
+        ),
+    )
+    .await?;
+    wait_for(&page, "/\\/requests\\/req_/.test(location.pathname)", T).await?;
 
     // Pages reached only through a GET form or an error, added to the crawl.
     let mut queue: std::collections::VecDeque<String> = [
@@ -674,6 +688,9 @@ async fn every_dashboard_page_passes_axe_and_the_page_checks() -> Result<()> {
             seen.insert(link.clone());
             queue.push_back(link);
         }
+    }
+    if !pages.iter().any(|p| p.contains("/requests/req_")) {
+        problems.push("the crawl never reached the visitor's request page".into());
     }
     pages.push(not_found.to_owned());
 
