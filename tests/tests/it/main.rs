@@ -12,5 +12,5 @@ mod widget_blocking;
 mod widget_choices;
 mod widget_first_paint;
 mod widget_server;
-mod widget_vendors;
 mod widget_theme;
+mod widget_vendors;
