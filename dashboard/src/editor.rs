@@ -1104,9 +1104,12 @@ pub async fn add_cookie<S: Store>(
 /// of the service, or removes it (`remove`).
 pub async fn save_cookie<S: Store>(
     State(dash): St<S>,
-    Path((site, id, n)): Path<(String, String, usize)>,
+    Path((site, id, n)): Path<(String, String, String)>,
     CsrfForm { me, form }: CsrfForm<Values>,
 ) -> Response {
+    // Not a number is no such cookie: the dashboard's not-found page after
+    // the token and site checks, rather than axum's plain-text 400 before them.
+    let n = n.parse().unwrap_or(usize::MAX);
     cookie_change(dash, me, site, id, Some(n), form).await
 }
 

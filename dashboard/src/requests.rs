@@ -67,10 +67,18 @@ async fn one<S: Store>(store: &S, site: &SiteId, id: &str) -> Result<VisitorRequ
     serde_json::from_slice(&body).map_err(|_| Problem::Unavailable)
 }
 
-async fn save<S: Store>(store: &S, site: &SiteId, r: &VisitorRequest) -> Result<(), Problem> {
+/// Stores the request as it now is and records the step in the site's
+/// audit trail: every change to a request is both.
+async fn save<S: Store>(
+    store: &S,
+    me: &LoggedIn,
+    site: &SiteId,
+    r: &VisitorRequest,
+    action: AuditAction,
+) -> Result<(), Problem> {
     let body = serde_json::to_vec(r).expect("requests serialise");
     store.put_record(site, RecordKind::VisitorRequest, &r.id, &body).await?;
-    Ok(())
+    audit::record(store, site, me, action).await
 }
 
 /// Open and overdue requests of the site, for its page.
@@ -290,15 +298,11 @@ pub async fn open<S: Store>(
             return list_page(&dash.store, &me, &site, form, error, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    let done = async {
-        save(&dash.store, &site.id, &request).await?;
-        let action = AuditAction::RequestOpened {
-            id: request.id.clone(),
-            kind: request.kind.as_str().to_owned(),
-        };
-        audit::record(&dash.store, &site.id, &me, action).await
+    let action = AuditAction::RequestOpened {
+        id: request.id.clone(),
+        kind: request.kind.as_str().to_owned(),
     };
-    match done.await {
+    match save(&dash.store, &me, &site.id, &request, action).await {
         Ok(()) => Redirect::to(&request_path(&site.id, &request.id)).into_response(),
         Err(problem) => me.problem(problem),
     }
@@ -760,12 +764,11 @@ pub async fn export<S: Store>(
     let done = async {
         let records = visitor_records(&dash.store, &site.id, &r.consent_id).await?;
         r.note_step(StepKind::Exported { format }, now_ms(), &me.account.username);
-        save(&dash.store, &site.id, &r).await?;
         let action = AuditAction::RequestExported {
             id: r.id.clone(),
             format: format.as_str().to_owned(),
         };
-        audit::record(&dash.store, &site.id, &me, action).await?;
+        save(&dash.store, &me, &site.id, &r, action).await?;
         download(&records, format).ok_or(Problem::Unavailable)
     };
     done.await.unwrap_or_else(|problem| me.problem(problem))
@@ -826,24 +829,15 @@ pub async fn erase<S: Store>(
     let Some(destroyed) = dash.host.erase_visitor(site.id.clone(), r.consent_id.clone()).await else {
         return me.problem(Problem::Unavailable);
     };
-    let done = async {
-        r.note_step(
-            StepKind::Erased {
-                key_destroyed: destroyed,
-            },
-            now_ms(),
-            &me.account.username,
-        );
-        save(&dash.store, &site.id, &r).await?;
-        audit::record(
-            &dash.store,
-            &site.id,
-            &me,
-            AuditAction::RequestErased { id: r.id.clone() },
-        )
-        .await
-    };
-    match done.await {
+    r.note_step(
+        StepKind::Erased {
+            key_destroyed: destroyed,
+        },
+        now_ms(),
+        &me.account.username,
+    );
+    let action = AuditAction::RequestErased { id: r.id.clone() };
+    match save(&dash.store, &me, &site.id, &r, action).await {
         Ok(()) => {
             let done = if destroyed { "erased" } else { "erased_before" };
             Redirect::to(&format!("{}?done={done}", request_path(&site.id, &r.id))).into_response()
@@ -889,17 +883,8 @@ pub async fn extend<S: Store>(
         )
         .await;
     }
-    let done = async {
-        save(&dash.store, &site.id, &r).await?;
-        audit::record(
-            &dash.store,
-            &site.id,
-            &me,
-            AuditAction::RequestExtended { id: r.id.clone() },
-        )
-        .await
-    };
-    match done.await {
+    let action = AuditAction::RequestExtended { id: r.id.clone() };
+    match save(&dash.store, &me, &site.id, &r, action).await {
         Ok(()) => Redirect::to(&request_path(&site.id, &r.id)).into_response(),
         Err(problem) => me.problem(problem),
     }
@@ -940,17 +925,8 @@ pub async fn close<S: Store>(
         )
         .await;
     }
-    let done = async {
-        save(&dash.store, &site.id, &r).await?;
-        audit::record(
-            &dash.store,
-            &site.id,
-            &me,
-            AuditAction::RequestClosed { id: r.id.clone() },
-        )
-        .await
-    };
-    match done.await {
+    let action = AuditAction::RequestClosed { id: r.id.clone() };
+    match save(&dash.store, &me, &site.id, &r, action).await {
         Ok(()) => Redirect::to(&request_path(&site.id, &r.id)).into_response(),
         Err(problem) => me.problem(problem),
     }

@@ -258,11 +258,11 @@ impl Fill {
                     real = false;
                     self.scan.clone()
                 }
-                // A cookie's index: a number, else axum refuses the path (400)
-                // before anything else, the same for every site.
+                // A cookie's index that is not a number: no such cookie,
+                // answered after the token and the site are checked.
                 "{n}" => {
                     real = false;
-                    "0".to_owned()
+                    "x".to_owned()
                 }
                 "{version}" => self.version.clone(),
                 "{file}" => "days.csv".to_owned(),
