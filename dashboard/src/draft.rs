@@ -88,6 +88,15 @@ pub async fn publish<S: Store>(
     let version = dash.store.save_config(&site.id, config).await?;
     dash.host.site_changed(&site.id);
     dash.store.delete_record(&site.id, RecordKind::Draft, DRAFT_ID).await?;
+    if version == site.current_version {
+        // The draft was the published configuration after all: nothing
+        // new reaches visitors, so no publication to record (as the API's).
+        return Ok(Published {
+            version,
+            previous: site.current_version.clone(),
+            reask: false,
+        });
+    }
     crate::audit::record(
         &dash.store,
         &site.id,
